@@ -1,0 +1,27 @@
+// Package tr117 is a toolkit for finding out why local LLM inference is as
+// fast as it is. It is the Go successor of the TR117 study's five Python
+// scripts, rebuilt as importable packages:
+//
+//   - tr117/profiler streams completions from Ollama and times every message
+//     and transport read, measures Go scheduler lag while it does, and runs
+//     several agents at once to compute multi-agent efficiency.
+//   - tr117/throttle puts a token bucket between the stream and its reader,
+//     for the flow-dynamics ("tortoise and hare") experiment.
+//   - tr117/gpumon samples NVIDIA GPUs through NVML or nvidia-smi, summarises
+//     power, utilisation, memory and PCIe traffic, and can be embedded in any
+//     service (Prometheus collector, JSON handler).
+//   - tr117/tokbench races tokenizers (Ollama's pure-Go ones, and Hugging
+//     Face's behind a build tag) over a corpus.
+//   - tr117/stats holds the percentiles, intervals, A/B tests and
+//     correlations every report is made of.
+//   - tr117/suite composes all of the above into the TR117 plan, resumable,
+//     with a statistical report.
+//   - tr117/sink is where records go: CSV, JSON Lines or memory.
+//
+// The pathways share nothing but sink and stats: each takes a config struct,
+// streams records to the sinks it is given, and returns a summary. The
+// commands under examples/ are thin wrappers that parse flags and call them.
+package tr117
+
+// Version is the version of tr117 recorded in every manifest.
+const Version = "0.1.0"

@@ -1,0 +1,233 @@
+package sink
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Record is a record that can be written as one CSV line.
+type Record interface {
+	// CSVHeader returns the column names. It must return the same columns
+	// for every value of a type, including the zero value, because the
+	// header is written before (and without) any record.
+	CSVHeader() []string
+	// AppendCSV appends the record's fields, comma-separated, in header
+	// order and without a trailing newline, and returns the extended slice.
+	// It should not allocate: use AppendString, AppendFloat, AppendInt and
+	// AppendTime.
+	AppendCSV(dst []byte) []byte
+}
+
+// flushThreshold is how many buffered bytes make a line-oriented sink write
+// through to its writer.
+const flushThreshold = 32 << 10
+
+// lineWriter buffers whole lines and writes them through in one call, so the
+// destination always ends at a line boundary.
+type lineWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closer io.Closer
+	name   string // for errors: a file path, or "" for a plain writer
+	buf    []byte
+	err    error // sticky write error
+	closed bool
+}
+
+func (lw *lineWriter) flushLocked() error {
+	if lw.err != nil {
+		return lw.err
+	}
+	if len(lw.buf) == 0 {
+		return nil
+	}
+	_, err := lw.w.Write(lw.buf)
+	lw.buf = lw.buf[:0]
+	if err != nil {
+		lw.err = lw.wrap(err)
+	}
+	return lw.err
+}
+
+func (lw *lineWriter) wrap(err error) error {
+	if lw.name != "" {
+		return fmt.Errorf("sink: %s: %w", lw.name, err)
+	}
+	return fmt.Errorf("sink: %w", err)
+}
+
+// endLineLocked finishes the line just appended to buf and writes through
+// when enough has accumulated.
+func (lw *lineWriter) endLineLocked() error {
+	lw.buf = append(lw.buf, '\n')
+	if len(lw.buf) >= flushThreshold {
+		return lw.flushLocked()
+	}
+	return lw.err
+}
+
+func (lw *lineWriter) Flush() error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.flushLocked()
+}
+
+func (lw *lineWriter) closeLocked() error {
+	if lw.closed {
+		return lw.err
+	}
+	lw.closed = true
+	err := lw.flushLocked()
+	if lw.closer != nil {
+		if cerr := lw.closer.Close(); cerr != nil && err == nil {
+			err = lw.wrap(cerr)
+		}
+	}
+	return err
+}
+
+var errClosed = fmt.Errorf("sink: write after Close")
+
+// CSV is a Sink that writes records as CSV lines: the header once, then one
+// line per record. Lines are buffered and written through whole (every
+// 32 KiB, on Flush and on Close), so the output is well-formed CSV at every
+// moment. It is safe for concurrent use. Write does not allocate once the
+// buffer has grown to its working size.
+type CSV[T Record] struct {
+	lw lineWriter
+}
+
+// NewCSV returns a CSV sink writing to w and writes the header into its
+// buffer. Close flushes; it closes w only if w was opened by [CreateCSV].
+func NewCSV[T Record](w io.Writer) *CSV[T] {
+	s := &CSV[T]{lw: lineWriter{w: w, buf: make([]byte, 0, flushThreshold+4096)}}
+	var zero T
+	for i, col := range zero.CSVHeader() {
+		if i > 0 {
+			s.lw.buf = append(s.lw.buf, ',')
+		}
+		s.lw.buf = AppendString(s.lw.buf, col)
+	}
+	s.lw.buf = append(s.lw.buf, '\n')
+	return s
+}
+
+// CreateCSV creates (or truncates) the file at path, creating its directory
+// if needed, and returns a CSV sink writing to it. The header is on disk
+// when CreateCSV returns, so even a run that records nothing leaves a file
+// that says what it would have held.
+func CreateCSV[T Record](path string) (*CSV[T], error) {
+	f, err := create(path)
+	if err != nil {
+		return nil, err
+	}
+	s := NewCSV[T](f)
+	s.lw.closer = f
+	s.lw.name = path
+	if err := s.Flush(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func create(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	return f, nil
+}
+
+// Write appends one line for r.
+func (s *CSV[T]) Write(r T) error {
+	s.lw.mu.Lock()
+	defer s.lw.mu.Unlock()
+	if s.lw.closed {
+		return errClosed
+	}
+	s.lw.buf = r.AppendCSV(s.lw.buf)
+	return s.lw.endLineLocked()
+}
+
+// Flush writes buffered lines through to the underlying writer.
+func (s *CSV[T]) Flush() error { return s.lw.Flush() }
+
+// Close flushes and, for a sink made by CreateCSV, closes the file. Writes
+// after Close fail. Close is idempotent.
+func (s *CSV[T]) Close() error {
+	s.lw.mu.Lock()
+	defer s.lw.mu.Unlock()
+	return s.lw.closeLocked()
+}
+
+// AppendString appends s as one CSV field, quoted only when it must be
+// (it holds a comma, a quote, a newline or leading/trailing space).
+func AppendString(dst []byte, s string) []byte {
+	if !needsQuote(s) {
+		return append(dst, s...)
+	}
+	dst = append(dst, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		dst = append(dst, s[:i+1]...)
+		dst = append(dst, '"')
+		s = s[i+1:]
+	}
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+func needsQuote(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' {
+		return true
+	}
+	return strings.ContainsAny(s, ",\"\r\n")
+}
+
+// AppendFloat appends v with prec digits after the decimal point (prec < 0:
+// the shortest exact representation). NaN and ±Inf mean "not measured" and
+// are written as an empty field.
+func AppendFloat(dst []byte, v float64, prec int) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return dst
+	}
+	return strconv.AppendFloat(dst, v, 'f', prec, 64)
+}
+
+// AppendInt appends v in decimal.
+func AppendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
+
+// TimeLayout is the layout of every timestamp tr117 writes to CSV.
+const TimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// AppendTime appends t in UTC as RFC 3339 with microseconds. The zero time
+// is written as an empty field.
+func AppendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return dst
+	}
+	return t.UTC().AppendFormat(dst, TimeLayout)
+}
+
+// AppendMillis appends d in milliseconds with three decimals (microsecond
+// resolution), the unit of every *_ms column.
+func AppendMillis(dst []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(dst, float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}

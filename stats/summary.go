@@ -55,9 +55,6 @@ type Summary struct {
 	Extra map[string]float64 `json:",omitempty"`
 }
 
-// standard percentiles reported in every Summary, in field order.
-var _ = [5]float64{50, 90, 95, 99, 99.9}
-
 // Summarize describes xs. It returns [ErrEmpty] for an empty sample,
 // [ErrNaN] when xs holds NaN or ±Inf, [ErrRange] for an extra percentile
 // outside [0, 100] and [ErrOverflow] when the mean or standard deviation of
@@ -181,7 +178,7 @@ func linearIndex(n int, p float64) (lo, hi int, gamma float64) {
 	q := p / 100
 	fn := float64(n)
 	// n*q + (alpha + q*(1-alpha-beta)) - 1 with alpha = beta = 1.
-	v := fn*q + (1+q*(1-1-1)) - 1
+	v := fn*q + (1 + q*(1-1-1)) - 1
 	f := math.Floor(v)
 	gamma = v - f
 	lo, hi = int(f), int(f)+1

@@ -1,0 +1,500 @@
+package suite
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults of a [Plan]. A zero field of a Plan means the default below.
+const (
+	DefaultScenario     = "chimera_homo"
+	DefaultCollectorURL = "http://127.0.0.1:11434"
+	DefaultInsightURL   = "http://127.0.0.1:11435"
+	DefaultRuns         = 5
+)
+
+// Default model lists and conditions of the seed's 25-run plan.
+var (
+	defaultMRIModels      = []string{"gemma3:latest"}
+	defaultBuffers        = []BufferSize{0, 8192}
+	defaultThrottleModels = []string{"gemma3:latest"}
+	defaultRates          = []float64{60}
+	defaultHardwareModels = []string{"gemma3:latest", "qwen2.5:7b"}
+)
+
+// Plan is what the suite runs: the TR117 study's three phases and the
+// optional tokenizer race. It is written into manifest.json as is and can be
+// loaded from a JSON or YAML file with [LoadPlan].
+//
+// The zero value is the seed's 25-run plan: MRI = gemma3:latest × read
+// buffers [default, 8192] × 5 runs; throttle = gemma3:latest × 60 tok/s × 5
+// runs; hardware = [gemma3:latest, qwen2.5:7b] × 5 runs; no tokenizer race.
+// Every zero field means its default; [Plan.WithDefaults] fills them in.
+// A phase is left out with its Skip field.
+//
+// A Plan is a value; it is safe to copy and to read concurrently.
+type Plan struct {
+	// Scenario is the profiler scenario every dual-agent run uses:
+	// baseline_vs_chimera, chimera_homo (default) or chimera_hetero.
+	Scenario string `json:"scenario" yaml:"scenario"`
+	// CollectorURL and InsightURL are the two Ollama endpoints (defaults
+	// http://127.0.0.1:11434 and http://127.0.0.1:11435).
+	CollectorURL string `json:"collector_url" yaml:"collector_url"`
+	InsightURL   string `json:"insight_url" yaml:"insight_url"`
+	// NumPredict, when positive, is sent as Ollama's num_predict option to
+	// cap each completion's length. Zero lets the server decide.
+	NumPredict int `json:"num_predict,omitempty" yaml:"num_predict"`
+	// Warmup sends one unmeasured request per agent and model before the
+	// first measured run of each condition, so model load time does not
+	// pollute run 1. The default (nil) is true.
+	Warmup *bool `json:"warmup,omitempty" yaml:"warmup"`
+
+	MRI        MRIPlan       `json:"mri" yaml:"mri"`
+	Throttle   ThrottlePlan  `json:"throttle" yaml:"throttle"`
+	Hardware   HardwarePlan  `json:"hardware" yaml:"hardware"`
+	Tokenizers TokenizerPlan `json:"tokenizers" yaml:"tokenizers"`
+}
+
+// MRIPlan is phase 1, the client ceiling ("Python MRI"): dual-agent runs per
+// model and transport read-buffer size, with chunk and scheduler-lag traces.
+type MRIPlan struct {
+	Skip bool `json:"skip,omitempty" yaml:"skip"`
+	// Models (default [gemma3:latest]).
+	Models []string `json:"models" yaml:"models"`
+	// Buffers are the read-buffer sizes compared; 0 ("default" in a plan
+	// file) is Go's default transport reads. Default [default, 8192].
+	Buffers []BufferSize `json:"buffers" yaml:"buffers"`
+	// Runs per model and buffer (default 5).
+	Runs int `json:"runs" yaml:"runs"`
+}
+
+// ThrottlePlan is phase 3, flow dynamics ("tortoise and hare"): dual-agent
+// runs with each agent's reader capped by a token bucket.
+type ThrottlePlan struct {
+	Skip bool `json:"skip,omitempty" yaml:"skip"`
+	// Models (default [gemma3:latest]).
+	Models []string `json:"models" yaml:"models"`
+	// Rates in tokens per second per agent; 0 is unlimited. Default [60].
+	Rates []float64 `json:"rates" yaml:"rates"`
+	// Runs per model and rate (default 5).
+	Runs int `json:"runs" yaml:"runs"`
+}
+
+// HardwarePlan is phase 2, hardware: each run is wrapped by the GPU monitor.
+type HardwarePlan struct {
+	Skip bool `json:"skip,omitempty" yaml:"skip"`
+	// Models (default [gemma3:latest, qwen2.5:7b]).
+	Models []string `json:"models" yaml:"models"`
+	// Runs per model (default 5).
+	Runs int `json:"runs" yaml:"runs"`
+	// CommandTemplate, when set, is the command each hardware run executes
+	// instead of the built-in dual-agent profiler run. It is split with
+	// POSIX shell quoting rules and run without a shell; see [ParseTemplate]
+	// for its placeholders.
+	CommandTemplate string `json:"command_template,omitempty" yaml:"command_template"`
+	// Interval between GPU samples (default 100ms), as a Go duration string.
+	Interval Duration `json:"interval,omitempty" yaml:"interval"`
+	// Sampler is the GPU sampler: "auto" (default), "nvml" or "nvidia-smi".
+	Sampler string `json:"sampler,omitempty" yaml:"sampler"`
+}
+
+// TokenizerPlan is the optional tokenizer race (phase 2, tokenizers).
+type TokenizerPlan struct {
+	// Run enables the race; it is off by default, as in the seed.
+	Run bool `json:"run" yaml:"run"`
+	// AllowDownload lets tokbench fetch tokenizer.json files from the
+	// Hugging Face Hub; without it nothing touches the network.
+	AllowDownload bool `json:"allow_download,omitempty" yaml:"allow_download"`
+	// Models raced (default: the MRI and hardware models together).
+	Models []string `json:"models,omitempty" yaml:"models"`
+	// Bytes of corpus (default 1 MiB) and Iterations (default 3).
+	Bytes      int `json:"bytes,omitempty" yaml:"bytes"`
+	Iterations int `json:"iterations,omitempty" yaml:"iterations"`
+}
+
+// BufferSize is a transport read-buffer size in bytes; 0 means Go's default.
+// In JSON and YAML it is a number or the string "default".
+type BufferSize int
+
+// String returns "default" for 0 and the number otherwise.
+func (b BufferSize) String() string {
+	if b == 0 {
+		return "default"
+	}
+	return strconv.Itoa(int(b))
+}
+
+// Dir returns the phase-1 directory name of the condition: "default" or
+// "bufN", as in the seed's layout.
+func (b BufferSize) Dir() string {
+	if b == 0 {
+		return "default"
+	}
+	return "buf" + strconv.Itoa(int(b))
+}
+
+// MarshalJSON writes 0 as "default" and other sizes as numbers.
+func (b BufferSize) MarshalJSON() ([]byte, error) {
+	if b == 0 {
+		return []byte(`"default"`), nil
+	}
+	return strconv.AppendInt(nil, int64(b), 10), nil
+}
+
+// UnmarshalJSON accepts a number or "default".
+func (b *BufferSize) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		return b.parse(s)
+	}
+	var n int
+	if err := json.Unmarshal(data, &n); err != nil {
+		return fmt.Errorf("buffer size %s: want a number of bytes or \"default\"", data)
+	}
+	*b = BufferSize(n)
+	return nil
+}
+
+// UnmarshalYAML accepts a number or "default".
+func (b *BufferSize) UnmarshalYAML(n *yaml.Node) error {
+	return b.parse(n.Value)
+}
+
+func (b *BufferSize) parse(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "default") || s == "" {
+		*b = 0
+		return nil
+	}
+	s = strings.TrimPrefix(strings.ToLower(s), "buf")
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "kib"):
+		mult = 1024
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "kib"), "k")
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("buffer size %q: want a number of bytes (8192, 64k) or \"default\"", s)
+	}
+	*b = BufferSize(n * mult)
+	return nil
+}
+
+// ParseBufferSizes parses a comma-separated list such as "default,8192,64k".
+func ParseBufferSizes(s string) ([]BufferSize, error) {
+	var out []BufferSize
+	for _, f := range splitList(s) {
+		var b BufferSize
+		if err := b.parse(f); err != nil {
+			return nil, fmt.Errorf("suite: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// ParseRates parses a comma-separated list of tok/s rates ("60,0").
+func ParseRates(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range splitList(s) {
+		f = strings.TrimSuffix(strings.ToLower(f), "tps")
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, fmt.Errorf("suite: throttle rate %q: want tokens per second", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// SplitList splits a comma-separated flag value, trimming spaces and
+// dropping empty items.
+func SplitList(s string) []string { return splitList(s) }
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// WithDefaults returns a copy of p with every zero field set to its
+// default. Slices are copied, so the result shares no memory with p.
+func (p Plan) WithDefaults() Plan {
+	if p.Scenario == "" {
+		p.Scenario = DefaultScenario
+	}
+	if p.CollectorURL == "" {
+		p.CollectorURL = DefaultCollectorURL
+	}
+	if p.InsightURL == "" {
+		p.InsightURL = DefaultInsightURL
+	}
+	if p.Warmup == nil {
+		t := true
+		p.Warmup = &t
+	} else {
+		w := *p.Warmup
+		p.Warmup = &w
+	}
+	p.MRI.Models = orDefault(p.MRI.Models, defaultMRIModels)
+	p.MRI.Buffers = orDefault(p.MRI.Buffers, defaultBuffers)
+	if p.MRI.Runs == 0 {
+		p.MRI.Runs = DefaultRuns
+	}
+	p.Throttle.Models = orDefault(p.Throttle.Models, defaultThrottleModels)
+	p.Throttle.Rates = orDefault(p.Throttle.Rates, defaultRates)
+	if p.Throttle.Runs == 0 {
+		p.Throttle.Runs = DefaultRuns
+	}
+	p.Hardware.Models = orDefault(p.Hardware.Models, defaultHardwareModels)
+	if p.Hardware.Runs == 0 {
+		p.Hardware.Runs = DefaultRuns
+	}
+	if p.Hardware.Interval == 0 {
+		p.Hardware.Interval = Duration(defaultInterval)
+	}
+	if p.Hardware.Sampler == "" {
+		p.Hardware.Sampler = "auto"
+	}
+	if len(p.Tokenizers.Models) == 0 {
+		p.Tokenizers.Models = uniq(append(append([]string(nil), p.MRI.Models...), p.Hardware.Models...))
+	} else {
+		p.Tokenizers.Models = append([]string(nil), p.Tokenizers.Models...)
+	}
+	if p.Tokenizers.Bytes == 0 {
+		p.Tokenizers.Bytes = 1 << 20
+	}
+	if p.Tokenizers.Iterations == 0 {
+		p.Tokenizers.Iterations = 3
+	}
+	return p
+}
+
+func orDefault[T any](v, def []T) []T {
+	if len(v) == 0 {
+		v = def
+	}
+	return append([]T(nil), v...)
+}
+
+func uniq(xs []string) []string {
+	seen := map[string]bool{}
+	out := xs[:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// SetRuns sets the run count of every phase to n, as the --runs flag does.
+func (p *Plan) SetRuns(n int) {
+	p.MRI.Runs, p.Throttle.Runs, p.Hardware.Runs = n, n, n
+}
+
+// PlanError is a plan field that does not validate. Field is the field's
+// path as written in a plan file ("mri.buffers[1]").
+type PlanError struct {
+	Field string
+	Err   error
+}
+
+func (e *PlanError) Error() string { return "suite: plan: " + e.Field + ": " + e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
+
+var scenarios = []string{"baseline_vs_chimera", "chimera_homo", "chimera_hetero"}
+
+// Validate checks p after applying defaults and returns every problem found,
+// each a *[PlanError] naming its field, joined with errors.Join.
+func (p Plan) Validate() error {
+	p = p.WithDefaults()
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &PlanError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	okScenario := false
+	for _, s := range scenarios {
+		okScenario = okScenario || p.Scenario == s
+	}
+	if !okScenario {
+		bad("scenario", "%q is not one of %s", p.Scenario, strings.Join(scenarios, ", "))
+	}
+	for field, u := range map[string]string{"collector_url": p.CollectorURL, "insight_url": p.InsightURL} {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad(field, "%q is not an http(s) URL with a host", u)
+		}
+	}
+	if p.NumPredict < 0 {
+		bad("num_predict", "%d is negative", p.NumPredict)
+	}
+	checkModels := func(field string, models []string) {
+		seen := map[string]bool{}
+		for i, m := range models {
+			switch {
+			case strings.TrimSpace(m) == "":
+				bad(fmt.Sprintf("%s[%d]", field, i), "empty model name")
+			case seen[m]:
+				bad(fmt.Sprintf("%s[%d]", field, i), "model %q listed twice", m)
+			}
+			seen[m] = true
+		}
+	}
+	checkRuns := func(field string, n int) {
+		if n < 0 {
+			bad(field, "%d is negative", n)
+		}
+		if n > 10000 {
+			bad(field, "%d is more runs than the suite supports (10000)", n)
+		}
+	}
+	checkModels("mri.models", p.MRI.Models)
+	checkRuns("mri.runs", p.MRI.Runs)
+	seenBuf := map[BufferSize]bool{}
+	for i, b := range p.MRI.Buffers {
+		switch {
+		case b < 0:
+			bad(fmt.Sprintf("mri.buffers[%d]", i), "%d is negative", int(b))
+		case seenBuf[b]:
+			bad(fmt.Sprintf("mri.buffers[%d]", i), "%s listed twice", b)
+		}
+		seenBuf[b] = true
+	}
+	checkModels("throttle.models", p.Throttle.Models)
+	checkRuns("throttle.runs", p.Throttle.Runs)
+	seenRate := map[string]bool{}
+	for i, r := range p.Throttle.Rates {
+		switch {
+		case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
+			bad(fmt.Sprintf("throttle.rates[%d]", i), "%v is not a rate (tok/s ≥ 0; 0 = unlimited)", r)
+		case seenRate[RateDir(r)]:
+			bad(fmt.Sprintf("throttle.rates[%d]", i), "%v listed twice", r)
+		}
+		seenRate[RateDir(r)] = true
+	}
+	checkModels("hardware.models", p.Hardware.Models)
+	checkRuns("hardware.runs", p.Hardware.Runs)
+	if p.Hardware.CommandTemplate != "" {
+		if _, err := ParseTemplate(p.Hardware.CommandTemplate); err != nil {
+			bad("hardware.command_template", "%w", err)
+		}
+	}
+	if d := p.Hardware.Interval.D(); d < minInterval {
+		bad("hardware.interval", "%v is shorter than %v", d, minInterval)
+	}
+	switch p.Hardware.Sampler {
+	case "auto", "nvml", "nvidia-smi":
+	default:
+		bad("hardware.sampler", "%q is not auto, nvml or nvidia-smi", p.Hardware.Sampler)
+	}
+	checkModels("tokenizers.models", p.Tokenizers.Models)
+	if p.Tokenizers.Bytes < 0 {
+		bad("tokenizers.bytes", "%d is negative", p.Tokenizers.Bytes)
+	}
+	if p.Tokenizers.Iterations < 0 {
+		bad("tokenizers.iterations", "%d is negative", p.Tokenizers.Iterations)
+	}
+	return errors.Join(errs...)
+}
+
+// RateDir returns the phase-3 directory name of a throttle rate, as in the
+// seed's layout: "60tps", "7.5tps", and "0tps" for unlimited.
+func RateDir(r float64) string {
+	return strconv.FormatFloat(r, 'f', -1, 64) + "tps"
+}
+
+// LoadPlan reads a plan from a JSON (.json) or YAML (.yaml, .yml, or any
+// other name) file. Unknown fields are errors that name the field and line,
+// so a misspelt key is not silently ignored. The plan is validated.
+func LoadPlan(path string) (Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Plan{}, fmt.Errorf("suite: plan: %w", err)
+	}
+	var p Plan
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		p, err = DecodePlanJSON(bytes.NewReader(data))
+	} else {
+		p, err = DecodePlanYAML(bytes.NewReader(data))
+	}
+	if err != nil {
+		return Plan{}, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return p, nil
+}
+
+// DecodePlanJSON decodes and validates a plan written as JSON.
+func DecodePlanJSON(r io.Reader) (Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return Plan{}, &PlanError{Field: te.Field, Err: fmt.Errorf("%s is not a %v", te.Value, te.Type)}
+		}
+		return Plan{}, fmt.Errorf("suite: plan: %w", err)
+	}
+	if dec.More() {
+		return Plan{}, fmt.Errorf("suite: plan: more than one JSON value")
+	}
+	return p, p.Validate()
+}
+
+// DecodePlanYAML decodes and validates a plan written as YAML.
+func DecodePlanYAML(r io.Reader) (Plan, error) {
+	var p Plan
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
+		return Plan{}, fmt.Errorf("suite: plan: %w", err)
+	}
+	return p, p.Validate()
+}
+
+const (
+	defaultInterval = 100 * time.Millisecond
+	minInterval     = 10 * time.Millisecond
+)
+
+// Duration is a time.Duration written in JSON and YAML as a Go duration
+// string ("100ms").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes d as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses a Go duration string ("100ms", "1s").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: want a Go duration such as 100ms", b)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,143 @@
+package suite
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultPlanIsSeedPlan(t *testing.T) {
+	p := Plan{}.WithDefaults()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(Runs(p)); got != 25 {
+		t.Errorf("default plan has %d runs, want the seed's 25", got)
+	}
+	if !reflect.DeepEqual(p.MRI.Buffers, []BufferSize{0, 8192}) || p.MRI.Runs != 5 ||
+		!reflect.DeepEqual(p.Hardware.Models, []string{"gemma3:latest", "qwen2.5:7b"}) ||
+		!reflect.DeepEqual(p.Throttle.Rates, []float64{60}) || p.Tokenizers.Run {
+		t.Errorf("default plan = %+v", p)
+	}
+	if p.Scenario != "chimera_homo" || p.CollectorURL != "http://127.0.0.1:11434" || p.InsightURL != "http://127.0.0.1:11435" {
+		t.Errorf("default endpoints/scenario = %q %q %q", p.Scenario, p.CollectorURL, p.InsightURL)
+	}
+}
+
+func TestPlanWithDefaultsDoesNotAlias(t *testing.T) {
+	in := Plan{MRI: MRIPlan{Models: []string{"a"}}}
+	out := in.WithDefaults()
+	out.MRI.Models[0] = "b"
+	if in.MRI.Models[0] != "a" {
+		t.Error("WithDefaults shares the models slice with its receiver")
+	}
+}
+
+func TestLoadPlanYAMLAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	yml := `
+scenario: chimera_hetero
+num_predict: 64
+mri:
+  models: [gemma3:latest]
+  buffers: [default, 8192, 64k]
+  runs: 2
+throttle:
+  rates: [60, 0]
+  runs: 1
+hardware:
+  skip: true
+  interval: 50ms
+  command_template: "python bench.py --model {model}"
+tokenizers:
+  run: true
+`
+	yp := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(yp, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadPlan(yp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Scenario != "chimera_hetero" || p.NumPredict != 64 || !reflect.DeepEqual(p.MRI.Buffers, []BufferSize{0, 8192, 65536}) ||
+		!reflect.DeepEqual(p.Throttle.Rates, []float64{60, 0}) || !p.Hardware.Skip || p.Hardware.Interval.D() != 50*time.Millisecond || !p.Tokenizers.Run {
+		t.Errorf("YAML plan = %+v", p)
+	}
+	// The same plan round-trips through JSON (as in manifest.json).
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp := filepath.Join(dir, "plan.json")
+	if err := os.WriteFile(jp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := LoadPlan(jp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, p2) {
+		t.Errorf("JSON round trip:\n got %+v\nwant %+v", p2, p)
+	}
+}
+
+func TestPlanErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		name, ext, body string
+		fields          []string
+	}{
+		{"unknown yaml key", ".yaml", "mri:\n  modles: [x]\n", []string{"modles"}},
+		{"unknown json key", ".json", `{"mri":{"runs":1},"throtle":{}}`, []string{"throtle"}},
+		{"json type", ".json", `{"mri":{"runs":"five"}}`, []string{"mri.runs"}},
+		{"bad buffer", ".yaml", "mri:\n  buffers: [big]\n", []string{"big"}},
+		{"many", ".yaml", "scenario: nope\ncollector_url: localhost:1\nmri:\n  runs: -1\n  buffers: [8192, 8192]\nthrottle:\n  rates: [-5]\nhardware:\n  command_template: \"a | b\"\n  interval: 1ms\n  sampler: rocm\n",
+			[]string{"plan: scenario:", "plan: collector_url:", "plan: mri.runs:", "plan: mri.buffers[1]:", "plan: throttle.rates[0]:", "plan: hardware.command_template:", "plan: hardware.interval:", "plan: hardware.sampler:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plan"+tt.ext)
+			if err := os.WriteFile(path, []byte(tt.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadPlan(path)
+			if err == nil {
+				t.Fatal("LoadPlan succeeded, want an error")
+			}
+			for _, f := range tt.fields {
+				if !strings.Contains(err.Error(), f) {
+					t.Errorf("error %q does not mention %q", err, f)
+				}
+			}
+		})
+	}
+	var pe *PlanError
+	if err := (Plan{MRI: MRIPlan{Runs: -2}}).Validate(); !errors.As(err, &pe) || pe.Field != "mri.runs" {
+		t.Errorf("Validate error = %v, want a *PlanError for mri.runs", err)
+	}
+}
+
+func TestParseLists(t *testing.T) {
+	b, err := ParseBufferSizes("default, 8192,64k,")
+	if err != nil || !reflect.DeepEqual(b, []BufferSize{0, 8192, 65536}) {
+		t.Errorf("ParseBufferSizes = %v, %v", b, err)
+	}
+	if _, err := ParseBufferSizes("8192,huge"); err == nil {
+		t.Error("ParseBufferSizes accepted huge")
+	}
+	r, err := ParseRates("60,0,7.5tps")
+	if err != nil || !reflect.DeepEqual(r, []float64{60, 0, 7.5}) {
+		t.Errorf("ParseRates = %v, %v", r, err)
+	}
+	if RateDir(60) != "60tps" || RateDir(7.5) != "7.5tps" || RateDir(0) != "0tps" {
+		t.Error("RateDir")
+	}
+	if BufferSize(0).Dir() != "default" || BufferSize(8192).Dir() != "buf8192" {
+		t.Error("BufferSize.Dir")
+	}
+}

@@ -16,7 +16,7 @@ import (
 //   - an unquoted backslash makes the next character literal
 //     (backslash-newline is removed);
 //   - adjacent quoted and unquoted parts form one word ('a'"b"c is abc),
-//     and "" or ” alone is an empty word.
+//     and a pair of empty quotes alone is an empty word.
 //
 // Because the words are run without a shell, characters that only a shell
 // would act on are rejected when unquoted, with an error that says where:

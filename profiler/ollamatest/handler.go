@@ -1,0 +1,767 @@
+package ollamatest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Handler is an http.Handler that speaks Ollama's API. It is safe for
+// concurrent use. Streams it is serving end when the client goes away or
+// when [Handler.Close] is called.
+type Handler struct {
+	cfg    Config
+	models map[string]*simModel // by canonical name
+	seq    atomic.Int64
+
+	mu     sync.Mutex
+	closed chan struct{}
+	once   sync.Once
+}
+
+type simModel struct {
+	name    string // as configured, canonical
+	details modelDetails
+	size    int64
+	digest  string
+
+	// guarded by Handler.mu
+	loaded    bool
+	loading   chan struct{} // non-nil while a request is loading it
+	expiresAt time.Time
+}
+
+// NewHandler returns a Handler serving cfg. Zero fields of cfg take their
+// documented defaults.
+func NewHandler(cfg Config) *Handler {
+	cfg = cfg.withDefaults()
+	h := &Handler{
+		cfg:    cfg,
+		models: make(map[string]*simModel, len(cfg.Models)),
+		closed: make(chan struct{}),
+	}
+	for _, name := range cfg.Models {
+		c := canonical(name)
+		h.models[c] = newSimModel(c)
+	}
+	return h
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (h *Handler) Config() Config { return h.cfg }
+
+// Close ends every stream in flight (they end as if cut, without a done
+// message) and makes later streams end at once. It does not wait.
+func (h *Handler) Close() {
+	h.once.Do(func() { close(h.closed) })
+}
+
+// canonical maps a model name to the form Ollama compares: lower case, with
+// ":latest" added when there is no tag.
+func canonical(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if i := strings.LastIndexByte(name, ':'); i < 0 || strings.Contains(name[i:], "/") {
+		name += ":latest"
+	}
+	return name
+}
+
+var paramRE = regexp.MustCompile(`(\d+(?:\.\d+)?)b`)
+
+func newSimModel(name string) *simModel {
+	base, tag, _ := strings.Cut(name, ":")
+	if i := strings.LastIndexByte(base, '/'); i >= 0 {
+		base = base[i+1:]
+	}
+	family := strings.TrimRight(strings.SplitN(base, ".", 2)[0], "0123456789")
+	switch {
+	case strings.HasPrefix(base, "qwen2"):
+		family = "qwen2"
+	case strings.HasPrefix(base, "gemma3"):
+		family = "gemma3"
+	case family == "":
+		family = "llama"
+	}
+	params := 4.0
+	if m := paramRE.FindStringSubmatch(tag); m != nil {
+		params, _ = strconv.ParseFloat(m[1], 64)
+	}
+	quant := "Q4_K_M"
+	if strings.Contains(tag, "q4_0") {
+		quant = "Q4_0"
+	}
+	if base == "tiny" {
+		family, params, quant = "llama", 0.0005, "F32"
+	}
+	sum := sha256.Sum256([]byte(name))
+	return &simModel{
+		name: name,
+		details: modelDetails{
+			Format:            "gguf",
+			Family:            family,
+			Families:          []string{family},
+			ParameterSize:     formatParams(params),
+			QuantizationLevel: quant,
+		},
+		size:   int64(params * 0.6e9),
+		digest: hex.EncodeToString(sum[:]),
+	}
+}
+
+func formatParams(b float64) string {
+	if b < 1 {
+		return strconv.FormatFloat(b*1000, 'f', -1, 64) + "M"
+	}
+	return strconv.FormatFloat(b, 'f', -1, 64) + "B"
+}
+
+// modifiedAt is the fixed modification time the simulator reports for its
+// models, so that /api/tags is repeatable.
+var modifiedAt = time.Date(2025, 4, 1, 12, 0, 0, 0, time.UTC)
+
+// ServeHTTP answers Ollama API requests.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "Ollama is running")
+	case r.URL.Path == "/api/version" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		writeJSON(w, http.StatusOK, versionResponse{Version: h.cfg.Version})
+	case r.URL.Path == "/api/tags" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.tags(w)
+	case r.URL.Path == "/api/ps" && r.Method == http.MethodGet:
+		h.ps(w)
+	case r.URL.Path == "/api/show" && r.Method == http.MethodPost:
+		h.show(w, r)
+	case r.URL.Path == "/api/generate" && r.Method == http.MethodPost:
+		h.generate(w, r)
+	case r.URL.Path == "/api/chat" && r.Method == http.MethodPost:
+		h.chat(w, r)
+	default:
+		// What gin answers for an unknown route or method.
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "404 page not found")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the simulator's own types are marshalled here.
+		panic(fmt.Sprintf("ollamatest: marshal %T: %v", v, err))
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorResponse{Error: msg})
+}
+
+// decode reads a JSON request body the way gin's ShouldBindJSON does for
+// Ollama: an empty body is "missing request body".
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	err := json.NewDecoder(r.Body).Decode(v)
+	switch {
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "missing request body")
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
+func (h *Handler) lookup(name string) *simModel {
+	return h.models[canonical(name)]
+}
+
+func (h *Handler) tags(w http.ResponseWriter) {
+	resp := listResponse{Models: make([]listModel, 0, len(h.models))}
+	for _, name := range h.cfg.Models {
+		m := h.models[canonical(name)]
+		resp.Models = append(resp.Models, listModel{
+			Name: m.name, Model: m.name, ModifiedAt: modifiedAt,
+			Size: m.size, Digest: m.digest, Details: m.details,
+		})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) ps(w http.ResponseWriter) {
+	now := h.cfg.Now()
+	resp := processResponse{Models: []processModel{}}
+	h.mu.Lock()
+	for _, name := range h.cfg.Models {
+		m := h.models[canonical(name)]
+		if !m.loaded || now.After(m.expiresAt) {
+			continue
+		}
+		resp.Models = append(resp.Models, processModel{
+			Name: m.name, Model: m.name, Size: m.size, Digest: m.digest,
+			Details: m.details, ExpiresAt: m.expiresAt, SizeVRAM: m.size,
+		})
+	}
+	h.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	var req showRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Model == "" {
+		req.Model = req.Name
+	}
+	if req.Model == "" {
+		writeError(w, http.StatusBadRequest, "model is required")
+		return
+	}
+	m := h.lookup(req.Model)
+	if m == nil {
+		writeError(w, http.StatusNotFound, notFoundText(req.Model))
+		return
+	}
+	writeJSON(w, http.StatusOK, showResponse{
+		Modelfile:  "# Modelfile generated by \"ollama show\"\n# To build a new Modelfile based on this, replace FROM with:\n# FROM " + m.name + "\n\nFROM " + m.name + "\nTEMPLATE {{ .Prompt }}\n",
+		Parameters: "",
+		Template:   "{{ .Prompt }}",
+		Details:    m.details,
+		ModelInfo: map[string]any{
+			"general.architecture":    m.details.Family,
+			"general.parameter_count": m.size * 10 / 6,
+		},
+		Tensors:      []any{},
+		Capabilities: []string{"completion"},
+		ModifiedAt:   modifiedAt,
+	})
+}
+
+// keepAlive interprets Ollama's keep_alive: a number of seconds or a
+// duration string; negative means forever. ok is false when absent.
+func keepAlive(v any) (d time.Duration, ok bool) {
+	switch t := v.(type) {
+	case float64:
+		return time.Duration(t * float64(time.Second)), true
+	case string:
+		if d, err := time.ParseDuration(t); err == nil {
+			return d, true
+		}
+		if f, err := strconv.ParseFloat(t, 64); err == nil {
+			return time.Duration(f * float64(time.Second)), true
+		}
+	}
+	return 0, false
+}
+
+// job is one generate or chat request being answered.
+type job struct {
+	h        *Handler
+	model    *simModel
+	chat     bool
+	name     string // model name as sent
+	prompt   string
+	stream   bool
+	keep     time.Duration
+	nPredict int
+	fault    Fault
+	gen      *textGen
+	ctxToks  []int // generate: prompt token ids for "context"
+
+	w  http.ResponseWriter
+	rc *http.ResponseController
+
+	buf     bytes.Buffer // messages not yet written
+	pending int          // messages in buf
+}
+
+func (h *Handler) generate(w http.ResponseWriter, r *http.Request) {
+	var req generateRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Model == "" {
+		writeError(w, http.StatusNotFound, notFoundText(req.Model))
+		return
+	}
+	m := h.lookup(req.Model)
+	if m == nil {
+		writeError(w, http.StatusNotFound, notFoundText(req.Model))
+		return
+	}
+	if req.Raw && (req.System != "" || len(req.Context) > 0) {
+		writeError(w, http.StatusBadRequest, "raw mode does not support template, system, or context")
+		return
+	}
+	ka, hasKA := keepAlive(req.KeepAlive)
+	if req.Prompt == "" && hasKA && ka == 0 {
+		h.unload(m)
+		writeJSON(w, http.StatusOK, generateResponse{Model: req.Model, CreatedAt: h.now(), Done: true, DoneReason: "unload"})
+		return
+	}
+	j := h.newJob(w, r, m, req.Model, req.Prompt, req.System+req.Prompt, req.Stream, req.Options, ka, hasKA, "/api/generate")
+	if j == nil {
+		return
+	}
+	j.serve(r.Context())
+}
+
+func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
+	var req chatRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	m := h.lookup(req.Model)
+	if req.Model == "" {
+		writeError(w, http.StatusBadRequest, "model is required")
+		return
+	}
+	ka, hasKA := keepAlive(req.KeepAlive)
+	if len(req.Messages) == 0 && hasKA && ka == 0 {
+		if m == nil {
+			writeError(w, http.StatusNotFound, notFoundText(req.Model))
+			return
+		}
+		h.unload(m)
+		writeJSON(w, http.StatusOK, chatResponse{Model: req.Model, CreatedAt: h.now(), Message: message{Role: "assistant"}, Done: true, DoneReason: "unload"})
+		return
+	}
+	if m == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
+		return
+	}
+	var all strings.Builder
+	last := ""
+	for _, msg := range req.Messages {
+		all.WriteString(msg.Role)
+		all.WriteString(": ")
+		all.WriteString(msg.Content)
+		all.WriteByte('\n')
+		last = msg.Content
+	}
+	j := h.newJob(w, r, m, req.Model, last, all.String(), req.Stream, req.Options, ka, hasKA, "/api/chat")
+	if j == nil {
+		return
+	}
+	j.chat = true
+	if len(req.Messages) == 0 {
+		j.prompt = "" // a load request
+	}
+	j.serve(r.Context())
+}
+
+func (h *Handler) now() time.Time { return h.cfg.Now().UTC() }
+
+func (h *Handler) unload(m *simModel) {
+	h.mu.Lock()
+	m.loaded = false
+	h.mu.Unlock()
+}
+
+// newJob builds the job of a request, or answers it with an injected HTTP
+// error and returns nil.
+func (h *Handler) newJob(w http.ResponseWriter, r *http.Request, m *simModel, name, prompt, fullPrompt string, stream *bool, opts *options, ka time.Duration, hasKA bool, endpoint string) *job {
+	req := Request{Endpoint: endpoint, Model: name, Prompt: prompt, Seq: h.seq.Add(1), Header: r.Header}
+	var f Fault
+	if h.cfg.FaultFunc != nil {
+		f = h.cfg.FaultFunc(req)
+	} else if h.cfg.Faults != nil {
+		f = h.cfg.Faults[name]
+	}
+	if f.Kind == FaultHTTPError {
+		writeError(w, f.status(), f.message(name))
+		return nil
+	}
+	if !hasKA {
+		ka = 5 * time.Minute
+	}
+	var optSeed int64
+	nPredict := -1
+	if opts != nil {
+		if opts.NumPredict != nil {
+			nPredict = int(*opts.NumPredict)
+		}
+		if opts.Seed != nil {
+			optSeed = int64(*opts.Seed)
+		}
+	}
+	j := &job{
+		h: h, model: m, name: name, prompt: prompt,
+		stream: stream == nil || *stream, keep: ka, nPredict: nPredict, fault: f,
+		gen: newTextGen(h.cfg.Seed, m.name, fullPrompt, optSeed),
+		w:   w, rc: http.NewResponseController(w),
+	}
+	n := promptTokens(fullPrompt)
+	j.ctxToks = make([]int, n)
+	for i := range j.ctxToks {
+		j.ctxToks[i] = 300 + i%len(words)
+	}
+	return j
+}
+
+// errAbort ends a job by dropping the connection.
+var errAbort = errors.New("abort")
+
+// minDuration is the least a reported duration can be, so that the timing
+// keys are always present in the final message, as in Ollama (which
+// measures them and never gets zero).
+const minDuration = time.Microsecond
+
+// serve answers the request. It returns when the response is complete, the
+// client has gone away or the handler is closed.
+func (j *job) serve(rctx context.Context) {
+	ctx, cancel := context.WithCancel(rctx)
+	defer cancel()
+	stop := context.AfterFunc(closedContext{j.h.closed}, cancel)
+	defer stop()
+
+	err := j.run(ctx)
+	if errors.Is(err, errAbort) {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// closedContext is a context that is done when ch is closed.
+type closedContext struct{ ch chan struct{} }
+
+func (c closedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c closedContext) Done() <-chan struct{}       { return c.ch }
+func (c closedContext) Value(any) any               { return nil }
+func (c closedContext) Err() error {
+	select {
+	case <-c.ch:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+func (j *job) sleep(ctx context.Context, d time.Duration) error {
+	if j.h.cfg.Unpaced || d <= 0 {
+		return ctx.Err()
+	}
+	return j.h.cfg.Sleep(ctx, d)
+}
+
+// load makes sure the model is loaded and returns the time spent.
+func (j *job) load(ctx context.Context) (time.Duration, error) {
+	h, m := j.h, j.model
+	var waited time.Duration
+	for {
+		h.mu.Lock()
+		now := h.cfg.Now()
+		if m.loaded && !now.After(m.expiresAt) {
+			m.expiresAt = expiry(now, j.keep)
+			h.mu.Unlock()
+			return waited, nil
+		}
+		if ch := m.loading; ch != nil {
+			h.mu.Unlock()
+			select {
+			case <-ch:
+				waited = j.h.cfg.LoadDelay
+				continue
+			case <-ctx.Done():
+				return waited, ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		m.loading = ch
+		m.loaded = false
+		h.mu.Unlock()
+
+		err := j.sleep(ctx, h.cfg.LoadDelay)
+
+		h.mu.Lock()
+		m.loading = nil
+		if err == nil {
+			m.loaded = true
+			m.expiresAt = expiry(h.cfg.Now(), j.keep)
+		}
+		h.mu.Unlock()
+		close(ch)
+		return h.cfg.LoadDelay, err
+	}
+}
+
+func expiry(now time.Time, keep time.Duration) time.Time {
+	if keep < 0 {
+		return now.Add(math.MaxInt64)
+	}
+	return now.Add(keep)
+}
+
+func (j *job) run(ctx context.Context) error {
+	loadDur, err := j.load(ctx)
+	if err != nil {
+		return err
+	}
+	loadDur = max(loadDur, minDuration)
+	if j.prompt == "" {
+		// A load request: Ollama answers it without generating.
+		if j.chat {
+			writeJSON(j.w, http.StatusOK, chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant"}, Done: true, DoneReason: "load"})
+		} else {
+			writeJSON(j.w, http.StatusOK, generateResponse{Model: j.name, CreatedAt: j.h.now(), Done: true, DoneReason: "load"})
+		}
+		return nil
+	}
+
+	cfg := &j.h.cfg
+	n, reason := cfg.ResponseTokens, "stop"
+	if j.nPredict > 0 && j.nPredict <= n {
+		n, reason = j.nPredict, "length"
+	}
+	if j.stream {
+		j.w.Header().Set("Content-Type", "application/x-ndjson")
+		j.w.WriteHeader(http.StatusOK)
+	}
+
+	ttft := cfg.TTFT
+	if cfg.Unpaced {
+		ttft = 0
+	}
+	if err := j.sleep(ctx, ttft); err != nil {
+		return err
+	}
+	interval := time.Duration(float64(time.Second) / cfg.TokensPerSecond)
+	var (
+		text     strings.Builder
+		evalDur  time.Duration
+		stallDur time.Duration
+		respToks []int
+	)
+	for i := 0; i < n; i++ {
+		if i == j.fault.After {
+			if done, err := j.midStreamFault(ctx, &stallDur); done || err != nil {
+				return err
+			}
+		}
+		d := time.Duration(float64(interval) * j.gen.jitter(cfg.Jitter))
+		if cfg.Unpaced {
+			d = 0
+		}
+		if err := j.sleep(ctx, d); err != nil {
+			return err
+		}
+		evalDur += d
+		tok, id := j.gen.next()
+		respToks = append(respToks, id)
+		text.WriteString(tok)
+		if !j.stream {
+			continue
+		}
+		if j.fault.Kind == FaultMalformed && i == j.fault.After {
+			j.queue([]byte(`{"model":"` + j.name + `","created_at":`))
+			if err := j.flush(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := j.emit(j.tokenMessage(tok)); err != nil {
+			return err
+		}
+	}
+	if n <= j.fault.After && j.fault.Kind != FaultNone {
+		// A fault set to fire after the last token fires before the final message.
+		if done, err := j.midStreamFault(ctx, &stallDur); done || err != nil {
+			return err
+		}
+	}
+
+	ttftR := max(ttft, minDuration)
+	evalR := max(evalDur, minDuration)
+	mt := metrics{
+		TotalDuration:      loadDur + ttftR + evalR + stallDur,
+		LoadDuration:       loadDur,
+		PromptEvalCount:    len(j.ctxToks),
+		PromptEvalDuration: ttftR,
+		EvalCount:          n,
+		EvalDuration:       evalR,
+	}
+	var final any
+	if j.chat {
+		content := ""
+		if !j.stream {
+			content = text.String()
+		}
+		if j.fault.Kind == FaultHugeFinal {
+			content += hugeContent(j.fault.size())
+		}
+		final = chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant", Content: content}, DoneReason: reason, Done: true, metrics: mt}
+	} else {
+		resp := ""
+		if !j.stream {
+			resp = text.String()
+		}
+		ctxIDs := append(append([]int(nil), j.ctxToks...), respToks...)
+		if j.fault.Kind == FaultHugeFinal {
+			ctxIDs = padContext(ctxIDs, j.fault.size())
+		}
+		final = generateResponse{Model: j.name, CreatedAt: j.h.now(), Response: resp, Done: true, DoneReason: reason, Context: ctxIDs, metrics: mt}
+	}
+	if !j.stream {
+		if j.fault.Kind == FaultMalformed {
+			j.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			j.w.WriteHeader(http.StatusOK)
+			io.WriteString(j.w, `{"model":"`+j.name+`","created_at":`)
+			return nil
+		}
+		writeJSON(j.w, http.StatusOK, final)
+		return nil
+	}
+	b, err := json.Marshal(final)
+	if err != nil {
+		return err
+	}
+	if err := j.emit(b); err != nil {
+		return err
+	}
+	return j.flush()
+}
+
+// midStreamFault fires the job's mid-stream fault. done reports that the
+// response is over.
+func (j *job) midStreamFault(ctx context.Context, stallDur *time.Duration) (done bool, err error) {
+	switch j.fault.Kind {
+	case FaultErrorLine:
+		msg := j.fault.Message
+		if msg == "" {
+			msg = runnerFailedText
+		}
+		if !j.stream {
+			writeError(j.w, http.StatusInternalServerError, msg)
+			return true, nil
+		}
+		b, _ := json.Marshal(errorResponse{Error: msg})
+		if err := j.emit(b); err != nil {
+			return true, err
+		}
+		return true, j.flush()
+	case FaultCut:
+		if j.stream {
+			return true, j.flush()
+		}
+		return true, errAbort // a non-streamed body cannot be cut short cleanly
+	case FaultAbort:
+		if j.stream {
+			if err := j.flush(); err != nil {
+				return true, err
+			}
+		}
+		return true, errAbort
+	case FaultStall:
+		if j.stream {
+			if err := j.flush(); err != nil {
+				return true, err
+			}
+		}
+		if j.fault.Duration <= 0 {
+			<-ctx.Done()
+			return true, ctx.Err()
+		}
+		if err := j.h.cfg.Sleep(ctx, j.fault.Duration); err != nil {
+			return true, err
+		}
+		*stallDur += j.fault.Duration
+	}
+	return false, nil
+}
+
+func (f Fault) size() int {
+	if f.Size <= 0 {
+		return DefaultHugeFinalSize
+	}
+	return f.Size
+}
+
+// padContext lengthens ids so that the JSON array is about size bytes.
+func padContext(ids []int, size int) []int {
+	const per = 6 // "12345,"
+	for i := len(ids); i < size/per; i++ {
+		ids = append(ids, 10000+i%90000)
+	}
+	return ids
+}
+
+func hugeContent(size int) string {
+	return strings.Repeat(" the", size/4)
+}
+
+func (j *job) tokenMessage(tok string) []byte {
+	var v any
+	if j.chat {
+		v = chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant", Content: tok}}
+	} else {
+		v = generateResponse{Model: j.name, CreatedAt: j.h.now(), Response: tok}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("ollamatest: marshal %T: %v", v, err))
+	}
+	return b
+}
+
+// emit queues one message (a newline is added) and writes the queue when it
+// holds Coalesce messages.
+func (j *job) emit(b []byte) error {
+	j.buf.Write(b)
+	j.buf.WriteByte('\n')
+	j.pending++
+	if j.pending >= j.h.cfg.Coalesce {
+		return j.flush()
+	}
+	return nil
+}
+
+func (j *job) queue(b []byte) {
+	j.buf.Write(b)
+	j.buf.WriteByte('\n')
+	j.pending++
+}
+
+// flush writes what is queued and flushes it to the client.
+func (j *job) flush() error {
+	if j.buf.Len() == 0 {
+		return nil
+	}
+	b := j.buf.Bytes()
+	if j.h.cfg.SplitLines && len(b) > 1 {
+		half := len(b) / 2
+		if err := j.write(b[:half]); err != nil {
+			return err
+		}
+		b = b[half:]
+	}
+	err := j.write(b)
+	j.buf.Reset()
+	j.pending = 0
+	return err
+}
+
+func (j *job) write(b []byte) error {
+	if _, err := j.w.Write(b); err != nil {
+		return err
+	}
+	if err := j.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}

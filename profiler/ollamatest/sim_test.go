@@ -1,0 +1,205 @@
+package ollamatest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// virtualClock is a clock whose Sleep returns at once and advances Now by d.
+type virtualClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func newVirtualClock() *virtualClock {
+	return &virtualClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *virtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *virtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *virtualClock) total() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var t time.Duration
+	for _, d := range c.sleeps {
+		t += d
+	}
+	return t
+}
+
+func virtualConfig(c *virtualClock) Config {
+	return Config{Sleep: c.Sleep, Now: c.Now}
+}
+
+// post sends body to path on h and returns the recorded response.
+func post(t *testing.T, h http.Handler, path, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// lines splits an NDJSON body into decoded objects.
+func lines(t *testing.T, body []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d %q: %v", len(out)+1, sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestGenerateStream(t *testing.T) {
+	clk := newVirtualClock()
+	cfg := virtualConfig(clk)
+	cfg.ResponseTokens = 20
+	h := NewHandler(cfg)
+	rec := post(t, h, "/api/generate", `{"model":"tiny","prompt":"why is the sky blue?","options":{"num_predict":8}}`)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	msgs := lines(t, rec.Body.Bytes())
+	if len(msgs) != 9 {
+		t.Fatalf("got %d messages, want 8 tokens and a final one", len(msgs))
+	}
+	var text strings.Builder
+	for i, m := range msgs[:8] {
+		if m["done"] != false || m["model"] != "tiny" || m["response"] == "" {
+			t.Errorf("message %d: %v", i, m)
+		}
+		if _, ok := m["eval_count"]; ok {
+			t.Errorf("message %d has metrics: %v", i, m)
+		}
+		text.WriteString(m["response"].(string))
+	}
+	final := msgs[8]
+	if final["done"] != true || final["done_reason"] != "length" || final["response"] != "" {
+		t.Errorf("final: %v", final)
+	}
+	if got := final["eval_count"]; got != float64(8) {
+		t.Errorf("eval_count = %v, want 8", got)
+	}
+	if ctx, ok := final["context"].([]any); !ok || len(ctx) < 8 {
+		t.Errorf("context = %v", final["context"])
+	}
+	interval := time.Second / time.Duration(DefaultTokensPerSecond)
+	if got, want := time.Duration(final["eval_duration"].(float64)), 8*interval; got != want {
+		t.Errorf("eval_duration = %v, want %v", got, want)
+	}
+	if got, want := time.Duration(final["prompt_eval_duration"].(float64)), DefaultTTFT; got != want {
+		t.Errorf("prompt_eval_duration = %v, want %v", got, want)
+	}
+	if got, want := clk.total(), DefaultTTFT+8*interval; got != want {
+		t.Errorf("slept %v, want %v", got, want)
+	}
+
+	// The same request gives the same text; stream:false gives it whole.
+	rec = post(t, h, "/api/generate", `{"model":"tiny","prompt":"why is the sky blue?","stream":false,"options":{"num_predict":8}}`)
+	var whole map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &whole); err != nil {
+		t.Fatal(err)
+	}
+	if whole["response"] != text.String() || whole["done"] != true {
+		t.Errorf("stream:false response %q, streamed %q", whole["response"], text.String())
+	}
+}
+
+func TestChatStream(t *testing.T) {
+	clk := newVirtualClock()
+	cfg := virtualConfig(clk)
+	cfg.ResponseTokens = 5
+	h := NewHandler(cfg)
+	rec := post(t, h, "/api/chat", `{"model":"qwen2.5:7b","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":64}}`)
+	msgs := lines(t, rec.Body.Bytes())
+	if len(msgs) != 6 {
+		t.Fatalf("got %d messages, want 6", len(msgs))
+	}
+	final := msgs[5]
+	if final["done_reason"] != "stop" || final["eval_count"] != float64(5) {
+		t.Errorf("final: %v", final)
+	}
+	if _, ok := final["context"]; ok {
+		t.Error("chat final message has a context")
+	}
+	msg := msgs[0]["message"].(map[string]any)
+	if msg["role"] != "assistant" || msg["content"] == "" {
+		t.Errorf("first message: %v", msgs[0])
+	}
+}
+
+func TestUnknownModel(t *testing.T) {
+	h := NewHandler(Config{Unpaced: true})
+	for _, tc := range []struct{ path, body, want string }{
+		{"/api/generate", `{"model":"nope:1b","prompt":"x"}`, `{"error":"model 'nope:1b' not found"}`},
+		{"/api/chat", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, `{"error":"model \"nope\" not found, try pulling it first"}`},
+		{"/api/show", `{"model":"nope"}`, `{"error":"model 'nope' not found"}`},
+	} {
+		rec := post(t, h, tc.path, tc.body)
+		if rec.Code != 404 || rec.Body.String() != tc.want {
+			t.Errorf("%s: %d %s, want 404 %s", tc.path, rec.Code, rec.Body, tc.want)
+		}
+	}
+}
+
+func TestTagsVersionServer(t *testing.T) {
+	srv := NewServer(Config{Models: []string{"a:1b", "B"}})
+	defer srv.Close()
+	get := func(path string) string {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := get("/api/version"); got != `{"version":"0.6.5"}` {
+		t.Errorf("version: %s", got)
+	}
+	var tags listResponse
+	if err := json.Unmarshal([]byte(get("/api/tags")), &tags); err != nil {
+		t.Fatal(err)
+	}
+	if len(tags.Models) != 2 || tags.Models[0].Name != "a:1b" || tags.Models[1].Name != "b:latest" {
+		t.Errorf("tags: %+v", tags)
+	}
+}

@@ -92,9 +92,15 @@ type showResponse struct {
 	Details      modelDetails   `json:"details,omitempty"`
 	Messages     []message      `json:"messages,omitempty"`
 	ModelInfo    map[string]any `json:"model_info,omitempty"`
-	Tensors      []any          `json:"tensors,omitempty"`
+	Tensors      []tensorInfo   `json:"tensors,omitempty"`
 	Capabilities []string       `json:"capabilities,omitempty"`
 	ModifiedAt   time.Time      `json:"modified_at,omitempty"`
+}
+
+type tensorInfo struct {
+	Name  string   `json:"name"`
+	Type  string   `json:"type"`
+	Shape []uint64 `json:"shape"`
 }
 
 // Requests. Only the fields the simulator acts on are decoded.

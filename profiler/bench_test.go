@@ -1,0 +1,153 @@
+package profiler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime/metrics"
+	"strings"
+	"testing"
+
+	"github.com/ollama/ollama/api"
+
+	"tr117/sink"
+)
+
+// benchMessages renders n generate messages the way Ollama writes them,
+// the last one final with metrics and a context array.
+func benchMessages(n int) [][]byte {
+	words := []string{" the", " model", " streams", " one", " token", " per", " message", ",", " ü", "\\n"}
+	msgs := make([][]byte, 0, n)
+	for i := 0; i < n-1; i++ {
+		msgs = append(msgs, fmt.Appendf(nil, `{"model":"gemma3:latest","created_at":"2026-11-26T16:00:%02d.%06dZ","response":"%s","done":false}`+"\n", i%60, i%1000000, words[i%len(words)]))
+	}
+	var ctx strings.Builder
+	for i := 0; i < 512; i++ {
+		if i > 0 {
+			ctx.WriteByte(',')
+		}
+		fmt.Fprint(&ctx, 1000+i)
+	}
+	msgs = append(msgs, fmt.Appendf(nil, `{"model":"gemma3:latest","created_at":"2026-11-26T16:01:00.000000Z","response":"","done":true,"done_reason":"stop","context":[%s],"total_duration":5000000000,"load_duration":10000000,"prompt_eval_count":40,"prompt_eval_duration":50000000,"eval_count":%d,"eval_duration":4900000000}`+"\n", ctx.String(), n-1))
+	return msgs
+}
+
+// flushBody returns one message per Read, as the body of a server that
+// writes and flushes each message does when its reader keeps up.
+type flushBody struct {
+	msgs [][]byte
+	i    int
+	off  int
+}
+
+func (b *flushBody) Read(p []byte) (int, error) {
+	if b.i >= len(b.msgs) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.msgs[b.i][b.off:])
+	b.off += n
+	if b.off == len(b.msgs[b.i]) {
+		b.i++
+		b.off = 0
+	}
+	return n, nil
+}
+
+func (b *flushBody) Close() error { return nil }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// inProcessClient is an *http.Client whose every request is answered in
+// process with msgs, one message per read.
+func inProcessClient(msgs [][]byte) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return &http.Response{
+			StatusCode: 200, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header:  http.Header{"Content-Type": {"application/x-ndjson"}},
+			Body:    &flushBody{msgs: msgs},
+			Request: r,
+		}, nil
+	})}
+}
+
+// BenchmarkStreamOverhead compares the client-side cost per streamed
+// message of this package's Client (with chunk records going to a CSV
+// sink, every message timed and the response kept) with ollama/api's
+// Client.Generate, both draining the same in-process stream of 10,000
+// messages delivered one per read. One iteration is one whole stream.
+func BenchmarkStreamOverhead(b *testing.B) {
+	const n = 10000
+	msgs := benchMessages(n)
+	ctx := context.Background()
+
+	b.Run("tr117", func(b *testing.B) {
+		c := NewClient(ClientConfig{HTTPClient: inProcessClient(msgs)})
+		chunks := sink.NewCSV[Chunk](io.Discard)
+		req := &Request{Agent: "collector", URL: "http://ollama.invalid", Model: "gemma3:latest", Prompt: "hi", Chunks: chunks}
+		tokens := 0
+		fn := func(m *Message) error { tokens += m.Tokens; return nil }
+		b.ReportAllocs()
+		a0 := mallocs()
+		for b.Loop() {
+			res, err := c.Stream(ctx, req, fn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Messages != n || res.Final == nil {
+				b.Fatalf("got %d messages, final %v", res.Messages, res.Final)
+			}
+		}
+		reportPerMsg(b, n, mallocs()-a0)
+	})
+
+	b.Run("ollamaapi", func(b *testing.B) {
+		u, _ := url.Parse("http://ollama.invalid")
+		c := api.NewClient(u, inProcessClient(msgs))
+		stream := true
+		req := &api.GenerateRequest{Model: "gemma3:latest", Prompt: "hi", Stream: &stream}
+		var count int
+		var text strings.Builder
+		fn := func(r api.GenerateResponse) error {
+			if r.Response != "" {
+				count++
+				text.WriteString(r.Response)
+			}
+			return nil
+		}
+		b.ReportAllocs()
+		a0 := mallocs()
+		for b.Loop() {
+			count = 0
+			text.Reset()
+			if err := c.Generate(ctx, req, fn); err != nil {
+				b.Fatal(err)
+			}
+			if count != n-1 {
+				b.Fatalf("got %d tokens", count)
+			}
+		}
+		reportPerMsg(b, n, mallocs()-a0)
+	})
+}
+
+// reportPerMsg reports ns/msg and allocs/msg for a benchmark whose
+// iterations each stream n messages.
+func reportPerMsg(b *testing.B, n int, allocs uint64) {
+	b.Helper()
+	msgs := float64(b.N) * float64(n)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
+	b.ReportMetric(float64(allocs)/msgs, "allocs/msg")
+}
+
+// mallocs returns the number of heap objects allocated so far.
+func mallocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}

@@ -1,0 +1,62 @@
+package profiler
+
+import (
+	"time"
+
+	"tr117/sink"
+)
+
+// Chunk is one transport read of a response body that delivered bytes:
+// a row of chunk_metrics.csv. It implements [sink.Record]; AppendCSV does
+// not allocate.
+type Chunk struct {
+	// Time is when the read returned (wall clock).
+	Time time.Time
+	// Agent is the request's agent label.
+	Agent string
+	// Index numbers the chunks of one stream from 0.
+	Index int
+	// Bytes is how many bytes the read delivered.
+	Bytes int
+	// Gap is the time since the stream's previous chunk; for the first
+	// chunk, since the request started.
+	Gap time.Duration
+	// Parse is the time spent finding and decoding the lines the chunk
+	// completed (the caller's callback excluded).
+	Parse time.Duration
+	// Run is the request's run label.
+	Run int
+	// Lines is the number of lines the chunk completed (0 when it only
+	// carried part of a line).
+	Lines int
+	// Since is the read's time from the start of the request.
+	Since time.Duration
+}
+
+var chunkHeader = []string{"timestamp", "agent_id", "chunk_index", "bytes", "gap_ms", "parse_ms", "run", "lines", "since_start_ms"}
+
+// CSVHeader returns the seed's columns
+// timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms followed by
+// run,lines,since_start_ms.
+func (Chunk) CSVHeader() []string { return chunkHeader }
+
+// AppendCSV appends the record as one CSV line without the newline.
+func (c Chunk) AppendCSV(dst []byte) []byte {
+	dst = sink.AppendTime(dst, c.Time)
+	dst = append(dst, ',')
+	dst = sink.AppendString(dst, c.Agent)
+	dst = append(dst, ',')
+	dst = sink.AppendInt(dst, int64(c.Index))
+	dst = append(dst, ',')
+	dst = sink.AppendInt(dst, int64(c.Bytes))
+	dst = append(dst, ',')
+	dst = sink.AppendMillis(dst, c.Gap)
+	dst = append(dst, ',')
+	dst = sink.AppendMillis(dst, c.Parse)
+	dst = append(dst, ',')
+	dst = sink.AppendInt(dst, int64(c.Run))
+	dst = append(dst, ',')
+	dst = sink.AppendInt(dst, int64(c.Lines))
+	dst = append(dst, ',')
+	return sink.AppendMillis(dst, c.Since)
+}

@@ -1,0 +1,57 @@
+// Package profiler measures streamed LLM completions from Ollama the way the
+// TR117 study's "Python MRI" did, in Go: every message and every transport
+// read timed, the Go scheduler's lag watched while it happens, and several
+// agents run at once to compute multi-agent efficiency.
+//
+// The pieces compose like this:
+//
+//   - A [Streamer] streams one completion and hands each [Message] to a
+//     callback; an error from the callback stops the stream. [Client] is
+//     the Ollama implementation, for /api/generate and /api/chat, built on
+//     ollama/api's request and response types but reading the NDJSON body
+//     itself, one bounded read at a time ([ClientConfig.ReadBufferSize]),
+//     so that it can time each read. Non-final messages are decoded by a
+//     scanner that does not allocate; see BenchmarkStreamOverhead.
+//   - Each read that delivers bytes is a [Chunk] (bytes, gap since the
+//     previous read, parse time) sent to the request's chunk sink: the rows
+//     of chunk_metrics.csv. Lines split across reads, and UTF-8 split
+//     across reads, are reassembled; lines have no length limit.
+//   - A stream's [Result] holds its timings from one monotonic clock:
+//     connection milestones (net/http/httptrace), TTFT, inter-token
+//     latencies, total time, and Ollama's own durations from the final
+//     message, from which TPOT, client and server tokens per second and
+//     client overhead are derived.
+//   - A [LagProbe] wakes every interval (100 ms by default, down to 1 ms)
+//     and records how late it woke ([LagSample], the rows of loop_lag.csv),
+//     plus the run's window of the runtime's /sched/latencies:seconds and
+//     /sched/pauses/total/gc:seconds histograms.
+//   - A [Runner] runs a [Config]'s agents together (by default the seed's
+//     collector and insight agents, [DefaultAgents], in one of the seed's
+//     [Scenario]s), under a concurrency limit, with the lag probe running,
+//     and returns a [RunResult]: the seed's run_<i>.json with
+//     concurrent_wall_time_ms, sequential_estimate_ms, concurrency_speedup
+//     and efficiency_percent, plus per-agent metrics and errors.
+//     [Config.Wrap] lets tr117/throttle put a rate limiter between each
+//     agent's stream and its reader. [NewReport] summarises runs.
+//
+// # Definitions
+//
+// TTFT is the time from the start of the request to the arrival of the first
+// message whose text ("response" for generate, "message.content" for chat)
+// is non-empty: a message with only a role, only thinking text or an empty
+// string does not count. A message "arrives" when the transport read that
+// completed its line returns. The client counts one token per message with
+// text or thinking text (the seed's proxy); Ollama's eval_count is the
+// server's count. TPOT = (total − TTFT) / (tokens − 1). Client overhead =
+// client total − Ollama's total_duration.
+//
+// # Failures
+//
+// A stream that fails returns the [Result] measured so far and a
+// *[StreamError] naming the agent, the endpoint and the body line: an
+// *[HTTPError] (with Ollama's error text, such as "model 'x' not found"), a
+// *[ServerError] ({"error": …} mid-stream), [ErrTruncated] (no done
+// message), a malformed line, [ErrIdleTimeout], [ErrTimeout] or a transport
+// error. A cancelled context is returned as ctx.Err(). In a run, one agent's
+// failure leaves the others' results complete.
+package profiler

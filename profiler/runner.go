@@ -1,0 +1,448 @@
+package profiler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"tr117/sink"
+)
+
+// Agent is one of the concurrent streams of a run.
+type Agent struct {
+	// ID names the agent in records, results and errors ("collector").
+	ID string `json:"id"`
+	// URL is the agent's Ollama base URL.
+	URL string `json:"base_url"`
+	// Model is the model the agent asks for.
+	Model string `json:"model"`
+	// Prompt and System are the agent's prompts.
+	Prompt string `json:"prompt"`
+	System string `json:"system,omitempty"`
+	// Options are sent as Ollama's options; nil sends none.
+	Options map[string]any `json:"options"`
+}
+
+// Defaults of a [Config].
+const (
+	// DefaultConcurrency is the seed's resource coordinator: two permits.
+	DefaultConcurrency = 2
+	// DefaultWarmupPrompt is the warm-up request's prompt. It differs from
+	// the measured prompts so that the warm-up does not leave their prefix
+	// in Ollama's KV cache.
+	DefaultWarmupPrompt = "Reply with the single word: ready."
+)
+
+// Config configures a [Runner]. It can be written into a manifest as JSON
+// (Wrap is left out). Zero fields take the documented defaults.
+type Config struct {
+	// Agents are streamed concurrently in each run. Required; IDs must be
+	// unique. See DefaultAgents.
+	Agents []Agent `json:"agents"`
+	// Scenario labels the results (the agents' options already carry it).
+	Scenario Scenario `json:"scenario,omitempty"`
+	// API is the endpoint every agent streams from. Default APIGenerate.
+	API API `json:"api,omitempty"`
+	// ReadBufferSize bounds every transport read (see ClientConfig).
+	// Zero: Go's defaults.
+	ReadBufferSize int `json:"read_buffer_size,omitempty"`
+	// Timeout bounds each request. Default DefaultTimeout; negative: none.
+	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	// IdleTimeout abandons a stream silent for that long. Default: none.
+	IdleTimeout time.Duration `json:"idle_timeout_ns,omitempty"`
+	// Concurrency is how many agents may stream at once. Default
+	// DefaultConcurrency.
+	Concurrency int `json:"concurrency,omitempty"`
+	// Warmup, for Runner.Warmup: when false, Warmup does nothing.
+	Warmup bool `json:"warmup,omitempty"`
+	// WarmupPrompt is the warm-up request's prompt. Default
+	// DefaultWarmupPrompt.
+	WarmupPrompt string `json:"warmup_prompt,omitempty"`
+	// Lag configures the scheduler-lag probe that runs during each run.
+	Lag LagConfig `json:"lag"`
+	// Wrap, when set, wraps each agent's Streamer for measured runs (not
+	// warm-ups): tr117/throttle uses it to rate-limit the reader. It may
+	// also return a different Streamer altogether.
+	Wrap func(a Agent, s Streamer) Streamer `json:"-"`
+}
+
+// Sinks are where a Runner's records go. Nil sinks are skipped. A sink
+// with a Flush() error method is flushed at the end of every run, failed
+// or not.
+type Sinks struct {
+	Chunks sink.Sink[Chunk]
+	Lag    sink.Sink[LagSample]
+}
+
+// Runner runs the agents of a Config together, run after run, keeping a
+// client (and its kept-alive connections) per agent. Use one Runner for
+// the runs of one configuration. It is not safe for concurrent use: one
+// Run or Warmup at a time.
+type Runner struct {
+	cfg       Config
+	sinks     Sinks
+	clients   []*Client
+	streamers []Streamer
+}
+
+// NewRunner checks cfg and returns a Runner for it.
+func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
+	if len(cfg.Agents) == 0 {
+		return nil, errors.New("profiler: config has no agents")
+	}
+	seen := map[string]bool{}
+	for i, a := range cfg.Agents {
+		switch {
+		case a.ID == "":
+			return nil, fmt.Errorf("profiler: agent %d has no ID", i)
+		case seen[a.ID]:
+			return nil, fmt.Errorf("profiler: agent ID %q used twice", a.ID)
+		case a.URL == "":
+			return nil, fmt.Errorf("profiler: agent %s has no URL", a.ID)
+		case a.Model == "":
+			return nil, fmt.Errorf("profiler: agent %s has no model", a.ID)
+		}
+		seen[a.ID] = true
+	}
+	api, err := ParseAPI(string(cfg.API))
+	if err != nil {
+		return nil, err
+	}
+	cfg.API = api
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.WarmupPrompt == "" {
+		cfg.WarmupPrompt = DefaultWarmupPrompt
+	}
+	cfg.Lag = cfg.Lag.withDefaults()
+	r := &Runner{cfg: cfg, sinks: sinks}
+	for _, a := range cfg.Agents {
+		c := NewClient(ClientConfig{ReadBufferSize: cfg.ReadBufferSize, Timeout: cfg.Timeout, IdleTimeout: cfg.IdleTimeout})
+		r.clients = append(r.clients, c)
+		var s Streamer = c
+		if cfg.Wrap != nil {
+			s = cfg.Wrap(a, c)
+		}
+		r.streamers = append(r.streamers, s)
+	}
+	return r, nil
+}
+
+// Config returns the runner's configuration with defaults applied.
+func (r *Runner) Config() Config { return r.cfg }
+
+// Close closes the agents' idle connections.
+func (r *Runner) Close() {
+	for _, c := range r.clients {
+		c.CloseIdleConnections()
+	}
+}
+
+// Warmup sends each agent one short request (the warm-up prompt, the
+// agent's options plus num_predict 1), concurrently, so that model loading
+// does not land in the first measured run. Nothing is recorded. It does
+// nothing unless Config.Warmup is set. The error joins the agents' errors.
+func (r *Runner) Warmup(ctx context.Context) error {
+	if !r.cfg.Warmup {
+		return nil
+	}
+	errs := make([]error, len(r.cfg.Agents))
+	var wg sync.WaitGroup
+	for i, a := range r.cfg.Agents {
+		opts := make(map[string]any, len(a.Options)+1)
+		for k, v := range a.Options {
+			opts[k] = v
+		}
+		opts["num_predict"] = 1
+		req := &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: r.cfg.WarmupPrompt, System: a.System, Options: opts}
+		wg.Go(func() {
+			_, err := r.clients[i].Stream(ctx, req, func(*Message) error { return nil })
+			if err != nil {
+				errs[i] = agentErr(a, r.cfg.API, fmt.Errorf("warm-up: %w", err))
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return errors.Join(errs...)
+}
+
+// agentErr makes sure err names the agent and its endpoint.
+func agentErr(a Agent, api API, err error) error {
+	var se *StreamError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StreamError{Agent: a.ID, URL: a.URL + api.Path(), Err: err}
+}
+
+// RunResult is one run: the seed's run_<i>.json plus the new measurements.
+type RunResult struct {
+	Run      int           `json:"run"`
+	Scenario Scenario      `json:"scenario"`
+	API      API           `json:"api"`
+	Agents   []AgentResult `json:"agents"`
+	// ConcurrentWallTimeMS is the time from starting all agents to the
+	// last one finishing.
+	ConcurrentWallTimeMS float64 `json:"concurrent_wall_time_ms"`
+	// SequentialEstimateMS is the sum of the agents' own total times.
+	SequentialEstimateMS float64 `json:"sequential_estimate_ms"`
+	// ConcurrencySpeedup is SequentialEstimateMS / ConcurrentWallTimeMS.
+	ConcurrencySpeedup float64 `json:"concurrency_speedup"`
+	// EfficiencyPercent is ConcurrencySpeedup / len(Agents) × 100.
+	EfficiencyPercent float64 `json:"efficiency_percent"`
+	// ReadBufferSize is the configured read size; 0 means Go's default
+	// (the seed wrote null for it).
+	ReadBufferSize int `json:"read_buffer_size"`
+	// Concurrency is the number of permits agents shared.
+	Concurrency int `json:"concurrency_limit"`
+	// StartedAt is when the run started (UTC).
+	StartedAt time.Time `json:"started_at"`
+	// LoopLag is the scheduler-lag probe's report for the run.
+	LoopLag LagReport `json:"loop_lag"`
+	// Failed counts the agents that failed.
+	Failed int `json:"failed_agents"`
+}
+
+// AgentResult is one agent of a run.
+type AgentResult struct {
+	ID       string         `json:"id"`
+	BaseURL  string         `json:"base_url"`
+	Model    string         `json:"model"`
+	Options  map[string]any `json:"options"`
+	Response string         `json:"response"`
+	Metrics  AgentMetrics   `json:"metrics"`
+	// Error is the failure, naming the agent and its endpoint; empty on
+	// success. Err is the same error, for errors.Is and errors.As.
+	Error string `json:"error,omitempty"`
+	Err   error  `json:"-"`
+	// Stream is the streamer's full result (ITLs included).
+	Stream *Result `json:"-"`
+}
+
+// AgentMetrics are an agent's measurements in a run. The first seven are
+// the seed's; Ollama's durations (eval_duration, prompt_eval_duration,
+// load_duration, server_total_duration) are nanoseconds as Ollama reports
+// them, the client's are milliseconds. Values that could not be measured
+// are null (nil pointers).
+type AgentMetrics struct {
+	// TokensGenerated is the client's token count (one per message with
+	// content or thinking text).
+	TokensGenerated int `json:"tokens_generated"`
+	// ThroughputTokensPerSec is TokensGenerated / TotalDurationMS.
+	ThroughputTokensPerSec float64 `json:"throughput_tokens_per_sec"`
+	// TTFTMS is the time to the first message with content.
+	TTFTMS *float64 `json:"ttft_ms"`
+	// TotalDurationMS is the client's total time for the request.
+	TotalDurationMS    float64 `json:"total_duration_ms"`
+	EvalCount          int     `json:"eval_count"`
+	EvalDuration       int64   `json:"eval_duration"`
+	PromptEvalDuration int64   `json:"prompt_eval_duration"`
+
+	PromptEvalCount     int    `json:"prompt_eval_count"`
+	LoadDuration        int64  `json:"load_duration"`
+	ServerTotalDuration int64  `json:"server_total_duration"`
+	DoneReason          string `json:"done_reason,omitempty"`
+	// ServerTokensPerSec is eval_count / eval_duration.
+	ServerTokensPerSec *float64 `json:"server_tokens_per_sec"`
+	// ClientOverheadMS is the client's total minus Ollama's total_duration.
+	ClientOverheadMS *float64 `json:"client_overhead_ms"`
+	// TPOTMS is (total − TTFT) / (tokens − 1).
+	TPOTMS *float64 `json:"tpot_ms"`
+	// ITLMS summarises the inter-token latencies (nil with under 1 ITL).
+	ITLMS *ITLSummary `json:"itl_ms"`
+	// Connection milestones (ms from the request's start; null when not
+	// observed) and whether the connection was reused.
+	ConnReused     bool     `json:"conn_reused"`
+	ConnectMS      *float64 `json:"connect_ms"`
+	WroteRequestMS *float64 `json:"wrote_request_ms"`
+	FirstByteMS    *float64 `json:"first_byte_ms"`
+	// Messages, Chunks and Bytes count the stream's messages, transport
+	// reads and body bytes.
+	Messages int   `json:"messages"`
+	Chunks   int   `json:"chunks"`
+	Bytes    int64 `json:"bytes"`
+}
+
+// ITLSummary is a compact summary of inter-token latencies in ms.
+type ITLSummary struct {
+	N    int     `json:"n"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+}
+
+// RunFileName is the seed's name for run i's result, "run_<i>.json".
+func RunFileName(i int) string { return "run_" + strconv.Itoa(i) + ".json" }
+
+// WriteFile writes the result to dir/run_<i>.json atomically.
+func (rr *RunResult) WriteFile(dir string) error {
+	return sink.WriteJSONFile(filepath.Join(dir, RunFileName(rr.Run)), rr)
+}
+
+// Err joins the agents' errors (nil when all succeeded).
+func (rr *RunResult) Err() error {
+	var errs []error
+	for _, a := range rr.Agents {
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run streams every agent once, concurrently (up to Config.Concurrency at
+// a time), with the lag probe running, and returns run i's result. The
+// result is never nil: an agent that failed has its Error set and the
+// others are complete. The error is ctx.Err() when ctx ended the run, else
+// the agents' errors joined (each a *StreamError naming agent and URL).
+// Every goroutine Run starts has ended when it returns.
+func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
+	cfg := r.cfg
+	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize, Concurrency: cfg.Concurrency}
+	rr.Agents = make([]AgentResult, len(cfg.Agents))
+
+	var lagSink sink.Sink[LagSample]
+	if r.sinks.Lag != nil {
+		dst := r.sinks.Lag
+		lagSink = sink.Func[LagSample](func(s LagSample) error {
+			s.Run = i
+			return dst.Write(s)
+		})
+	}
+	probe := NewLagProbe(cfg.Lag, lagSink)
+	lagCtx, stopLag := context.WithCancel(ctx)
+	var lagWG sync.WaitGroup
+	lagWG.Go(func() { _ = probe.Run(lagCtx) })
+
+	sem := make(chan struct{}, cfg.Concurrency)
+	start := time.Now()
+	rr.StartedAt = start.UTC()
+	var wg sync.WaitGroup
+	for k, a := range cfg.Agents {
+		req := &Request{Agent: a.ID, Run: i, URL: a.URL, API: cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options, Chunks: r.sinks.Chunks}
+		wg.Go(func() {
+			ar := &rr.Agents[k]
+			*ar = AgentResult{ID: a.ID, BaseURL: a.URL, Model: a.Model, Options: a.Options}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				ar.Err = agentErr(a, cfg.API, ctx.Err())
+				ar.Stream = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
+				return
+			}
+			res, err := r.streamers[k].Stream(ctx, req, func(*Message) error { return nil })
+			<-sem
+			if res == nil {
+				res = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
+			}
+			ar.Stream = res
+			if err != nil {
+				ar.Err = agentErr(a, cfg.API, err)
+			}
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	stopLag()
+	lagWG.Wait()
+	rr.LoopLag = probe.Report()
+
+	var seq time.Duration
+	for k := range rr.Agents {
+		ar := &rr.Agents[k]
+		fillAgent(ar)
+		seq += ar.Stream.Total
+		if ar.Err != nil {
+			rr.Failed++
+		}
+	}
+	rr.ConcurrentWallTimeMS = ms(wall)
+	rr.SequentialEstimateMS = ms(seq)
+	if wall > 0 {
+		rr.ConcurrencySpeedup = float64(seq) / float64(wall)
+		rr.EfficiencyPercent = rr.ConcurrencySpeedup / float64(len(rr.Agents)) * 100
+	}
+	var errs []error
+	for _, s := range []any{r.sinks.Chunks, r.sinks.Lag} {
+		if f, ok := s.(interface{ Flush() error }); ok {
+			if err := f.Flush(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return rr, ctx.Err()
+	}
+	if err := rr.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return rr, errors.Join(errs...)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func msPtr(d time.Duration) *float64 {
+	if d <= 0 {
+		return nil
+	}
+	v := ms(d)
+	return &v
+}
+
+// fillAgent derives an agent's metrics from its stream result.
+func fillAgent(ar *AgentResult) {
+	res := ar.Stream
+	ar.Response = res.Response
+	if ar.Err != nil {
+		ar.Error = ar.Err.Error()
+	}
+	m := &ar.Metrics
+	m.TokensGenerated = res.Tokens
+	m.ThroughputTokensPerSec = res.TokensPerSecond()
+	if res.HasTTFT {
+		v := ms(res.TTFT)
+		m.TTFTMS = &v
+	}
+	m.TotalDurationMS = ms(res.Total)
+	if f := res.Final; f != nil {
+		m.EvalCount = f.EvalCount
+		m.EvalDuration = int64(f.EvalDuration)
+		m.PromptEvalDuration = int64(f.PromptEvalDuration)
+		m.PromptEvalCount = f.PromptEvalCount
+		m.LoadDuration = int64(f.LoadDuration)
+		m.ServerTotalDuration = int64(f.TotalDuration)
+		m.DoneReason = f.DoneReason
+		if f.EvalDuration > 0 {
+			v := f.ServerTokensPerSecond()
+			m.ServerTokensPerSec = &v
+		}
+	}
+	if d, ok := res.ClientOverhead(); ok {
+		v := ms(d)
+		m.ClientOverheadMS = &v
+	}
+	if d, ok := res.TPOT(); ok {
+		v := ms(d)
+		m.TPOTMS = &v
+	}
+	if s, ok := summarizeDurations(res.ITL); ok {
+		m.ITLMS = &ITLSummary{N: s.N, Mean: s.Mean, P50: s.P50, P99: s.P99, Max: s.Max}
+	}
+	m.ConnReused = res.Trace.ConnReused
+	m.ConnectMS = msPtr(res.Trace.Connect)
+	m.WroteRequestMS = msPtr(res.Trace.WroteRequest)
+	m.FirstByteMS = msPtr(res.Trace.FirstByte)
+	m.Messages, m.Chunks, m.Bytes = res.Messages, res.Chunks, res.Bytes
+}

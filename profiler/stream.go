@@ -1,0 +1,281 @@
+package profiler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"tr117/sink"
+)
+
+// API selects the Ollama endpoint a request streams from.
+type API string
+
+// The Ollama completion endpoints.
+const (
+	// APIGenerate is POST /api/generate; the text is in "response". It is
+	// the default and what the seed used.
+	APIGenerate API = "generate"
+	// APIChat is POST /api/chat; the text is in "message.content".
+	APIChat API = "chat"
+)
+
+// ParseAPI accepts "generate", "chat" and "" (generate).
+func ParseAPI(s string) (API, error) {
+	switch API(s) {
+	case "", APIGenerate:
+		return APIGenerate, nil
+	case APIChat:
+		return APIChat, nil
+	}
+	return "", fmt.Errorf("profiler: unknown API %q (want generate or chat)", s)
+}
+
+// Path returns the endpoint's URL path, "/api/generate" or "/api/chat".
+func (a API) Path() string {
+	if a == APIChat {
+		return "/api/chat"
+	}
+	return "/api/generate"
+}
+
+// Request is one completion to stream. It can be written into a manifest
+// as JSON (Chunks is left out).
+type Request struct {
+	// Agent labels the request in chunk records and errors ("collector").
+	Agent string `json:"agent,omitempty"`
+	// Run labels the request's chunk records with the run they belong to.
+	Run int `json:"run,omitempty"`
+	// URL is the Ollama server's base URL, "http://localhost:11434".
+	URL string `json:"url"`
+	// API is the endpoint. Default APIGenerate.
+	API API `json:"api,omitempty"`
+	// Model is the model name, "gemma3:latest".
+	Model string `json:"model"`
+	// Prompt is the user prompt.
+	Prompt string `json:"prompt"`
+	// System, when set, is the system prompt (generate's "system", or a
+	// leading system message in a chat).
+	System string `json:"system,omitempty"`
+	// Options are Ollama's model options ("num_ctx", "temperature", ...),
+	// sent as they are; nil sends none.
+	Options map[string]any `json:"options,omitempty"`
+	// Chunks, when set, receives a record for each transport read of the
+	// response body. A Streamer that has no transport reads (a fake) sends
+	// none.
+	Chunks sink.Sink[Chunk] `json:"-"`
+}
+
+// Message is one streamed message as handed to a Streamer's callback. The
+// callback must not retain it or its byte slices after it returns: they are
+// reused for the next message.
+type Message struct {
+	// Index numbers the messages of the stream from 0.
+	Index int
+	// Line is the message's 1-based line number in the response body.
+	Line int
+	// Arrival is when the transport read that completed the message
+	// returned, measured from the start of the request.
+	Arrival time.Duration
+	// Content is the message's text: "response" for generate,
+	// "message.content" for chat. Often empty on the final message.
+	Content []byte
+	// Thinking is the reasoning text of thinking models, if any.
+	Thinking []byte
+	// Tokens is the number of tokens the message carries by the seed's
+	// proxy: 1 if Content or Thinking is non-empty, else 0. Ollama sends
+	// one token per message, so the sum usually equals eval_count.
+	Tokens int
+	// Done is set on the final message, which carries Final.
+	Done bool
+	// Final holds Ollama's metrics; nil except on the final message.
+	Final *Final
+}
+
+// Final is what Ollama's final (done) message reports about the request.
+// Durations are the server's, from its own clock.
+type Final struct {
+	// DoneReason is why generation stopped: "stop", "length", "load"...
+	DoneReason string `json:"done_reason,omitempty"`
+	// Metrics are total_duration, load_duration, prompt_eval_count,
+	// prompt_eval_duration, eval_count and eval_duration.
+	api.Metrics
+}
+
+// ServerTokensPerSecond is eval_count / eval_duration, or 0 when the
+// server reported no eval duration.
+func (f *Final) ServerTokensPerSecond() float64 {
+	if f == nil || f.EvalDuration <= 0 {
+		return 0
+	}
+	return float64(f.EvalCount) / f.EvalDuration.Seconds()
+}
+
+// Streamer streams one completion and calls fn for each message, in order,
+// from the goroutine that called Stream. An error from fn stops the stream
+// and is returned as is; so is ctx.Err() when ctx ends the stream. Any
+// other failure is a *[StreamError].
+//
+// The Result is never nil: on failure it holds what was measured up to
+// the failure. Implementations document whether they are safe for
+// concurrent use.
+type Streamer interface {
+	Stream(ctx context.Context, req *Request, fn func(*Message) error) (*Result, error)
+}
+
+// StreamerFunc adapts a function to a [Streamer].
+type StreamerFunc func(ctx context.Context, req *Request, fn func(*Message) error) (*Result, error)
+
+// Stream calls f.
+func (f StreamerFunc) Stream(ctx context.Context, req *Request, fn func(*Message) error) (*Result, error) {
+	return f(ctx, req, fn)
+}
+
+// Trace holds the connection milestones of a request (net/http/httptrace),
+// as durations from the request's start. A milestone that was not observed
+// is 0 (a reused connection has no Connect).
+type Trace struct {
+	// ConnReused is set when the request went over a kept-alive connection.
+	ConnReused bool `json:"conn_reused"`
+	// Connect is when the TCP connection was established.
+	Connect time.Duration `json:"connect_ns,omitempty"`
+	// GotConn is when the transport handed the request a connection.
+	GotConn time.Duration `json:"got_conn_ns,omitempty"`
+	// WroteRequest is when the request was fully written.
+	WroteRequest time.Duration `json:"wrote_request_ns,omitempty"`
+	// FirstByte is when the first byte of the response headers arrived.
+	FirstByte time.Duration `json:"first_byte_ns,omitempty"`
+}
+
+// Result is what one Stream measured. All durations come from one
+// monotonic clock and are measured from Start.
+type Result struct {
+	// Agent, URL, API and Model echo the request.
+	Agent string
+	URL   string
+	API   API
+	Model string
+	// Start is when the request was about to be sent.
+	Start time.Time
+	// Trace holds the connection milestones.
+	Trace Trace
+	// TTFT is the time to first token: the arrival of the first message
+	// with non-empty content ("response" or "message.content"). A message
+	// with only a role, only thinking text or an empty string does not
+	// count. Zero when no such message arrived; see HasTTFT.
+	TTFT time.Duration
+	// HasTTFT reports whether a content message arrived.
+	HasTTFT bool
+	// Total is the client's total time, from Start to the final message
+	// (or to the failure).
+	Total time.Duration
+	// Messages is the number of messages received, Tokens the number of
+	// tokens by the seed's proxy (see Message.Tokens).
+	Messages, Tokens int
+	// Chunks and Bytes count the transport reads of the body and the
+	// bytes they delivered.
+	Chunks int
+	Bytes  int64
+	// ITL holds the inter-token latencies: for each token-bearing message
+	// after the first, the time since the previous one.
+	ITL []time.Duration
+	// Response is the concatenated content.
+	Response string
+	// Final is Ollama's final message, nil when none arrived.
+	Final *Final
+}
+
+// TPOT is the time per output token after the first:
+// (Total − TTFT) / (Tokens − 1). It reports false when there are fewer
+// than two tokens.
+func (r *Result) TPOT() (time.Duration, bool) {
+	if !r.HasTTFT || r.Tokens < 2 {
+		return 0, false
+	}
+	return (r.Total - r.TTFT) / time.Duration(r.Tokens-1), true
+}
+
+// TokensPerSecond is the client's rate, Tokens / Total (the seed's
+// throughput_tokens_per_sec); 0 when Total is 0.
+func (r *Result) TokensPerSecond() float64 {
+	if r.Total <= 0 {
+		return 0
+	}
+	return float64(r.Tokens) / r.Total.Seconds()
+}
+
+// ClientOverhead is the client's total time minus the server's
+// total_duration: connection, transfer and client-side processing. It
+// reports false without a final message.
+func (r *Result) ClientOverhead() (time.Duration, bool) {
+	if r.Final == nil || r.Final.TotalDuration <= 0 {
+		return 0, false
+	}
+	return r.Total - r.Final.TotalDuration, true
+}
+
+// Errors. A StreamError wraps one of these, an *HTTPError, a *ServerError,
+// a malformed line's decoding error or a transport error.
+var (
+	// ErrTruncated: the body ended before the final (done) message.
+	ErrTruncated = errors.New("stream ended without a done message")
+	// ErrIdleTimeout: no bytes arrived for longer than the idle timeout.
+	ErrIdleTimeout = errors.New("idle timeout")
+	// ErrTimeout: the request took longer than its overall timeout.
+	ErrTimeout = errors.New("request timeout")
+)
+
+// StreamError is a failed stream: which agent, which endpoint, which line
+// of the body (0 when it failed before the body), and why.
+type StreamError struct {
+	Agent string
+	URL   string // the endpoint, "http://localhost:11434/api/generate"
+	Line  int
+	Err   error
+}
+
+func (e *StreamError) Error() string {
+	b := []byte("profiler: ")
+	if e.Agent != "" {
+		b = append(b, "agent "...)
+		b = append(b, e.Agent...)
+		b = append(b, ": "...)
+	}
+	b = append(b, e.URL...)
+	if e.Line > 0 {
+		b = append(b, ": line "...)
+		b = strconv.AppendInt(b, int64(e.Line), 10)
+	}
+	b = append(b, ": "...)
+	b = append(b, e.Err.Error()...)
+	return string(b)
+}
+
+func (e *StreamError) Unwrap() error { return e.Err }
+
+// HTTPError is a response with status 400 or above. Message is Ollama's
+// "error" text (or the body, when it was not Ollama's error JSON), kept as
+// the server wrote it: "model 'x' not found".
+type HTTPError struct {
+	StatusCode int
+	Status     string // "404 Not Found"
+	Message    string
+}
+
+func (e *HTTPError) Error() string {
+	if e.Message == "" {
+		return "HTTP " + e.Status
+	}
+	return "HTTP " + e.Status + ": " + e.Message
+}
+
+// ServerError is an {"error": "..."} message in the middle of a stream.
+type ServerError struct {
+	Message string
+}
+
+func (e *ServerError) Error() string { return "server error: " + e.Message }

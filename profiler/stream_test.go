@@ -1,0 +1,329 @@
+package profiler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	"go.uber.org/goleak"
+
+	"tr117/profiler/ollamatest"
+	"tr117/sink"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// simServer starts a simulator for the test and closes it at cleanup.
+func simServer(t *testing.T, cfg ollamatest.Config) *ollamatest.Server {
+	t.Helper()
+	srv := ollamatest.NewServer(cfg)
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// streamOnce streams req with a fresh client and returns the result, the
+// error, the chunk records and the messages' text as the callback saw it.
+func streamOnce(t *testing.T, cfg ClientConfig, req Request) (*Result, error, []Chunk, string) {
+	t.Helper()
+	c := NewClient(cfg)
+	defer c.CloseIdleConnections()
+	var chunks sink.Memory[Chunk]
+	req.Chunks = &chunks
+	var seen strings.Builder
+	tokens := 0
+	res, err := c.Stream(context.Background(), &req, func(m *Message) error {
+		seen.Write(m.Content)
+		tokens += m.Tokens
+		return nil
+	})
+	if res == nil {
+		t.Fatal("Stream returned a nil Result")
+	}
+	if tokens != res.Tokens {
+		t.Errorf("callback saw %d tokens, result says %d", tokens, res.Tokens)
+	}
+	return res, err, chunks.Records(), seen.String()
+}
+
+// checkChunks verifies that chunk records account for the result.
+func checkChunks(t *testing.T, res *Result, chunks []Chunk, maxBytes int) {
+	t.Helper()
+	if len(chunks) != res.Chunks {
+		t.Errorf("%d chunk records, result counts %d", len(chunks), res.Chunks)
+	}
+	var total int64
+	var prevSince time.Duration
+	for i, c := range chunks {
+		total += int64(c.Bytes)
+		if c.Index != i {
+			t.Errorf("chunk %d has index %d", i, c.Index)
+		}
+		if c.Bytes <= 0 || (maxBytes > 0 && c.Bytes > maxBytes) {
+			t.Errorf("chunk %d has %d bytes (limit %d)", i, c.Bytes, maxBytes)
+		}
+		if c.Gap < 0 || c.Parse < 0 || c.Since < prevSince || c.Gap != c.Since-prevSince {
+			t.Errorf("chunk %d: gap %v parse %v since %v (previous %v)", i, c.Gap, c.Parse, c.Since, prevSince)
+		}
+		prevSince = c.Since
+	}
+	if total != res.Bytes {
+		t.Errorf("chunks hold %d bytes, result counts %d", total, res.Bytes)
+	}
+}
+
+// reference fetches the same completion with ollama/api's client.
+func reference(t *testing.T, base string, req Request) (string, api.Metrics) {
+	t.Helper()
+	u, _ := url.Parse(base)
+	c := api.NewClient(u, &http.Client{})
+	var text strings.Builder
+	var m api.Metrics
+	var err error
+	if req.API == APIChat {
+		err = c.Chat(context.Background(), &api.ChatRequest{Model: req.Model, Messages: []api.Message{{Role: "user", Content: req.Prompt}}, Options: req.Options}, func(r api.ChatResponse) error {
+			text.WriteString(r.Message.Content)
+			m = r.Metrics
+			return nil
+		})
+	} else {
+		err = c.Generate(context.Background(), &api.GenerateRequest{Model: req.Model, Prompt: req.Prompt, Options: req.Options}, func(r api.GenerateResponse) error {
+			text.WriteString(r.Response)
+			m = r.Metrics
+			return nil
+		})
+	}
+	if err != nil {
+		t.Fatalf("reference request: %v", err)
+	}
+	return text.String(), m
+}
+
+func TestStreamMatchesOllamaAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sim  ollamatest.Config
+		cfg  ClientConfig
+		api  API
+	}{
+		{"generate/default", ollamatest.Config{Unpaced: true, ResponseTokens: 60}, ClientConfig{}, APIGenerate},
+		{"chat/default", ollamatest.Config{Unpaced: true, ResponseTokens: 60}, ClientConfig{}, APIChat},
+		{"generate/8192", ollamatest.Config{Unpaced: true, ResponseTokens: 60, Coalesce: 7}, ClientConfig{ReadBufferSize: 8192}, APIGenerate},
+		{"generate/split-lines", ollamatest.Config{Unpaced: true, ResponseTokens: 40, SplitLines: true}, ClientConfig{ReadBufferSize: 64 << 10}, APIGenerate},
+		// One byte per read splits every line and every multi-byte rune.
+		{"generate/1-byte-reads", ollamatest.Config{Unpaced: true, ResponseTokens: 40}, ClientConfig{ReadBufferSize: 1}, APIGenerate},
+		{"chat/3-byte-reads", ollamatest.Config{Unpaced: true, ResponseTokens: 40, Coalesce: 3}, ClientConfig{ReadBufferSize: 3}, APIChat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := simServer(t, tc.sim)
+			req := Request{Agent: "collector", Run: 3, URL: srv.URL, API: tc.api, Model: "gemma3:latest", Prompt: "Describe the benchmark. ü→✓ 😀"}
+			res, err, chunks, seen := streamOnce(t, tc.cfg, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantM := reference(t, srv.URL, req)
+			if res.Response != want || seen != want {
+				t.Errorf("response differs from ollama/api's:\n got %q\nsaw %q\nwant %q", res.Response, seen, want)
+			}
+			if res.Final == nil {
+				t.Fatal("no final message")
+			}
+			if res.Final.EvalCount != wantM.EvalCount || res.Tokens != res.Final.EvalCount {
+				t.Errorf("tokens %d, eval_count %d, ollama/api eval_count %d", res.Tokens, res.Final.EvalCount, wantM.EvalCount)
+			}
+			if !res.HasTTFT || res.TTFT <= 0 || res.TTFT > res.Total {
+				t.Errorf("TTFT %v (has %v), total %v", res.TTFT, res.HasTTFT, res.Total)
+			}
+			if len(res.ITL) != res.Tokens-1 {
+				t.Errorf("%d ITLs for %d tokens", len(res.ITL), res.Tokens)
+			}
+			checkChunks(t, res, chunks, tc.cfg.ReadBufferSize)
+			lines := 0
+			for _, c := range chunks {
+				lines += c.Lines
+				if c.Agent != "collector" || c.Run != 3 {
+					t.Fatalf("chunk labels %q run %d", c.Agent, c.Run)
+				}
+			}
+			if lines != res.Messages {
+				t.Errorf("chunks completed %d lines, %d messages", lines, res.Messages)
+			}
+			if tc.cfg.ReadBufferSize == 0 && res.Trace.FirstByte <= 0 {
+				t.Errorf("no first-byte milestone: %+v", res.Trace)
+			}
+		})
+	}
+}
+
+func TestStreamHugeFinalLine(t *testing.T) {
+	srv := simServer(t, ollamatest.Config{Unpaced: true, ResponseTokens: 20, Faults: map[string]ollamatest.Fault{
+		"gemma3:latest": {Kind: ollamatest.FaultHugeFinal, Size: 6 << 20},
+	}})
+	res, err, chunks, _ := streamOnce(t, ClientConfig{ReadBufferSize: 8192}, Request{URL: srv.URL, Model: "gemma3:latest", Prompt: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Final == nil || res.Final.EvalCount != res.Tokens {
+		t.Fatalf("final %+v, tokens %d", res.Final, res.Tokens)
+	}
+	if res.Bytes < 6<<20 {
+		t.Errorf("only %d bytes", res.Bytes)
+	}
+	checkChunks(t, res, chunks, 8192)
+}
+
+func TestStreamFaults(t *testing.T) {
+	model := "gemma3:latest"
+	for _, tc := range []struct {
+		name      string
+		fault     ollamatest.Fault
+		model     string
+		cfg       ClientConfig
+		want      string // in the error text
+		wantErr   error  // errors.Is
+		wantLine  int
+		minTokens int
+	}{
+		{name: "unknown-model", model: "nosuch:7b", want: "model 'nosuch:7b' not found"},
+		{name: "http-500", fault: ollamatest.Fault{Kind: ollamatest.FaultHTTPError, Status: 500, Message: "boom"}, want: "500 Internal Server Error: boom"},
+		{name: "error-line", fault: ollamatest.Fault{Kind: ollamatest.FaultErrorLine, After: 5}, want: "server error: ", wantLine: 6, minTokens: 5},
+		{name: "cut", fault: ollamatest.Fault{Kind: ollamatest.FaultCut, After: 7}, wantErr: ErrTruncated, minTokens: 7},
+		{name: "abort", fault: ollamatest.Fault{Kind: ollamatest.FaultAbort, After: 4}, want: "unexpected EOF", minTokens: 4},
+		{name: "malformed", fault: ollamatest.Fault{Kind: ollamatest.FaultMalformed, After: 3}, want: "malformed message", wantLine: 4, minTokens: 3},
+		{name: "idle", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, cfg: ClientConfig{IdleTimeout: 150 * time.Millisecond}, wantErr: ErrIdleTimeout, minTokens: 2},
+		{name: "timeout", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, cfg: ClientConfig{Timeout: 200 * time.Millisecond}, wantErr: ErrTimeout, minTokens: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := ollamatest.Config{Unpaced: true, ResponseTokens: 30}
+			if tc.fault.Kind != "" {
+				sim.Faults = map[string]ollamatest.Fault{model: tc.fault}
+			}
+			srv := simServer(t, sim)
+			m := model
+			if tc.model != "" {
+				m = tc.model
+			}
+			res, err, chunks, _ := streamOnce(t, tc.cfg, Request{Agent: "insight", URL: srv.URL, Model: m, Prompt: "hi"})
+			var se *StreamError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v (%T), want a *StreamError", err, err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "profiler: agent insight: "+srv.URL+"/api/generate") {
+				t.Errorf("error %q does not name agent and endpoint", msg)
+			}
+			if tc.want != "" && !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q does not contain %q", msg, tc.want)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("error %q is not %v", msg, tc.wantErr)
+			}
+			if tc.wantLine != 0 && se.Line != tc.wantLine {
+				t.Errorf("line %d, want %d", se.Line, tc.wantLine)
+			}
+			if res.Tokens < tc.minTokens || (tc.minTokens > 0 && !res.HasTTFT) {
+				t.Errorf("kept %d tokens, want at least %d", res.Tokens, tc.minTokens)
+			}
+			if res.Total <= 0 {
+				t.Errorf("total %v", res.Total)
+			}
+			checkChunks(t, res, chunks, 0)
+		})
+	}
+}
+
+func TestStreamEndpointDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ln.Close()
+	res, err, _, _ := streamOnce(t, ClientConfig{}, Request{Agent: "collector", URL: base, Model: "gemma3:latest", Prompt: "hi"})
+	if err == nil || !strings.Contains(err.Error(), "agent collector: "+base+"/api/generate") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("error %v", err)
+	}
+	if res.Tokens != 0 || res.Chunks != 0 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestStreamCancel(t *testing.T) {
+	srv := simServer(t, ollamatest.Config{TokensPerSecond: 200, TTFT: -1, ResponseTokens: 10000})
+	c := NewClient(ClientConfig{})
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := c.Stream(ctx, &Request{URL: srv.URL, Model: "gemma3:latest", Prompt: "hi"}, func(m *Message) error {
+		if m.Index == 5 {
+			cancel()
+		}
+		return nil
+	})
+	if err != context.Canceled {
+		t.Fatalf("error %v, want context.Canceled as is", err)
+	}
+	if res.Tokens < 6 {
+		t.Errorf("kept %d tokens", res.Tokens)
+	}
+}
+
+func TestStreamCallbackErrorStops(t *testing.T) {
+	srv := simServer(t, ollamatest.Config{Unpaced: true, ResponseTokens: 50})
+	c := NewClient(ClientConfig{})
+	defer c.CloseIdleConnections()
+	stop := errors.New("enough")
+	n := 0
+	res, err := c.Stream(context.Background(), &Request{URL: srv.URL, API: APIChat, Model: "gemma3:latest", Prompt: "hi"}, func(m *Message) error {
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop {
+		t.Fatalf("error %v, want the callback's as is", err)
+	}
+	if n != 3 || res.Messages != 3 {
+		t.Errorf("callback ran %d times, %d messages", n, res.Messages)
+	}
+}
+
+func TestStreamRequestBody(t *testing.T) {
+	var got []byte
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		buf.ReadFrom(r.Body)
+		got = buf.Bytes()
+		w.Write([]byte(`{"message":{"role":"assistant","content":""},"done":false}` + "\n" +
+			`{"message":{"role":"assistant","content":"hi"},"done":false}` + "\n" +
+			`{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":1,"eval_duration":1000,"total_duration":2000}` + "\n"))
+	})
+	srv := &http.Server{Handler: h}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(ln)
+	defer srv.Close()
+	res, err, _, _ := streamOnce(t, ClientConfig{}, Request{URL: "http://" + ln.Addr().String() + "/", API: APIChat, Model: "m", Prompt: "p", System: "s", Options: map[string]any{"num_ctx": 512}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"p"}],"stream":true,"options":{"num_ctx":512}}`
+	if string(got) != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+	// The role-only first message does not count as the first token.
+	if res.Messages != 3 || res.Tokens != 1 || !res.HasTTFT || res.Response != "hi" {
+		t.Errorf("result %+v", res)
+	}
+	if tpot, ok := res.TPOT(); ok {
+		t.Errorf("TPOT %v with one token", tpot)
+	}
+}

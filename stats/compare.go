@@ -1,0 +1,233 @@
+package stats
+
+import (
+	"fmt"
+	"slices"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// CompareConfig configures [Compare]. The zero value gives the defaults;
+// it can be written into a manifest as JSON.
+type CompareConfig struct {
+	// Alpha is the significance level: a difference is significant when
+	// the Mann-Whitney p-value is below it. Default 0.05.
+	Alpha float64 `json:",omitempty"`
+	// Bootstrap configures the confidence intervals of the differences and
+	// ratios. Its Level defaults to 1 - Alpha.
+	Bootstrap BootstrapConfig
+}
+
+// DefaultAlpha is the significance level when CompareConfig.Alpha is 0.
+const DefaultAlpha = 0.05
+
+// Comparison is the result of [Compare]: sample b (the candidate) against
+// sample a (the baseline). Differences are b - a, ratios b / a, effect
+// sizes positive when b tends to be larger. It is JSON-safe; results that
+// are undefined for the samples are nil and say why in Warnings.
+type Comparison struct {
+	// NA and NB are the sample sizes.
+	NA, NB int
+	// MedianA, MedianB, MeanA and MeanB describe the samples.
+	MedianA, MedianB, MeanA, MeanB float64
+	// MedianDiff is median(b) - median(a) with its bootstrap interval.
+	MedianDiff Interval
+	// MedianRatio is median(b) / median(a) with its bootstrap interval,
+	// nil when median(a) is 0 or the medians of a's resamples are not all
+	// of one sign.
+	MedianRatio *Interval `json:",omitempty"`
+	// MeanDiff is mean(b) - mean(a) with its bootstrap interval.
+	MeanDiff Interval
+	// MeanRatio is mean(b) / mean(a), nil under the same conditions as
+	// MedianRatio.
+	MeanRatio *Interval `json:",omitempty"`
+	// MannWhitney is the rank test that decides Significant.
+	MannWhitney MannWhitney
+	// Welch is Welch's t-test, nil when either sample has fewer than two
+	// values or both are constant.
+	Welch *TTest `json:",omitempty"`
+	// CliffsDelta is P(b > a) - P(b < a), in [-1, 1].
+	CliffsDelta float64
+	// CliffsMagnitude names the size of CliffsDelta (see [CliffsMagnitude]).
+	CliffsMagnitude string
+	// HedgesG is the standardized mean difference (see [HedgesG]), nil
+	// when Welch is.
+	HedgesG *float64 `json:",omitempty"`
+	// Alpha is the significance level used.
+	Alpha float64
+	// Significant reports whether MannWhitney.P < Alpha.
+	Significant bool
+	// Verdict is one line a report can print, such as
+	// "b is larger: median +12.1% [+8.0%, +16.3%], p=0.0002 (Mann-Whitney exact), effect large".
+	Verdict string
+	// Warnings are statistical caveats in benchstat's manner: reasons the
+	// result may not support a conclusion. They are not errors.
+	Warnings []string `json:",omitempty"`
+}
+
+// Compare compares sample b (the candidate) with sample a (the baseline):
+// medians and means with bootstrap confidence intervals for their
+// differences and ratios, the Mann-Whitney U test (which decides
+// significance; it assumes nothing about the distributions, like
+// benchstat), Welch's t-test, Cliff's delta and Hedges' g, and warnings
+// when a sample is too small to conclude anything (from
+// golang.org/x/perf/benchmath's AssumeNothing, the same thresholds
+// benchstat uses).
+//
+// It returns an error only for unusable input: [ErrEmpty] or [ErrNaN] for
+// a sample, [ErrRange] for a config out of range. Samples too small for
+// some of the statistics give a result with those fields nil and a warning.
+// The bootstrap needs O(Resamples·(NA+NB)) time.
+func Compare(a, b []float64, cfg CompareConfig) (Comparison, error) {
+	if cfg.Alpha == 0 {
+		cfg.Alpha = DefaultAlpha
+	}
+	if !(cfg.Alpha > 0 && cfg.Alpha < 1) {
+		return Comparison{}, fmt.Errorf("stats: compare: alpha %v not in (0, 1): %w", cfg.Alpha, ErrRange)
+	}
+	bcfg, err := cfg.Bootstrap.withDefaults(1 - cfg.Alpha)
+	if err != nil {
+		return Comparison{}, fmt.Errorf("stats: compare: %w", err)
+	}
+	if err := checkSample("compare: a", a); err != nil {
+		return Comparison{}, err
+	}
+	if err := checkSample("compare: b", b); err != nil {
+		return Comparison{}, err
+	}
+	c := Comparison{NA: len(a), NB: len(b), Alpha: cfg.Alpha}
+	warn := func(format string, args ...any) { c.Warnings = append(c.Warnings, fmt.Sprintf(format, args...)) }
+
+	if c.MannWhitney, err = MannWhitneyU(a, b); err != nil {
+		return Comparison{}, fmt.Errorf("stats: compare: %w", err)
+	}
+	c.Significant = c.MannWhitney.P < cfg.Alpha
+	c.CliffsDelta = cliffsFromU(c.MannWhitney.U, len(a), len(b))
+	c.CliffsMagnitude = CliffsMagnitude(c.CliffsDelta)
+	if w, err := WelchT(a, b); err == nil {
+		c.Welch = &w
+	} else {
+		warn("welch's t-test not computed: %v", err)
+	}
+	if g, err := HedgesG(a, b); err == nil {
+		c.HedgesG = &g
+	} else {
+		warn("hedges' g not computed: %v", err)
+	}
+
+	// benchstat's sample-size caveats.
+	ta, tb := benchmath.DefaultThresholds, benchmath.DefaultThresholds
+	ta.CompareAlpha, tb.CompareAlpha = cfg.Alpha, cfg.Alpha
+	sa, sb := benchmath.NewSample(slices.Clone(a), &ta), benchmath.NewSample(slices.Clone(b), &tb)
+	for _, w := range benchmath.AssumeNothing.Summary(sa, bcfg.Level).Warnings {
+		warn("a: %v", w)
+	}
+	for _, w := range benchmath.AssumeNothing.Summary(sb, bcfg.Level).Warnings {
+		warn("b: %v", w)
+	}
+	var tooFew string
+	for _, w := range benchmath.AssumeNothing.Compare(sa, sb).Warnings {
+		warn("%v", w)
+		tooFew = w.Error()
+	}
+	if c.MannWhitney.Method == MethodNormal && (len(a) <= MannWhitneyExactLimit || len(b) <= MannWhitneyExactLimit) {
+		warn("mann-whitney p-value is from the normal approximation because the samples have ties; it is rough at this sample size")
+	}
+	if allEqual(a, b) {
+		warn("every value in both samples is the same: nothing to compare")
+	}
+
+	c.bootstrap(a, b, bcfg, warn)
+	c.Verdict = c.verdict(tooFew)
+	return c, nil
+}
+
+func allEqual(a, b []float64) bool {
+	v := a[0]
+	for _, s := range [][]float64{a, b} {
+		for _, x := range s {
+			if x != v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// bootstrap fills in the medians, means and their intervals, resampling a
+// and b independently from one seeded generator.
+func (c *Comparison) bootstrap(a, b []float64, cfg BootstrapConfig, warn func(string, ...any)) {
+	bufA, bufB := slices.Clone(a), slices.Clone(b)
+	c.MeanA, c.MeanB = mean(bufA), mean(bufB)
+	c.MedianA, c.MedianB = median(bufA), median(bufB)
+
+	n := cfg.Resamples
+	medD, meanD := make([]float64, n), make([]float64, n)
+	medR, meanR := make([]float64, n), make([]float64, n)
+	medOK, meanOK := c.MedianA != 0, c.MeanA != 0
+	r := newResampler(cfg.Seed)
+	for i := range n {
+		r.resample(bufA, a)
+		r.resample(bufB, b)
+		ma, mb := mean(bufA), mean(bufB)
+		da, db := median(bufA), median(bufB)
+		medD[i], meanD[i] = db-da, mb-ma
+		// A ratio interval needs a baseline of one sign in every resample.
+		medOK = medOK && da != 0 && (da > 0) == (c.MedianA > 0)
+		meanOK = meanOK && ma != 0 && (ma > 0) == (c.MeanA > 0)
+		medR[i], meanR[i] = db/da, mb/ma
+	}
+	interval := func(est float64, reps []float64) Interval {
+		lo, hi := percentileInterval(reps, cfg.Level)
+		return Interval{Estimate: est, Lo: lo, Hi: hi, Level: cfg.Level}
+	}
+	c.MedianDiff = interval(c.MedianB-c.MedianA, medD)
+	c.MeanDiff = interval(c.MeanB-c.MeanA, meanD)
+	ratio := func(name string, ok bool, num, den float64, reps []float64) *Interval {
+		if !ok {
+			warn("%s ratio not computed: the %s of a is 0 or changes sign across resamples", name, name)
+			return nil
+		}
+		iv := interval(num/den, reps)
+		if !isFinite(iv.Estimate) || !isFinite(iv.Lo) || !isFinite(iv.Hi) {
+			warn("%s ratio not computed: it overflows", name)
+			return nil
+		}
+		return &iv
+	}
+	c.MedianRatio = ratio("median", medOK, c.MedianB, c.MedianA, medR)
+	c.MeanRatio = ratio("mean", meanOK, c.MeanB, c.MeanA, meanR)
+	if !isFinite(c.MeanDiff.Estimate) || !isFinite(c.MeanDiff.Lo) || !isFinite(c.MeanDiff.Hi) ||
+		!isFinite(c.MedianDiff.Lo) || !isFinite(c.MedianDiff.Hi) || !isFinite(c.MedianDiff.Estimate) {
+		warn("differences overflow float64 and are reported as 0")
+		for _, iv := range []*Interval{&c.MeanDiff, &c.MedianDiff} {
+			if !isFinite(iv.Estimate) || !isFinite(iv.Lo) || !isFinite(iv.Hi) {
+				*iv = Interval{Level: iv.Level}
+			}
+		}
+	}
+}
+
+// verdict writes the one-line summary; tooFew is benchmath's warning that
+// the samples are too small to ever reach significance, if any.
+func (c *Comparison) verdict(tooFew string) string {
+	test := fmt.Sprintf("p=%.2g (Mann-Whitney %s)", c.MannWhitney.P, c.MannWhitney.Method)
+	if !c.Significant {
+		if tooFew != "" {
+			return fmt.Sprintf("inconclusive: %s; %s", test, tooFew)
+		}
+		return fmt.Sprintf("no significant difference: %s", test)
+	}
+	dir := "larger"
+	if c.CliffsDelta < 0 {
+		dir = "smaller"
+	}
+	var change string
+	if r := c.MedianRatio; r != nil {
+		change = fmt.Sprintf("median %+.1f%% [%+.1f%%, %+.1f%%]", 100*(r.Estimate-1), 100*(r.Lo-1), 100*(r.Hi-1))
+	} else {
+		d := c.MedianDiff
+		change = fmt.Sprintf("median %+.4g [%+.4g, %+.4g]", d.Estimate, d.Lo, d.Hi)
+	}
+	return fmt.Sprintf("b is %s: %s, %s, effect %s", dir, change, test, c.CliffsMagnitude)
+}

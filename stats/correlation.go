@@ -1,0 +1,147 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Correlation is a correlation coefficient with its significance. It is
+// JSON-safe.
+type Correlation struct {
+	// N is the number of pairs.
+	N int
+	// R is the coefficient, in [-1, 1]: Pearson's r or Spearman's rho.
+	R float64
+	// P is the two-sided p-value of the null hypothesis of no correlation,
+	// from Student's t distribution with N-2 degrees of freedom applied to
+	// t = R·√((N-2)/(1-R²)) (0 when |R| is 1).
+	P float64
+	// Method is "pearson" or "spearman".
+	Method string
+}
+
+// Pearson returns Pearson's product-moment correlation of x and y (gonum's
+// stat.Correlation) with its two-sided p-value, the same as
+// scipy.stats.pearsonr and R's cor.test(method = "pearson"). It returns
+// [ErrLength] when x and y differ in length, [ErrNaN] for NaN or ±Inf,
+// [ErrSampleSize] for fewer than 3 pairs and [ErrZeroVariance] when x or y
+// is constant.
+func Pearson(x, y []float64) (Correlation, error) {
+	if err := checkPairs("pearson", x, y); err != nil {
+		return Correlation{}, err
+	}
+	r := stat.Correlation(x, y, nil)
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		// stat.Correlation overflowed on huge values: correlate scaled copies.
+		r = stat.Correlation(scaled(x), scaled(y), nil)
+	}
+	return correlation("pearson", len(x), r)
+}
+
+// Spearman returns Spearman's rank correlation rho of x and y (Pearson's r
+// of the ranks, ties given their average rank) with its two-sided p-value
+// from the t approximation, the same as scipy.stats.spearmanr. (R's
+// cor.test(method = "spearman") uses an exact distribution for small n
+// without ties instead.) Errors are those of [Pearson]; a variable whose
+// values are all equal has zero rank variance.
+func Spearman(x, y []float64) (Correlation, error) {
+	if err := checkPairs("spearman", x, y); err != nil {
+		return Correlation{}, err
+	}
+	rx, ry := ranks(x), ranks(y)
+	if err := checkVariance("spearman", rx, ry); err != nil {
+		return Correlation{}, err
+	}
+	return correlation("spearman", len(x), stat.Correlation(rx, ry, nil))
+}
+
+func checkPairs(what string, x, y []float64) error {
+	if len(x) != len(y) {
+		return fmt.Errorf("stats: %s: %d x values and %d y values: %w", what, len(x), len(y), ErrLength)
+	}
+	if len(x) < 3 {
+		return fmt.Errorf("stats: %s: need at least 3 pairs, have %d: %w", what, len(x), ErrSampleSize)
+	}
+	if _, _, err := minMax(x); err != nil {
+		return fmt.Errorf("stats: %s: x: %w", what, err)
+	}
+	if _, _, err := minMax(y); err != nil {
+		return fmt.Errorf("stats: %s: y: %w", what, err)
+	}
+	return checkVariance(what, x, y)
+}
+
+func checkVariance(what string, x, y []float64) error {
+	for _, v := range []struct {
+		name string
+		xs   []float64
+	}{{"x", x}, {"y", y}} {
+		lo, hi, _ := minMax(v.xs)
+		if lo == hi {
+			return fmt.Errorf("stats: %s: %s is constant (%v): %w", what, v.name, lo, ErrZeroVariance)
+		}
+	}
+	return nil
+}
+
+// correlation clamps r into [-1, 1] and adds the p-value.
+func correlation(method string, n int, r float64) (Correlation, error) {
+	if math.IsNaN(r) {
+		return Correlation{}, fmt.Errorf("stats: %s: %w", method, ErrZeroVariance)
+	}
+	r = min(max(r, -1), 1)
+	c := Correlation{N: n, R: r, Method: method}
+	if math.Abs(r) < 1 {
+		df := float64(n - 2)
+		t := r * math.Sqrt(df/((1-r)*(1+r)))
+		c.P = min(1, 2*distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.CDF(-math.Abs(t)))
+	}
+	return c, nil
+}
+
+// ranks returns the 1-based ranks of xs, ties given their average rank.
+func ranks(xs []float64) []float64 {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		switch {
+		case xs[i] < xs[j]:
+			return -1
+		case xs[i] > xs[j]:
+			return 1
+		}
+		return 0
+	})
+	r := make([]float64, len(xs))
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && xs[idx[j]] == xs[idx[i]] {
+			j++
+		}
+		avg := float64(i+1+j) / 2
+		for k := i; k < j; k++ {
+			r[idx[k]] = avg
+		}
+		i = j
+	}
+	return r
+}
+
+// scaled returns xs divided by its largest magnitude.
+func scaled(xs []float64) []float64 {
+	var m float64
+	for _, x := range xs {
+		m = max(m, math.Abs(x))
+	}
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x / m
+	}
+	return out
+}

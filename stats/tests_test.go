@@ -203,7 +203,8 @@ func TestMannWhitneyEdgeCases(t *testing.T) {
 		for u := 0; u < n1*n2; u += max(1, n1*n2/7) {
 			lower := exactUCDF(n1, n2, u)
 			upper := 1 - exactUCDF(n1, n2, n1*n2-u-1) // P(U >= n1n2-u)
-			if math.Abs(lower-upper) > 1e-12 { // 1-CDF cancels: compare absolutely
+			// 1-CDF cancels digits: compare absolutely.
+			if math.Abs(lower-upper) > 1e-12 {
 				t.Errorf("n=%d,%d u=%d: P(U<=u) = %v, P(U>=n1n2-u) = %v", n1, n2, u, lower, upper)
 			}
 		}

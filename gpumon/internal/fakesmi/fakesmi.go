@@ -1,0 +1,166 @@
+// Package fakesmi is a stand-in for nvidia-smi's --query-gpu mode, for
+// tests: a test binary re-executes itself as "nvidia-smi" (the
+// TestHelperProcess pattern) and calls [Main].
+//
+// It answers like the real tool: one CSV line per GPU in the order of the
+// --query-gpu fields, with a header and units unless --format says
+// noheader/nounits; "[N/A]" and "[Not Supported]" for values a GPU lacks;
+// `Field "X" is not a valid field to query.` and exit code 2 for a field it
+// does not know; with -lms N it repeats the query every N ms until killed.
+//
+// Behaviour is set through environment variables:
+//
+//	FAKESMI_GPUS=n        number of GPUs (default 2; GPU 1 is a consumer card without power readings)
+//	FAKESMI_NOLMS=1       refuse -lms, as some platforms do
+//	FAKESMI_OLD=1         an old driver: rejects clocks_event_reasons.active and power.draw.instant
+//	FAKESMI_DIE_AFTER=n   in -lms mode, exit with an error after n rounds
+//	FAKESMI_LOST=1        GPU 0 answers "[GPU is lost]"-style errors
+package fakesmi
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env is the variable whose presence tells a test binary to act as
+// nvidia-smi.
+const Env = "GPUMON_FAKE_SMI"
+
+type field struct {
+	unit string
+	val  func(gpu, round int) string
+}
+
+var fields = map[string]field{
+	"timestamp": {"", func(int, int) string { return time.Now().Format("2006/01/02 15:04:05.000") }},
+	"index":     {"", func(g, _ int) string { return strconv.Itoa(g) }},
+	"uuid": {"", func(g, _ int) string {
+		return fmt.Sprintf("GPU-%08x-1111-2222-3333-44445555666%d", 0xabc0+g, g)
+	}},
+	"name": {"", func(g, _ int) string {
+		if g == 1 {
+			return "NVIDIA GeForce RTX 4090"
+		}
+		return "NVIDIA H100 80GB HBM3"
+	}},
+	"power.draw": {"W", func(g, r int) string {
+		if g == 1 {
+			return "[N/A]"
+		}
+		return fmt.Sprintf("%.2f", 100+float64(r%10))
+	}},
+	"power.draw.instant": {"W", func(g, r int) string { return fmt.Sprintf("%.2f", 101+float64(r%10)) }},
+	"utilization.gpu":    {"%", func(g, r int) string { return strconv.Itoa((r*10 + g) % 101) }},
+	"utilization.memory": {"%", func(g, r int) string { return strconv.Itoa(r % 50) }},
+	"memory.used":        {"MiB", func(g, r int) string { return strconv.Itoa(1000 + r) }},
+	"memory.total":       {"MiB", func(g, _ int) string { return strconv.Itoa(81559 - g*57000) }},
+	"clocks.sm":          {"MHz", func(int, int) string { return "1980" }},
+	"clocks.mem":         {"MHz", func(int, int) string { return "2619" }},
+	"temperature.gpu":    {"", func(g, _ int) string { return strconv.Itoa(40 + g) }},
+	"pstate":             {"", func(int, int) string { return "P0" }},
+	"clocks_throttle_reasons.active": {"", func(g, _ int) string {
+		if g == 1 {
+			return "[Not Supported]"
+		}
+		return "0x0000000000000004"
+	}},
+	"clocks_event_reasons.active": {"", func(int, int) string { return "0x0000000000000001" }},
+}
+
+// Main runs the fake with the given arguments (without the program name)
+// and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	var query, format string
+	lms := -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "--query-gpu="):
+			query = strings.TrimPrefix(a, "--query-gpu=")
+		case strings.HasPrefix(a, "--format="):
+			format = strings.TrimPrefix(a, "--format=")
+		case a == "-lms" || a == "--loop-ms":
+			if os.Getenv("FAKESMI_NOLMS") != "" {
+				fmt.Fprintf(stdout, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
+				return 2
+			}
+			if i+1 >= len(args) {
+				return 2
+			}
+			n, err := strconv.Atoi(args[i+1])
+			if err != nil || n <= 0 {
+				return 2
+			}
+			lms = n
+			i++
+		default:
+			fmt.Fprintf(stdout, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
+			return 2
+		}
+	}
+	if query == "" || !strings.HasPrefix(format, "csv") {
+		fmt.Fprintf(stdout, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
+		return 2
+	}
+	names := strings.Split(query, ",")
+	old := os.Getenv("FAKESMI_OLD") != ""
+	for _, n := range names {
+		if _, ok := fields[n]; !ok || old && (n == "clocks_event_reasons.active" || n == "power.draw.instant") {
+			fmt.Fprintf(stdout, "Field \"%s\" is not a valid field to query.\n\n", n)
+			return 2
+		}
+	}
+	noheader := strings.Contains(format, "noheader")
+	nounits := strings.Contains(format, "nounits")
+	ngpu := 2
+	if v, err := strconv.Atoi(os.Getenv("FAKESMI_GPUS")); err == nil {
+		ngpu = v
+	}
+	dieAfter, _ := strconv.Atoi(os.Getenv("FAKESMI_DIE_AFTER"))
+	lost := os.Getenv("FAKESMI_LOST") != ""
+
+	w := bufio.NewWriter(stdout)
+	if !noheader {
+		for i, n := range names {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			w.WriteString(n)
+			if u := fields[n].unit; u != "" {
+				fmt.Fprintf(w, " [%s]", u)
+			}
+		}
+		w.WriteString("\n")
+	}
+	for round := 0; ; round++ {
+		for g := range ngpu {
+			for i, n := range names {
+				if i > 0 {
+					w.WriteString(", ")
+				}
+				v := fields[n].val(g, round)
+				if lost && g == 0 && n != "index" {
+					v = "[GPU is lost]"
+				}
+				w.WriteString(v)
+				if u := fields[n].unit; u != "" && !nounits && !strings.HasPrefix(v, "[") {
+					w.WriteString(" " + u)
+				}
+			}
+			w.WriteString("\n")
+		}
+		if err := w.Flush(); err != nil || lms < 0 {
+			return 0
+		}
+		if dieAfter > 0 && round+1 >= dieAfter {
+			fmt.Fprintln(stderr, "Unable to determine the device handle for GPU0000:01:00.0: Unknown Error")
+			return 15
+		}
+		time.Sleep(time.Duration(lms) * time.Millisecond)
+	}
+}

@@ -1,0 +1,293 @@
+package gpumon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tr117/sink"
+)
+
+// Config configures a [Monitor]. The zero value is the default; it can be
+// written into a manifest as JSON (durations as nanoseconds).
+type Config struct {
+	// Interval between samples. Default 100 ms; values under 10 ms are
+	// raised to 10 ms.
+	Interval time.Duration `json:"interval,omitempty"`
+	// RedlineUtil is the GPU utilization, in percent, at or above which a
+	// GPU counts as redlining once it has stayed there for RedlineWindow.
+	// Default 95.
+	RedlineUtil float64 `json:"redline_util_percent,omitempty"`
+	// RedlineWindow is how long utilization must stay at or above
+	// RedlineUtil to count. Default 2 s.
+	RedlineWindow time.Duration `json:"redline_window,omitempty"`
+	// MaxSummarySamples bounds the memory the percentiles of a long run
+	// need: power, utilization and interval summaries cover the most recent
+	// MaxSummarySamples values (16 bytes per GPU each), while energy,
+	// counts and redlining cover the whole run. Default 262144 (7.3 hours
+	// at 100 ms).
+	MaxSummarySamples int `json:"max_summary_samples,omitempty"`
+	// Logger receives sampling failures (rate-limited to one per state
+	// change). nil discards them.
+	Logger *slog.Logger `json:"-"`
+}
+
+func (c Config) withDefaults() Config {
+	c.Interval = clampInterval(c.Interval)
+	if c.RedlineUtil <= 0 {
+		c.RedlineUtil = 95
+	}
+	if c.RedlineWindow <= 0 {
+		c.RedlineWindow = 2 * time.Second
+	}
+	if c.MaxSummarySamples <= 0 {
+		c.MaxSummarySamples = 1 << 18
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Monitor runs a [Sampler] at a fixed interval, writes every reading to a
+// sink (one row per GPU per sample; rows of a failed sample are gaps with
+// Err set) and keeps per-GPU summaries.
+//
+// Run it with [Monitor.Run] in a goroutine of your choosing, or with
+// [Monitor.Start] for the span of a piece of work. Latest, Report,
+// AddTokens, Collector and Handler are safe to call concurrently with Run;
+// Run itself runs once at a time. The Monitor does not close the sampler
+// or the sink.
+type Monitor struct {
+	s   Sampler
+	out sink.Sink[Sample]
+	cfg Config
+
+	running atomic.Bool
+	tokens  atomic.Int64
+
+	mu        sync.Mutex
+	start     time.Time
+	end       time.Time
+	rounds    int
+	failed    int
+	latest    []Sample
+	gpus      []*gpuAcc // sorted by index
+	intervals ring
+	lastTick  time.Time
+}
+
+// NewMonitor returns a Monitor that reads s and writes to out (nil: keep
+// summaries only).
+func NewMonitor(s Sampler, out sink.Sink[Sample], cfg Config) *Monitor {
+	cfg = cfg.withDefaults()
+	return &Monitor{s: s, out: out, cfg: cfg, intervals: newRing(cfg.MaxSummarySamples)}
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (m *Monitor) Config() Config { return m.cfg }
+
+// Run samples until ctx is done and then returns ctx.Err(). The first
+// sample is taken at once, the rest on a time.Ticker, so the schedule does
+// not drift by the time a sample takes (a sample slower than the interval
+// skips ticks instead of piling them up). A failed sample does not stop
+// Run: it logs, writes gap rows and goes on. Run returns early with an
+// error only when the sink fails or Run is already running.
+func (m *Monitor) Run(ctx context.Context) error { return m.run(ctx, nil) }
+
+func (m *Monitor) run(ctx context.Context, started func()) error {
+	if !m.running.CompareAndSwap(false, true) {
+		return errors.New("gpumon: Monitor.Run called while running")
+	}
+	defer m.running.Store(false)
+	m.mu.Lock()
+	if m.start.IsZero() {
+		m.start = time.Now()
+	}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.end = time.Now()
+		m.mu.Unlock()
+	}()
+
+	ticker := time.NewTicker(m.cfg.Interval)
+	defer ticker.Stop()
+	var buf []Sample
+	var lastErr string
+	for {
+		var err error
+		buf, err = m.once(ctx, buf[:0])
+		if started != nil {
+			started()
+			started = nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			var se *sinkError
+			if errors.As(err, &se) {
+				return se.err
+			}
+			if msg := err.Error(); msg != lastErr {
+				m.cfg.Logger.Warn("gpumon: sampling failed", "sampler", m.s.Name(), "err", msg)
+				lastErr = msg
+			}
+		} else if lastErr != "" {
+			m.cfg.Logger.Info("gpumon: sampling recovered", "sampler", m.s.Name())
+			lastErr = ""
+		}
+		select {
+		case <-ctx.Done():
+			// One last sample, so that a window's energy and peaks cover
+			// all of it.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*m.cfg.Interval)
+			_, ferr := m.once(fctx, buf[:0])
+			cancel()
+			var se *sinkError
+			if errors.As(ferr, &se) {
+				return se.err
+			}
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+
+// once takes one sample, records it and writes it out.
+func (m *Monitor) once(ctx context.Context, buf []Sample) ([]Sample, error) {
+	tick := time.Now()
+	buf, serr := m.s.Sample(ctx, buf)
+	if serr != nil && ctx.Err() != nil {
+		return buf, ctx.Err()
+	}
+	m.mu.Lock()
+	if !m.lastTick.IsZero() {
+		m.intervals.add(float64(tick.Sub(m.lastTick)) / float64(time.Millisecond))
+	}
+	m.lastTick = tick
+	m.rounds++
+	if serr != nil {
+		// The whole sample failed: one gap row per GPU seen so far.
+		m.failed++
+		now := time.Now()
+		buf = buf[:0]
+		for _, g := range m.gpus {
+			row := Missing(now, g.index, g.uuid, g.name)
+			row.Err = serr
+			buf = append(buf, row)
+		}
+	}
+	for i := range buf {
+		m.acc(buf[i].Index, buf[i].UUID, buf[i].Name).add(&buf[i], m.cfg)
+	}
+	m.latest = append(m.latest[:0], buf...)
+	m.mu.Unlock()
+	if m.out != nil {
+		for i := range buf {
+			if err := m.out.Write(buf[i]); err != nil {
+				return buf, &sinkError{fmt.Errorf("gpumon: writing sample: %w", err)}
+			}
+		}
+	}
+	return buf, serr
+}
+
+func (m *Monitor) acc(index int, uuid, name string) *gpuAcc {
+	i, found := slices.BinarySearchFunc(m.gpus, index, func(g *gpuAcc, idx int) int { return g.index - idx })
+	if found {
+		g := m.gpus[i]
+		if g.uuid == "" {
+			g.uuid, g.name = uuid, name
+		}
+		return g
+	}
+	g := &gpuAcc{index: index, uuid: uuid, name: name,
+		power: newRing(m.cfg.MaxSummarySamples), util: newRing(m.cfg.MaxSummarySamples),
+		firstEnergy: math.NaN(), lastEnergy: math.NaN(), maxMem: math.NaN()}
+	m.gpus = slices.Insert(m.gpus, i, g)
+	return g
+}
+
+// AddTokens adds n generated tokens to the count the report divides energy
+// by (J per token). Safe for concurrent use.
+func (m *Monitor) AddTokens(n int64) { m.tokens.Add(n) }
+
+// Latest appends the most recent reading of each GPU to dst and returns
+// it (nil before the first sample).
+func (m *Monitor) Latest(dst []Sample) []Sample {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append(dst, m.latest...)
+}
+
+// Start runs the Monitor in a new goroutine until the returned stop
+// function is called (or ctx is done). It returns once the first sample
+// has been taken, and Run takes a last one when stopped, so the report
+// spans the work in between. stop waits for that goroutine to
+// end and returns the report and Run's error, if it was not a
+// cancellation. Call stop exactly once.
+//
+//	stop := m.Start(ctx)
+//	err := work()
+//	report, merr := stop()
+func (m *Monitor) Start(ctx context.Context) (stop func() (Report, error)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	first := make(chan struct{})
+	go func() { done <- m.run(ctx, func() { close(first) }) }()
+	select {
+	case <-first:
+	case err := <-done: // Run refused to start (already running)
+		done <- err
+	}
+	return func() (Report, error) {
+		cancel()
+		err := <-done
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+		return m.Report(), err
+	}
+}
+
+// Watch opens nothing and closes nothing: it runs a Monitor over s for the
+// duration of fn and returns its report. fn receives the Monitor so it can
+// call AddTokens. The error is fn's, joined with the Monitor's (a failing
+// sink); sampling failures are gaps in the report, not errors.
+func Watch(ctx context.Context, s Sampler, out sink.Sink[Sample], cfg Config, fn func(ctx context.Context, m *Monitor) error) (Report, error) {
+	m := NewMonitor(s, out, cfg)
+	stop := m.Start(ctx)
+	ferr := fn(ctx, m)
+	rep, merr := stop()
+	return rep, errors.Join(ferr, merr)
+}
+
+// ring keeps the last max values added.
+type ring struct {
+	vals []float64
+	max  int
+	next int // where the next value goes once full
+}
+
+func newRing(max int) ring { return ring{vals: make([]float64, 0, min(max, 1024)), max: max} }
+
+func (r *ring) add(v float64) {
+	if len(r.vals) < r.max {
+		r.vals = append(r.vals, v)
+		return
+	}
+	r.vals[r.next] = v
+	r.next = (r.next + 1) % r.max
+}

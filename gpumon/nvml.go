@@ -1,0 +1,297 @@
+package gpumon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// device is one GPU as the NVML sampler sees it: the few NVML queries gpumon
+// makes, with nvml.Return already turned into errors (nil, ErrNotSupported,
+// ErrGPULost or another error). The cgo adapter implements it over go-nvml;
+// tests implement it with fakes that behave like real boards.
+type device interface {
+	powerUsage() (milliwatts uint32, err error)
+	totalEnergy() (millijoules uint64, err error)
+	utilization() (gpu, mem uint32, err error)
+	// samples appends NVML's buffered samples of kind newer than since
+	// (a microsecond timestamp from NVML's clock) to dst.
+	samples(kind sampleKind, since uint64, dst []rawSample) ([]rawSample, error)
+	memory() (used, total uint64, err error)
+	pcie(rx bool) (kbps uint32, err error)
+	clock(mem bool) (mhz uint32, err error)
+	temperature() (celsius uint32, err error)
+	pstate() (int, error)
+	clockReasons() (uint64, error)
+}
+
+type sampleKind uint8
+
+const (
+	samplePower sampleKind = iota // milliwatts
+	sampleUtil                    // percent
+)
+
+func (k sampleKind) String() string {
+	if k == samplePower {
+		return "power samples"
+	}
+	return "utilization samples"
+}
+
+// rawSample is one entry of an NVML sample buffer.
+type rawSample struct {
+	ts uint64 // µs
+	v  float64
+}
+
+// field bits, for remembering which queries a GPU does not support.
+const (
+	fPowerSamples = 1 << iota
+	fPower
+	fEnergy
+	fUtilSamples
+	fUtil
+	fMemory
+	fPCIeRx
+	fPCIeTx
+	fClockSM
+	fClockMem
+	fTemp
+	fPState
+	fReasons
+)
+
+// gpu is the sampler's state for one device.
+type gpu struct {
+	d           device
+	index       int
+	uuid, name  string
+	unsupported uint32
+	pcieEvery   time.Duration // <0: never
+	lastPCIe    time.Time
+	lost        error // set once the GPU is lost; every later row is a gap
+
+	// NVML sample buffers: the newest timestamp already reported, and the
+	// newest value, carried forward when no new sample has arrived.
+	last  [2]uint64
+	carry [2]float64
+	buf   []rawSample
+}
+
+// nvmlSampler reads devices through NVML.
+type nvmlSampler struct {
+	gpus    []*gpu
+	now     func() time.Time
+	closeFn func() error
+	closed  bool
+}
+
+func newNVMLSampler(gpus []*gpu, cfg OpenConfig, closeFn func() error) *nvmlSampler {
+	every := cfg.PCIeInterval
+	if every == 0 {
+		every = time.Second
+	}
+	for _, g := range gpus {
+		g.buf = make([]rawSample, 0, 128)
+		g.pcieEvery = every
+	}
+	return &nvmlSampler{gpus: gpus, now: time.Now, closeFn: closeFn}
+}
+
+func (s *nvmlSampler) Name() string { return string(KindNVML) }
+
+func (s *nvmlSampler) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.closeFn != nil {
+		if err := s.closeFn(); err != nil {
+			return fmt.Errorf("gpumon: nvml: shutdown: %w", err)
+		}
+	}
+	return nil
+}
+
+// Sample reads every GPU. It never fails as a whole except for a closed
+// sampler or a cancelled ctx; per-GPU failures are in each row's Err.
+func (s *nvmlSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
+	if s.closed {
+		return dst, errors.New("gpumon: nvml: Sample after Close")
+	}
+	if err := ctx.Err(); err != nil {
+		return dst, err
+	}
+	for _, g := range s.gpus {
+		dst = append(dst, Sample{})
+		g.read(s.now(), &dst[len(dst)-1])
+	}
+	return dst, nil
+}
+
+// ok classifies the error of one query: true means the value is good. A
+// field that is not supported is remembered and never asked again; a lost
+// GPU ends the row.
+func (g *gpu) ok(err error, bit uint32, what string, out *Sample) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrNotSupported):
+		g.unsupported |= bit
+	case errors.Is(err, ErrGPULost):
+		g.lost = fmt.Errorf("gpumon: nvml: GPU %d (%s): %s: %w", g.index, g.uuid, what, err)
+	default:
+		out.Err = joinErr(out.Err, fmt.Errorf("gpumon: nvml: GPU %d (%s): %s: %w", g.index, g.uuid, what, err))
+	}
+	return false
+}
+
+func (g *gpu) has(bit uint32) bool { return g.unsupported&bit == 0 && g.lost == nil }
+
+// read fills out with one reading of g.
+func (g *gpu) read(now time.Time, out *Sample) {
+	*out = Missing(now, g.index, g.uuid, g.name)
+	if g.lost != nil {
+		out.Err = g.lost
+		return
+	}
+	d := g.d
+
+	// Power and utilization: prefer the sample buffers, so that each row
+	// is the mean of the measurements NVML took since the previous row;
+	// without them (unsupported, or nothing buffered yet) the instant API.
+	gotPower, gotUtil := false, false
+	if g.has(fPowerSamples) {
+		if v, ok := g.fromSamples(samplePower, fPowerSamples, out); ok {
+			out.PowerW, gotPower = v/1000, true
+		}
+	}
+	if !gotPower && g.has(fPower) {
+		mw, err := d.powerUsage()
+		if g.ok(err, fPower, "power", out) {
+			out.PowerW = float64(mw) / 1000
+		}
+	}
+	if g.has(fUtilSamples) {
+		if v, ok := g.fromSamples(sampleUtil, fUtilSamples, out); ok {
+			out.UtilGPU, gotUtil = v, true
+		}
+	}
+	if g.has(fUtil) {
+		gu, mu, err := d.utilization()
+		if g.ok(err, fUtil, "utilization", out) {
+			out.UtilMem = float64(mu)
+			if !gotUtil {
+				out.UtilGPU = float64(gu)
+			}
+		}
+	}
+	if g.has(fEnergy) {
+		mj, err := d.totalEnergy()
+		if g.ok(err, fEnergy, "energy", out) {
+			out.EnergyJ = float64(mj) / 1000
+		}
+	}
+	if g.has(fMemory) {
+		used, total, err := d.memory()
+		if g.ok(err, fMemory, "memory", out) {
+			out.MemUsedMiB = float64(used) / (1 << 20)
+			out.MemTotalMiB = float64(total) / (1 << 20)
+		}
+	}
+	readPCIe := g.pcieEvery >= 0 && (g.lastPCIe.IsZero() || now.Sub(g.lastPCIe) >= g.pcieEvery)
+	if readPCIe {
+		g.lastPCIe = now
+	}
+	if readPCIe && g.has(fPCIeRx) {
+		v, err := d.pcie(true)
+		if g.ok(err, fPCIeRx, "pcie rx", out) {
+			out.PCIeRxMBps = float64(v) / 1000
+		}
+	}
+	if readPCIe && g.has(fPCIeTx) {
+		v, err := d.pcie(false)
+		if g.ok(err, fPCIeTx, "pcie tx", out) {
+			out.PCIeTxMBps = float64(v) / 1000
+		}
+	}
+	if g.has(fClockSM) {
+		v, err := d.clock(false)
+		if g.ok(err, fClockSM, "sm clock", out) {
+			out.ClockSMMHz = float64(v)
+		}
+	}
+	if g.has(fClockMem) {
+		v, err := d.clock(true)
+		if g.ok(err, fClockMem, "memory clock", out) {
+			out.ClockMemMHz = float64(v)
+		}
+	}
+	if g.has(fTemp) {
+		v, err := d.temperature()
+		if g.ok(err, fTemp, "temperature", out) {
+			out.TempC = float64(v)
+		}
+	}
+	if g.has(fPState) {
+		v, err := d.pstate()
+		if g.ok(err, fPState, "pstate", out) && v >= 0 && v <= 15 {
+			out.PState = v
+		}
+	}
+	if g.has(fReasons) {
+		v, err := d.clockReasons()
+		if g.ok(err, fReasons, "clock event reasons", out) {
+			out.ClockReasons, out.ClockReasonsOK = v, true
+		}
+	}
+	if g.lost != nil {
+		*out = Missing(now, g.index, g.uuid, g.name)
+		out.Err = g.lost
+	}
+}
+
+// fromSamples returns the mean of the buffered samples of kind that are
+// newer than the last one reported, or, when none has arrived since, the
+// newest value seen (NVML refreshes some buffers more slowly than 10 Hz).
+// On the first read only the newest sample is used, not the whole buffer.
+func (g *gpu) fromSamples(kind sampleKind, bit uint32, out *Sample) (float64, bool) {
+	buf, err := g.d.samples(kind, g.last[kind], g.buf[:0])
+	if len(buf) > cap(g.buf) {
+		g.buf = buf[:0]
+	}
+	if err != nil {
+		g.ok(err, bit, kind.String(), out)
+		return 0, false
+	}
+	first := g.last[kind] == 0
+	var sum float64
+	var n int
+	newest := g.last[kind]
+	for _, s := range buf {
+		if s.ts <= g.last[kind] {
+			continue
+		}
+		if s.ts > newest {
+			newest = s.ts
+			g.carry[kind] = s.v
+		}
+		sum += s.v
+		n++
+	}
+	switch {
+	case n == 0 && first:
+		// An empty buffer on a supported GPU (it has just been reset):
+		// nothing measured yet.
+		return 0, false
+	case n == 0:
+		return g.carry[kind], true
+	}
+	g.last[kind] = newest
+	if first {
+		return g.carry[kind], true
+	}
+	return sum / float64(n), true
+}

@@ -1,0 +1,204 @@
+//go:build cgo
+
+package gpumon
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+)
+
+// OpenNVML loads libnvidia-ml with dlopen, initializes NVML and opens every
+// GPU it sees. It fails when the library does not load, NVML does not
+// initialize or there is no GPU. The caller must Close the sampler, which
+// shuts NVML down.
+//
+// Fields at a 100 ms interval (see Sample for units):
+//   - PowerW: the mean of the power samples NVML buffered since the
+//     previous row (nvmlDeviceGetSamples, NVML_TOTAL_POWER_SAMPLES), so each
+//     row is a fresh measurement; when the GPU refreshes the buffer more
+//     slowly than the interval, the newest sample is repeated. Without
+//     sample buffers, nvmlDeviceGetPowerUsage (on many boards a 1 s average).
+//   - UtilGPU: likewise from NVML_GPU_UTILIZATION_SAMPLES; each buffered
+//     sample covers the GPU's own sampling period (1/6 s to 1 s), so at
+//     100 ms consecutive rows can repeat a value. Without buffers,
+//     nvmlDeviceGetUtilizationRates (averaged over that same period).
+//   - UtilMem: nvmlDeviceGetUtilizationRates' memory figure.
+//   - EnergyJ: the total energy counter (Volta and later), read each row;
+//     its difference over a window is the most accurate energy figure.
+//   - PCIeRxMBps/PCIeTxMBps: nvmlDeviceGetPcieThroughput, which NVML
+//     measures over a 20 ms window inside the call (so each read costs
+//     ~20 ms per direction on real hardware); KB/s divided by 1000. Read
+//     once per cfg.PCIeInterval (default 1 s); missing in the rows between.
+//   - MemUsedMiB, clocks, temperature, P-state and clock event reasons:
+//     instantaneous values.
+//
+// A field the GPU does not support (NVML_ERROR_NOT_SUPPORTED) is NaN in
+// every row and not queried again. A GPU that is lost
+// (NVML_ERROR_GPU_IS_LOST) yields gap rows from then on.
+func OpenNVML(cfg OpenConfig) (Sampler, error) {
+	var opts []nvml.LibraryOption
+	if cfg.NVMLLibrary != "" {
+		opts = append(opts, nvml.WithLibraryPath(cfg.NVMLLibrary))
+	}
+	return openNVMLLib(nvml.New(opts...), cfg)
+}
+
+// openNVMLLib opens the sampler over any nvml.Interface (the real library
+// or go-nvml's mock).
+func openNVMLLib(lib nvml.Interface, cfg OpenConfig) (*nvmlSampler, error) {
+	if ret := lib.Init(); ret != nvml.SUCCESS {
+		return nil, fmt.Errorf("gpumon: nvml: init: %w", nvmlError(ret))
+	}
+	shutdown := func() error {
+		if ret := lib.Shutdown(); ret != nvml.SUCCESS {
+			return nvmlError(ret)
+		}
+		return nil
+	}
+	n, ret := lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		shutdown()
+		return nil, fmt.Errorf("gpumon: nvml: device count: %w", nvmlError(ret))
+	}
+	if n == 0 {
+		shutdown()
+		return nil, errors.New("gpumon: nvml: no GPU found")
+	}
+	gpus := make([]*gpu, 0, n)
+	for i := range n {
+		h, ret := lib.DeviceGetHandleByIndex(i)
+		if ret != nvml.SUCCESS {
+			shutdown()
+			return nil, fmt.Errorf("gpumon: nvml: GPU %d: handle: %w", i, nvmlError(ret))
+		}
+		uuid, ret := h.GetUUID()
+		if ret != nvml.SUCCESS {
+			uuid = ""
+		}
+		name, ret := h.GetName()
+		if ret != nvml.SUCCESS {
+			name = ""
+		}
+		gpus = append(gpus, &gpu{d: nvmlDevice{h}, index: i, uuid: uuid, name: name})
+	}
+	return newNVMLSampler(gpus, cfg, shutdown), nil
+}
+
+// nvmlError turns an nvml.Return into an error: nil, ErrNotSupported,
+// ErrGPULost or the library's description of the code.
+func nvmlError(ret nvml.Return) error {
+	switch ret {
+	case nvml.SUCCESS:
+		return nil
+	case nvml.ERROR_NOT_SUPPORTED, nvml.ERROR_FUNCTION_NOT_FOUND:
+		return ErrNotSupported
+	case nvml.ERROR_GPU_IS_LOST:
+		return ErrGPULost
+	}
+	return ret // nvml.Return implements error with NVML's own message
+}
+
+// nvmlDevice adapts go-nvml's Device to device.
+type nvmlDevice struct{ h nvml.Device }
+
+func (d nvmlDevice) powerUsage() (uint32, error) {
+	v, ret := d.h.GetPowerUsage()
+	return v, nvmlError(ret)
+}
+
+func (d nvmlDevice) totalEnergy() (uint64, error) {
+	v, ret := d.h.GetTotalEnergyConsumption()
+	return v, nvmlError(ret)
+}
+
+func (d nvmlDevice) utilization() (uint32, uint32, error) {
+	u, ret := d.h.GetUtilizationRates()
+	return u.Gpu, u.Memory, nvmlError(ret)
+}
+
+func (d nvmlDevice) samples(kind sampleKind, since uint64, dst []rawSample) ([]rawSample, error) {
+	t := nvml.TOTAL_POWER_SAMPLES
+	if kind == sampleUtil {
+		t = nvml.GPU_UTILIZATION_SAMPLES
+	}
+	vt, ss, ret := d.h.GetSamples(t, since)
+	if err := nvmlError(ret); err != nil {
+		return dst, err
+	}
+	for _, s := range ss {
+		v, ok := sampleValue(vt, s.SampleValue)
+		if ok {
+			dst = append(dst, rawSample{ts: s.TimeStamp, v: v})
+		}
+	}
+	return dst, nil
+}
+
+// sampleValue decodes an nvmlValue_t union held in host byte order.
+func sampleValue(vt nvml.ValueType, b [8]byte) (float64, bool) {
+	e := binary.NativeEndian
+	switch vt {
+	case nvml.VALUE_TYPE_DOUBLE:
+		v := math.Float64frombits(e.Uint64(b[:]))
+		return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+	case nvml.VALUE_TYPE_UNSIGNED_INT:
+		return float64(e.Uint32(b[:4])), true
+	case nvml.VALUE_TYPE_UNSIGNED_LONG, nvml.VALUE_TYPE_UNSIGNED_LONG_LONG:
+		return float64(e.Uint64(b[:])), true
+	case nvml.VALUE_TYPE_SIGNED_LONG_LONG:
+		return float64(int64(e.Uint64(b[:]))), true
+	case nvml.VALUE_TYPE_SIGNED_INT:
+		return float64(int32(e.Uint32(b[:4]))), true
+	case nvml.VALUE_TYPE_UNSIGNED_SHORT:
+		return float64(e.Uint16(b[:2])), true
+	}
+	return 0, false
+}
+
+func (d nvmlDevice) memory() (uint64, uint64, error) {
+	m, ret := d.h.GetMemoryInfo()
+	return m.Used, m.Total, nvmlError(ret)
+}
+
+func (d nvmlDevice) pcie(rx bool) (uint32, error) {
+	c := nvml.PCIE_UTIL_TX_BYTES
+	if rx {
+		c = nvml.PCIE_UTIL_RX_BYTES
+	}
+	v, ret := d.h.GetPcieThroughput(c)
+	return v, nvmlError(ret)
+}
+
+func (d nvmlDevice) clock(mem bool) (uint32, error) {
+	c := nvml.CLOCK_SM
+	if mem {
+		c = nvml.CLOCK_MEM
+	}
+	v, ret := d.h.GetClockInfo(c)
+	return v, nvmlError(ret)
+}
+
+func (d nvmlDevice) temperature() (uint32, error) {
+	v, ret := d.h.GetTemperature(nvml.TEMPERATURE_GPU)
+	return v, nvmlError(ret)
+}
+
+func (d nvmlDevice) pstate() (int, error) {
+	v, ret := d.h.GetPerformanceState()
+	if ret == nvml.SUCCESS && v == nvml.PSTATE_UNKNOWN {
+		return -1, nil
+	}
+	return int(v), nvmlError(ret)
+}
+
+func (d nvmlDevice) clockReasons() (uint64, error) {
+	v, ret := d.h.GetCurrentClocksEventReasons()
+	if ret == nvml.ERROR_NOT_SUPPORTED || ret == nvml.ERROR_FUNCTION_NOT_FOUND {
+		v, ret = d.h.GetCurrentClocksThrottleReasons()
+	}
+	return v, nvmlError(ret)
+}

@@ -1,0 +1,132 @@
+//go:build cgo
+
+package gpumon
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxh100"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
+)
+
+// h100Telemetry fills in the telemetry queries go-nvml's DGX H100 mock
+// leaves unset, as an H100 answers them; lost makes every query fail with
+// ERROR_GPU_IS_LOST from the moment it is set.
+func h100Telemetry(d *server.Device, lost *bool) {
+	ret := func(r nvml.Return) nvml.Return {
+		if *lost {
+			return nvml.ERROR_GPU_IS_LOST
+		}
+		return r
+	}
+	d.GetSamplesFunc = func(t nvml.SamplingType, since uint64) (nvml.ValueType, []nvml.Sample, nvml.Return) {
+		var s nvml.Sample
+		s.TimeStamp = since + 100000
+		v := uint32(350000) // mW
+		if t == nvml.GPU_UTILIZATION_SAMPLES {
+			v = 97
+		}
+		binary.NativeEndian.PutUint32(s.SampleValue[:4], v)
+		return nvml.VALUE_TYPE_UNSIGNED_INT, []nvml.Sample{s}, ret(nvml.SUCCESS)
+	}
+	d.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 350000, ret(nvml.SUCCESS) }
+	d.GetTotalEnergyConsumptionFunc = func() (uint64, nvml.Return) { return 123456789, ret(nvml.SUCCESS) }
+	d.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) {
+		return nvml.Utilization{Gpu: 97, Memory: 40}, ret(nvml.SUCCESS)
+	}
+	d.GetPcieThroughputFunc = func(nvml.PcieUtilCounter) (uint32, nvml.Return) { return 0, ret(nvml.ERROR_NOT_SUPPORTED) }
+	d.GetClockInfoFunc = func(c nvml.ClockType) (uint32, nvml.Return) {
+		if c == nvml.CLOCK_MEM {
+			return 2619, ret(nvml.SUCCESS)
+		}
+		return 1980, ret(nvml.SUCCESS)
+	}
+	d.GetTemperatureFunc = func(nvml.TemperatureSensors) (uint32, nvml.Return) { return 61, ret(nvml.SUCCESS) }
+	d.GetPerformanceStateFunc = func() (nvml.Pstates, nvml.Return) { return nvml.PSTATE_0, ret(nvml.SUCCESS) }
+	d.GetCurrentClocksEventReasonsFunc = func() (uint64, nvml.Return) { return 0, ret(nvml.ERROR_FUNCTION_NOT_FOUND) }
+	d.GetCurrentClocksThrottleReasonsFunc = func() (uint64, nvml.Return) { return 0x4, ret(nvml.SUCCESS) }
+	memInfo := d.GetMemoryInfoFunc
+	d.GetMemoryInfoFunc = func() (nvml.Memory, nvml.Return) {
+		m, r := memInfo()
+		return m, ret(r)
+	}
+}
+
+func TestNVMLAdapterOnGoNVMLMock(t *testing.T) {
+	srv := dgxh100.New()
+	lost := make([]bool, len(srv.Devices))
+	for i, d := range srv.Devices {
+		h100Telemetry(d.(*server.Device), &lost[i])
+	}
+	s, err := openNVMLLib(srv, OpenConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.Sample(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 8 {
+		t.Fatalf("%d rows, want 8 (a DGX H100)", len(rows))
+	}
+	r := rows[3]
+	if r.Index != 3 || r.Name != "NVIDIA H100 80GB HBM3" || r.UUID == "" {
+		t.Errorf("identity = %d %q %q", r.Index, r.Name, r.UUID)
+	}
+	if r.PowerW != 350 || r.UtilGPU != 97 || r.UtilMem != 40 || r.EnergyJ != 123456.789 || r.TempC != 61 || r.PState != 0 {
+		t.Errorf("values = %+v", r)
+	}
+	if !r.ClockReasonsOK || r.ClockReasons != 4 {
+		t.Errorf("clock reasons %#x (ok %v), want the throttle-reasons fallback 0x4", r.ClockReasons, r.ClockReasonsOK)
+	}
+	if !math.IsNaN(r.PCIeRxMBps) || r.Err != nil {
+		t.Errorf("ERROR_NOT_SUPPORTED PCIe: rx=%v err=%v, want NaN and no error", r.PCIeRxMBps, r.Err)
+	}
+	if r.MemTotalMiB < 80000 {
+		t.Errorf("memory total %v MiB", r.MemTotalMiB)
+	}
+
+	lost[5] = true
+	rows, err = s.Sample(context.Background(), rows[:0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows[5].Gap() || !errors.Is(rows[5].Err, ErrGPULost) {
+		t.Errorf("GPU 5 after ERROR_GPU_IS_LOST: %+v", rows[5])
+	}
+	if rows[4].Gap() {
+		t.Errorf("GPU 4 became a gap")
+	}
+}
+
+func TestNVMLErrorMapping(t *testing.T) {
+	for _, tc := range []struct {
+		ret  nvml.Return
+		want error
+	}{
+		{nvml.SUCCESS, nil},
+		{nvml.ERROR_NOT_SUPPORTED, ErrNotSupported},
+		{nvml.ERROR_FUNCTION_NOT_FOUND, ErrNotSupported},
+		{nvml.ERROR_GPU_IS_LOST, ErrGPULost},
+	} {
+		if got := nvmlError(tc.ret); !errors.Is(got, tc.want) || (tc.want == nil) != (got == nil) {
+			t.Errorf("nvmlError(%d) = %v, want %v", tc.ret, got, tc.want)
+		}
+	}
+	if err := nvmlError(nvml.ERROR_NO_PERMISSION); err == nil || errors.Is(err, ErrNotSupported) {
+		t.Errorf("NO_PERMISSION mapped to %v", err)
+	}
+}
+
+func TestOpenNVMLWithoutLibrary(t *testing.T) {
+	_, err := OpenNVML(OpenConfig{NVMLLibrary: "/nonexistent/libnvidia-ml.so.1"})
+	if err == nil {
+		t.Fatal("OpenNVML succeeded without a library")
+	}
+}

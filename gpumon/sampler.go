@@ -1,0 +1,152 @@
+package gpumon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"time"
+)
+
+// Sampler reads every GPU it watches, once per call.
+//
+// Sample appends one [Sample] per GPU to dst and returns the extended slice,
+// so a caller that passes the previous result back as dst[:0] reads without
+// allocating (the runtime/metrics pattern). A GPU whose reading failed still
+// gets a row, with Err set; the error return is for the sampler as a whole
+// (its nvidia-smi process died, ctx was cancelled). Name says which sampler
+// it is ("nvml", "nvidia-smi"). Close releases the library or ends the
+// process; it is idempotent.
+//
+// The samplers in this package are not safe for concurrent use: one
+// goroutine calls Sample at a time (a [Monitor] does).
+type Sampler interface {
+	Sample(ctx context.Context, dst []Sample) ([]Sample, error)
+	Name() string
+	Close() error
+}
+
+// Kind selects a sampler.
+type Kind string
+
+// Sampler kinds accepted by [Open].
+const (
+	// KindAuto picks NVML if the library loads and sees a GPU, else
+	// nvidia-smi if it is on PATH, else fails with [ErrNoGPU].
+	KindAuto Kind = "auto"
+	// KindNVML reads NVML directly (needs cgo and libnvidia-ml.so.1).
+	KindNVML Kind = "nvml"
+	// KindSMI runs nvidia-smi.
+	KindSMI Kind = "nvidia-smi"
+)
+
+// ParseKind checks a --sampler flag value.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(s); k {
+	case "", KindAuto:
+		return KindAuto, nil
+	case KindNVML, KindSMI:
+		return k, nil
+	}
+	return "", fmt.Errorf("gpumon: unknown sampler %q (want auto, nvml or nvidia-smi)", s)
+}
+
+// OpenConfig configures [Open]. The zero value picks a sampler automatically
+// with the defaults below. It can be written into a manifest as JSON.
+type OpenConfig struct {
+	// Kind is the sampler to open; "" means [KindAuto].
+	Kind Kind `json:"kind,omitempty"`
+	// Interval is the interval the nvidia-smi sampler asks for with -lms
+	// (NVML needs none). Default 100 ms; values under 10 ms are raised to
+	// 10 ms.
+	Interval time.Duration `json:"interval,omitempty"`
+	// NVMLLibrary is the path of libnvidia-ml; "" means
+	// "libnvidia-ml.so.1" found by the dynamic loader.
+	NVMLLibrary string `json:"nvml_library,omitempty"`
+	// SMIPath is the nvidia-smi executable; "" means "nvidia-smi" on PATH.
+	SMIPath string `json:"smi_path,omitempty"`
+	// SMIFields are the --query-gpu fields to ask nvidia-smi for, in
+	// nvidia-smi's names; nil means [DefaultSMIFields].
+	SMIFields []string `json:"smi_fields,omitempty"`
+	// PCIeInterval is how often the NVML sampler reads PCIe throughput.
+	// NVML measures it by counting for 20 ms inside the call, per
+	// direction, so reading it every 10 ms or 100 ms would stall sampling;
+	// rows between reads leave it missing. Default 1 s; negative: never.
+	PCIeInterval time.Duration `json:"pcie_interval,omitempty"`
+	// SMINoStream skips the -lms stream and polls nvidia-smi once per Sample.
+	SMINoStream bool `json:"smi_no_stream,omitempty"`
+	// Logger receives warnings (a field nvidia-smi rejected, a fallback).
+	// nil discards them.
+	Logger *slog.Logger `json:"-"`
+}
+
+// Interval limits.
+const (
+	DefaultInterval = 100 * time.Millisecond
+	MinInterval     = 10 * time.Millisecond
+)
+
+func (c OpenConfig) interval() time.Duration { return clampInterval(c.Interval) }
+
+func clampInterval(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return DefaultInterval
+	case d < MinInterval:
+		return MinInterval
+	}
+	return d
+}
+
+func (c OpenConfig) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Open opens the sampler cfg.Kind names. With [KindAuto] it tries NVML,
+// then nvidia-smi, and fails with an error wrapping [ErrNoGPU] (and the
+// reasons each failed) when neither works; the returned Sampler's Name says
+// which was chosen. The caller must Close the sampler.
+func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
+	switch cfg.Kind {
+	case KindNVML:
+		return OpenNVML(cfg)
+	case KindSMI:
+		return OpenSMI(ctx, cfg)
+	case "", KindAuto:
+	default:
+		return nil, fmt.Errorf("gpumon: unknown sampler %q", cfg.Kind)
+	}
+	s, nerr := OpenNVML(cfg)
+	if nerr == nil {
+		return s, nil
+	}
+	path := cfg.SMIPath
+	if path == "" {
+		path = "nvidia-smi"
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		return nil, fmt.Errorf("%w: %v; nvidia-smi: %v", ErrNoGPU, nerr, err)
+	}
+	cfg.logger().Info("gpumon: NVML unavailable, using nvidia-smi", "reason", nerr.Error())
+	s, serr := OpenSMI(ctx, cfg)
+	if serr != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %v; %v", ErrNoGPU, nerr, serr)
+	}
+	return s, nil
+}
+
+// joinFirst keeps the first error of a sample, with a count of the rest,
+// without allocating a slice.
+func joinErr(old, err error) error {
+	if old == nil {
+		return err
+	}
+	return errors.Join(old, err)
+}

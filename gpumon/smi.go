@@ -1,0 +1,374 @@
+package gpumon
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// smiSampler reads GPUs through nvidia-smi: one long-running
+// `--query-gpu=… --format=csv,noheader,nounits -lms N` process read as a
+// stream, or, where -lms is refused or the stream dies, one nvidia-smi run
+// per Sample (the Monitor's ticker keeps those on a drift-free schedule).
+type smiSampler struct {
+	path     string
+	fields   []string
+	query    string
+	interval time.Duration
+	log      *slog.Logger
+	parser   *smiLineParser
+	ngpu     int
+
+	// stream state; nil in polling mode
+	st *smiStream
+
+	pollBuf []Sample
+	closed  bool
+}
+
+// smiStream is the running -lms process and the goroutine reading it.
+type smiStream struct {
+	cmd    *exec.Cmd
+	stderr *limitedBuffer
+	done   chan struct{} // closed when the reader has returned
+	notify chan struct{} // a new batch is there (buffered, 1)
+
+	mu     sync.Mutex
+	batch  []Sample // latest complete batch, one per GPU
+	seq    uint64   // batches published
+	err    error    // why the stream ended
+	read   uint64   // seq of the batch Sample returned last
+	killed bool
+}
+
+// OpenSMI starts the nvidia-smi sampler. It first runs nvidia-smi once to
+// learn how many GPUs there are and which of cfg.SMIFields it accepts: a
+// field it rejects (`Field "pcie.rx" is not a valid field to query.`) is
+// dropped with a warning naming it. Then it starts the -lms stream; if
+// nvidia-smi refuses -lms, it falls back to polling, with a warning.
+//
+// Fields at a 100 ms interval: each row is what nvidia-smi printed for
+// that GPU, stamped with time.Now when the line arrived. nvidia-smi reads
+// NVML's instantaneous or driver-averaged values (power.draw is a 1 s
+// average on many boards, utilization.gpu covers 1/6 s to 1 s), so rows
+// closer together than those windows repeat values. There is no energy
+// counter and no PCIe throughput: those are NaN.
+//
+// ctx bounds only the probe run; the stream lives until Close.
+func OpenSMI(ctx context.Context, cfg OpenConfig) (Sampler, error) {
+	s := &smiSampler{path: cfg.SMIPath, interval: cfg.interval(), log: cfg.logger()}
+	if s.path == "" {
+		s.path = "nvidia-smi"
+	}
+	fields := cfg.SMIFields
+	if fields == nil {
+		fields = DefaultSMIFields
+	}
+	fields = slices.Clone(fields)
+	if !slices.Contains(fields, "index") {
+		fields = append([]string{"index"}, fields...)
+	}
+	for _, f := range fields {
+		if _, ok := smiSetters[f]; !ok {
+			return nil, fmt.Errorf("gpumon: nvidia-smi: field %q is not one gpumon can record", f)
+		}
+	}
+	// Probe: drop rejected fields, count GPUs.
+	var lines [][]byte
+	for {
+		s.fields = fields
+		s.query = "--query-gpu=" + strings.Join(fields, ",")
+		out, err := s.runOnce(ctx)
+		if f, ok := invalidField(out); ok && f != "index" && slices.Contains(fields, f) {
+			s.log.Warn("gpumon: nvidia-smi rejected a field; dropping it", "field", f)
+			fields = slices.DeleteFunc(slices.Clone(fields), func(x string) bool { return x == f })
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		lines = nonEmptyLines(out)
+		break
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("gpumon: nvidia-smi: %s reported no GPU", s.path)
+	}
+	s.ngpu = len(lines)
+	var err error
+	if s.parser, err = newSMILineParser(s.fields); err != nil {
+		return nil, err
+	}
+	var probe Sample
+	if err := s.parser.parse(lines[0], &probe); err != nil {
+		return nil, fmt.Errorf("gpumon: nvidia-smi: probe: %w", err)
+	}
+	if cfg.SMINoStream {
+		return s, nil
+	}
+	if err := s.startStream(); err != nil {
+		s.log.Warn("gpumon: nvidia-smi -lms unavailable; polling instead", "err", err.Error())
+		return s, nil
+	}
+	return s, nil
+}
+
+func nonEmptyLines(out []byte) [][]byte {
+	var lines [][]byte
+	for l := range bytes.Lines(out) {
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func (s *smiSampler) Name() string { return string(KindSMI) }
+
+// Streaming reports whether the sampler is reading an -lms stream (false:
+// polling).
+func (s *smiSampler) Streaming() bool { return s.st != nil }
+
+// runOnce runs nvidia-smi once and returns its standard output (and, on
+// failure, its standard error appended, so the caller can find nvidia-smi's
+// message).
+func (s *smiSampler) runOnce(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.path, s.query, "--format=csv,noheader,nounits")
+	var stderr limitedBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := bytes.TrimSpace(append(out, stderr.Bytes()...))
+		return msg, fmt.Errorf("gpumon: nvidia-smi: %s: %w: %s", s.path, err, truncate(msg))
+	}
+	return out, nil
+}
+
+// startStream starts the -lms process and waits for its first complete
+// batch (or its early exit, which means -lms was refused).
+func (s *smiSampler) startStream() error {
+	ms := max(1, s.interval.Milliseconds())
+	cmd := exec.Command(s.path, s.query, "--format=csv,noheader,nounits", "-lms", strconv.FormatInt(ms, 10))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("gpumon: nvidia-smi: %w", err)
+	}
+	st := &smiStream{cmd: cmd, stderr: &limitedBuffer{}, done: make(chan struct{}), notify: make(chan struct{}, 1)}
+	cmd.Stderr = st.stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("gpumon: nvidia-smi: %s: %w", s.path, err)
+	}
+	go s.readStream(st, stdout)
+	// Wait for the first batch: a refused -lms exits at once.
+	timer := time.NewTimer(10*time.Second + 2*s.interval)
+	defer timer.Stop()
+	select {
+	case <-st.notify:
+		st.mu.Lock()
+		var perr error
+		for _, r := range st.batch {
+			if r.Err == nil {
+				perr = nil
+				break
+			}
+			perr = r.Err
+		}
+		st.mu.Unlock()
+		if perr == nil {
+			st.notify <- struct{}{} // leave it for the first Sample
+			s.st = st
+			return nil
+		}
+		st.stop()
+		return fmt.Errorf("gpumon: nvidia-smi: -lms output does not parse: %w", perr)
+	case <-st.done:
+	case <-timer.C:
+	}
+	st.stop()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.err != nil {
+		return st.err
+	}
+	return fmt.Errorf("gpumon: nvidia-smi: no output from -lms within %v", 10*time.Second)
+}
+
+// readStream parses lines into batches of one Sample per GPU and publishes
+// each complete batch.
+func (s *smiSampler) readStream(st *smiStream, r io.Reader) {
+	defer close(st.done)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	parser := s.parser // owned by this goroutine while streaming
+	work := make([]Sample, s.ngpu)
+	for i := range work {
+		work[i] = Missing(time.Time{}, i, "", "")
+	}
+	pos := 0
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		now := time.Now()
+		row := &work[pos]
+		uuid, name := row.UUID, row.Name
+		*row = Missing(now, pos, uuid, name)
+		if err := parser.parse(line, row); err != nil {
+			*row = Missing(now, pos, uuid, name)
+			row.Err = err
+		}
+		pos++
+		if pos < s.ngpu {
+			continue
+		}
+		pos = 0
+		st.mu.Lock()
+		st.batch = append(st.batch[:0], work...)
+		st.seq++
+		st.mu.Unlock()
+		select {
+		case st.notify <- struct{}{}:
+		default:
+		}
+	}
+	err := sc.Err()
+	werr := st.cmd.Wait()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case st.killed:
+		st.err = errors.New("gpumon: nvidia-smi: sampler closed")
+	case err != nil:
+		st.err = fmt.Errorf("gpumon: nvidia-smi: reading -lms stream: %w", err)
+	default:
+		msg := bytes.TrimSpace(st.stderr.Bytes())
+		st.err = fmt.Errorf("gpumon: nvidia-smi: -lms stream ended: %v: %s", werr, truncate(msg))
+	}
+}
+
+// stop kills the process and waits for the reader.
+func (st *smiStream) stop() {
+	st.mu.Lock()
+	st.killed = true
+	st.mu.Unlock()
+	if st.cmd.Process != nil {
+		st.cmd.Process.Kill()
+	}
+	<-st.done
+}
+
+// Sample returns the next batch of the stream (waiting for it if the
+// previous one was already returned), or, when polling, runs nvidia-smi
+// once. If the stream dies, the sampler logs why and polls from then on.
+func (s *smiSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
+	if s.closed {
+		return dst, errors.New("gpumon: nvidia-smi: Sample after Close")
+	}
+	if err := ctx.Err(); err != nil {
+		return dst, err
+	}
+	if st := s.st; st != nil {
+		for {
+			st.mu.Lock()
+			if st.seq > st.read {
+				st.read = st.seq
+				dst = append(dst, st.batch...)
+				st.mu.Unlock()
+				return dst, nil
+			}
+			st.mu.Unlock()
+			select {
+			case <-st.notify:
+				continue
+			case <-ctx.Done():
+				return dst, ctx.Err()
+			case <-st.done:
+			}
+			st.mu.Lock()
+			err := st.err
+			st.mu.Unlock()
+			s.log.Warn("gpumon: nvidia-smi stream stopped; polling instead", "err", err.Error())
+			s.st = nil
+			st.stop()
+			break
+		}
+	}
+	return s.poll(ctx, dst)
+}
+
+func (s *smiSampler) poll(ctx context.Context, dst []Sample) ([]Sample, error) {
+	out, err := s.runOnce(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return dst, ctx.Err()
+		}
+		return dst, err
+	}
+	now := time.Now()
+	lines := nonEmptyLines(out)
+	if len(s.pollBuf) < len(lines) {
+		s.pollBuf = make([]Sample, len(lines))
+	}
+	for i, line := range lines {
+		row := &s.pollBuf[i]
+		uuid, name := row.UUID, row.Name
+		*row = Missing(now, i, uuid, name)
+		if err := s.parser.parse(line, row); err != nil {
+			*row = Missing(now, i, uuid, name)
+			row.Err = err
+		}
+		dst = append(dst, *row)
+	}
+	return dst, nil
+}
+
+// Close stops the nvidia-smi process, if one runs, and waits for it.
+func (s *smiSampler) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.st != nil {
+		s.st.stop()
+		s.st = nil
+	}
+	return nil
+}
+
+// limitedBuffer keeps the first 4 KiB written to it; it is safe for
+// concurrent use (exec copies stderr from its own goroutine).
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := 4096 - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.buf)
+}

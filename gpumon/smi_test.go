@@ -1,0 +1,277 @@
+package gpumon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tr117/gpumon/internal/fakesmi"
+)
+
+// fakeSMI makes this test binary act as nvidia-smi for the test, with the
+// given FAKESMI_* settings, and returns its path.
+func fakeSMI(t *testing.T, env ...string) string {
+	t.Helper()
+	t.Setenv(fakesmi.Env, "1")
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return os.Args[0]
+}
+
+func logTo(buf *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+func TestSMIStreamTwoGPUs(t *testing.T) {
+	path := fakeSMI(t)
+	var log bytes.Buffer
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, Interval: 10 * time.Millisecond, Logger: logTo(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.(*smiSampler).Streaming() {
+		t.Fatalf("not streaming; log: %s", log.String())
+	}
+	var rows []Sample
+	for range 3 {
+		rows, err = s.Sample(context.Background(), rows[:0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 {
+			t.Fatalf("%d rows, want 2", len(rows))
+		}
+	}
+	h, rtx := rows[0], rows[1]
+	if h.Index != 0 || rtx.Index != 1 || h.Name != "NVIDIA H100 80GB HBM3" || rtx.Name != "NVIDIA GeForce RTX 4090" {
+		t.Errorf("identity: %d %q / %d %q", h.Index, h.Name, rtx.Index, rtx.Name)
+	}
+	if h.PowerW < 100 || h.PowerW >= 110 || h.ClockSMMHz != 1980 || h.PState != 0 || !h.ClockReasonsOK || h.ClockReasons != 4 {
+		t.Errorf("H100 row: %+v", h)
+	}
+	if !math.IsNaN(rtx.PowerW) || rtx.ClockReasonsOK {
+		t.Errorf("[N/A] power and [Not Supported] reasons must be missing: power=%v reasonsOK=%v", rtx.PowerW, rtx.ClockReasonsOK)
+	}
+	if !math.IsNaN(h.PCIeRxMBps) || !math.IsNaN(h.EnergyJ) {
+		t.Errorf("nvidia-smi has no PCIe or energy field, yet got %v %v", h.PCIeRxMBps, h.EnergyJ)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sample(context.Background(), nil); err == nil {
+		t.Error("Sample after Close succeeded")
+	}
+}
+
+func TestSMIRefusedLMSFallsBackToPolling(t *testing.T) {
+	path := fakeSMI(t, "FAKESMI_NOLMS=1", "FAKESMI_GPUS=1")
+	var log bytes.Buffer
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, Logger: logTo(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.(*smiSampler).Streaming() {
+		t.Fatal("streaming although -lms was refused")
+	}
+	if !strings.Contains(log.String(), "polling instead") {
+		t.Errorf("no warning about the fallback; log: %s", log.String())
+	}
+	rows, err := s.Sample(context.Background(), nil)
+	if err != nil || len(rows) != 1 || math.IsNaN(rows[0].PowerW) {
+		t.Fatalf("polled rows %+v, err %v", rows, err)
+	}
+}
+
+func TestSMIRejectedFieldIsDroppedWithWarning(t *testing.T) {
+	path := fakeSMI(t, "FAKESMI_OLD=1")
+	var log bytes.Buffer
+	fields := []string{"index", "power.draw.instant", "utilization.gpu", "clocks_event_reasons.active", "memory.used"}
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, SMIFields: fields, SMINoStream: true, Logger: logTo(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, f := range []string{"power.draw.instant", "clocks_event_reasons.active"} {
+		if !strings.Contains(log.String(), "field="+f) {
+			t.Errorf("no warning naming %s; log: %s", f, log.String())
+		}
+	}
+	rows, err := s.Sample(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(rows[0].PowerW) || rows[0].MemUsedMiB != 1000 || rows[0].UtilGPU != 0 {
+		t.Errorf("row %+v", rows[0])
+	}
+}
+
+func TestSMIUnknownFieldIsAConfigError(t *testing.T) {
+	_, err := OpenSMI(context.Background(), OpenConfig{SMIPath: "nvidia-smi", SMIFields: []string{"pcie.rx"}})
+	if err == nil || !strings.Contains(err.Error(), `"pcie.rx"`) {
+		t.Errorf("err = %v, want one naming pcie.rx", err)
+	}
+}
+
+func TestSMIStreamDiesThenPolls(t *testing.T) {
+	path := fakeSMI(t, "FAKESMI_DIE_AFTER=2", "FAKESMI_GPUS=1")
+	var log bytes.Buffer
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, Interval: 10 * time.Millisecond, Logger: logTo(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var rows []Sample
+	for range 4 {
+		if rows, err = s.Sample(context.Background(), rows[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.(*smiSampler).Streaming() || !strings.Contains(log.String(), "stream stopped") {
+		t.Errorf("after the stream died: streaming=%v log=%s", s.(*smiSampler).Streaming(), log.String())
+	}
+	if !strings.Contains(log.String(), "Unknown Error") {
+		t.Errorf("the warning does not carry nvidia-smi's message: %s", log.String())
+	}
+}
+
+func TestSMILostGPURowIsMissing(t *testing.T) {
+	path := fakeSMI(t, "FAKESMI_LOST=1")
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, SMINoStream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.Sample(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(rows[0].PowerW) || !math.IsNaN(rows[0].UtilGPU) || rows[0].UUID != "" {
+		t.Errorf("lost GPU row %+v", rows[0])
+	}
+}
+
+func TestSMIHeaderAndUnitsVariant(t *testing.T) {
+	path := fakeSMI(t)
+	fields := []string{"index", "name", "power.draw", "utilization.gpu", "memory.used", "pstate"}
+	out, err := exec.Command(path, "--query-gpu="+strings.Join(fields, ","), "--format=csv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if want := "index, name, power.draw [W], utilization.gpu [%], memory.used [MiB], pstate"; lines[0] != want {
+		t.Fatalf("header %q, want %q", lines[0], want)
+	}
+	var s Sample
+	if err := ParseSMILine([]byte(lines[1]), fields, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.PowerW != 100 || s.MemUsedMiB != 1000 || s.PState != 0 || s.Name != "NVIDIA H100 80GB HBM3" {
+		t.Errorf("parsed %q as %+v", lines[1], s)
+	}
+}
+
+func TestOpenAutoWithoutGPU(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Open(context.Background(), OpenConfig{NVMLLibrary: "/nonexistent/libnvidia-ml.so.1"})
+	if !errors.Is(err, ErrNoGPU) {
+		t.Fatalf("err = %v, want ErrNoGPU", err)
+	}
+}
+
+func TestOpenAutoFallsBackToSMI(t *testing.T) {
+	fake := fakeSMI(t, "FAKESMI_GPUS=1")
+	dir := t.TempDir()
+	if err := os.Symlink(fake, filepath.Join(dir, "nvidia-smi")); err != nil {
+		t.Skip("no symlinks:", err)
+	}
+	t.Setenv("PATH", dir)
+	s, err := Open(context.Background(), OpenConfig{NVMLLibrary: "/nonexistent/libnvidia-ml.so.1", SMINoStream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Name() != "nvidia-smi" {
+		t.Errorf("auto picked %q", s.Name())
+	}
+}
+
+func TestParseSMILine(t *testing.T) {
+	fields := []string{"index", "uuid", "name", "power.draw", "utilization.gpu", "memory.used", "pstate", "clocks_throttle_reasons.active"}
+	for _, tc := range []struct {
+		line    string
+		wantErr string
+		check   func(Sample) bool
+	}{
+		{"0, GPU-1, NVIDIA A100-SXM4-40GB, 61.52, 0, 4, P0, 0x0000000000000001", "",
+			func(s Sample) bool { return s.PowerW == 61.52 && s.UtilGPU == 0 && s.ClockReasons == 1 }},
+		{"1, GPU-2, Quadro RTX 8000, with, commas, [N/A], [Not Supported], 5 MiB, P8, [N/A]", "",
+			func(s Sample) bool {
+				return s.Index == 1 && s.Name == "Quadro RTX 8000, with, commas" && math.IsNaN(s.PowerW) &&
+					math.IsNaN(s.UtilGPU) && s.MemUsedMiB == 5 && s.PState == 8 && !s.ClockReasonsOK
+			}},
+		{"0, GPU-1, X, 61.52 W, 37 %, 4 MiB, P2, 0x4", "",
+			func(s Sample) bool { return s.PowerW == 61.52 && s.UtilGPU == 37 && s.PState == 2 }},
+		{"0, GPU-1, X, 61.52", "want 8 fields", nil},
+		{"0, GPU-1, X, abc, 1, 2, P0, 0x0", "power.draw", nil},
+		{"x, GPU-1, X, 1, 1, 2, P0, 0x0", "index", nil},
+		{"0, GPU-1, X, 1, 1, 2, Q0, 0x0", "pstate", nil},
+		{"0, GPU-1, X, 1, 1, 2, P0, 0xZZ", "clocks_throttle_reasons.active", nil},
+	} {
+		var s Sample
+		err := ParseSMILine([]byte(tc.line), fields, &s)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: err %v, want one mentioning %q", tc.line, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !tc.check(s) {
+			t.Errorf("%q: err %v, parsed %+v", tc.line, err, s)
+		}
+	}
+}
+
+func FuzzParseSMILine(f *testing.F) {
+	for _, s := range []string{
+		"0, GPU-1, NVIDIA A100-SXM4-40GB, 61.52, 0, 4, P0, 0x0000000000000001",
+		"1, GPU-2, A, b, [N/A], [Not Supported], 5 MiB, P8, [N/A]",
+		"0,,,,,,,", "", ",,,,,,,,,,,,,", "-1, x, y, 1e309, NaN, -0, P15, 0xFFFFFFFFFFFFFFFF",
+	} {
+		f.Add(s)
+	}
+	fields := []string{"index", "uuid", "name", "power.draw", "utilization.gpu", "memory.used", "pstate", "clocks_throttle_reasons.active"}
+	p, err := newSMILineParser(fields)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		s := Missing(time.Time{}, 0, "", "")
+		if err := p.parse([]byte(line), &s); err != nil {
+			return
+		}
+		for _, v := range []float64{s.PowerW, s.UtilGPU, s.MemUsedMiB} {
+			if math.IsInf(v, 0) {
+				t.Errorf("%q parsed to Inf", line)
+			}
+		}
+		if s.Index < 0 || s.PState < -1 || s.PState > 15 {
+			t.Errorf("%q: index %d pstate %d", line, s.Index, s.PState)
+		}
+		// A parsed row must survive the CSV writer.
+		if b := s.AppendCSV(nil); bytes.Count(b, []byte("\n")) > 0 && !bytes.Contains([]byte(line), []byte("\n")) {
+			t.Errorf("%q: CSV line holds a newline", line)
+		}
+	})
+}

@@ -60,6 +60,9 @@ type Plan struct {
 	// first measured run of each condition, so model load time does not
 	// pollute run 1. The default (nil) is true.
 	Warmup *bool `json:"warmup,omitempty" yaml:"warmup"`
+	// LagInterval is the scheduler-lag probe's interval during dual-agent
+	// runs (default 100ms, the seed's; at least 1ms).
+	LagInterval Duration `json:"lag_interval,omitempty" yaml:"lag_interval"`
 
 	MRI        MRIPlan       `json:"mri" yaml:"mri"`
 	Throttle   ThrottlePlan  `json:"throttle" yaml:"throttle"`
@@ -246,6 +249,9 @@ func (p Plan) WithDefaults() Plan {
 	if p.InsightURL == "" {
 		p.InsightURL = DefaultInsightURL
 	}
+	if p.LagInterval == 0 {
+		p.LagInterval = Duration(100 * time.Millisecond)
+	}
 	if p.Warmup == nil {
 		t := true
 		p.Warmup = &t
@@ -343,6 +349,9 @@ func (p Plan) Validate() error {
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			bad(field, "%q is not an http(s) URL with a host", u)
 		}
+	}
+	if d := p.LagInterval.D(); d < time.Millisecond {
+		bad("lag_interval", "%v is shorter than 1ms", d)
 	}
 	if p.NumPredict < 0 {
 		bad("num_predict", "%d is negative", p.NumPredict)

@@ -1,0 +1,254 @@
+package suite
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"tr117/stats"
+)
+
+// renderMarkdown writes report.md from the report and the manifest.
+func renderMarkdown(rep *Report, man *Manifest) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	if rep.Banner != "" {
+		p("> **%s**\n\n", rep.Banner)
+	}
+	p("# TR117 report\n\n")
+	p("Generated %s by tr117 %s (%s). Backend: %s.\n\n", rep.Generated.Format("2006-01-02 15:04:05 UTC"), rep.Version, man.GoVersion, backendText(rep))
+	p("## Setup\n\n")
+	p("| | |\n|---|---|\n")
+	p("| Host | %s (%s/%s, %d CPUs: %s) |\n", mdCell(man.Host.Hostname), man.Host.OS, man.Host.Arch, man.Host.NumCPU, mdCell(man.Host.CPU))
+	p("| GPU | %s |\n", mdCell(gpuText(man.GPU)))
+	for _, ep := range man.Endpoints {
+		p("| %s | %s |\n", ep.Role, mdCell(endpointText(ep)))
+	}
+	plan := man.Plan.WithDefaults()
+	p("| Scenario | %s |\n", plan.Scenario)
+	np := "server default"
+	if plan.NumPredict > 0 {
+		np = fmt.Sprint(plan.NumPredict)
+	}
+	p("| num_predict | %s |\n", np)
+	p("| Runs | %d planned, %d ok, %d failed, %d not run |\n\n", rep.Runs.Planned, rep.Runs.OK, rep.Runs.Failed, rep.Runs.Missing)
+	if len(rep.Failed) > 0 {
+		p("### Failed runs\n\n")
+		for _, f := range rep.Failed {
+			p("- `%s`: %s\n", f.Key, mdCell(f.Error))
+		}
+		p("\n")
+	}
+
+	p("## 1. Client ceiling: does the client cap multi-agent efficiency?\n\n")
+	if len(rep.ClientCeiling) == 0 {
+		p("Phase 1 (MRI) was not part of the plan.\n\n")
+	}
+	for _, cm := range rep.ClientCeiling {
+		p("### %s\n\n", cm.Model)
+		p("| Read buffer | Runs | Efficiency %% (mean ± sd) | 95%% CI | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag ms p99 / max | Stalls |\n")
+		p("|---|---|---|---|---|---|---|---|---|\n")
+		for _, c := range cm.Conditions {
+			p("| %s | %d | %s | %s | %d | %s | %s | %s | %d |\n", c.Buffer, c.Runs, meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), c.Chunks,
+				pair(c.ParseMs, 4, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
+				pair(c.GapMs, 2, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
+				pair(c.LagMs, 2, func(s *stats.Summary) (float64, float64) { return s.P99, s.Max }),
+				c.Stalls)
+		}
+		p("\n")
+		if len(cm.Comparisons) > 0 {
+			p("| Buffer vs default | Efficiency Δ pp | CI | p (Mann-Whitney) | Parse median Δ ms | CI | p |\n|---|---|---|---|---|---|---|\n")
+			for _, c := range cm.Comparisons {
+				p("| %s | %s | %s | %s | %s | %s | %s |\n", c.Buffer, abDiff(c.Efficiency, 2), abCI(c.Efficiency, 2), abP(c.Efficiency), abDiff(c.ParseMs, 4), abCI(c.ParseMs, 4), abP(c.ParseMs))
+			}
+			p("\n")
+		}
+		if c := cm.LagVsLoss; c != nil {
+			p("Lag p99 vs efficiency loss (n = %d runs): Pearson r = %.3f (p = %.3g), Spearman ρ = %.3f (p = %.3g).\n\n", c.N, c.Pearson, c.PearsonP, c.Spearman, c.SpearmanP)
+		}
+		writeVerdicts(&b, cm.Verdicts)
+	}
+
+	p("## 2. Hardware: what does the GPU do?\n\n")
+	hw := rep.Hardware
+	switch {
+	case plan.Hardware.Skip:
+		p("Phase 2 (hardware) was not part of the plan.\n\n")
+	case hw.NoGPU:
+		p("**No GPU.** %s\n\n", mdCell(hw.Reason))
+	default:
+		p("Sampler: %s.\n\n", hw.Sampler)
+	}
+	if !plan.Hardware.Skip {
+		p("| Model | Runs | Samples | Power W mean / max | Util %% mean / max | Memory MiB mean / max | PCIe RX / TX MB/s mean | Energy J per run | J per token | Redlining | Server tok/s |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, hm := range hw.Models {
+			jpt := "n/a"
+			if hm.JPerToken != nil {
+				jpt = fmt.Sprintf("%.3f", *hm.JPerToken)
+			}
+			red := "n/a"
+			if hm.RedlineShare != nil {
+				red = fmt.Sprintf("%.0f%% of time, %d runs sustained", 100**hm.RedlineShare, hm.RedlineRuns)
+			}
+			rxtx := "n/a"
+			if hm.PCIeRx != nil && hm.PCIeTx != nil {
+				rxtx = fmt.Sprintf("%.1f / %.1f", hm.PCIeRx.Mean, hm.PCIeTx.Mean)
+			}
+			p("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", hm.Model, hm.Runs, hm.Samples,
+				pair(hm.PowerW, 1, meanMax), pair(hm.UtilGPU, 1, meanMax), pair(hm.MemMiB, 0, meanMax), rxtx,
+				meanSD(hm.EnergyJ, 1), jpt, red, meanSD(hm.ServerTokSec, 1))
+		}
+		p("\n")
+		writeVerdicts(&b, hw.Verdicts)
+	}
+
+	p("## 3. Flow dynamics: does a slower reader raise efficiency?\n\n")
+	if len(rep.Flow) == 0 {
+		p("Phase 3 (throttle) had no throttled condition in the plan.\n\n")
+	}
+	for _, fm := range rep.Flow {
+		p("### %s at %s (baseline: %s)\n\n", fm.Model, RateDir(fm.Rate), fm.Baseline)
+		p("| Metric | Unthrottled | Throttled | Δ | CI | p (Mann-Whitney) |\n|---|---|---|---|---|---|\n")
+		for _, row := range []struct {
+			name string
+			ab   *AB
+			prec int
+		}{{"Efficiency %", fm.Efficiency, 2}, {"Server eval tok/s", fm.ServerRate, 1}} {
+			if row.ab == nil {
+				p("| %s | n/a | n/a | n/a | n/a | n/a |\n", row.name)
+				continue
+			}
+			p("| %s | %.*f (n=%d) | %.*f (n=%d) | %s | %s | %s |\n", row.name, row.prec, row.ab.MeanA, row.ab.NA, row.prec, row.ab.MeanB, row.ab.NB, abDiff(row.ab, row.prec), abCI(row.ab, row.prec), abP(row.ab))
+		}
+		p("\n")
+		writeVerdicts(&b, fm.Verdicts)
+	}
+
+	if tr := rep.Tokenizers; tr != nil {
+		p("## 4. Tokenizers: is tokenization a CPU bottleneck?\n\n")
+		if len(tr.Results) > 0 {
+			p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|---|---|---|\n")
+			for _, r := range tr.Results {
+				p("| %s | %.0f | %.2f | %s |\n", r.Model, r.TokensPerSec, r.LatencyMs, mdCell(r.Source))
+			}
+			p("\n")
+		}
+		writeVerdicts(&b, tr.Verdicts)
+	}
+
+	if len(rep.Plots) > 0 {
+		p("## Plots\n\n")
+		for _, f := range rep.Plots {
+			p("![%s](%s)\n\n", strings.TrimSuffix(path.Base(f), ".png"), f)
+		}
+	}
+	p("---\nNumbers: tr117/stats (percentiles: linear interpolation; CIs: percentile bootstrap, 10,000 resamples, seeded; A/B: Mann-Whitney U, two-sided, α = %g). Only runs recorded as ok in %s are analysed.\n", Alpha, ManifestFile)
+	return b.String()
+}
+
+func writeVerdicts(b *strings.Builder, vs []Verdict) {
+	for _, v := range vs {
+		fmt.Fprintf(b, "- %s (n = %d)\n", v.Text, v.N)
+		for _, w := range v.Warnings {
+			fmt.Fprintf(b, "  - ⚠ %s\n", w)
+		}
+	}
+	if len(vs) > 0 {
+		b.WriteString("\n")
+	}
+}
+
+func backendText(rep *Report) string {
+	if rep.Simulated {
+		return "SIMULATED (embedded ollamatest servers)"
+	}
+	return "real Ollama servers"
+}
+
+func gpuText(g GPU) string {
+	if g.None || len(g.Devices) == 0 {
+		if g.Error != "" {
+			return "none (" + g.Error + ")"
+		}
+		return "none"
+	}
+	var names []string
+	for _, d := range g.Devices {
+		names = append(names, fmt.Sprintf("%d: %s", d.Index, d.Name))
+	}
+	s := strings.Join(names, ", ") + " via " + g.Sampler
+	if g.Driver != "" {
+		s += ", driver " + g.Driver
+	}
+	return s
+}
+
+func endpointText(ep Endpoint) string {
+	if ep.Version == "" {
+		return ep.URL + ": not reachable (" + ep.Error + ")"
+	}
+	var ms []string
+	for _, m := range ep.Models {
+		d := m.Digest
+		if len(d) > 12 {
+			d = d[:12]
+		}
+		ms = append(ms, m.Name+" "+d)
+	}
+	s := ep.URL + ", Ollama " + ep.Version
+	if len(ms) > 0 {
+		s += "; models: " + strings.Join(ms, ", ")
+	}
+	return s
+}
+
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func meanSD(s Dist, prec int) string {
+	if s == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.*f ± %.*f", prec, s.Mean, prec, s.StdDev)
+}
+
+func meanMax(s *stats.Summary) (float64, float64) { return s.Mean, s.Max }
+
+func pair(s Dist, prec int, f func(*stats.Summary) (float64, float64)) string {
+	if s == nil {
+		return "n/a"
+	}
+	x, y := f(s)
+	return fmt.Sprintf("%.*f / %.*f", prec, x, prec, y)
+}
+
+func ivText(iv *stats.Interval) string {
+	if iv == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("[%.2f, %.2f]", iv.Lo, iv.Hi)
+}
+
+func abDiff(ab *AB, prec int) string {
+	if ab == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.*f", prec, ab.Diff.Estimate)
+}
+
+func abCI(ab *AB, prec int) string {
+	if ab == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("[%+.*f, %+.*f]", prec, ab.Diff.Lo, prec, ab.Diff.Hi)
+}
+
+func abP(ab *AB) string {
+	if ab == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3g", ab.PValue)
+}

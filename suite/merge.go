@@ -1,0 +1,137 @@
+package suite
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+
+	"tr117/sink"
+)
+
+// Per-run trace files. Each run writes its own (run_<i>_chunk_metrics.csv …)
+// so that a finished run's files are never touched again; after a session,
+// the finished runs of a condition are merged into the seed's file names
+// (chunk_metrics.csv …) with a trailing "run" column.
+const (
+	ChunkMetrics = "chunk_metrics"
+	LoopLag      = "loop_lag"
+	GPUMetrics   = "gpu_metrics"
+)
+
+var mergedTraces = []string{ChunkMetrics, LoopLag, GPUMetrics}
+
+// RunFile returns the name of run i's file for the trace base
+// ("run_3_chunk_metrics.csv"), or of its JSON summary when base is ""
+// ("run_3.json").
+func RunFile(i int, base string) string {
+	if base == "" {
+		return "run_" + strconv.Itoa(i) + ".json"
+	}
+	return "run_" + strconv.Itoa(i) + "_" + base + ".csv"
+}
+
+// mergeTouched rebuilds the merged CSV files of every condition directory
+// that gained runs in this session.
+func (r *runner) mergeTouched() error {
+	var errs []error
+	dirs := make([]string, 0, len(r.touched))
+	for d := range r.touched {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		var idx []int
+		for _, rec := range r.man.Runs {
+			if rec.Status != StatusOK || rec.Phase == PhaseTokenizers {
+				continue
+			}
+			if d, err := rec.Run.Dir(r.root); err == nil && d == dir {
+				idx = append(idx, rec.Index)
+			}
+		}
+		sort.Ints(idx)
+		for _, base := range mergedTraces {
+			if err := mergeRuns(dir, base, idx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mergeRuns writes dir/<base>.csv from dir/run_<i>_<base>.csv for each i in
+// idx, adding a "run" column. Runs without the file are skipped; when none
+// has it, no merged file is written (and a stale one is removed).
+func mergeRuns(dir, base string, idx []int) error {
+	var out bytes.Buffer
+	w := csv.NewWriter(&out)
+	var header []string
+	rows := 0
+	for _, i := range idx {
+		path := filepath.Join(dir, RunFile(i, base))
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("suite: merge: %w", err)
+		}
+		cr := csv.NewReader(f)
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		hdr, err := cr.Read()
+		if err != nil {
+			f.Close()
+			if err == io.EOF {
+				continue
+			}
+			return fmt.Errorf("suite: merge: %s: %w", path, err)
+		}
+		// Profiler traces carry their own run column; others get one.
+		addRun := !slices.Contains(hdr, "run")
+		if header == nil {
+			header = append([]string(nil), hdr...)
+			if addRun {
+				header = append(header, "run")
+			}
+			w.Write(header)
+		}
+		run := strconv.Itoa(i)
+		for {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("suite: merge: %s: %w", path, err)
+			}
+			if addRun {
+				rec = append(rec, run)
+			}
+			w.Write(rec)
+			rows++
+		}
+		f.Close()
+	}
+	target := filepath.Join(dir, base+".csv")
+	if header == nil {
+		if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("suite: merge: %w", err)
+		}
+		return nil
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("suite: merge: %s: %w", target, err)
+	}
+	return sink.WriteFileAtomic(target, out.Bytes())
+}

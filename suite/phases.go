@@ -1,0 +1,178 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"tr117/profiler"
+	"tr117/sink"
+)
+
+// condition is a profiler Runner kept for the runs of one condition (one
+// model × buffer, or model × rate), so that the agents' kept-alive
+// connections and the warm-up are shared by its runs, as in the seed where
+// one script invocation made all of a condition's runs.
+type condition struct {
+	key    string
+	runner *profiler.Runner
+	chunks *switchSink[profiler.Chunk]
+	lag    *switchSink[profiler.LagSample]
+	warm   bool
+}
+
+func (c *condition) close() {
+	if c != nil && c.runner != nil {
+		c.runner.Close()
+	}
+}
+
+// switchSink forwards records to the current per-run CSV file, so one
+// profiler Runner can write each run's trace into its own file.
+type switchSink[T sink.Record] struct {
+	mu  sync.Mutex
+	cur *sink.CSV[T]
+}
+
+func (s *switchSink[T]) Write(r T) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil
+	}
+	return s.cur.Write(r)
+}
+
+func (s *switchSink[T]) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil
+	}
+	return s.cur.Flush()
+}
+
+// open starts a new file at path; finish closes it.
+func (s *switchSink[T]) open(path string) error {
+	f, err := sink.CreateCSV[T](path)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.cur = f
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *switchSink[T]) finish() error {
+	s.mu.Lock()
+	f := s.cur
+	s.cur = nil
+	s.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f.Close()
+}
+
+// agents returns the plan's two agents for model, with num_predict added
+// to every agent's options when the plan sets it.
+func (r *runner) agents(model string) ([]profiler.Agent, error) {
+	sc, err := profiler.ParseScenario(r.plan.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("suite: %w", err)
+	}
+	set := profiler.DefaultOptions()
+	agents := profiler.DefaultAgents(model, r.plan.CollectorURL, r.plan.InsightURL, sc, set, set)
+	if r.plan.NumPredict > 0 {
+		for i := range agents {
+			opts := make(map[string]any, len(agents[i].Options)+1)
+			for k, v := range agents[i].Options {
+				opts[k] = v
+			}
+			opts["num_predict"] = r.plan.NumPredict
+			agents[i].Options = opts
+		}
+	}
+	return agents, nil
+}
+
+// conditionFor returns the Runner of the run's condition, creating it (and
+// closing the previous condition's) when the run starts a new one.
+func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer) (*condition, error) {
+	key := dir
+	if r.cond != nil && r.cond.key == key {
+		return r.cond, nil
+	}
+	r.cond.close()
+	r.cond = nil
+	agents, err := r.agents(run.Model)
+	if err != nil {
+		return nil, err
+	}
+	sc, _ := profiler.ParseScenario(r.plan.Scenario)
+	c := &condition{key: key, chunks: &switchSink[profiler.Chunk]{}, lag: &switchSink[profiler.LagSample]{}}
+	c.runner, err = profiler.NewRunner(profiler.Config{
+		Agents:         agents,
+		Scenario:       sc,
+		ReadBufferSize: buffer,
+		Warmup:         *r.plan.Warmup,
+		Lag:            profiler.LagConfig{Interval: r.plan.LagInterval.D()},
+		Wrap:           wrap,
+	}, profiler.Sinks{Chunks: c.chunks, Lag: c.lag})
+	if err != nil {
+		return nil, fmt.Errorf("suite: %s: %w", run, err)
+	}
+	r.cond = c
+	return c, nil
+}
+
+// profileRun runs one dual-agent run of a condition into dir and returns
+// the files written and the result. extra, when set, adds fields to
+// run_<i>.json (the throttle rate).
+func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer) ([]string, *profiler.RunResult, error) {
+	c, err := r.conditionFor(run, dir, buffer, wrap)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.warm {
+		if err := c.runner.Warmup(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			// A failed warm-up is the first sign of a dead endpoint or a
+			// missing model; the measured run will say which.
+			r.log.Warn("warm-up failed", "run", run.Key(), "err", err)
+		}
+		c.warm = true
+	}
+	chunkPath := filepath.Join(dir, RunFile(run.Index, ChunkMetrics))
+	lagPath := filepath.Join(dir, RunFile(run.Index, LoopLag))
+	if err := c.chunks.open(chunkPath); err != nil {
+		return nil, nil, err
+	}
+	if err := c.lag.open(lagPath); err != nil {
+		c.chunks.finish()
+		return nil, nil, err
+	}
+	res, runErr := c.runner.Run(ctx, run.Index)
+	ferr := errors.Join(c.chunks.finish(), c.lag.finish())
+	files := []string{r.rel(chunkPath), r.rel(lagPath)}
+	if ctx.Err() != nil {
+		return files, res, ctx.Err()
+	}
+	if res != nil {
+		if err := res.WriteFile(dir); err != nil {
+			return files, res, errors.Join(runErr, err)
+		}
+		files = append(files, r.rel(filepath.Join(dir, profiler.RunFileName(run.Index))))
+	}
+	return files, res, errors.Join(runErr, ferr)
+}
+
+func (r *runner) runMRI(ctx context.Context, run Run, dir string) ([]string, error) {
+	files, _, err := r.profileRun(ctx, run, dir, int(run.Buffer), nil)
+	return files, err
+}

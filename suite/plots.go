@@ -1,0 +1,285 @@
+package suite
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"tr117/internal/layout"
+	"tr117/sink"
+	"tr117/stats"
+)
+
+// writePlots draws the report's PNGs under <root>/plots and returns their
+// paths relative to root (slash-separated, as report.md links them).
+func writePlots(root string, plan Plan, data []*runData) ([]string, error) {
+	var files []string
+	save := func(p *plot.Plot, name string) error {
+		wt, err := p.WriterTo(8*vg.Inch, 4*vg.Inch, "png")
+		if err != nil {
+			return fmt.Errorf("suite: plot %s: %w", name, err)
+		}
+		var buf bytes.Buffer
+		if _, err := wt.WriteTo(&buf); err != nil {
+			return fmt.Errorf("suite: plot %s: %w", name, err)
+		}
+		path, err := layout.Join(root, PlotsDir, name)
+		if err != nil {
+			return err
+		}
+		if err := sink.WriteFileAtomic(path, buf.Bytes()); err != nil {
+			return err
+		}
+		files = append(files, PlotsDir+"/"+name)
+		return nil
+	}
+	byPhaseModel := func(ph Phase, model string) []*runData {
+		var out []*runData
+		for _, d := range data {
+			if d.Run.Phase == ph && d.Run.Model == model {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+
+	// Efficiency per condition, mean with its 95% bootstrap interval.
+	if p, ok := efficiencyPlot(plan, data); ok {
+		if err := save(p, "efficiency.png"); err != nil {
+			return files, err
+		}
+	}
+	if !plan.MRI.Skip {
+		for _, model := range plan.MRI.Models {
+			ds := byPhaseModel(PhaseMRI, model)
+			if p, ok := lagPlot(model, plan.MRI.Buffers, ds); ok {
+				if err := save(p, "lag_"+layout.Slug(model)+".png"); err != nil {
+					return files, err
+				}
+			}
+			if p, ok := gapCDFPlot(model, plan.MRI.Buffers, ds); ok {
+				if err := save(p, "chunk_gap_cdf_"+layout.Slug(model)+".png"); err != nil {
+					return files, err
+				}
+			}
+		}
+	}
+	if !plan.Hardware.Skip {
+		for _, model := range plan.Hardware.Models {
+			if p, ok := gpuPlot(model, byPhaseModel(PhaseHardware, model)); ok {
+				if err := save(p, "gpu_"+layout.Slug(model)+".png"); err != nil {
+					return files, err
+				}
+			}
+		}
+	}
+	return files, nil
+}
+
+type errPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
+	type cond struct {
+		label string
+		keep  func(Run) bool
+	}
+	var conds []cond
+	if !plan.MRI.Skip {
+		for _, m := range plan.MRI.Models {
+			for _, b := range plan.MRI.Buffers {
+				conds = append(conds, cond{m + " " + b.Dir(), func(r Run) bool { return r.Phase == PhaseMRI && r.Model == m && r.Buffer == b }})
+			}
+		}
+	}
+	if !plan.Throttle.Skip {
+		for _, m := range plan.Throttle.Models {
+			for _, rt := range plan.Throttle.Rates {
+				conds = append(conds, cond{m + " " + RateDir(rt), func(r Run) bool { return r.Phase == PhaseThrottle && r.Model == m && r.Rate == rt }})
+			}
+		}
+	}
+	if !plan.Hardware.Skip && plan.Hardware.CommandTemplate == "" {
+		for _, m := range plan.Hardware.Models {
+			conds = append(conds, cond{m + " hw", func(r Run) bool { return r.Phase == PhaseHardware && r.Model == m }})
+		}
+	}
+	var pts errPoints
+	var names []string
+	for _, c := range conds {
+		var eff []float64
+		for _, d := range data {
+			if c.keep(d.Run) && !math.IsNaN(d.Efficiency) {
+				eff = append(eff, d.Efficiency)
+			}
+		}
+		if len(eff) == 0 {
+			continue
+		}
+		iv, err := stats.BootstrapMean(eff, stats.BootstrapConfig{})
+		if err != nil {
+			continue
+		}
+		x := float64(len(names))
+		names = append(names, c.label)
+		pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: iv.Estimate})
+		pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{iv.Estimate - iv.Lo, iv.Hi - iv.Estimate})
+	}
+	if len(names) == 0 {
+		return nil, false
+	}
+	p := plot.New()
+	p.Title.Text = "Multi-agent efficiency per condition (mean, 95% bootstrap CI)"
+	p.Y.Label.Text = "efficiency %"
+	sc, err := plotter.NewScatter(pts.XYs)
+	if err != nil {
+		return nil, false
+	}
+	eb, err := plotter.NewYErrorBars(pts)
+	if err != nil {
+		return nil, false
+	}
+	p.Add(sc, eb, plotter.NewGrid())
+	p.NominalX(names...)
+	p.X.Tick.Label.Rotation = 0.3
+	p.X.Tick.Label.XAlign = -0.9
+	return p, true
+}
+
+// lagPlot draws scheduler lag over time per buffer condition, the runs of a
+// condition laid end to end.
+func lagPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, bool) {
+	p := plot.New()
+	p.Title.Text = "Scheduler lag over time: " + model
+	p.X.Label.Text = "seconds (runs end to end)"
+	p.Y.Label.Text = "lag ms"
+	drawn := false
+	for i, b := range bufs {
+		var xy plotter.XYs
+		offset := 0.0
+		for _, d := range sortedRuns(ds, func(r Run) bool { return r.Buffer == b }) {
+			end := 0.0
+			for j, t := range d.LagT {
+				xy = append(xy, plotter.XY{X: offset + t, Y: d.LagMs[j]})
+				end = t
+			}
+			offset += end
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			continue
+		}
+		l.Color = plotutil.Color(i)
+		p.Add(l)
+		p.Legend.Add(b.Dir(), l)
+		drawn = true
+	}
+	p.Add(plotter.NewGrid())
+	return p, drawn
+}
+
+// gapCDFPlot draws the empirical CDF of chunk gaps per buffer condition.
+func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, bool) {
+	p := plot.New()
+	p.Title.Text = "Chunk gap CDF: " + model
+	p.X.Label.Text = "gap ms"
+	p.Y.Label.Text = "fraction of chunks"
+	drawn := false
+	for i, b := range bufs {
+		var gaps []float64
+		for _, d := range sortedRuns(ds, func(r Run) bool { return r.Buffer == b }) {
+			gaps = append(gaps, d.ChunkGapMs...)
+		}
+		if len(gaps) == 0 {
+			continue
+		}
+		sort.Float64s(gaps)
+		// At most 2,000 points: the CDF at evenly spaced ranks.
+		step := max(1, len(gaps)/2000)
+		var xy plotter.XYs
+		for j := 0; j < len(gaps); j += step {
+			xy = append(xy, plotter.XY{X: gaps[j], Y: float64(j+1) / float64(len(gaps))})
+		}
+		xy = append(xy, plotter.XY{X: gaps[len(gaps)-1], Y: 1})
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			continue
+		}
+		l.Color = plotutil.Color(i)
+		p.Add(l)
+		p.Legend.Add(b.Dir(), l)
+		drawn = true
+	}
+	p.Legend.Left = false
+	p.Legend.Top = false
+	p.Add(plotter.NewGrid())
+	return p, drawn
+}
+
+// gpuPlot draws power and utilisation over time for a model's hardware
+// runs, end to end.
+func gpuPlot(model string, ds []*runData) (*plot.Plot, bool) {
+	var power, util plotter.XYs
+	offset := 0.0
+	for _, d := range sortedRuns(ds, nil) {
+		end := 0.0
+		for _, g := range d.GPU {
+			if g.PowerOK {
+				power = append(power, plotter.XY{X: offset + g.T, Y: g.PowerW})
+			}
+			if g.UtilOK {
+				util = append(util, plotter.XY{X: offset + g.T, Y: g.UtilGPU})
+			}
+			end = g.T
+		}
+		offset += end
+	}
+	if len(power) == 0 && len(util) == 0 {
+		return nil, false
+	}
+	p := plot.New()
+	p.Title.Text = "GPU timeline: " + model
+	p.X.Label.Text = "seconds (runs end to end)"
+	p.Y.Label.Text = "power W / utilisation %"
+	for i, s := range []struct {
+		name string
+		xy   plotter.XYs
+	}{{"power W", power}, {"utilization %", util}} {
+		if len(s.xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(s.xy)
+		if err != nil {
+			continue
+		}
+		l.Color = plotutil.Color(i)
+		p.Add(l)
+		p.Legend.Add(s.name, l)
+	}
+	p.Add(plotter.NewGrid())
+	return p, true
+}
+
+func sortedRuns(ds []*runData, keep func(Run) bool) []*runData {
+	var out []*runData
+	for _, d := range ds {
+		if keep == nil || keep(d.Run) {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Run.Index < out[j].Run.Index })
+	return out
+}
+
+

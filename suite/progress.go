@@ -1,0 +1,183 @@
+package suite
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// Progress reports the suite's progress to a writer: on a terminal, one
+// bar redrawn in place ("[#####-----] 12/25 mri gemma3:latest buf8192
+// run 2/5  ETA 1m20s"); otherwise one plain line per event. It is safe for
+// concurrent use.
+type Progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	width   int
+	total   int
+	done    int // finished (ok or failed), including those from earlier sessions
+	skipped int // finished in an earlier session
+	failed  int
+	cur     string
+	start   time.Time
+	spent   time.Duration // time spent on runs finished in this session
+	now     func() time.Time
+	drawn   bool
+}
+
+// NewProgress returns a Progress for total runs writing to w. It draws a
+// bar when w is a terminal (an *os.File, or anything with an Fd method,
+// for which golang.org/x/term says so), plain lines otherwise. A nil w
+// discards everything.
+func NewProgress(w io.Writer, total int) *Progress {
+	p := &Progress{w: w, total: total, now: time.Now, width: 80}
+	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+		if wd, _, err := term.GetSize(int(f.Fd())); err == nil && wd > 20 {
+			p.width = wd
+		}
+	}
+	p.start = p.now()
+	return p
+}
+
+// Resumed records n runs finished in an earlier session.
+func (p *Progress) Resumed(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	p.skipped += n
+	if n > 0 {
+		p.linef("resuming: %d of %d runs already finished", n, p.total)
+	}
+}
+
+// Start records that run r has begun.
+func (p *Progress) Start(r Run, runsInCondition int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.Phase == PhaseTokenizers {
+		p.cur = "tokenizers"
+	} else {
+		p.cur = fmt.Sprintf("%s %s", r.Phase, r.Model)
+		if c := r.Condition(); c != "" {
+			p.cur += " " + c
+		}
+		p.cur += fmt.Sprintf(" run %d/%d", r.Index, runsInCondition)
+	}
+	if p.tty {
+		p.drawLocked()
+		return
+	}
+	p.linef("[%d/%d] start %s", p.done+1, p.total, p.cur)
+}
+
+// Finish records that run r ended after d, with err if it failed.
+func (p *Progress) Finish(r Run, d time.Duration, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.spent += d
+	status := "ok"
+	if err != nil {
+		p.failed++
+		status = "FAILED: " + err.Error()
+	}
+	if p.tty {
+		if err != nil {
+			p.linef("%s %s", r, status)
+		}
+		p.cur = ""
+		p.drawLocked()
+		return
+	}
+	p.linef("[%d/%d] done  %s in %s: %s%s", p.done, p.total, r, d.Round(10*time.Millisecond), status, p.etaSuffixLocked())
+}
+
+// Printf writes a message line without breaking the bar.
+func (p *Progress) Printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.linef(format, args...)
+}
+
+// Close ends the bar with a newline.
+func (p *Progress) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && p.drawn && p.w != nil {
+		fmt.Fprint(p.w, "\n")
+		p.drawn = false
+	}
+}
+
+// eta estimates the time left from the mean duration of the runs finished
+// in this session; ok is false before the first one.
+func (p *Progress) etaLocked() (time.Duration, bool) {
+	n := p.done - p.skipped
+	if n <= 0 {
+		return 0, false
+	}
+	left := p.total - p.done
+	return time.Duration(int64(p.spent) / int64(n) * int64(left)), true
+}
+
+func (p *Progress) etaSuffixLocked() string {
+	if eta, ok := p.etaLocked(); ok && p.done < p.total {
+		return fmt.Sprintf(" (ETA %s)", fmtDur(eta))
+	}
+	return ""
+}
+
+func fmtDur(d time.Duration) string { return d.Round(time.Second).String() }
+
+func (p *Progress) linef(format string, args ...any) {
+	if p.w == nil {
+		return
+	}
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+	fmt.Fprintf(p.w, format+"\n", args...)
+	if p.tty {
+		p.drawLocked()
+	}
+}
+
+func (p *Progress) drawLocked() {
+	if p.w == nil || p.total == 0 {
+		return
+	}
+	eta := "ETA --"
+	if d, ok := p.etaLocked(); ok {
+		eta = "ETA " + fmtDur(d)
+	}
+	if p.done >= p.total {
+		eta = "done in " + fmtDur(p.now().Sub(p.start))
+	}
+	tail := fmt.Sprintf(" %d/%d", p.done, p.total)
+	if p.failed > 0 {
+		tail += fmt.Sprintf(" (%d failed)", p.failed)
+	}
+	tail += "  " + eta
+	if p.cur != "" {
+		tail += "  " + p.cur
+	}
+	barW := 30
+	if p.width < 80 {
+		barW = 10
+	}
+	filled := barW * p.done / p.total
+	line := "[" + strings.Repeat("#", filled) + strings.Repeat("-", barW-filled) + "]" + tail
+	if len(line) > p.width-1 {
+		line = line[:p.width-1]
+	}
+	fmt.Fprint(p.w, "\r\033[K"+line)
+	p.drawn = true
+}

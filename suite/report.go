@@ -1,0 +1,749 @@
+package suite
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"tr117/sink"
+	"tr117/stats"
+)
+
+// Report file names under the output root.
+const (
+	ReportMarkdown = "report.md"
+	ReportJSON     = "report.json"
+	PlotsDir       = "plots"
+)
+
+// Thresholds the report applies. They are the seed's criteria.
+const (
+	// StallThresholdMs: a scheduler-lag sample above it is a stall event.
+	StallThresholdMs = 10.0
+	// CorrelationCriterion: the seed's r > 0.8 between lag p99 and
+	// efficiency loss.
+	CorrelationCriterion = 0.8
+	// ThrottleCriterionPP: the seed's ≥ 2 percentage points of efficiency
+	// gained by throttling.
+	ThrottleCriterionPP = 2.0
+	// TokenizerRule: a tokenizer more than 2× slower than another flags a
+	// CPU (tokenizer) bottleneck.
+	TokenizerRule = 2.0
+	// Alpha is the significance level of the A/B tests.
+	Alpha = 0.05
+)
+
+// ReportOptions configures [BuildReport]. The zero value writes report.md,
+// report.json and no plots, with the current time.
+type ReportOptions struct {
+	// Plots writes PNG plots under <root>/plots.
+	Plots bool
+	// MinN is the number of runs per condition below which a verdict warns
+	// that n is too small. Default 5.
+	MinN int
+	// Now is the report's timestamp. Default time.Now.
+	Now func() time.Time
+	// Bootstrap configures the confidence intervals (default: 10,000
+	// resamples, 95%, seed 0, so a report is reproducible).
+	Bootstrap stats.BootstrapConfig
+}
+
+// Report is report.json: the answers to the study's questions, with the
+// numbers behind them. It is JSON-safe (no NaN: missing values are null).
+type Report struct {
+	Generated time.Time `json:"generated"`
+	Version   string    `json:"tr117_version"`
+	Backend   string    `json:"backend"`
+	Simulated bool      `json:"simulated"`
+	// Banner is the warning printed atop report.md, if any (simulated
+	// endpoints).
+	Banner string      `json:"banner,omitempty"`
+	Runs   RunCounts   `json:"runs"`
+	Failed []RunFailed `json:"failed,omitempty"`
+
+	ClientCeiling []CeilingModel   `json:"client_ceiling"`
+	Hardware      HardwareSection  `json:"hardware"`
+	Flow          []FlowModel      `json:"flow_dynamics"`
+	Tokenizers    *TokenizerReport `json:"tokenizers,omitempty"`
+	Plots         []string         `json:"plots,omitempty"`
+}
+
+// RunCounts counts the plan's runs by outcome.
+type RunCounts struct {
+	Planned int `json:"planned"`
+	OK      int `json:"ok"`
+	Failed  int `json:"failed"`
+	Missing int `json:"missing"` // not run (interrupted before them)
+}
+
+// RunFailed is a failed run and its error.
+type RunFailed struct {
+	Key   string `json:"key"`
+	Error string `json:"error"`
+}
+
+// Verdict is one answer: what the numbers say, n, and caveats.
+type Verdict struct {
+	Text     string   `json:"text"`
+	N        int      `json:"n"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Dist summarises a sample; nil in JSON when there was none.
+type Dist = *stats.Summary
+
+// CeilingModel is the client-ceiling answer for one model (phase 1).
+type CeilingModel struct {
+	Model       string             `json:"model"`
+	Conditions  []BufferCondition  `json:"conditions"`
+	Comparisons []BufferComparison `json:"comparisons,omitempty"`
+	// LagVsLoss correlates per-run scheduler-lag p99 with efficiency loss
+	// (100 − efficiency %), over all the model's MRI runs.
+	LagVsLoss *Correlation `json:"lag_p99_vs_efficiency_loss,omitempty"`
+	Verdicts  []Verdict    `json:"verdicts"`
+}
+
+// BufferCondition is one read-buffer size of one model.
+type BufferCondition struct {
+	Buffer       BufferSize      `json:"buffer"`
+	Runs         int             `json:"runs"`
+	Efficiency   Dist            `json:"efficiency_percent"`
+	EfficiencyCI *stats.Interval `json:"efficiency_ci,omitempty"`
+	ParseMs      Dist            `json:"chunk_parse_ms"`
+	GapMs        Dist            `json:"chunk_gap_ms"`
+	LagMs        Dist            `json:"lag_ms"`
+	Chunks       int             `json:"chunks"`
+	Stalls       int             `json:"stalls"`
+}
+
+// BufferComparison is one buffer size against the default.
+type BufferComparison struct {
+	Buffer     BufferSize `json:"buffer"`
+	Efficiency *AB        `json:"efficiency_percent,omitempty"`
+	ParseMs    *AB        `json:"chunk_parse_ms,omitempty"`
+}
+
+// AB is an A/B comparison: B − A with its interval and Mann-Whitney p.
+type AB struct {
+	A, B      string          `json:"-"`
+	NA        int             `json:"n_a"`
+	NB        int             `json:"n_b"`
+	MeanA     float64         `json:"mean_a"`
+	MeanB     float64         `json:"mean_b"`
+	Diff      stats.Interval  `json:"diff"` // mean(B) − mean(A)
+	PValue    float64         `json:"mann_whitney_p"`
+	WelchP    *float64        `json:"welch_p,omitempty"`
+	Effect    *float64        `json:"effect_size,omitempty"`
+	Warnings  []string        `json:"warnings,omitempty"`
+	Detail    json.RawMessage `json:"stats,omitempty"` // stats' own result
+	Different bool            `json:"different"`        // p < Alpha and the CI excludes 0
+}
+
+// Correlation is Pearson's r and Spearman's ρ with p-values.
+type Correlation struct {
+	N         int      `json:"n"`
+	Pearson   float64  `json:"pearson_r"`
+	PearsonP  float64  `json:"pearson_p"`
+	Spearman  float64  `json:"spearman_rho"`
+	SpearmanP float64  `json:"spearman_p"`
+	Warnings  []string `json:"warnings,omitempty"`
+}
+
+// HardwareSection is the hardware answer (phase 2).
+type HardwareSection struct {
+	// NoGPU is true when no GPU sample exists; Reason says why.
+	NoGPU   bool            `json:"no_gpu"`
+	Reason  string          `json:"reason,omitempty"`
+	Sampler string          `json:"sampler,omitempty"`
+	Models  []HardwareModel `json:"models"`
+	// EvalRate compares the server's eval rate between the first two
+	// models, the evidence for "is the slower model slower on the GPU".
+	EvalRate *AB      `json:"eval_rate,omitempty"`
+	Verdicts []Verdict `json:"verdicts"`
+}
+
+// HardwareModel is one model's hardware picture.
+type HardwareModel struct {
+	Model        string  `json:"model"`
+	Runs         int     `json:"runs"`
+	Samples      int     `json:"samples"`
+	PowerW       Dist    `json:"power_w"`
+	UtilGPU      Dist    `json:"utilization_gpu_percent"`
+	MemMiB       Dist    `json:"memory_used_mib"`
+	PCIeRx       Dist    `json:"pcie_rx_mbps"`
+	PCIeTx       Dist    `json:"pcie_tx_mbps"`
+	EnergyJ      Dist    `json:"energy_per_run_j"`
+	JPerToken    *float64 `json:"energy_per_token_j,omitempty"`
+	Tokens       float64 `json:"tokens"`
+	RedlineShare *float64 `json:"redline_share,omitempty"` // of sampled time
+	RedlineRuns  int     `json:"redline_runs"`            // runs with a sustained redline window
+	// RedlineUtil and RedlineWindowS are gpumon's redline criterion.
+	RedlineUtil    float64 `json:"redline_util_percent,omitempty"`
+	RedlineWindowS float64 `json:"redline_window_s,omitempty"`
+	ServerTokSec Dist    `json:"server_eval_tokens_per_sec"`
+}
+
+// FlowModel is the flow-dynamics answer for one model and rate (phase 3).
+type FlowModel struct {
+	Model string  `json:"model"`
+	Rate  float64 `json:"rate_tps"`
+	// Baseline names the unthrottled runs compared against: "0tps" when
+	// the plan had unlimited throttle runs, else "phase1 default".
+	Baseline   string   `json:"baseline"`
+	Efficiency *AB      `json:"efficiency_percent,omitempty"`
+	ServerRate *AB      `json:"server_eval_tokens_per_sec,omitempty"`
+	ClientRate Dist     `json:"client_tokens_per_sec"`
+	Verdicts   []Verdict `json:"verdicts"`
+}
+
+// TokenizerReport is the tokenizer race, from tokenizer_bench.json.
+type TokenizerReport struct {
+	Results  []TokenizerResult `json:"results"`
+	Verdicts []Verdict         `json:"verdicts"`
+	Error    string            `json:"error,omitempty"`
+}
+
+// TokenizerResult is one tokenizer's speed.
+type TokenizerResult struct {
+	Model        string  `json:"model"`
+	Source       string  `json:"source,omitempty"`
+	Tokens       float64 `json:"tokens"`
+	TokensPerSec float64 `json:"tokens_per_sec"`
+	LatencyMs    float64 `json:"latency_ms"`
+}
+
+// BuildReport reads the results under root (manifest.json and the run
+// files it lists as finished) and writes report.md, report.json and, with
+// opts.Plots, PNG plots. Only runs recorded as ok are analysed; failed
+// ones are listed.
+func BuildReport(root string, opts ReportOptions) (*Report, error) {
+	if opts.MinN == 0 {
+		opts.MinN = 5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	man, err := ReadManifest(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("suite: report: no %s in %s", ManifestFile, root)
+	}
+	if err != nil {
+		return nil, err
+	}
+	plan := man.Plan.WithDefaults()
+	rep := &Report{
+		Generated: opts.Now().UTC(),
+		Version:   man.Version,
+		Backend:   man.Backend,
+		Simulated: man.Simulated,
+	}
+	if man.Simulated {
+		rep.Banner = "SIMULATED: these results come from tr117's embedded Ollama simulator (tr117/profiler/ollamatest), not from real Ollama servers on a GPU. They exercise the pipeline; they say nothing about real hardware."
+	}
+	planned := Runs(plan)
+	rep.Runs.Planned = len(planned)
+	var data []*runData
+	for _, run := range planned {
+		rec := man.record(run.Key())
+		switch {
+		case rec == nil:
+			rep.Runs.Missing++
+		case rec.Status == StatusOK:
+			rep.Runs.OK++
+			if run.Phase == PhaseTokenizers {
+				continue
+			}
+			d, err := loadRun(root, run)
+			if err != nil {
+				return nil, err
+			}
+			data = append(data, d)
+		default:
+			rep.Runs.Failed++
+			rep.Failed = append(rep.Failed, RunFailed{Key: rec.Key, Error: rec.Error})
+		}
+	}
+	a := analyzer{opts: opts, plan: plan, man: man, data: data}
+	if !plan.MRI.Skip {
+		rep.ClientCeiling = a.ceiling()
+	}
+	if !plan.Hardware.Skip {
+		rep.Hardware = a.hardware()
+	}
+	if !plan.Throttle.Skip {
+		rep.Flow = a.flow()
+	}
+	if plan.Tokenizers.Run {
+		rep.Tokenizers = a.tokenizers(root)
+	}
+	if opts.Plots {
+		files, err := writePlots(root, plan, data)
+		if err != nil {
+			return nil, err
+		}
+		rep.Plots = files
+	}
+	if err := sink.WriteJSONFile(filepath.Join(root, ReportJSON), rep); err != nil {
+		return nil, err
+	}
+	md := renderMarkdown(rep, man)
+	if err := sink.WriteFileAtomic(filepath.Join(root, ReportMarkdown), []byte(md)); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+type analyzer struct {
+	opts ReportOptions
+	plan Plan
+	man  *Manifest
+	data []*runData
+}
+
+func (a *analyzer) runs(phase Phase, model string, keep func(Run) bool) []*runData {
+	var out []*runData
+	for _, d := range a.data {
+		if d.Run.Phase == phase && d.Run.Model == model && (keep == nil || keep(d.Run)) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (a *analyzer) smallN(n int, what string) []string {
+	if n < a.opts.MinN {
+		return []string{fmt.Sprintf("n = %d %s is below %d: treat this as indicative only", n, what, a.opts.MinN)}
+	}
+	return nil
+}
+
+func summarize(xs []float64) Dist {
+	s, err := stats.Summarize(xs)
+	if err != nil {
+		return nil
+	}
+	return &s
+}
+
+func efficiencies(ds []*runData) []float64 {
+	var out []float64
+	for _, d := range ds {
+		if !math.IsNaN(d.Efficiency) {
+			out = append(out, d.Efficiency)
+		}
+	}
+	return out
+}
+
+func (a *analyzer) ceiling() []CeilingModel {
+	var out []CeilingModel
+	for _, model := range a.plan.MRI.Models {
+		cm := CeilingModel{Model: model}
+		byBuf := map[BufferSize][]*runData{}
+		var lagP99, loss []float64
+		for _, b := range a.plan.MRI.Buffers {
+			ds := a.runs(PhaseMRI, model, func(r Run) bool { return r.Buffer == b })
+			byBuf[b] = ds
+			bc := BufferCondition{Buffer: b, Runs: len(ds)}
+			var parse, gap, lag []float64
+			for _, d := range ds {
+				parse = append(parse, d.ChunkParseMs...)
+				gap = append(gap, d.ChunkGapMs...)
+				lag = append(lag, d.LagMs...)
+				for _, l := range d.LagMs {
+					if l > StallThresholdMs {
+						bc.Stalls++
+					}
+				}
+				if p, err := stats.Percentile(d.LagMs, 99); err == nil && !math.IsNaN(d.Efficiency) {
+					lagP99 = append(lagP99, p)
+					loss = append(loss, 100-d.Efficiency)
+				}
+			}
+			eff := efficiencies(ds)
+			bc.Efficiency = summarize(eff)
+			if iv, err := stats.BootstrapMean(eff, a.opts.Bootstrap); err == nil {
+				bc.EfficiencyCI = &iv
+			}
+			bc.ParseMs, bc.GapMs, bc.LagMs = summarize(parse), summarize(gap), summarize(lag)
+			bc.Chunks = len(parse)
+			cm.Conditions = append(cm.Conditions, bc)
+		}
+		base := byBuf[0]
+		hasDefault := false
+		for _, b := range a.plan.MRI.Buffers {
+			hasDefault = hasDefault || b == 0
+		}
+		for _, b := range a.plan.MRI.Buffers {
+			if b == 0 || !hasDefault {
+				continue
+			}
+			cmp := BufferComparison{Buffer: b}
+			cmp.Efficiency = a.compare(efficiencies(base), efficiencies(byBuf[b]), "default", b.String())
+			// Chunks within a run are not independent: compare the runs'
+			// median parse times (n = runs), not the pooled chunks.
+			cmp.ParseMs = a.compare(perRunMedian(base, parseOf), perRunMedian(byBuf[b], parseOf), "default", b.String())
+			cm.Comparisons = append(cm.Comparisons, cmp)
+			cm.Verdicts = append(cm.Verdicts, a.bufferVerdict(model, b, cmp))
+		}
+		cm.LagVsLoss = a.correlate(lagP99, loss)
+		cm.Verdicts = append(cm.Verdicts, a.lagVerdict(cm))
+		cm.Verdicts = append(cm.Verdicts, a.ceilingVerdict(cm))
+		out = append(out, cm)
+	}
+	return out
+}
+
+func parseOf(d *runData) []float64 { return d.ChunkParseMs }
+
+func perRunMedian(ds []*runData, f func(*runData) []float64) []float64 {
+	var out []float64
+	for _, d := range ds {
+		if m, err := stats.Percentile(f(d), 50); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferComparison) Verdict {
+	e := cmp.Efficiency
+	if e == nil {
+		return Verdict{Text: fmt.Sprintf("%s, read buffer %s vs default: not enough finished runs to compare efficiency.", model, b), Warnings: []string{"each side needs at least two runs"}}
+	}
+	v := Verdict{N: e.NA + e.NB}
+	diff := e.Diff.Estimate
+	if e.Different {
+		v.Text = fmt.Sprintf("%s: read buffer %s changes multi-agent efficiency by %+.2f pp (%.2f%% → %.2f%%; %s; Mann-Whitney p = %.3g).", model, b, diff, e.MeanA, e.MeanB, ciText(e.Diff, "pp"), e.PValue)
+	} else {
+		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes efficiency: %+.2f pp (%s; Mann-Whitney p = %.3g).", model, b, diff, ciText(e.Diff, "pp"), e.PValue)
+	}
+	if p := cmp.ParseMs; p != nil {
+		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p = %.3g; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), p.PValue, p.NA, p.NB)
+	}
+	v.Warnings = append(v.Warnings, a.smallN(min(e.NA, e.NB), "runs per buffer")...)
+	v.Warnings = append(v.Warnings, e.Warnings...)
+	return v
+}
+
+func (a *analyzer) lagVerdict(cm CeilingModel) Verdict {
+	c := cm.LagVsLoss
+	if c == nil {
+		return Verdict{Text: fmt.Sprintf("%s: lag p99 vs efficiency loss: not enough runs with both measured (need 3).", cm.Model)}
+	}
+	met := c.Pearson > CorrelationCriterion
+	word := "not met"
+	if met {
+		word = "met"
+	}
+	v := Verdict{N: c.N, Warnings: append([]string(nil), c.Warnings...)}
+	v.Text = fmt.Sprintf("%s: scheduler-lag p99 vs efficiency loss across runs: Pearson r = %.3f (p = %.3g), Spearman ρ = %.3f (p = %.3g). The seed's criterion r > %.1f (client lag explains the efficiency loss) is %s.",
+		cm.Model, c.Pearson, c.PearsonP, c.Spearman, c.SpearmanP, CorrelationCriterion, word)
+	stalls := 0
+	for _, bc := range cm.Conditions {
+		stalls += bc.Stalls
+	}
+	v.Text += fmt.Sprintf(" Stall events (lag > %.0f ms): %d.", StallThresholdMs, stalls)
+	v.Warnings = append(v.Warnings, a.smallN(c.N, "runs for a correlation")...)
+	return v
+}
+
+func (a *analyzer) ceilingVerdict(cm CeilingModel) Verdict {
+	var all []float64
+	n := 0
+	for _, bc := range cm.Conditions {
+		if bc.Efficiency != nil {
+			n += bc.Efficiency.N
+		}
+	}
+	for _, b := range a.plan.MRI.Buffers {
+		all = append(all, efficiencies(a.runs(PhaseMRI, cm.Model, func(r Run) bool { return r.Buffer == b }))...)
+	}
+	s := summarize(all)
+	if s == nil {
+		return Verdict{Text: fmt.Sprintf("%s: no finished MRI run: the client ceiling is unmeasured.", cm.Model)}
+	}
+	v := Verdict{N: n, Warnings: a.smallN(n, "runs")}
+	v.Text = fmt.Sprintf("%s: the Go client reaches %.2f%% mean multi-agent efficiency (min %.2f%%, max %.2f%%) over %d runs; the seed's Python client capped near 86%%.", cm.Model, s.Mean, s.Min, s.Max, n)
+	return v
+}
+
+func (a *analyzer) hardware() HardwareSection {
+	hs := HardwareSection{Sampler: a.man.GPU.Sampler}
+	total := 0
+	var evalRates [][]float64
+	for _, model := range a.plan.Hardware.Models {
+		ds := a.runs(PhaseHardware, model, nil)
+		hm := HardwareModel{Model: model, Runs: len(ds)}
+		var power, util, mem, rx, tx, energy, srv []float64
+		var redS, durS, energyTokens float64
+		for _, d := range ds {
+			tokens := 0.0
+			for _, ag := range d.Agents {
+				tokens += ag.EvalCount
+				if r := ag.ServerTokPerSec(); !math.IsNaN(r) {
+					srv = append(srv, r)
+				}
+			}
+			hm.Tokens += tokens
+			hm.Samples += len(d.GPU)
+			for _, g := range d.GPU {
+				if g.PowerOK {
+					power = append(power, g.PowerW)
+				}
+				if g.UtilOK {
+					util = append(util, g.UtilGPU)
+				}
+				if g.MemOK {
+					mem = append(mem, g.MemMiB)
+				}
+				if g.PCIeRxOK {
+					rx = append(rx, g.PCIeRx)
+				}
+				if g.TxOK {
+					tx = append(tx, g.PCIeTx)
+				}
+			}
+			// Energy and redlining come from gpumon's own summary of the
+			// run (energy counter or power integral; sustained windows).
+			if gs := d.GPUSummary; gs != nil {
+				e, haveE, sustained := 0.0, false, false
+				for _, g := range gs.GPUs {
+					if g.EnergyJ != nil {
+						e += *g.EnergyJ
+						haveE = true
+					}
+					if g.Redline.Episodes > 0 {
+						sustained = true
+					}
+					redS += g.Redline.Seconds
+					durS += gs.DurationS
+					hm.RedlineUtil, hm.RedlineWindowS = g.Redline.ThresholdPct, g.Redline.WindowS
+				}
+				if haveE {
+					energy = append(energy, e)
+					energyTokens += tokens
+				}
+				if sustained {
+					hm.RedlineRuns++
+				}
+			}
+		}
+		hm.PowerW, hm.UtilGPU, hm.MemMiB = summarize(power), summarize(util), summarize(mem)
+		hm.PCIeRx, hm.PCIeTx, hm.EnergyJ = summarize(rx), summarize(tx), summarize(energy)
+		hm.ServerTokSec = summarize(srv)
+		if hm.EnergyJ != nil && energyTokens > 0 {
+			j := hm.EnergyJ.Mean * float64(len(energy)) / energyTokens
+			hm.JPerToken = &j
+		}
+		if durS > 0 {
+			share := redS / durS
+			hm.RedlineShare = &share
+		}
+		evalRates = append(evalRates, srv)
+		hs.Models = append(hs.Models, hm)
+		total += hm.Samples
+	}
+	if total == 0 {
+		hs.NoGPU = true
+		hs.Reason = a.man.GPU.Error
+		if hs.Reason == "" {
+			hs.Reason = "no GPU samples were recorded"
+		}
+		runs := 0
+		for _, hm := range hs.Models {
+			runs += hm.Runs
+		}
+		hs.Verdicts = append(hs.Verdicts, Verdict{N: runs, Text: fmt.Sprintf("No GPU: %s. The %d hardware runs ran without GPU telemetry, so power, utilisation, memory, PCIe and energy per token are unmeasured on this machine.", hs.Reason, runs)})
+	} else {
+		for _, hm := range hs.Models {
+			hs.Verdicts = append(hs.Verdicts, a.hardwareVerdict(hm))
+		}
+	}
+	if len(evalRates) >= 2 {
+		m := a.plan.Hardware.Models
+		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1])
+		if e := hs.EvalRate; e != nil {
+			v := Verdict{N: e.NA + e.NB, Warnings: append(a.smallN(min(e.NA, e.NB), "agent runs per model"), e.Warnings...)}
+			v.Text = fmt.Sprintf("Server eval rate: %s %.1f tok/s vs %s %.1f tok/s (difference %s; Mann-Whitney p = %.3g).", m[0], e.MeanA, m[1], e.MeanB, ciText(e.Diff, "tok/s"), e.PValue)
+			hs.Verdicts = append(hs.Verdicts, v)
+		}
+	}
+	return hs
+}
+
+func (a *analyzer) hardwareVerdict(hm HardwareModel) Verdict {
+	v := Verdict{N: hm.Runs, Warnings: a.smallN(hm.Runs, "runs")}
+	if hm.Samples == 0 {
+		v.Text = fmt.Sprintf("%s: no GPU samples.", hm.Model)
+		return v
+	}
+	var parts []string
+	if hm.PowerW != nil {
+		parts = append(parts, fmt.Sprintf("power mean %.1f W (max %.1f W)", hm.PowerW.Mean, hm.PowerW.Max))
+	}
+	if hm.UtilGPU != nil {
+		parts = append(parts, fmt.Sprintf("GPU utilisation mean %.1f%% (max %.1f%%)", hm.UtilGPU.Mean, hm.UtilGPU.Max))
+	}
+	if hm.MemMiB != nil {
+		parts = append(parts, fmt.Sprintf("memory max %.0f MiB", hm.MemMiB.Max))
+	}
+	if hm.PCIeRx != nil && hm.PCIeTx != nil {
+		parts = append(parts, fmt.Sprintf("PCIe RX/TX mean %.1f/%.1f MB/s", hm.PCIeRx.Mean, hm.PCIeTx.Mean))
+	} else {
+		parts = append(parts, "PCIe unmeasured (only NVML reports it)")
+	}
+	if hm.JPerToken != nil {
+		parts = append(parts, fmt.Sprintf("%.3f J per token", *hm.JPerToken))
+	}
+	red := "not redlining"
+	if hm.RedlineRuns > 0 {
+		red = fmt.Sprintf("redlining (≥ %.0f%% utilisation for ≥ %gs) in %d of %d runs", hm.RedlineUtil, hm.RedlineWindowS, hm.RedlineRuns, hm.Runs)
+	}
+	v.Text = fmt.Sprintf("%s: %s; %s.", hm.Model, strings.Join(parts, ", "), red)
+	return v
+}
+
+func (a *analyzer) flow() []FlowModel {
+	var out []FlowModel
+	for _, model := range a.plan.Throttle.Models {
+		hasZero := false
+		for _, r := range a.plan.Throttle.Rates {
+			hasZero = hasZero || r == 0
+		}
+		var base []*runData
+		baseName := "phase1 default"
+		if hasZero {
+			base = a.runs(PhaseThrottle, model, func(r Run) bool { return r.Rate == 0 })
+			baseName = "0tps"
+		} else {
+			base = a.runs(PhaseMRI, model, func(r Run) bool { return r.Buffer == 0 })
+		}
+		for _, rate := range a.plan.Throttle.Rates {
+			if rate == 0 {
+				continue
+			}
+			ds := a.runs(PhaseThrottle, model, func(r Run) bool { return r.Rate == rate })
+			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName}
+			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, RateDir(rate))
+			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, RateDir(rate))
+			fm.ClientRate = summarize(clientRates(ds))
+			fm.Verdicts = a.flowVerdicts(fm, len(base), len(ds))
+			out = append(out, fm)
+		}
+	}
+	return out
+}
+
+func serverRates(ds []*runData) []float64 {
+	var out []float64
+	for _, d := range ds {
+		for _, ag := range d.Agents {
+			if r := ag.ServerTokPerSec(); !math.IsNaN(r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func clientRates(ds []*runData) []float64 {
+	var out []float64
+	for _, d := range ds {
+		for _, ag := range d.Agents {
+			if ag.ClientTokPerSec > 0 {
+				out = append(out, ag.ClientTokPerSec)
+			}
+		}
+	}
+	return out
+}
+
+func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
+	var vs []Verdict
+	e := fm.Efficiency
+	if e == nil {
+		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d vs %d runs).", fm.Model, RateDir(fm.Rate), fm.Baseline, nBase, nThr), Warnings: []string{"each side needs at least two runs"}})
+	} else {
+		met := e.Diff.Estimate >= ThrottleCriterionPP && e.Different
+		word := "not met"
+		if met {
+			word = "met"
+		}
+		v := Verdict{N: e.NA + e.NB, Warnings: append(a.smallN(min(e.NA, e.NB), "runs per condition"), e.Warnings...)}
+		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %+.2f pp (%s; Mann-Whitney p = %.3g). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
+			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, e.Diff.Estimate, ciText(e.Diff, "pp"), e.PValue, ThrottleCriterionPP, word)
+		vs = append(vs, v)
+	}
+	if s := fm.ServerRate; s != nil {
+		v := Verdict{N: s.NA + s.NB, Warnings: append([]string(nil), s.Warnings...)}
+		change := 0.0
+		if s.MeanA != 0 {
+			change = 100 * (s.MeanB - s.MeanA) / s.MeanA
+		}
+		what := "the server's eval rate did not measurably change: back-pressure did not slow generation"
+		if s.Different {
+			what = fmt.Sprintf("the server's eval rate changed by %+.1f%%: back-pressure from the reader reached the GPU", change)
+		}
+		v.Text = fmt.Sprintf("%s under back-pressure: server eval rate %.1f tok/s throttled vs %.1f tok/s unthrottled (p = %.3g); %s.", fm.Model, s.MeanB, s.MeanA, s.PValue, what)
+		if fm.ClientRate != nil {
+			v.Text += fmt.Sprintf(" Achieved client rate: %.1f tok/s per agent (cap %g).", fm.ClientRate.Mean, fm.Rate)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// tokenizers reads tokbench's tokenizer_bench.json under phase2/tokenizers.
+func (a *analyzer) tokenizers(root string) *TokenizerReport {
+	tr := &TokenizerReport{}
+	path := filepath.Join(root, "phase2", "tokenizers", "tokenizer_bench.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tr.Error = err.Error()
+		tr.Verdicts = append(tr.Verdicts, Verdict{Text: "Tokenizer race: no results (" + err.Error() + ")."})
+		return tr
+	}
+	var rs []TokenizerResult
+	if err := json.Unmarshal(b, &rs); err != nil {
+		var wrapped struct {
+			Results []TokenizerResult `json:"results"`
+		}
+		if err2 := json.Unmarshal(b, &wrapped); err2 != nil {
+			tr.Error = fmt.Sprintf("%s: %v", path, err)
+			return tr
+		}
+		rs = wrapped.Results
+	}
+	tr.Results = rs
+	if len(rs) < 2 {
+		tr.Verdicts = append(tr.Verdicts, Verdict{N: len(rs), Text: fmt.Sprintf("Tokenizer race: %d tokenizer(s) measured; the 2× rule needs two.", len(rs))})
+		return tr
+	}
+	sorted := append([]TokenizerResult(nil), rs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].TokensPerSec > sorted[j].TokensPerSec })
+	fast, slow := sorted[0], sorted[len(sorted)-1]
+	ratio := math.Inf(1)
+	if slow.TokensPerSec > 0 {
+		ratio = fast.TokensPerSec / slow.TokensPerSec
+	}
+	v := Verdict{N: len(rs)}
+	if ratio > TokenizerRule {
+		v.Text = fmt.Sprintf("Tokenizers: %s is %.2f× slower than %s (%.0f vs %.0f tok/s): more than %g×, so by the seed's rule its tokenizer is a CPU bottleneck candidate.", slow.Model, ratio, fast.Model, slow.TokensPerSec, fast.TokensPerSec, TokenizerRule)
+	} else {
+		v.Text = fmt.Sprintf("Tokenizers: the slowest (%s, %.0f tok/s) is %.2f× slower than the fastest (%s, %.0f tok/s): within %g×, so by the seed's rule tokenization does not explain a slowdown.", slow.Model, slow.TokensPerSec, ratio, fast.Model, fast.TokensPerSec, TokenizerRule)
+	}
+	tr.Verdicts = append(tr.Verdicts, v)
+	return tr
+}
+
+func ciText(iv stats.Interval, unit string) string {
+	return fmt.Sprintf("%g%% CI [%+.2f, %+.2f] %s", 100*iv.Level, iv.Lo, iv.Hi, unit)
+}

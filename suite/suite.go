@@ -1,0 +1,372 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tr117/gpumon"
+)
+
+// DefaultOutputRoot is where results go when Config.OutputRoot is empty.
+const DefaultOutputRoot = "tr117-results"
+
+// Backends recorded in the manifest.
+const (
+	BackendOllama = "ollama" // real Ollama servers
+	BackendSim    = "sim"    // tr117/profiler/ollamatest simulators
+)
+
+// ErrRunsFailed is returned (wrapped) by [Execute] when every run was
+// attempted but at least one failed. The failed runs are in the manifest.
+var ErrRunsFailed = errors.New("suite: some runs failed")
+
+// Config configures [Execute]. The zero value runs the seed's 25-run plan
+// against real Ollama servers on the default endpoints, writing to
+// ./tr117-results. The JSON-tagged fields can be written into a manifest.
+type Config struct {
+	// Plan is what to run; zero fields mean the defaults of [Plan].
+	Plan Plan `json:"plan"`
+	// OutputRoot is the results directory (default "tr117-results"). A
+	// suite run again on the same root resumes: runs recorded as finished
+	// in its manifest.json are kept and not run again.
+	OutputRoot string `json:"output_root"`
+	// Overwrite starts over: it removes the suite's own outputs under
+	// OutputRoot (manifest.json, report.*, plots/, phase1/, phase2/,
+	// phase3/) before running. Nothing else under the root is touched.
+	Overwrite bool `json:"overwrite"`
+	// Backend is "ollama" (default) or "sim". It is recorded in the
+	// manifest and announced atop the report; the caller chooses what
+	// serves the plan's endpoints.
+	Backend string `json:"backend"`
+
+	// Progress receives a progress bar (on a terminal) or progress lines.
+	// nil: no progress.
+	Progress io.Writer `json:"-"`
+	// Logger receives diagnostics. nil discards them.
+	Logger *slog.Logger `json:"-"`
+	// HTTPClient is used to probe the endpoints (/api/version, /api/tags).
+	// nil: a client with a 5 s timeout.
+	HTTPClient *http.Client `json:"-"`
+	// OpenSampler opens the GPU sampler for the hardware phase. nil:
+	// gpumon.Open with the plan's sampler kind and interval. An error
+	// (gpumon.ErrNoGPU on a machine without an NVIDIA GPU) is recorded in
+	// the manifest; hardware runs still happen, without GPU samples.
+	OpenSampler func(ctx context.Context) (gpumon.Sampler, error) `json:"-"`
+	// CommandOutput receives the stdout and stderr of hardware template
+	// commands in addition to their log files. nil: log files only.
+	CommandOutput io.Writer `json:"-"`
+}
+
+// Result is what [Execute] did.
+type Result struct {
+	// Root is the output root.
+	Root string
+	// Manifest is the manifest as last written.
+	Manifest *Manifest
+	// Report is the report built at the end, nil if the session was
+	// interrupted before building it.
+	Report *Report
+	// Ran, Resumed and Failed count the runs run in this session, the
+	// finished runs kept from earlier sessions, and the failed runs.
+	Ran, Resumed, Failed int
+}
+
+// executor runs one run, writing into dir, and returns the files it wrote
+// (relative to the output root).
+type executor func(ctx context.Context, r Run, dir string) ([]string, error)
+
+type runner struct {
+	cfg  Config
+	plan Plan
+	root string
+	log  *slog.Logger
+	prog *Progress
+	man  *Manifest
+	exec executor // nil: the real phases
+	gpu  *gpuState
+	cond *condition // the profiler Runner of the current condition
+	// touched lists condition directories that gained runs this session,
+	// whose merged CSV files must be rebuilt.
+	touched map[string]bool
+}
+
+// Execute runs the plan of cfg, resuming from cfg.OutputRoot, then writes
+// report.md, report.json and plots. It returns ctx.Err() if ctx was
+// cancelled (the manifest then records what finished, so a later Execute
+// resumes), an error wrapping [ErrRunsFailed] when runs failed, and other
+// errors when the suite could not start (a bad plan, an unreachable
+// endpoint, an output root from a different plan). The Result is non-nil
+// whenever the suite started.
+func Execute(ctx context.Context, cfg Config) (*Result, error) {
+	return execute(ctx, cfg, nil)
+}
+
+func execute(ctx context.Context, cfg Config, exec executor) (*Result, error) {
+	r, err := newRunner(cfg, exec)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return r.runAll(ctx)
+}
+
+func newRunner(cfg Config, exec executor) (*runner, error) {
+	if err := cfg.Plan.Validate(); err != nil {
+		return nil, err
+	}
+	switch cfg.Backend {
+	case "":
+		cfg.Backend = BackendOllama
+	case BackendOllama, BackendSim:
+	default:
+		return nil, fmt.Errorf("suite: backend %q: want %q or %q", cfg.Backend, BackendOllama, BackendSim)
+	}
+	if cfg.OutputRoot == "" {
+		cfg.OutputRoot = DefaultOutputRoot
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &runner{
+		cfg:     cfg,
+		plan:    cfg.Plan.WithDefaults(),
+		root:    cfg.OutputRoot,
+		log:     log,
+		exec:    exec,
+		touched: map[string]bool{},
+	}, nil
+}
+
+// suiteOutputs are the names under the root that Overwrite removes.
+var suiteOutputs = []string{ManifestFile, ReportMarkdown, ReportJSON, PlotsDir, "phase1", "phase2", "phase3"}
+
+func (r *runner) prepare(ctx context.Context) error {
+	if r.cfg.Overwrite {
+		for _, name := range suiteOutputs {
+			if err := os.RemoveAll(filepath.Join(r.root, name)); err != nil {
+				return fmt.Errorf("suite: overwrite: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(r.root, 0o755); err != nil {
+		return fmt.Errorf("suite: output root: %w", err)
+	}
+	old, err := ReadManifest(r.root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.man = newManifest()
+		r.man.Started = time.Now().UTC()
+	case err != nil:
+		return fmt.Errorf("%w (use --overwrite or another output root)", err)
+	default:
+		if err := compatible(old, r.plan, r.cfg.Backend); err != nil {
+			return err
+		}
+		r.man = old
+		fresh := newManifest()
+		r.man.Tool, r.man.Version, r.man.GoVersion, r.man.Host = fresh.Tool, fresh.Version, fresh.GoVersion, fresh.Host
+	}
+	r.man.Backend = r.cfg.Backend
+	r.man.Simulated = r.cfg.Backend == BackendSim
+	r.man.Plan = r.plan
+	r.man.Finished = nil
+
+	// Probe the endpoints when a phase streams from them.
+	needsEndpoints := !r.plan.MRI.Skip || !r.plan.Throttle.Skip || (!r.plan.Hardware.Skip && r.plan.Hardware.CommandTemplate == "")
+	r.man.Endpoints = r.man.Endpoints[:0]
+	var down []error
+	for _, ep := range []struct{ role, url string }{{"collector", r.plan.CollectorURL}, {"insight", r.plan.InsightURL}} {
+		e, err := ProbeEndpoint(ctx, r.cfg.HTTPClient, ep.role, ep.url)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			down = append(down, err)
+		}
+		r.man.Endpoints = append(r.man.Endpoints, e)
+	}
+	if needsEndpoints && r.exec == nil && len(down) > 0 {
+		return errors.Join(down...)
+	}
+
+	if !r.plan.Hardware.Skip {
+		r.gpu = r.openGPU(ctx)
+		r.man.GPU = r.gpu.info
+	}
+	r.man.Sessions = append(r.man.Sessions, Session{Started: time.Now().UTC()})
+	return r.man.write(r.root)
+}
+
+// compatible refuses to resume into a root whose results were measured
+// differently: mixing them would corrupt the comparisons.
+func compatible(old *Manifest, p Plan, backend string) error {
+	var diffs []string
+	if old.Backend != "" && old.Backend != backend {
+		diffs = append(diffs, fmt.Sprintf("backend %s, now %s", old.Backend, backend))
+	}
+	op := old.Plan.WithDefaults()
+	if op.Scenario != p.Scenario {
+		diffs = append(diffs, fmt.Sprintf("scenario %s, now %s", op.Scenario, p.Scenario))
+	}
+	if op.NumPredict != p.NumPredict {
+		diffs = append(diffs, fmt.Sprintf("num_predict %d, now %d", op.NumPredict, p.NumPredict))
+	}
+	if op.Hardware.CommandTemplate != p.Hardware.CommandTemplate {
+		diffs = append(diffs, fmt.Sprintf("hardware command template %q, now %q", op.Hardware.CommandTemplate, p.Hardware.CommandTemplate))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("suite: the output root holds results measured with %s; resume with the same settings, or use --overwrite or another output root", strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+func (r *runner) runAll(ctx context.Context) (*Result, error) {
+	runs := Runs(r.plan)
+	order := make(map[string]int, len(runs))
+	for i, run := range runs {
+		order[run.Key()] = i
+	}
+	res := &Result{Root: r.root, Manifest: r.man}
+	r.prog = NewProgress(r.cfg.Progress, len(runs))
+	defer r.prog.Close()
+	defer r.gpu.close()
+	defer func() { r.cond.close(); r.cond = nil }()
+	for _, run := range runs {
+		if rec := r.man.record(run.Key()); rec != nil && rec.Status == StatusOK {
+			res.Resumed++
+		}
+	}
+	r.prog.Resumed(res.Resumed)
+	if r.gpu != nil && r.gpu.info.None {
+		r.prog.Printf("no GPU: %s; hardware runs go on without GPU samples", r.gpu.info.Error)
+	}
+
+	var runErr error
+	for _, run := range runs {
+		if rec := r.man.record(run.Key()); rec != nil && rec.Status == StatusOK {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			break
+		}
+		dir, err := run.Dir(r.root)
+		if err != nil {
+			return res, fmt.Errorf("suite: %w", err)
+		}
+		r.prog.Start(run, r.runsInCondition(run))
+		rec := RunRecord{Key: run.Key(), Run: run, Started: time.Now().UTC()}
+		files, err := r.execOne(ctx, run, dir)
+		rec.Ended = time.Now().UTC()
+		rec.Files = files
+		r.touched[dir] = true
+		if err != nil && ctx.Err() != nil {
+			// Interrupted: not a failure of the run. Record nothing, so a
+			// resumed suite runs it again from scratch.
+			r.prog.Printf("interrupted during %s; run the suite again with the same output root to resume", run)
+			runErr = ctx.Err()
+			break
+		}
+		res.Ran++
+		if err != nil {
+			rec.Status, rec.Error = StatusFailed, err.Error()
+			r.log.Warn("run failed", "run", run.Key(), "err", err)
+		} else {
+			rec.Status = StatusOK
+		}
+		r.man.setRecord(rec, order)
+		if werr := r.man.write(r.root); werr != nil {
+			return res, werr
+		}
+		r.prog.Finish(run, rec.Ended.Sub(rec.Started), err)
+	}
+
+	// Rebuild merged CSVs of the conditions that changed, even when
+	// interrupted: they are derived from the per-run files on disk.
+	if err := r.mergeTouched(); err != nil {
+		r.log.Warn("merging per-run CSV files", "err", err)
+	}
+	for _, rec := range r.man.Runs {
+		if _, inPlan := order[rec.Key]; inPlan && rec.Status == StatusFailed {
+			res.Failed++
+		}
+	}
+	sess := &r.man.Sessions[len(r.man.Sessions)-1]
+	end := time.Now().UTC()
+	sess.Ended = &end
+	switch {
+	case runErr != nil:
+		sess.Outcome = "interrupted"
+	case res.Failed > 0:
+		sess.Outcome = "failed"
+		r.man.Finished = &end
+	default:
+		sess.Outcome = "complete"
+		r.man.Finished = &end
+	}
+	if err := r.man.write(r.root); err != nil {
+		return res, err
+	}
+	if runErr != nil {
+		return res, runErr
+	}
+	rep, err := BuildReport(r.root, ReportOptions{Plots: true})
+	if err != nil {
+		return res, err
+	}
+	res.Report = rep
+	r.prog.Printf("report: %s", filepath.Join(r.root, ReportMarkdown))
+	if res.Failed > 0 {
+		return res, fmt.Errorf("%w: %d of %d runs failed (see %s)", ErrRunsFailed, res.Failed, len(runs), filepath.Join(r.root, ManifestFile))
+	}
+	return res, nil
+}
+
+func (r *runner) runsInCondition(run Run) int {
+	switch run.Phase {
+	case PhaseMRI:
+		return r.plan.MRI.Runs
+	case PhaseThrottle:
+		return r.plan.Throttle.Runs
+	case PhaseHardware:
+		return r.plan.Hardware.Runs
+	}
+	return 1
+}
+
+func (r *runner) execOne(ctx context.Context, run Run, dir string) ([]string, error) {
+	if r.exec != nil {
+		return r.exec(ctx, run, dir)
+	}
+	switch run.Phase {
+	case PhaseMRI:
+		return r.runMRI(ctx, run, dir)
+	case PhaseThrottle:
+		return r.runThrottle(ctx, run, dir)
+	case PhaseHardware:
+		return r.runHardware(ctx, run, dir)
+	case PhaseTokenizers:
+		return r.runTokenizers(ctx, run, dir)
+	}
+	return nil, fmt.Errorf("suite: unknown phase %q", run.Phase)
+}
+
+// rel returns path relative to the output root, for the manifest.
+func (r *runner) rel(path string) string {
+	if rel, err := filepath.Rel(r.root, path); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return path
+}

@@ -1,0 +1,129 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tr117/gpumon"
+	"tr117/profiler/ollamatest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeGPU is a gpumon.Sampler for one GPU whose power and utilisation
+// follow a repeating pattern, like a GPU that streams tokens.
+type fakeGPU struct{ n int }
+
+func (f *fakeGPU) Name() string { return "fake" }
+func (f *fakeGPU) Close() error { return nil }
+func (f *fakeGPU) Sample(ctx context.Context, dst []gpumon.Sample) ([]gpumon.Sample, error) {
+	f.n++
+	s := gpumon.Missing(time.Now(), 0, "GPU-fake-0", "Fake GPU 4080")
+	s.PowerW = 100 + float64(f.n%10)*10
+	s.UtilGPU = 90 + float64(f.n%3)*5
+	s.MemUsedMiB, s.MemTotalMiB = 6000, 12282
+	s.EnergyJ = float64(f.n) * 12
+	s.PCIeRxMBps, s.PCIeTxMBps = 5, 2
+	s.PState = 2
+	return append(dst, s), nil
+}
+
+// simPair starts two simulators, collector and insight, at a fast rate.
+func simPair(t *testing.T, tps float64) (string, string) {
+	t.Helper()
+	var urls []string
+	for i := 0; i < 2; i++ {
+		srv := ollamatest.NewServer(ollamatest.Config{TokensPerSecond: tps, TTFT: 5 * time.Millisecond, Seed: uint64(i + 1)})
+		t.Cleanup(func() { srv.Close() })
+		urls = append(urls, srv.URL)
+	}
+	return urls[0], urls[1]
+}
+
+func TestSimulatedDefaultPlan(t *testing.T) {
+	c, i := simPair(t, 400)
+	root := t.TempDir()
+	if d := os.Getenv("SUITE_KEEP"); d != "" {
+		root = d
+	}
+	plan := Plan{CollectorURL: c, InsightURL: i, NumPredict: 24, LagInterval: Duration(5 * time.Millisecond)}
+	plan.SetRuns(2)
+	plan.Throttle.Rates = []float64{200}
+	plan.Throttle.Skip = true // TEMP
+	var progress strings.Builder
+	t.Logf("root %s", root)
+	res, err := Execute(context.Background(), Config{
+		Plan: plan, OutputRoot: root, Backend: BackendSim, Progress: &progress,
+		OpenSampler: func(context.Context) (gpumon.Sampler, error) { return &fakeGPU{}, nil },
+	})
+	if err != nil {
+		t.Fatalf("Execute: %v\nprogress:\n%s", err, progress.String())
+	}
+	if res.Ran != 10 || res.Failed != 0 || res.Resumed != 0 {
+		t.Errorf("ran %d failed %d resumed %d, want 10 0 0", res.Ran, res.Failed, res.Resumed)
+	}
+	for _, rel := range []string{
+		"manifest.json", "report.md", "report.json",
+		"phase1/gemma3_latest/default/run_1.json", "phase1/gemma3_latest/default/chunk_metrics.csv",
+		"phase1/gemma3_latest/buf8192/run_2_loop_lag.csv", "phase1/gemma3_latest/buf8192/loop_lag.csv",
+		"phase3/gemma3_latest/200tps/run_2.json",
+		"phase2/qwen2_5_7b/run_1_gpu_metrics.csv", "phase2/qwen2_5_7b/gpu_metrics.csv", "phase2/qwen2_5_7b/run_2_gpu_summary.json",
+		"plots/efficiency.png", "plots/lag_gemma3_latest.png", "plots/chunk_gap_cdf_gemma3_latest.png", "plots/gpu_qwen2_5_7b.png",
+	} {
+		if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+			t.Errorf("missing output: %v", err)
+		}
+	}
+	man, err := ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !man.Simulated || man.Backend != "sim" || len(man.Endpoints) != 2 || man.Endpoints[0].Version == "" || len(man.Endpoints[0].Models) == 0 {
+		t.Errorf("manifest backend/endpoints: %+v %+v", man.Backend, man.Endpoints)
+	}
+	if man.GPU.Sampler != "fake" || len(man.GPU.Devices) != 1 || man.Finished == nil {
+		t.Errorf("manifest GPU/finished: %+v %v", man.GPU, man.Finished)
+	}
+	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
+	if !strings.HasPrefix(string(md), "> **SIMULATED") {
+		t.Errorf("report.md does not start with the simulated banner:\n%.300s", md)
+	}
+	rep := res.Report
+	if len(rep.ClientCeiling) != 1 || rep.ClientCeiling[0].Conditions[0].Runs != 2 || rep.ClientCeiling[0].Conditions[0].Chunks == 0 {
+		t.Errorf("client ceiling: %+v", rep.ClientCeiling)
+	}
+	if e := rep.ClientCeiling[0].Conditions[0].Efficiency; e == nil || e.Mean < 50 || e.Mean > 101 || math.IsNaN(e.Mean) {
+		t.Errorf("efficiency %+v", e)
+	}
+	if rep.Hardware.NoGPU || rep.Hardware.Models[0].Samples == 0 || rep.Hardware.Models[0].JPerToken == nil {
+		t.Errorf("hardware: %+v", rep.Hardware)
+	}
+	if len(rep.Flow) != 1 || rep.Flow[0].Efficiency == nil {
+		t.Errorf("flow: %+v", rep.Flow)
+	}
+}
+
+func TestBackendOllamaEndpointDown(t *testing.T) {
+	srv := ollamatest.NewServer(ollamatest.Config{})
+	url := srv.URL
+	srv.Close()
+	_, err := Execute(context.Background(), Config{
+		Plan:       Plan{CollectorURL: url, InsightURL: url},
+		OutputRoot: t.TempDir(),
+	})
+	if err == nil || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "collector") {
+		t.Fatalf("Execute with a dead endpoint: %v, want an error naming the collector and %s", err, url)
+	}
+}
+
+var _ = errors.Is

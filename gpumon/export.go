@@ -58,6 +58,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		n, gaps int
 		energy  float64
 		ok      bool
+		rx, tx  float64
 	}
 	m := c.m
 	m.mu.Lock()
@@ -65,7 +66,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	byIndex := make(map[int]counts, len(m.gpus))
 	for _, g := range m.gpus {
 		e, _, ok := g.energy()
-		byIndex[g.index] = counts{g.n, g.gaps, e, ok}
+		byIndex[g.index] = counts{g.n, g.gaps, e, ok, g.lastRx, g.lastTx}
 	}
 	m.mu.Unlock()
 	for _, s := range latest {
@@ -83,9 +84,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descTemp, s.TempC, 1)
 		gauge(descSMClock, s.ClockSMMHz, 1e6)
 		gauge(descMemClock, s.ClockMemMHz, 1e6)
-		gauge(descPCIeRx, s.PCIeRxMBps, 1e6)
-		gauge(descPCIeTx, s.PCIeTxMBps, 1e6)
 		cnt := byIndex[s.Index]
+		gauge(descPCIeRx, cnt.rx, 1e6) // the newest reading: NVML gives one per PCIeInterval
+		gauge(descPCIeTx, cnt.tx, 1e6)
 		if cnt.ok {
 			ch <- prometheus.MustNewConstMetric(descEnergy, prometheus.CounterValue, cnt.energy, labels...)
 		}

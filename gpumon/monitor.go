@@ -215,7 +215,7 @@ func (m *Monitor) acc(index int, uuid, name string) *gpuAcc {
 	}
 	g := &gpuAcc{index: index, uuid: uuid, name: name,
 		power: newRing(m.cfg.MaxSummarySamples), util: newRing(m.cfg.MaxSummarySamples),
-		firstEnergy: math.NaN(), lastEnergy: math.NaN(), maxMem: math.NaN()}
+		firstEnergy: math.NaN(), lastEnergy: math.NaN(), maxMem: math.NaN(), lastRx: math.NaN(), lastTx: math.NaN()}
 	m.gpus = slices.Insert(m.gpus, i, g)
 	return g
 }

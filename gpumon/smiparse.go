@@ -38,8 +38,8 @@ var smiSetters = map[string]func(s *Sample, v []byte) error{
 	"clocks.current.memory": func(s *Sample, v []byte) error {
 		return setFloat(&s.ClockMemMHz, v)
 	},
-	"temperature.gpu": func(s *Sample, v []byte) error { return setFloat(&s.TempC, v) },
-	"pstate":          setPState,
+	"temperature.gpu":                func(s *Sample, v []byte) error { return setFloat(&s.TempC, v) },
+	"pstate":                         setPState,
 	"clocks_throttle_reasons.active": setReasons,
 	"clocks_event_reasons.active":    setReasons,
 }

@@ -83,6 +83,8 @@ type gpuAcc struct {
 	power      ring
 	util       ring
 	maxMem     float64
+	// the newest PCIe readings, which NVML gives only every PCIeInterval
+	lastRx, lastTx float64
 
 	firstEnergy, lastEnergy float64
 	energyN                 int
@@ -94,10 +96,10 @@ type gpuAcc struct {
 	prevP    float64
 	prevPSet bool
 
-	redStart                  time.Time // start of the current streak (zero: none)
-	redLast                   time.Time // last sample of the streak
-	episodes                  int
-	redSeconds, redLongest    float64
+	redStart               time.Time // start of the current streak (zero: none)
+	redLast                time.Time // last sample of the streak
+	episodes               int
+	redSeconds, redLongest float64
 }
 
 func (g *gpuAcc) add(s *Sample, cfg Config) {
@@ -124,6 +126,12 @@ func (g *gpuAcc) add(s *Sample, cfg Config) {
 		}
 		g.lastEnergy = s.EnergyJ
 		g.energyN++
+	}
+	if !math.IsNaN(s.PCIeRxMBps) {
+		g.lastRx = s.PCIeRxMBps
+	}
+	if !math.IsNaN(s.PCIeTxMBps) {
+		g.lastTx = s.PCIeTxMBps
 	}
 	if !math.IsNaN(s.MemUsedMiB) && !(s.MemUsedMiB <= g.maxMem) {
 		g.maxMem = s.MemUsedMiB

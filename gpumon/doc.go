@@ -1,0 +1,29 @@
+// Package gpumon samples NVIDIA GPUs and summarises what they did: power,
+// utilization, memory, energy, clocks, temperature and (through NVML) PCIe
+// traffic.
+//
+// The pieces compose like this:
+//
+//   - A [Sampler] reads every GPU once per call into a caller-owned slice of
+//     [Sample]. [OpenNVML] reads NVML directly (cgo; libnvidia-ml is loaded
+//     with dlopen at run time, so the binary builds and starts without it);
+//     [OpenSMI] runs one long-lived `nvidia-smi --query-gpu … -lms N` and
+//     falls back to polling; [Open] with [KindAuto] picks the first that
+//     works and fails with [ErrNoGPU] when none does.
+//   - A [Monitor] runs a Sampler on a drift-free ticker (100 ms by default,
+//     down to 10 ms), writes every row to a [sink.Sink] (a sink.CSV of
+//     Sample writes gpu_metrics.csv, whose first columns are the seed's
+//     `timestamp,power.draw [W],utilization.gpu [%],memory.used [MiB]`) and
+//     keeps per-GPU summaries: a [Report] with mean/max/p99 power and
+//     utilization, energy in the window, J per token and redlining.
+//     [Monitor.Start] and [Watch] run it around a piece of work.
+//   - For services, [Monitor.Collector] is a Prometheus collector to
+//     register on your own Registerer and [Monitor.Handler] serves the
+//     latest readings as JSON.
+//
+// A value a GPU does not report is NaN in a Sample, an empty CSV field and
+// absent from JSON and Prometheus: never 0. A GPU that fails mid-run gets
+// gap rows (Err set, every value missing) and the run goes on. Timestamps
+// come from time.Now, the clock the profiler uses, so GPU rows and profiler
+// records can be joined on time.
+package gpumon

@@ -13,14 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"tr117/gpumon/internal/fakesmi"
+	"tr117/gpumon/gpumontest"
 )
 
 // fakeSMI makes this test binary act as nvidia-smi for the test, with the
 // given FAKESMI_* settings, and returns its path.
 func fakeSMI(t *testing.T, env ...string) string {
 	t.Helper()
-	t.Setenv(fakesmi.Env, "1")
+	t.Setenv(gpumontest.FakeSMIEnv, "1")
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

@@ -1,6 +1,6 @@
-// Package fakesmi is a stand-in for nvidia-smi's --query-gpu mode, for
+// Package gpumontest provides a stand-in for nvidia-smi's --query-gpu mode, for
 // tests: a test binary re-executes itself as "nvidia-smi" (the
-// TestHelperProcess pattern) and calls [Main].
+// TestHelperProcess pattern) and calls [FakeSMIMain].
 //
 // It answers like the real tool: one CSV line per GPU in the order of the
 // --query-gpu fields, with a header and units unless --format says
@@ -15,7 +15,7 @@
 //	FAKESMI_OLD=1         an old driver: rejects clocks_event_reasons.active and power.draw.instant
 //	FAKESMI_DIE_AFTER=n   in -lms mode, exit with an error after n rounds
 //	FAKESMI_LOST=1        GPU 0 answers "[GPU is lost]"-style errors
-package fakesmi
+package gpumontest
 
 import (
 	"bufio"
@@ -27,9 +27,9 @@ import (
 	"time"
 )
 
-// Env is the variable whose presence tells a test binary to act as
+// FakeSMIEnv is the variable whose presence tells a test binary to act as
 // nvidia-smi.
-const Env = "GPUMON_FAKE_SMI"
+const FakeSMIEnv = "GPUMON_FAKE_SMI"
 
 type field struct {
 	unit string
@@ -72,9 +72,9 @@ var fields = map[string]field{
 	"clocks_event_reasons.active": {"", func(int, int) string { return "0x0000000000000001" }},
 }
 
-// Main runs the fake with the given arguments (without the program name)
+// FakeSMIMain runs the fake with the given arguments (without the program name)
 // and returns its exit code.
-func Main(args []string, stdout, stderr io.Writer) int {
+func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 	var query, format string
 	lms := -1
 	for i := 0; i < len(args); i++ {

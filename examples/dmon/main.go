@@ -1,0 +1,172 @@
+// Command dmon runs a command while sampling the GPUs, the Go successor of
+// the seed's dmon_wrapper.py:
+//
+//	go run ./examples/dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...
+//
+// It runs COMMAND directly (no shell), forwards SIGINT and SIGTERM to it,
+// writes DIR/gpu_metrics.csv (one row per GPU per sample) and
+// DIR/gpu_summary.json (the gpumon.Report plus the command and its exit
+// status), and exits with COMMAND's exit code, or 128+N if signal N ended
+// it. Without a GPU it says so on stderr, writes no GPU files, and still
+// runs COMMAND and returns its code. Exit 2 is bad usage; 1 means dmon
+// itself failed (the command could not start, the files could not be
+// written).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"tr117/gpumon"
+	"tr117/sink"
+)
+
+func main() {
+	// No signal.NotifyContext here: run forwards SIGINT and SIGTERM to the
+	// command instead of cancelling, and stops when the command ends.
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// summary is gpu_summary.json.
+type summary struct {
+	Command  []string      `json:"command"`
+	ExitCode int           `json:"exit_code"`
+	Signal   string        `json:"signal,omitempty"`
+	Config   gpumon.Config `json:"config"`
+	Report   gpumon.Report `json:"report"`
+	Warning  string        `json:"warning,omitempty"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dmon", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	outDir := fs.String("output-dir", "", "directory for gpu_metrics.csv and gpu_summary.json (required)")
+	interval := fs.Duration("interval", gpumon.DefaultInterval, "sampling interval (10ms or more)")
+	samplerFlag := fs.String("sampler", "auto", "sampler: auto, nvml or nvidia-smi")
+	smiPath := fs.String("nvidia-smi", "", "nvidia-smi executable (default: nvidia-smi on PATH)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cmdArgs := fs.Args()
+	kind, err := gpumon.ParseKind(*samplerFlag)
+	switch {
+	case err != nil:
+		fmt.Fprintln(stderr, "dmon:", err)
+		return 2
+	case *outDir == "":
+		fmt.Fprintln(stderr, "dmon: --output-dir is required")
+		fs.Usage()
+		return 2
+	case len(cmdArgs) == 0:
+		fmt.Fprintln(stderr, "dmon: no command given (put it after --)")
+		fs.Usage()
+		return 2
+	case *interval < gpumon.MinInterval:
+		fmt.Fprintf(stderr, "dmon: --interval %v is below the minimum %v\n", *interval, gpumon.MinInterval)
+		return 2
+	}
+
+	// Signals are caught before anything starts, so none is lost between
+	// starting the command and forwarding.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	s, err := gpumon.Open(openCtx, gpumon.OpenConfig{Kind: kind, Interval: *interval, SMIPath: *smiPath})
+	cancel()
+	var (
+		m    *gpumon.Monitor
+		csv  *sink.CSV[gpumon.Sample]
+		stop func() (gpumon.Report, error)
+	)
+	cfg := gpumon.Config{Interval: *interval}
+	if err != nil {
+		fmt.Fprintf(stderr, "dmon: no GPU monitoring, running the command anyway: %v\n", err)
+	} else {
+		defer s.Close()
+		csv, err = sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, "gpu_metrics.csv"))
+		if err != nil {
+			fmt.Fprintln(stderr, "dmon:", err)
+			return 1
+		}
+		m = gpumon.NewMonitor(s, csv, cfg)
+		fmt.Fprintf(stderr, "dmon: sampling with %s every %v into %s\n", s.Name(), *interval, *outDir)
+		stop = m.Start(ctx)
+	}
+
+	code, sig, cerr := runCommand(cmdArgs, stdout, stderr, sigs)
+	if cerr != nil {
+		fmt.Fprintln(stderr, "dmon:", cerr)
+		code = 1
+	}
+	if m == nil {
+		return code
+	}
+	rep, merr := stop()
+	failed := false
+	if merr != nil {
+		fmt.Fprintln(stderr, "dmon:", merr)
+		failed = true
+	}
+	if err := csv.Close(); err != nil {
+		fmt.Fprintln(stderr, "dmon:", err)
+		failed = true
+	}
+	sum := summary{Command: cmdArgs, ExitCode: code, Signal: sig, Config: m.Config(), Report: rep}
+	if rep.FailedSamples > 0 {
+		sum.Warning = fmt.Sprintf("%d of %d samples failed; see the error column of gpu_metrics.csv", rep.FailedSamples, rep.Samples)
+	}
+	if err := sink.WriteJSONFile(filepath.Join(*outDir, "gpu_summary.json"), sum); err != nil {
+		fmt.Fprintln(stderr, "dmon:", err)
+		failed = true
+	}
+	if failed && code == 0 {
+		return 1
+	}
+	return code
+}
+
+// runCommand runs args without a shell, forwarding signals from sigs, and
+// returns the exit code (128+N for signal N) and the signal's name.
+func runCommand(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) (int, string, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return 127, "", fmt.Errorf("starting %s: %w", args[0], err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case sig := <-sigs:
+			cmd.Process.Signal(sig) // the command decides how to end
+		case err := <-done:
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				return 1, "", fmt.Errorf("waiting for %s: %w", args[0], err)
+			}
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if ok && ws.Signaled() {
+				return 128 + int(ws.Signal()), ws.Signal().String(), nil
+			}
+			return cmd.ProcessState.ExitCode(), "", nil
+		}
+	}
+}

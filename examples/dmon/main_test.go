@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tr117/gpumon/gpumontest"
+)
+
+// The test binary doubles as the wrapped command (dmon-helper MODE) and as a
+// fake nvidia-smi.
+func TestMain(m *testing.M) {
+	mode := ""
+	if len(os.Args) == 3 && os.Args[1] == "dmon-helper" {
+		mode = os.Args[2]
+	}
+	switch {
+	case strings.HasPrefix(mode, "exit:"):
+		n, _ := strconv.Atoi(strings.TrimPrefix(mode, "exit:"))
+		fmt.Println("helper ran")
+		os.Exit(n)
+	case strings.HasPrefix(mode, "wait:"):
+		// Write our pid, then wait to be signalled (the default action
+		// for SIGTERM ends the process with that signal).
+		os.WriteFile(strings.TrimPrefix(mode, "wait:"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+		time.Sleep(time.Minute)
+		os.Exit(99)
+	}
+	if os.Getenv(gpumontest.FakeSMIEnv) != "" {
+		os.Exit(gpumontest.FakeSMIMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func noGPU(dir string) []string {
+	return []string{"--output-dir", dir, "--sampler", "nvidia-smi", "--nvidia-smi", "/nonexistent/nvidia-smi"}
+}
+
+func TestExitCodesWithoutGPU(t *testing.T) {
+	for _, code := range []int{0, 3, 42} {
+		var out, errb bytes.Buffer
+		dir := t.TempDir()
+		got := run(context.Background(), append(noGPU(dir), "--", os.Args[0], "dmon-helper", "exit:"+strconv.Itoa(code)), &out, &errb)
+		if got != code {
+			t.Errorf("exit %d, want the command's %d (stderr %s)", got, code, errb.String())
+		}
+		if !strings.Contains(out.String(), "helper ran") || !strings.Contains(errb.String(), "no GPU monitoring") {
+			t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--", "true"},
+		{"--output-dir", t.TempDir()},
+		{"--output-dir", t.TempDir(), "--sampler", "dcgm", "--", "true"},
+		{"--output-dir", t.TempDir(), "--interval", "1ms", "--", "true"},
+	} {
+		var errb bytes.Buffer
+		if got := run(context.Background(), args, &bytes.Buffer{}, &errb); got != 2 {
+			t.Errorf("%v: exit %d, want 2", args, got)
+		}
+	}
+	var errb bytes.Buffer
+	if got := run(context.Background(), append(noGPU(t.TempDir()), "--", "/nonexistent/cmd"), &bytes.Buffer{}, &errb); got != 1 {
+		t.Errorf("missing command: exit %d, want 1 (%s)", got, errb.String())
+	}
+}
+
+func TestSignalForwardedAndNoOrphan(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), append(noGPU(t.TempDir()), "--", os.Args[0], "dmon-helper", "wait:"+pidFile), &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	var pid int
+	for pid == 0 { // wait for the child to be up
+		b, err := os.ReadFile(pidFile)
+		if err == nil && len(b) > 0 {
+			pid, _ = strconv.Atoi(string(b))
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run ended early with %d", code)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Signal dmon (this process); it must forward SIGTERM to the child.
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	if code := <-done; code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("child %d still exists after dmon returned (kill 0: %v)", pid, err)
+	}
+}
+
+func TestWritesMetricsWithFakeSMI(t *testing.T) {
+	t.Setenv(gpumontest.FakeSMIEnv, "1")
+	dir := t.TempDir()
+	var errb bytes.Buffer
+	args := []string{"--output-dir", dir, "--sampler", "nvidia-smi", "--nvidia-smi", os.Args[0], "--interval", "20ms", "--", os.Args[0], "dmon-helper", "exit:7"}
+	if got := run(context.Background(), args, &bytes.Buffer{}, &errb); got != 7 {
+		t.Fatalf("exit %d, want 7; stderr %s", got, errb.String())
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "gpu_metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if !strings.HasPrefix(lines[0], "timestamp,power.draw [W],utilization.gpu [%],memory.used [MiB],index,uuid") || len(lines) < 3 {
+		t.Fatalf("gpu_metrics.csv:\n%s", csv)
+	}
+	var sum summary
+	b, err := os.ReadFile(filepath.Join(dir, "gpu_summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.ExitCode != 7 || sum.Report.Sampler != "nvidia-smi" || len(sum.Report.GPUs) != 2 {
+		t.Errorf("summary %s", b)
+	}
+}

@@ -47,6 +47,18 @@ type Config struct {
 	// unloaded with keep_alive 0. Default 0.
 	LoadDelay time.Duration `json:"load_delay_ns,omitempty"`
 
+	// Parallel is how many requests a model serves at once, like
+	// OLLAMA_NUM_PARALLEL; later ones wait in a queue, and, as in Ollama,
+	// the wait counts in load_duration and total_duration. Default 0: no
+	// limit.
+	Parallel int `json:"parallel,omitempty"`
+
+	// Contention slows every stream while others run on the same server,
+	// as streams sharing one GPU do: with k streams generating, each
+	// token interval is (1 + Contention*(k-1)) times the mean. Default 0:
+	// streams do not slow each other.
+	Contention float64 `json:"contention,omitempty"`
+
 	// Unpaced turns every delay (TTFT, tokens, load) into zero: streams go
 	// as fast as the client reads. For benchmarks of clients.
 	Unpaced bool `json:"unpaced,omitempty"`
@@ -126,6 +138,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Jitter >= 1 {
 		c.Jitter = 0.999
+	}
+	if c.Parallel < 0 {
+		c.Parallel = 0
+	}
+	if c.Contention < 0 {
+		c.Contention = 0
 	}
 	if c.LoadDelay < 0 {
 		c.LoadDelay = 0

@@ -26,6 +26,7 @@ type Handler struct {
 	cfg    Config
 	models map[string]*simModel // by canonical name
 	seq    atomic.Int64
+	active atomic.Int64 // streams generating
 
 	mu     sync.Mutex
 	closed chan struct{}
@@ -37,11 +38,14 @@ type simModel struct {
 	details modelDetails
 	size    int64
 	digest  string
+	slots   chan struct{} // nil: no limit
 
 	// guarded by Handler.mu
 	loaded    bool
 	loading   chan struct{} // non-nil while a request is loading it
-	expiresAt time.Time
+	refs      int           // requests using it; it does not expire while > 0
+	keep      time.Duration // keep_alive of the latest request
+	expiresAt time.Time     // set when the last request using it ends
 }
 
 // NewHandler returns a Handler serving cfg. Zero fields of cfg take their
@@ -55,7 +59,11 @@ func NewHandler(cfg Config) *Handler {
 	}
 	for _, name := range cfg.Models {
 		c := canonical(name)
-		h.models[c] = newSimModel(c)
+		m := newSimModel(c)
+		if cfg.Parallel > 0 {
+			m.slots = make(chan struct{}, cfg.Parallel)
+		}
+		h.models[c] = m
 	}
 	return h
 }
@@ -210,12 +218,16 @@ func (h *Handler) ps(w http.ResponseWriter) {
 	h.mu.Lock()
 	for _, name := range h.cfg.Models {
 		m := h.models[canonical(name)]
-		if !m.loaded || now.After(m.expiresAt) {
+		if !m.live(now) {
 			continue
+		}
+		exp := m.expiresAt
+		if m.refs > 0 {
+			exp = expiry(now, m.keep) // as Ollama shows a model in use
 		}
 		resp.Models = append(resp.Models, processModel{
 			Name: m.name, Model: m.name, Size: m.size, Digest: m.digest,
-			Details: m.details, ExpiresAt: m.expiresAt, SizeVRAM: m.size,
+			Details: m.details, ExpiresAt: exp, SizeVRAM: m.size,
 		})
 	}
 	h.mu.Unlock()
@@ -468,8 +480,9 @@ func (j *job) load(ctx context.Context) (time.Duration, error) {
 	for {
 		h.mu.Lock()
 		now := h.cfg.Now()
-		if m.loaded && !now.After(m.expiresAt) {
-			m.expiresAt = expiry(now, j.keep)
+		if m.live(now) {
+			m.refs++
+			m.keep = j.keep
 			h.mu.Unlock()
 			return waited, nil
 		}
@@ -494,12 +507,30 @@ func (j *job) load(ctx context.Context) (time.Duration, error) {
 		m.loading = nil
 		if err == nil {
 			m.loaded = true
-			m.expiresAt = expiry(h.cfg.Now(), j.keep)
+			m.refs++
+			m.keep = j.keep
 		}
 		h.mu.Unlock()
 		close(ch)
 		return h.cfg.LoadDelay, err
 	}
+}
+
+// live reports whether m is loaded at now. Handler.mu must be held.
+func (m *simModel) live(now time.Time) bool {
+	return m.loaded && (m.refs > 0 || !now.After(m.expiresAt))
+}
+
+// release ends a request's use of its model; the keep-alive timer starts
+// when the last one ends, as in Ollama's scheduler.
+func (j *job) release() {
+	h, m := j.h, j.model
+	h.mu.Lock()
+	m.refs--
+	if m.refs == 0 {
+		m.expiresAt = expiry(h.cfg.Now(), j.keep)
+	}
+	h.mu.Unlock()
 }
 
 func expiry(now time.Time, keep time.Duration) time.Time {
@@ -510,11 +541,22 @@ func expiry(now time.Time, keep time.Duration) time.Time {
 }
 
 func (j *job) run(ctx context.Context) error {
+	queued := j.h.cfg.Now()
+	if slots := j.model.slots; slots != nil {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-slots }()
+	}
+	queueWait := max(j.h.cfg.Now().Sub(queued), 0)
 	loadDur, err := j.load(ctx)
 	if err != nil {
 		return err
 	}
-	loadDur = max(loadDur, minDuration)
+	defer j.release()
+	loadDur = max(queueWait+loadDur, minDuration)
 	if j.prompt == "" {
 		// A load request: Ollama answers it without generating.
 		if j.chat {
@@ -539,10 +581,12 @@ func (j *job) run(ctx context.Context) error {
 	if cfg.Unpaced {
 		ttft = 0
 	}
+	j.h.active.Add(1)
+	defer j.h.active.Add(-1)
 	if err := j.sleep(ctx, ttft); err != nil {
 		return err
 	}
-	interval := time.Duration(float64(time.Second) / cfg.TokensPerSecond)
+	interval := float64(time.Second) / cfg.TokensPerSecond
 	var (
 		text     strings.Builder
 		evalDur  time.Duration
@@ -555,7 +599,11 @@ func (j *job) run(ctx context.Context) error {
 				return err
 			}
 		}
-		d := time.Duration(float64(interval) * j.gen.jitter(cfg.Jitter))
+		slow := 1.0
+		if cfg.Contention > 0 {
+			slow += cfg.Contention * float64(j.h.active.Load()-1)
+		}
+		d := time.Duration(interval * slow * j.gen.jitter(cfg.Jitter))
 		if cfg.Unpaced {
 			d = 0
 		}

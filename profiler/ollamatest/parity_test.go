@@ -200,7 +200,7 @@ func TestParity(t *testing.T) {
 			t.Errorf("%s: simulator sent %d messages, Ollama %d:\n sim %q\n ollama %q", tc.name, len(got.shapes), len(want.shapes), got.shapes, want.shapes)
 			continue
 		}
-		t.Logf("%s: %d %q %d msgs: %s | %v", tc.name, want.status, want.contentType, len(want.shapes), want.shapes[len(want.shapes)-1], want.values[max(0,len(want.values)-1):])
+		t.Logf("%s: %d %q %d msgs: %s | %v", tc.name, want.status, want.contentType, len(want.shapes), want.shapes[len(want.shapes)-1], want.values[max(0, len(want.values)-1):])
 		for i := range want.shapes {
 			if got.shapes[i] != want.shapes[i] {
 				t.Errorf("%s: message %d:\n sim    %s\n ollama %s", tc.name, i, got.shapes[i], want.shapes[i])

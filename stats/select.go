@@ -13,10 +13,12 @@ import (
 // sorting a sub-slice after 2·log2(n) unbalanced rounds, which bounds the
 // worst case at O(n log n). a must not hold NaN.
 func selectRanks(a []float64, ranks []int) {
-	multiSelect(a, ranks, 2*bits.Len(uint(len(a))))
+	multiSelect(a, 0, ranks, 2*bits.Len(uint(len(a))))
 }
 
-func multiSelect(a []float64, ranks []int, budget int) {
+// multiSelect settles the ranks (absolute indices into the original slice)
+// that fall in a, which starts at index off of it.
+func multiSelect(a []float64, off int, ranks []int, budget int) {
 	for len(ranks) > 0 {
 		if len(a) <= 24 || budget == 0 {
 			slices.Sort(a)
@@ -24,40 +26,25 @@ func multiSelect(a []float64, ranks []int, budget int) {
 		}
 		budget--
 		lt, gt := partition3(a, pivot(a))
-		// Ranks in [lt, gt) are settled: a[lt:gt] all equal the pivot.
+		// Ranks in [off+lt, off+gt) are settled: a[lt:gt] all equal the pivot.
 		i := 0
-		for i < len(ranks) && ranks[i] < lt {
+		for i < len(ranks) && ranks[i] < off+lt {
 			i++
 		}
-		left := ranks[:i]
 		j := i
-		for j < len(ranks) && ranks[j] < gt {
+		for j < len(ranks) && ranks[j] < off+gt {
 			j++
 		}
-		right := ranks[j:]
-		// Recurse into the smaller side of work, loop on the other.
-		if len(left) > 0 && len(right) > 0 {
-			multiSelect(a[:lt], left, budget)
-			shifted := make([]int, len(right))
-			for k, r := range right {
-				shifted[k] = r - gt
-			}
-			a, ranks = a[gt:], shifted
-			continue
-		}
-		if len(left) > 0 {
+		left, right := ranks[:i], ranks[j:]
+		switch {
+		case len(left) > 0 && len(right) > 0:
+			multiSelect(a[:lt], off, left, budget)
+			a, off, ranks = a[gt:], off+gt, right
+		case len(left) > 0:
 			a, ranks = a[:lt], left
-			continue
+		default:
+			a, off, ranks = a[gt:], off+gt, right
 		}
-		if len(right) > 0 {
-			shifted := make([]int, len(right))
-			for k, r := range right {
-				shifted[k] = r - gt
-			}
-			a, ranks = a[gt:], shifted
-			continue
-		}
-		return
 	}
 }
 

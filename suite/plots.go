@@ -281,5 +281,3 @@ func sortedRuns(ds []*runData, keep func(Run) bool) []*runData {
 	sort.Slice(out, func(i, j int) bool { return out[i].Run.Index < out[j].Run.Index })
 	return out
 }
-
-

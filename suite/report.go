@@ -143,7 +143,7 @@ type AB struct {
 	Effect    *float64        `json:"effect_size,omitempty"`
 	Warnings  []string        `json:"warnings,omitempty"`
 	Detail    json.RawMessage `json:"stats,omitempty"` // stats' own result
-	Different bool            `json:"different"`        // p < Alpha and the CI excludes 0
+	Different bool            `json:"different"`       // p < Alpha and the CI excludes 0
 }
 
 // Correlation is Pearson's r and Spearman's ρ with p-values.
@@ -165,29 +165,29 @@ type HardwareSection struct {
 	Models  []HardwareModel `json:"models"`
 	// EvalRate compares the server's eval rate between the first two
 	// models, the evidence for "is the slower model slower on the GPU".
-	EvalRate *AB      `json:"eval_rate,omitempty"`
+	EvalRate *AB       `json:"eval_rate,omitempty"`
 	Verdicts []Verdict `json:"verdicts"`
 }
 
 // HardwareModel is one model's hardware picture.
 type HardwareModel struct {
-	Model        string  `json:"model"`
-	Runs         int     `json:"runs"`
-	Samples      int     `json:"samples"`
-	PowerW       Dist    `json:"power_w"`
-	UtilGPU      Dist    `json:"utilization_gpu_percent"`
-	MemMiB       Dist    `json:"memory_used_mib"`
-	PCIeRx       Dist    `json:"pcie_rx_mbps"`
-	PCIeTx       Dist    `json:"pcie_tx_mbps"`
-	EnergyJ      Dist    `json:"energy_per_run_j"`
+	Model        string   `json:"model"`
+	Runs         int      `json:"runs"`
+	Samples      int      `json:"samples"`
+	PowerW       Dist     `json:"power_w"`
+	UtilGPU      Dist     `json:"utilization_gpu_percent"`
+	MemMiB       Dist     `json:"memory_used_mib"`
+	PCIeRx       Dist     `json:"pcie_rx_mbps"`
+	PCIeTx       Dist     `json:"pcie_tx_mbps"`
+	EnergyJ      Dist     `json:"energy_per_run_j"`
 	JPerToken    *float64 `json:"energy_per_token_j,omitempty"`
-	Tokens       float64 `json:"tokens"`
+	Tokens       float64  `json:"tokens"`
 	RedlineShare *float64 `json:"redline_share,omitempty"` // of sampled time
-	RedlineRuns  int     `json:"redline_runs"`            // runs with a sustained redline window
+	RedlineRuns  int      `json:"redline_runs"`            // runs with a sustained redline window
 	// RedlineUtil and RedlineWindowS are gpumon's redline criterion.
 	RedlineUtil    float64 `json:"redline_util_percent,omitempty"`
 	RedlineWindowS float64 `json:"redline_window_s,omitempty"`
-	ServerTokSec Dist    `json:"server_eval_tokens_per_sec"`
+	ServerTokSec   Dist    `json:"server_eval_tokens_per_sec"`
 }
 
 // FlowModel is the flow-dynamics answer for one model and rate (phase 3).
@@ -196,10 +196,10 @@ type FlowModel struct {
 	Rate  float64 `json:"rate_tps"`
 	// Baseline names the unthrottled runs compared against: "0tps" when
 	// the plan had unlimited throttle runs, else "phase1 default".
-	Baseline   string   `json:"baseline"`
-	Efficiency *AB      `json:"efficiency_percent,omitempty"`
-	ServerRate *AB      `json:"server_eval_tokens_per_sec,omitempty"`
-	ClientRate Dist     `json:"client_tokens_per_sec"`
+	Baseline   string    `json:"baseline"`
+	Efficiency *AB       `json:"efficiency_percent,omitempty"`
+	ServerRate *AB       `json:"server_eval_tokens_per_sec,omitempty"`
+	ClientRate Dist      `json:"client_tokens_per_sec"`
 	Verdicts   []Verdict `json:"verdicts"`
 }
 
@@ -514,6 +514,9 @@ func (a *analyzer) hardware() HardwareSection {
 			// Energy and redlining come from gpumon's own summary of the
 			// run (energy counter or power integral; sustained windows).
 			if gs := d.GPUSummary; gs != nil {
+				if hs.Sampler == "" {
+					hs.Sampler = gs.Sampler
+				}
 				e, haveE, sustained := 0.0, false, false
 				for _, g := range gs.GPUs {
 					if g.EnergyJ != nil {
@@ -745,5 +748,9 @@ func (a *analyzer) tokenizers(root string) *TokenizerReport {
 }
 
 func ciText(iv stats.Interval, unit string) string {
-	return fmt.Sprintf("%g%% CI [%+.2f, %+.2f] %s", 100*iv.Level, iv.Lo, iv.Hi, unit)
+	prec := 2
+	if w := math.Max(math.Abs(iv.Lo), math.Abs(iv.Hi)); w > 0 && w < 0.1 {
+		prec = 4
+	}
+	return fmt.Sprintf("%g%% CI [%+.*f, %+.*f] %s", 100*iv.Level, prec, iv.Lo, prec, iv.Hi, unit)
 }

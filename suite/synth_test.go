@@ -1,0 +1,150 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tr117/gpumon"
+	"tr117/sink"
+	"tr117/stats"
+)
+
+// synthRun writes a plausible finished run into dir, deterministically from
+// the run's key: run_<i>.json in the profiler's shape, chunk and lag traces,
+// and for hardware runs GPU samples with gpumon's summary. Efficiency
+// depends on the condition so that the report has something to find.
+func synthRun(root string, r Run) ([]string, error) {
+	dir, err := r.Dir(root)
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(r.Key()))
+	rng := rand.New(rand.NewPCG(h.Sum64(), 7))
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC).Add(time.Duration(h.Sum64()%1000) * time.Minute)
+	eff := 97.0
+	serverTPS := 100.0
+	switch {
+	case r.Phase == PhaseMRI && r.Buffer != 0:
+		eff = 95.0
+	case r.Phase == PhaseThrottle:
+		eff, serverTPS = 98.5, 60.0
+	case r.Phase == PhaseHardware && strings.HasPrefix(r.Model, "qwen"):
+		serverTPS = 70
+	}
+	eff += rng.NormFloat64() * 0.5
+	type metrics struct {
+		TokensGenerated int     `json:"tokens_generated"`
+		Throughput      float64 `json:"throughput_tokens_per_sec"`
+		TTFT            float64 `json:"ttft_ms"`
+		Total           float64 `json:"total_duration_ms"`
+		EvalCount       int     `json:"eval_count"`
+		EvalDuration    int64   `json:"eval_duration"`
+	}
+	type agent struct {
+		ID      string  `json:"id"`
+		Metrics metrics `json:"metrics"`
+	}
+	var agents []agent
+	for _, id := range []string{"collector", "insight"} {
+		tps := serverTPS * (1 + rng.NormFloat64()*0.02)
+		n := 256
+		total := float64(n)/tps*1000 + 50
+		agents = append(agents, agent{ID: id, Metrics: metrics{
+			TokensGenerated: n, Throughput: float64(n) / total * 1000, TTFT: 50, Total: total,
+			EvalCount: n, EvalDuration: int64(float64(n) / tps * 1e9),
+		}})
+	}
+	js := map[string]any{
+		"run": r.Index, "scenario": "chimera_homo", "agents": agents,
+		"concurrent_wall_time_ms": 2600.0, "efficiency_percent": eff,
+		"read_buffer_size": int(r.Buffer),
+	}
+	if r.Phase == PhaseThrottle {
+		js["throttle_rate"] = r.Rate
+	}
+	files := []string{}
+	add := func(name string) { files = append(files, filepath.ToSlash(filepath.Join(strings.TrimPrefix(dir, root+"/"), name))) }
+	if err := sink.WriteJSONFile(filepath.Join(dir, RunFile(r.Index, "")), js); err != nil {
+		return nil, err
+	}
+	add(RunFile(r.Index, ""))
+	var b strings.Builder
+	b.WriteString("timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms,run\n")
+	for i := 0; i < 40; i++ {
+		gap := 10 + rng.ExpFloat64()*5
+		parse := 0.02 + rng.ExpFloat64()*0.01
+		if r.Buffer != 0 {
+			parse *= 1.5
+		}
+		fmt.Fprintf(&b, "%s,%s,%d,120,%.3f,%.4f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), agents[i%2].ID, i/2, gap, parse, r.Index)
+	}
+	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, ChunkMetrics)), []byte(b.String()), 0o644); err != nil {
+		return nil, err
+	}
+	add(RunFile(r.Index, ChunkMetrics))
+	b.Reset()
+	b.WriteString("timestamp,lag_ms,run\n")
+	for i := 0; i < 26; i++ {
+		lag := 0.2 + rng.ExpFloat64()*(100-eff)
+		fmt.Fprintf(&b, "%s,%.3f,%d\n", t0.Add(time.Duration(i)*100*time.Millisecond).Format(sink.TimeLayout), lag, r.Index)
+	}
+	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, LoopLag)), []byte(b.String()), 0o644); err != nil {
+		return nil, err
+	}
+	add(RunFile(r.Index, LoopLag))
+	if r.Phase == PhaseHardware {
+		out, err := sink.CreateCSV[gpumon.Sample](filepath.Join(dir, RunFile(r.Index, GPUMetrics)))
+		if err != nil {
+			return nil, err
+		}
+		var power []float64
+		for i := 0; i < 26; i++ {
+			s := gpumon.Missing(t0.Add(time.Duration(i)*100*time.Millisecond), 0, "GPU-0", "Synthetic GPU")
+			s.PowerW = 150 + rng.NormFloat64()*10
+			s.UtilGPU = 97
+			s.MemUsedMiB = 6000 + float64(i)
+			s.PCIeRxMBps, s.PCIeTxMBps = 3, 1
+			power = append(power, s.PowerW)
+			out.Write(s)
+		}
+		if err := out.Close(); err != nil {
+			return nil, err
+		}
+		add(RunFile(r.Index, GPUMetrics))
+		ps, _ := stats.Summarize(power)
+		e := ps.Mean * 2.5
+		rep := gpumon.Report{Sampler: "synthetic", IntervalMS: 100, Start: t0, End: t0.Add(2500 * time.Millisecond), DurationS: 2.5, Samples: 26,
+			GPUs: []gpumon.GPUSummary{{Index: 0, Name: "Synthetic GPU", Samples: 26, PowerW: &ps, EnergyJ: &e, EnergySource: "power_integral",
+				Redline: gpumon.Redline{ThresholdPct: 95, WindowS: 2, Episodes: 1, Seconds: 2.5, LongestS: 2.5, Fraction: 1}}}}
+		if err := sink.WriteJSONFile(filepath.Join(dir, gpuSummaryFile(r.Index)), rep); err != nil {
+			return nil, err
+		}
+		add(gpuSummaryFile(r.Index))
+	}
+	return files, nil
+}
+
+func synthExec(root string) executor {
+	return func(ctx context.Context, r Run, dir string) ([]string, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if r.Phase == PhaseTokenizers {
+			return nil, sink.WriteJSONFile(filepath.Join(dir, "tokenizer_bench.json"), []map[string]any{
+				{"model": "gemma3:latest", "source": "synthetic", "tokens": 200000, "tokens_per_sec": 4.0e6, "latency_ms": 50},
+				{"model": "qwen2.5:7b", "source": "synthetic", "tokens": 210000, "tokens_per_sec": 1.5e6, "latency_ms": 140},
+			})
+		}
+		return synthRun(root, r)
+	}
+}
+
+var _ = testing.Short

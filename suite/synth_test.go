@@ -71,7 +71,9 @@ func synthRun(root string, r Run) ([]string, error) {
 		js["throttle_rate"] = r.Rate
 	}
 	files := []string{}
-	add := func(name string) { files = append(files, filepath.ToSlash(filepath.Join(strings.TrimPrefix(dir, root+"/"), name))) }
+	add := func(name string) {
+		files = append(files, filepath.ToSlash(filepath.Join(strings.TrimPrefix(dir, root+"/"), name)))
+	}
 	if err := sink.WriteJSONFile(filepath.Join(dir, RunFile(r.Index, "")), js); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,271 @@
+package profiler
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tr117/profiler/ollamatest"
+	"tr117/sink"
+)
+
+// twoSims starts one simulator per default agent.
+func twoSims(t *testing.T, collector, insight ollamatest.Config) (string, string) {
+	t.Helper()
+	return simServer(t, collector).URL, simServer(t, insight).URL
+}
+
+func TestRunnerTwoAgents(t *testing.T) {
+	sim := ollamatest.Config{TokensPerSecond: 400, TTFT: 20 * time.Millisecond, ResponseTokens: 40}
+	cu, iu := twoSims(t, sim, sim)
+	dir := t.TempDir()
+	chunks, err := sink.CreateCSV[Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lags, err := sink.CreateCSV[LagSample](filepath.Join(dir, "loop_lag.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Agents:   DefaultAgents("gemma3:latest", cu, iu, ChimeraHomo, DefaultOptions(), DefaultOptions()),
+		Scenario: ChimeraHomo,
+		Warmup:   true,
+		Lag:      LagConfig{Interval: 5 * time.Millisecond},
+	}
+	r, err := NewRunner(cfg, Sinks{Chunks: chunks, Lag: lags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	if err := r.Warmup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var runs []*RunResult
+	for i := 1; i <= 2; i++ {
+		rr, err := r.Run(ctx, i)
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if err := rr.WriteFile(dir); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, rr)
+	}
+	chunks.Close()
+	lags.Close()
+
+	for _, rr := range runs {
+		if len(rr.Agents) != 2 || rr.Agents[0].ID != "collector" || rr.Agents[1].ID != "insight" {
+			t.Fatalf("agents %+v", rr.Agents)
+		}
+		var seq float64
+		for _, a := range rr.Agents {
+			m := a.Metrics
+			if a.Error != "" || m.TokensGenerated != 40 || m.EvalCount != 40 || m.TTFTMS == nil || *m.TTFTMS > m.TotalDurationMS {
+				t.Errorf("agent %s: error %q metrics %+v", a.ID, a.Error, m)
+			}
+			if !m.ConnReused {
+				t.Errorf("agent %s: measured run did not reuse the warm-up's connection", a.ID)
+			}
+			if want := float64(m.TokensGenerated) / (m.TotalDurationMS / 1000); math.Abs(m.ThroughputTokensPerSec-want) > 1e-6*want {
+				t.Errorf("throughput %v, want %v", m.ThroughputTokensPerSec, want)
+			}
+			if a.Options["num_ctx"] != 512 || a.Options["num_gpu"] != 80 {
+				t.Errorf("options %v", a.Options)
+			}
+			seq += m.TotalDurationMS
+		}
+		if math.Abs(rr.SequentialEstimateMS-seq) > 1e-9 {
+			t.Errorf("sequential estimate %v, want %v", rr.SequentialEstimateMS, seq)
+		}
+		if got := rr.SequentialEstimateMS / rr.ConcurrentWallTimeMS; math.Abs(rr.ConcurrencySpeedup-got) > 1e-9 {
+			t.Errorf("speedup %v, want %v", rr.ConcurrencySpeedup, got)
+		}
+		if math.Abs(rr.EfficiencyPercent-rr.ConcurrencySpeedup/2*100) > 1e-9 {
+			t.Errorf("efficiency %v, speedup %v", rr.EfficiencyPercent, rr.ConcurrencySpeedup)
+		}
+		if rr.ConcurrentWallTimeMS < 100 || rr.EfficiencyPercent <= 50 || rr.EfficiencyPercent > 100.5 {
+			t.Errorf("wall %v ms, efficiency %v%%", rr.ConcurrentWallTimeMS, rr.EfficiencyPercent)
+		}
+		if rr.LoopLag.Samples == 0 {
+			t.Errorf("no lag samples")
+		}
+	}
+
+	// run_1.json carries the seed's fields.
+	b, err := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenario", "agents", "concurrent_wall_time_ms", "concurrency_speedup", "efficiency_percent", "read_buffer_size", "sequential_estimate_ms", "loop_lag"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("run_1.json lacks %q", k)
+		}
+	}
+	agent := doc["agents"].([]any)[0].(map[string]any)
+	for _, k := range []string{"id", "base_url", "options", "response", "metrics"} {
+		if _, ok := agent[k]; !ok {
+			t.Errorf("agent lacks %q", k)
+		}
+	}
+	for _, k := range []string{"tokens_generated", "throughput_tokens_per_sec", "ttft_ms", "total_duration_ms", "eval_count", "eval_duration", "prompt_eval_duration"} {
+		if _, ok := agent["metrics"].(map[string]any)[k]; !ok {
+			t.Errorf("agent metrics lack %q", k)
+		}
+	}
+
+	// The CSVs parse, with the seed's columns first, and account for
+	// every chunk of both runs (the warm-up is not recorded).
+	rows := readCSV(t, filepath.Join(dir, "chunk_metrics.csv"))
+	if strings.Join(rows[0][:6], ",") != "timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms" {
+		t.Errorf("chunk header %v", rows[0])
+	}
+	want := 0
+	for _, rr := range runs {
+		for _, a := range rr.Agents {
+			want += a.Metrics.Chunks
+		}
+	}
+	if len(rows)-1 != want {
+		t.Errorf("%d chunk rows, want %d", len(rows)-1, want)
+	}
+	lrows := readCSV(t, filepath.Join(dir, "loop_lag.csv"))
+	if strings.Join(lrows[0][:2], ",") != "timestamp,lag_ms" || len(lrows)-1 != runs[0].LoopLag.Samples+runs[1].LoopLag.Samples {
+		t.Errorf("loop_lag.csv: header %v, %d rows", lrows[0], len(lrows)-1)
+	}
+
+	rep := NewReport(runs)
+	if rep.Runs != 2 || len(rep.Agents) != 2 || rep.Agents[0].TTFTMS.N != 2 || rep.Agents[0].ITLMS.N != 2*39 {
+		t.Errorf("report %+v", rep)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "efficiency") {
+		t.Errorf("report text %q, %v", text.String(), err)
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
+}
+
+func TestRunnerOneAgentFails(t *testing.T) {
+	for _, fault := range []ollamatest.Fault{
+		{Kind: ollamatest.FaultHTTPError, Status: 404},
+		{Kind: ollamatest.FaultErrorLine, After: 3},
+		{Kind: ollamatest.FaultCut, After: 3},
+		{Kind: ollamatest.FaultMalformed, After: 3},
+		{Kind: ollamatest.FaultStall, After: 3},
+	} {
+		t.Run(string(fault.Kind), func(t *testing.T) {
+			ok := ollamatest.Config{Unpaced: true, ResponseTokens: 20}
+			bad := ok
+			bad.Faults = map[string]ollamatest.Fault{"gemma3:latest": fault}
+			cu, iu := twoSims(t, ok, bad)
+			var chunks sink.Memory[Chunk]
+			r, err := NewRunner(Config{
+				Agents:      DefaultAgents("gemma3:latest", cu, iu, BaselineVsChimera, DefaultOptions(), Options{}),
+				IdleTimeout: 100 * time.Millisecond,
+			}, Sinks{Chunks: &chunks})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			rr, err := r.Run(context.Background(), 1)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var se *StreamError
+			if !errors.As(err, &se) || se.Agent != "insight" || !strings.Contains(err.Error(), "agent insight: "+iu) {
+				t.Errorf("error %v does not name the insight agent and %s", err, iu)
+			}
+			co, in := rr.Agents[0], rr.Agents[1]
+			if co.Error != "" || co.Metrics.EvalCount != 20 || co.Metrics.TokensGenerated != 20 {
+				t.Errorf("collector: %q %+v", co.Error, co.Metrics)
+			}
+			if co.Options != nil {
+				t.Errorf("baseline collector sent options %v", co.Options)
+			}
+			if in.Error == "" || in.Error != in.Err.Error() || rr.Failed != 1 {
+				t.Errorf("insight error %q, failed %d", in.Error, rr.Failed)
+			}
+			if fault.After > 0 && in.Metrics.TokensGenerated < fault.After {
+				t.Errorf("insight kept %d tokens", in.Metrics.TokensGenerated)
+			}
+			if _, err := json.Marshal(rr); err != nil {
+				t.Errorf("marshal: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunnerCancel(t *testing.T) {
+	sim := ollamatest.Config{TokensPerSecond: 200, TTFT: -1, ResponseTokens: 10000}
+	cu, iu := twoSims(t, sim, sim)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Ctrl-C arrives while the insight agent is streaming.
+	wrap := func(a Agent, s Streamer) Streamer {
+		return StreamerFunc(func(ctx context.Context, req *Request, fn func(*Message) error) (*Result, error) {
+			return s.Stream(ctx, req, func(m *Message) error {
+				if a.ID == InsightID && m.Index == 10 {
+					cancel()
+				}
+				return fn(m)
+			})
+		})
+	}
+	r, err := NewRunner(Config{Agents: DefaultAgents("gemma3:latest", cu, iu, ChimeraHomo, DefaultOptions(), DefaultOptions()), Wrap: wrap}, Sinks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rr, err := r.Run(ctx, 1)
+	if err != context.Canceled {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	for _, a := range rr.Agents {
+		if !errors.Is(a.Err, context.Canceled) || !strings.Contains(a.Error, "agent "+a.ID+": "+a.BaseURL) {
+			t.Errorf("agent %s error %q", a.ID, a.Error)
+		}
+	}
+	if rr.Agents[1].Metrics.TokensGenerated < 10 {
+		t.Errorf("insight kept %d tokens", rr.Agents[1].Metrics.TokensGenerated)
+	}
+}
+
+func TestRunnerConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}, {ID: "a", URL: "http://y", Model: "m"}}},
+		{Agents: []Agent{{ID: "a", Model: "m"}}},
+		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, API: "completions"},
+	} {
+		if _, err := NewRunner(cfg, Sinks{}); err == nil || !strings.HasPrefix(err.Error(), "profiler: ") {
+			t.Errorf("NewRunner(%+v) error %v", cfg, err)
+		}
+	}
+}

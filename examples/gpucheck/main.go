@@ -1,0 +1,266 @@
+// Command gpucheck checks gpumon against a real NVIDIA GPU. It is what
+// scripts/gpu-check.sh runs while a PyTorch matmul loop loads the GPU:
+//
+//	gpucheck [--phase 30s] [--nvidia-smi PATH]
+//
+// Three phases of --phase each: the NVML sampler alone at 100 ms and at
+// 10 ms (interval jitter, and the CPU this process used as a percentage of
+// one core, from getrusage), then the NVML sampler at 100 ms next to
+// nvidia-smi's -lms 100 stream, matching each nvidia-smi row to the NVML row
+// of the same GPU nearest in time to print per-field agreement. Everything
+// goes to stdout as plain text. Exit 1 when NVML cannot be opened or a
+// phase fails, 2 on bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"tr117/gpumon"
+	"tr117/sink"
+	"tr117/stats"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gpucheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	phase := fs.Duration("phase", 30*time.Second, "length of each of the three phases")
+	smi := fs.String("nvidia-smi", "", "nvidia-smi executable (default: on PATH)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || *phase < time.Second {
+		fmt.Fprintln(stderr, "usage: gpucheck [--phase 30s] [--nvidia-smi PATH]  (phase at least 1s)")
+		return 2
+	}
+	if err := check(ctx, stdout, *phase, *smi); err != nil {
+		fmt.Fprintln(stderr, "gpucheck:", err)
+		return 1
+	}
+	return 0
+}
+
+func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string) error {
+	nv, err := gpumon.OpenNVML(gpumon.OpenConfig{})
+	if err != nil {
+		return fmt.Errorf("NVML: %w", err)
+	}
+	defer nv.Close()
+	first, err := nv.Sample(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range first {
+		fmt.Fprintf(w, "GPU %d: %s (%s), %.0f MiB\n", s.Index, s.Name, s.UUID, s.MemTotalMiB)
+		fmt.Fprintf(w, "  fields NVML does not report here: %v\n", missingFields(s))
+	}
+
+	for _, iv := range []time.Duration{100 * time.Millisecond, 10 * time.Millisecond} {
+		var rows sink.Memory[gpumon.Sample]
+		c0, t0 := cpuTime(), time.Now()
+		rep, err := watchFor(ctx, nv, &rows, iv, phase)
+		if err != nil {
+			return err
+		}
+		cpu := 100 * (cpuTime() - c0).Seconds() / time.Since(t0).Seconds()
+		fmt.Fprintf(w, "\n== NVML alone at %v for %v ==\n", iv, phase)
+		printReport(w, rep, cpu)
+		printRepeats(w, rows.Records())
+	}
+
+	fmt.Fprintf(w, "\n== NVML at 100ms next to nvidia-smi -lms 100 for %v ==\n", phase)
+	sm, err := gpumon.OpenSMI(ctx, gpumon.OpenConfig{SMIPath: smiPath, Interval: 100 * time.Millisecond})
+	if err != nil {
+		return fmt.Errorf("nvidia-smi: %w", err)
+	}
+	defer sm.Close()
+	var nvRows, smRows sink.Memory[gpumon.Sample]
+	errc := make(chan error, 1)
+	go func() {
+		_, err := watchFor(ctx, sm, &smRows, 100*time.Millisecond, phase)
+		errc <- err
+	}()
+	_, nerr := watchFor(ctx, nv, &nvRows, 100*time.Millisecond, phase)
+	serr := <-errc
+	if err := errors.Join(nerr, serr); err != nil {
+		return err
+	}
+	printAgreement(w, nvRows.Records(), smRows.Records())
+	return nil
+}
+
+func watchFor(ctx context.Context, s gpumon.Sampler, out sink.Sink[gpumon.Sample], iv, d time.Duration) (gpumon.Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return gpumon.Watch(ctx, s, out, gpumon.Config{Interval: iv}, func(ctx context.Context, _ *gpumon.Monitor) error {
+		<-ctx.Done()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil
+		}
+		return ctx.Err()
+	})
+}
+
+func printReport(w io.Writer, r gpumon.Report, cpu float64) {
+	fmt.Fprintf(w, "samples %d (failed %d), gpumon CPU %.3f%% of one core\n", r.Samples, r.FailedSamples, cpu)
+	if s := r.ActualIntervalMS; s != nil {
+		fmt.Fprintf(w, "actual interval ms: p50 %.3f  p99 %.3f  max %.3f  (mean %.3f, sd %.3f)\n", s.P50, s.P99, s.Max, s.Mean, s.StdDev)
+	}
+	for _, g := range r.GPUs {
+		fmt.Fprintf(w, "GPU %d: gaps %d", g.Index, g.Gaps)
+		if g.PowerW != nil {
+			fmt.Fprintf(w, ", power W mean %.1f max %.1f p99 %.1f", g.PowerW.Mean, g.PowerW.Max, g.PowerW.P99)
+		}
+		if g.UtilGPU != nil {
+			fmt.Fprintf(w, ", util %% mean %.1f p99 %.1f", g.UtilGPU.Mean, g.UtilGPU.P99)
+		}
+		if g.EnergyJ != nil {
+			fmt.Fprintf(w, ", energy %.1f J (%s)", *g.EnergyJ, g.EnergySource)
+		}
+		fmt.Fprintf(w, ", redline %.1f s\n", g.Redline.Seconds)
+	}
+}
+
+// printRepeats prints how often consecutive rows of a GPU repeat a value:
+// the share of rows that are not fresh measurements.
+func printRepeats(w io.Writer, rows []gpumon.Sample) {
+	for _, f := range fields {
+		last := map[int]float64{}
+		same, n := 0, 0
+		for _, r := range rows {
+			v := f.get(r)
+			if math.IsNaN(v) {
+				continue
+			}
+			if p, ok := last[r.Index]; ok {
+				n++
+				if p == v {
+					same++
+				}
+			}
+			last[r.Index] = v
+		}
+		if n > 0 {
+			fmt.Fprintf(w, "  %-20s repeats the previous row in %5.1f%% of rows\n", f.name, 100*float64(same)/float64(n))
+		}
+	}
+}
+
+var fields = []struct {
+	name string
+	get  func(gpumon.Sample) float64
+	tol  float64 // absolute difference counted as agreeing
+}{
+	{"power.draw [W]", func(s gpumon.Sample) float64 { return s.PowerW }, 10},
+	{"utilization.gpu [%]", func(s gpumon.Sample) float64 { return s.UtilGPU }, 5},
+	{"utilization.memory [%]", func(s gpumon.Sample) float64 { return s.UtilMem }, 5},
+	{"memory.used [MiB]", func(s gpumon.Sample) float64 { return s.MemUsedMiB }, 64},
+	{"clocks.sm [MHz]", func(s gpumon.Sample) float64 { return s.ClockSMMHz }, 30},
+	{"clocks.mem [MHz]", func(s gpumon.Sample) float64 { return s.ClockMemMHz }, 30},
+	{"temperature.gpu [C]", func(s gpumon.Sample) float64 { return s.TempC }, 1},
+	{"pstate", func(s gpumon.Sample) float64 {
+		if s.PState < 0 {
+			return math.NaN()
+		}
+		return float64(s.PState)
+	}, 0},
+}
+
+func missingFields(s gpumon.Sample) []string {
+	var out []string
+	for _, f := range append(fields[:len(fields):len(fields)],
+		struct {
+			name string
+			get  func(gpumon.Sample) float64
+			tol  float64
+		}{"energy [J]", func(s gpumon.Sample) float64 { return s.EnergyJ }, 0},
+		struct {
+			name string
+			get  func(gpumon.Sample) float64
+			tol  float64
+		}{"pcie.rx [MB/s]", func(s gpumon.Sample) float64 { return s.PCIeRxMBps }, 0}) {
+		if math.IsNaN(f.get(s)) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// printAgreement pairs each nvidia-smi row with the NVML row of the same
+// GPU nearest in time (within 100 ms) and prints, per field, the pairs
+// compared, the mean of each side, the mean absolute difference and the
+// share within the field's tolerance.
+func printAgreement(w io.Writer, nv, sm []gpumon.Sample) {
+	byGPU := map[int][]gpumon.Sample{}
+	for _, r := range nv {
+		if !r.Gap() {
+			byGPU[r.Index] = append(byGPU[r.Index], r)
+		}
+	}
+	fmt.Fprintf(w, "%-24s %6s %12s %12s %10s %9s\n", "field", "pairs", "mean nvml", "mean smi", "mean |d|", "agree")
+	for _, f := range fields {
+		var a, b, d []float64
+		agree := 0
+		for _, s := range sm {
+			rows := byGPU[s.Index]
+			i, _ := slices.BinarySearchFunc(rows, s.Time, func(r gpumon.Sample, t time.Time) int { return r.Time.Compare(t) })
+			best := -1
+			for _, j := range []int{i - 1, i} {
+				if j >= 0 && j < len(rows) && (best < 0 || absDur(rows[j].Time.Sub(s.Time)) < absDur(rows[best].Time.Sub(s.Time))) {
+					best = j
+				}
+			}
+			if best < 0 || absDur(rows[best].Time.Sub(s.Time)) > 100*time.Millisecond {
+				continue
+			}
+			x, y := f.get(rows[best]), f.get(s)
+			if math.IsNaN(x) || math.IsNaN(y) {
+				continue
+			}
+			a, b, d = append(a, x), append(b, y), append(d, math.Abs(x-y))
+			if math.Abs(x-y) <= f.tol {
+				agree++
+			}
+		}
+		if len(a) == 0 {
+			fmt.Fprintf(w, "%-24s %6d  (not reported by both)\n", f.name, 0)
+			continue
+		}
+		ma, _ := stats.Summarize(a)
+		mb, _ := stats.Summarize(b)
+		md, _ := stats.Summarize(d)
+		fmt.Fprintf(w, "%-24s %6d %12.2f %12.2f %10.2f %8.1f%%\n", f.name, len(a), ma.Mean, mb.Mean, md.Mean, 100*float64(agree)/float64(len(a)))
+	}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -10,8 +10,10 @@ import (
 // BootstrapConfig configures the bootstrap confidence intervals of
 // [BootstrapMean], [BootstrapMedian], [Bootstrap] and [Compare]. The zero
 // value gives the defaults; it can be written into a manifest as JSON, and
-// together with the sample it determines the result exactly: the same
-// config and sample give the same interval on every platform and run.
+// together with the sample it determines the result: the same config and
+// sample give the same interval on every run. The resampling uses PCG and
+// its own bounded-integer draw, so it does not change with the Go version
+// or platform.
 type BootstrapConfig struct {
 	// Resamples is the number of bootstrap resamples. Default 10,000.
 	Resamples int `json:",omitempty"`
@@ -43,7 +45,8 @@ func (c BootstrapConfig) withDefaults(level float64) (BootstrapConfig, error) {
 	return c, nil
 }
 
-// Interval is a point estimate with a confidence interval. It is JSON-safe.
+// Interval is a point estimate with a confidence interval. It is a plain,
+// JSON-safe value.
 type Interval struct {
 	// Estimate is the statistic computed on the sample(s) themselves.
 	Estimate float64

@@ -133,25 +133,10 @@ func Compare(a, b []float64, cfg CompareConfig) (Comparison, error) {
 	if c.MannWhitney.Method == MethodNormal && (len(a) <= MannWhitneyExactLimit || len(b) <= MannWhitneyExactLimit) {
 		warn("mann-whitney p-value is from the normal approximation because the samples have ties; it is rough at this sample size")
 	}
-	if allEqual(a, b) {
-		warn("every value in both samples is the same: nothing to compare")
-	}
 
 	c.bootstrap(a, b, bcfg, warn)
 	c.Verdict = c.verdict(tooFew)
 	return c, nil
-}
-
-func allEqual(a, b []float64) bool {
-	v := a[0]
-	for _, s := range [][]float64{a, b} {
-		for _, x := range s {
-			if x != v {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // bootstrap fills in the medians, means and their intervals, resampling a

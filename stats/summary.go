@@ -32,8 +32,10 @@ var (
 // the default of numpy.percentile (method="linear"), R's quantile type 7 and
 // Excel's PERCENTILE.INC: for n sorted values x[0..n-1] and p in [0,100],
 // h = (n-1)·p/100 and the result is x[⌊h⌋] + (h-⌊h⌋)·(x[⌊h⌋+1]-x[⌊h⌋]).
-// The arithmetic follows numpy's step for step, so results agree with
-// numpy to the last bit for samples whose range does not overflow.
+// The arithmetic follows numpy's step for step (the virtual index
+// n·q + (1-q) - 1, then numpy's _lerp, which works from the upper value when
+// the fraction is at least 1/2), so results should match numpy's bit for bit
+// for samples whose range does not overflow float64.
 type Summary struct {
 	// N is the number of values.
 	N int

@@ -84,7 +84,17 @@ const (
 const firstWordID = 3 + 256
 
 // Words returns the word vocabulary, in token-id order from 259.
-func Words() []string { return strings.Fields(wordList) }
+func Words() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range strings.Fields(wordList) {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 const wordList = `the of and to in a is that for it as was with be by on not he this are or
 his from at which but have an they you were her she there one all we their has been would more
@@ -107,12 +117,7 @@ func Vocab() (tokens []string, scores []float32, types []int32) {
 		tokens = append(tokens, fmt.Sprintf("<0x%02X>", b))
 		types = append(types, typeByte)
 	}
-	seen := map[string]bool{}
 	for _, w := range Words() {
-		if seen[w] {
-			continue
-		}
-		seen[w] = true
 		tokens = append(tokens, "\u2581"+w)
 		types = append(types, typeNormal)
 	}

@@ -1,0 +1,112 @@
+package ollamaserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeBin writes an executable shell script standing in for ollama.
+func fakeBin(t *testing.T, script string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ollama")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFindEnv(t *testing.T) {
+	bin := fakeBin(t, "exit 0\n")
+	t.Setenv(EnvBin, bin)
+	if got, err := Find(); err != nil || got != bin {
+		t.Errorf("Find() = %q, %v; want %q", got, err, bin)
+	}
+	t.Setenv(EnvBin, filepath.Join(t.TempDir(), "missing"))
+	if _, err := Find(); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "install-ollama.sh") {
+		t.Errorf("Find() with a missing %s: %v", EnvBin, err)
+	}
+}
+
+func TestCacheBin(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/x/cache")
+	if got, _ := CacheBin(); got != "/x/cache/tr117/ollama/v0.6.5/bin/ollama" {
+		t.Errorf("CacheBin() = %q", got)
+	}
+}
+
+func TestLaunchExitsEarly(t *testing.T) {
+	bin := fakeBin(t, "echo 'Error: listen tcp: address already in use' >&2\nexit 1\n")
+	_, err := Launch(context.Background(), Options{Bin: bin})
+	if err == nil || !strings.Contains(err.Error(), "exited before answering") || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("err = %v; want the exit and the log tail", err)
+	}
+}
+
+func TestLaunchNeverAnswers(t *testing.T) {
+	bin := fakeBin(t, "echo starting\nexec sleep 60\n")
+	_, err := Launch(context.Background(), Options{Bin: bin, ReadyTimeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "did not answer /api/version") || !strings.Contains(err.Error(), "starting") {
+		t.Errorf("err = %v; want a readiness timeout with the log tail", err)
+	}
+}
+
+func TestLaunchCanceled(t *testing.T) {
+	bin := fakeBin(t, "exec sleep 60\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Launch(ctx, Options{Bin: bin}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v; want context.Canceled", err)
+	}
+}
+
+func TestStartSkipsOrFails(t *testing.T) {
+	t.Setenv(EnvBin, filepath.Join(t.TempDir(), "missing"))
+	for _, require := range []string{"", "1"} {
+		t.Setenv(EnvRequire, require)
+		ft := &fakeTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Start(ft, 1)
+		}()
+		<-done
+		switch {
+		case require == "" && !ft.skipped:
+			t.Error("without a binary, Start should skip")
+		case require == "1" && !ft.failed:
+			t.Errorf("with %s=1, Start should fail", EnvRequire)
+		}
+		if !strings.Contains(ft.msg, "install-ollama.sh") {
+			t.Errorf("message %q does not say how to get a server", ft.msg)
+		}
+	}
+}
+
+// fakeTB records Skip and Fatal instead of acting on them; both end the
+// calling goroutine, as the real ones do.
+type fakeTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skipped, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}

@@ -28,9 +28,11 @@ type Handler struct {
 	seq    atomic.Int64
 	active atomic.Int64 // streams generating
 
-	mu     sync.Mutex
-	closed chan struct{}
-	once   sync.Once
+	mu sync.Mutex
+
+	// base is cancelled by Close; every job's context follows it.
+	base   context.Context
+	cancel context.CancelFunc
 }
 
 type simModel struct {
@@ -55,8 +57,8 @@ func NewHandler(cfg Config) *Handler {
 	h := &Handler{
 		cfg:    cfg,
 		models: make(map[string]*simModel, len(cfg.Models)),
-		closed: make(chan struct{}),
 	}
+	h.base, h.cancel = context.WithCancel(context.Background())
 	for _, name := range cfg.Models {
 		c := canonical(name)
 		m := newSimModel(c)
@@ -73,9 +75,7 @@ func (h *Handler) Config() Config { return h.cfg }
 
 // Close ends every stream in flight (they end as if cut, without a done
 // message) and makes later streams end at once. It does not wait.
-func (h *Handler) Close() {
-	h.once.Do(func() { close(h.closed) })
-}
+func (h *Handler) Close() { h.cancel() }
 
 // canonical maps a model name to the form Ollama compares: lower case, with
 // ":latest" added when there is no tag.
@@ -291,6 +291,7 @@ type job struct {
 	chat     bool
 	name     string // model name as sent
 	prompt   string
+	load     bool // a request without a prompt or messages: load the model only
 	stream   bool
 	keep     time.Duration
 	nPredict int
@@ -333,6 +334,7 @@ func (h *Handler) generate(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		return
 	}
+	j.load = req.Prompt == ""
 	j.serve(r.Context())
 }
 
@@ -374,9 +376,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.chat = true
-	if len(req.Messages) == 0 {
-		j.prompt = "" // a load request
-	}
+	j.load = len(req.Messages) == 0
 	j.serve(r.Context())
 }
 
@@ -442,27 +442,12 @@ const minDuration = time.Microsecond
 func (j *job) serve(rctx context.Context) {
 	ctx, cancel := context.WithCancel(rctx)
 	defer cancel()
-	stop := context.AfterFunc(closedContext{j.h.closed}, cancel)
+	stop := context.AfterFunc(j.h.base, cancel)
 	defer stop()
 
 	err := j.run(ctx)
 	if errors.Is(err, errAbort) {
 		panic(http.ErrAbortHandler)
-	}
-}
-
-// closedContext is a context that is done when ch is closed.
-type closedContext struct{ ch chan struct{} }
-
-func (c closedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c closedContext) Done() <-chan struct{}       { return c.ch }
-func (c closedContext) Value(any) any               { return nil }
-func (c closedContext) Err() error {
-	select {
-	case <-c.ch:
-		return context.Canceled
-	default:
-		return nil
 	}
 }
 
@@ -473,8 +458,8 @@ func (j *job) sleep(ctx context.Context, d time.Duration) error {
 	return j.h.cfg.Sleep(ctx, d)
 }
 
-// load makes sure the model is loaded and returns the time spent.
-func (j *job) load(ctx context.Context) (time.Duration, error) {
+// loadModel makes sure the model is loaded and returns the time spent.
+func (j *job) loadModel(ctx context.Context) (time.Duration, error) {
 	h, m := j.h, j.model
 	var waited time.Duration
 	for {
@@ -551,13 +536,13 @@ func (j *job) run(ctx context.Context) error {
 		defer func() { <-slots }()
 	}
 	queueWait := max(j.h.cfg.Now().Sub(queued), 0)
-	loadDur, err := j.load(ctx)
+	loadDur, err := j.loadModel(ctx)
 	if err != nil {
 		return err
 	}
 	defer j.release()
 	loadDur = max(queueWait+loadDur, minDuration)
-	if j.prompt == "" {
+	if j.load {
 		// A load request: Ollama answers it without generating.
 		if j.chat {
 			writeJSON(j.w, http.StatusOK, chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant"}, Done: true, DoneReason: "load"})

@@ -167,6 +167,7 @@ func TestParity(t *testing.T) {
 		{"generate stream again", "POST", "/api/generate", `{"model":"tiny","prompt":"why is the sky blue?","options":{"num_predict":3}}`},
 		{"generate no stream", "POST", "/api/generate", `{"model":"tiny","prompt":"hello <world> & you","stream":false,"options":{"num_predict":5}}`},
 		{"chat stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":4}}`},
+		{"chat empty message", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":""}],"options":{"num_predict":2}}`},
 		{"chat no stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":3}}`},
 		{"generate load", "POST", "/api/generate", `{"model":"tiny"}`},
 		{"chat load", "POST", "/api/chat", `{"model":"tiny"}`},

@@ -273,12 +273,14 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 			}
 			res.Final = &Final{DoneReason: fl.DoneReason, Metrics: fl.Metrics}
 			msg.Final = res.Final
-			res.Total = arrival
 			done = true
 		}
 		parse := time.Since(parseStart)
 		if err := fn(msg); err != nil {
 			return parse, err
+		}
+		if done {
+			res.Total = time.Since(start)
 		}
 		return parse, nil
 	}
@@ -364,7 +366,7 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 // error (as is), a line error, or the request's cancellation.
 func (c *Client) endStream(ctx, rctx context.Context, res *Result, sb *streamBuf, start time.Time, err error, fail func(int, error) (*Result, error)) (*Result, error) {
 	c.finish(res, sb)
-	if res.Final == nil {
+	if res.Total == 0 {
 		res.Total = time.Since(start)
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {

@@ -170,8 +170,9 @@ type Result struct {
 	TTFT time.Duration
 	// HasTTFT reports whether a content message arrived.
 	HasTTFT bool
-	// Total is the client's total time, from Start to the final message
-	// (or to the failure).
+	// Total is the client's total time: from Start until the callback
+	// returned for the final message (so a slow consumer's time counts),
+	// or until the failure.
 	Total time.Duration
 	// Messages is the number of messages received, Tokens the number of
 	// tokens by the seed's proxy (see Message.Tokens).

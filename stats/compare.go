@@ -77,7 +77,10 @@ type Comparison struct {
 // It returns an error only for unusable input: [ErrEmpty] or [ErrNaN] for
 // a sample, [ErrRange] for a config out of range. Samples too small for
 // some of the statistics give a result with those fields nil and a warning.
-// The bootstrap needs O(Resamples·(NA+NB)) time.
+// The bootstrap needs O(Resamples·(NA+NB)) time: about 0.7 s for two
+// samples of 1000 values with the default 10,000 resamples on one core of
+// a CI-class VM (BenchmarkCompare). For long series, lower
+// CompareConfig.Bootstrap.Resamples.
 func Compare(a, b []float64, cfg CompareConfig) (Comparison, error) {
 	if cfg.Alpha == 0 {
 		cfg.Alpha = DefaultAlpha

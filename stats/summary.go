@@ -124,6 +124,9 @@ func Summarize(xs []float64, extra ...float64) (Summary, error) {
 // PercentileKey is the key under which [Summary.Extra] holds percentile p:
 // "p" followed by p in the shortest decimal form ("p75", "p99.9", "p12.5").
 func PercentileKey(p float64) string {
+	if p == 0 {
+		p = 0 // not "p-0"
+	}
 	return "p" + strconv.FormatFloat(p, 'f', -1, 64)
 }
 

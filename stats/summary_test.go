@@ -281,7 +281,7 @@ func TestPercentileSortedClampsAndPanics(t *testing.T) {
 }
 
 func TestPercentileKey(t *testing.T) {
-	for p, want := range map[float64]string{75: "p75", 99.9: "p99.9", 12.5: "p12.5", 0: "p0", 100: "p100", 99.99: "p99.99"} {
+	for p, want := range map[float64]string{math.Copysign(0, -1): "p0", 75: "p75", 99.9: "p99.9", 12.5: "p12.5", 0: "p0", 100: "p100", 99.99: "p99.99"} {
 		if got := PercentileKey(p); got != want {
 			t.Errorf("PercentileKey(%v) = %q, want %q", p, got, want)
 		}

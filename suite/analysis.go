@@ -2,6 +2,7 @@ package suite
 
 import (
 	"encoding/json"
+	"strings"
 
 	"tr117/stats"
 )
@@ -20,9 +21,15 @@ func (a *analyzer) compare(xa, xb []float64, labelA, labelB string) *AB {
 	ab := &AB{
 		A: labelA, B: labelB,
 		NA: c.NA, NB: c.NB, MeanA: c.MeanA, MeanB: c.MeanB,
-		Diff:     c.MeanDiff,
-		PValue:   c.MannWhitney.P,
-		Warnings: append([]string(nil), c.Warnings...),
+		Diff:   c.MeanDiff,
+		PValue: c.MannWhitney.P,
+	}
+	// Keep the caveats about the numbers the verdict uses (the mean
+	// difference and Mann-Whitney), not those about Welch or Hedges' g.
+	for _, w := range c.Warnings {
+		if !strings.HasPrefix(w, "welch") && !strings.HasPrefix(w, "hedges") {
+			ab.Warnings = append(ab.Warnings, w)
+		}
 	}
 	if c.Welch != nil {
 		p := c.Welch.P

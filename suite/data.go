@@ -46,6 +46,7 @@ type agentData struct {
 	TotalMs         float64 `json:"total_duration_ms"`
 	EvalCount       float64 `json:"eval_count"`
 	EvalDurationNs  float64 `json:"eval_duration"`
+	ServerTotalNs   float64 `json:"server_total_duration"`
 	Error           string  `json:"error"`
 }
 

@@ -80,7 +80,7 @@ func (r *runner) runHardware(ctx context.Context, run Run, dir string) ([]string
 			files = append(files, f...)
 			return err
 		}
-		f, res, err := r.profileRun(ctx, run, dir, 0, nil)
+		f, res, err := r.profileRun(ctx, run, dir, 0, nil, nil)
 		files = append(files, f...)
 		if res != nil && m != nil {
 			for _, a := range res.Agents {

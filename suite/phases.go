@@ -130,9 +130,10 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 }
 
 // profileRun runs one dual-agent run of a condition into dir and returns
-// the files written and the result. extra, when set, adds fields to
-// run_<i>.json (the throttle rate).
-func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer) ([]string, *profiler.RunResult, error) {
+// the files written and the result. doc, when set, returns what to write as
+// run_<i>.json instead of the profiler's RunResult (the throttle phase adds
+// its fields).
+func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer, doc func(*profiler.RunResult) any) ([]string, *profiler.RunResult, error) {
 	c, err := r.conditionFor(run, dir, buffer, wrap)
 	if err != nil {
 		return nil, nil, err
@@ -164,7 +165,11 @@ func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int
 		return files, res, ctx.Err()
 	}
 	if res != nil {
-		if err := res.WriteFile(dir); err != nil {
+		var v any = res
+		if doc != nil {
+			v = doc(res)
+		}
+		if err := sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(run.Index)), v); err != nil {
 			return files, res, errors.Join(runErr, err)
 		}
 		files = append(files, r.rel(filepath.Join(dir, profiler.RunFileName(run.Index))))
@@ -173,6 +178,6 @@ func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int
 }
 
 func (r *runner) runMRI(ctx context.Context, run Run, dir string) ([]string, error) {
-	files, _, err := r.profileRun(ctx, run, dir, int(run.Buffer), nil)
+	files, _, err := r.profileRun(ctx, run, dir, int(run.Buffer), nil, nil)
 	return files, err
 }

@@ -196,11 +196,14 @@ type FlowModel struct {
 	Rate  float64 `json:"rate_tps"`
 	// Baseline names the unthrottled runs compared against: "0tps" when
 	// the plan had unlimited throttle runs, else "phase1 default".
-	Baseline   string    `json:"baseline"`
-	Efficiency *AB       `json:"efficiency_percent,omitempty"`
-	ServerRate *AB       `json:"server_eval_tokens_per_sec,omitempty"`
-	ClientRate Dist      `json:"client_tokens_per_sec"`
-	Verdicts   []Verdict `json:"verdicts"`
+	Baseline   string `json:"baseline"`
+	Efficiency *AB    `json:"efficiency_percent,omitempty"`
+	ServerRate *AB    `json:"server_eval_tokens_per_sec,omitempty"`
+	ClientRate Dist   `json:"client_tokens_per_sec"`
+	// ServerShare is the mean of the server's total_duration over the
+	// client's total time, per throttled agent (nil when not reported).
+	ServerShare *float64  `json:"server_total_share,omitempty"`
+	Verdicts    []Verdict `json:"verdicts"`
 }
 
 // TokenizerReport is the tokenizer race, from tokenizer_bench.json.
@@ -638,6 +641,17 @@ func (a *analyzer) flow() []FlowModel {
 			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, RateDir(rate))
 			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, RateDir(rate))
 			fm.ClientRate = summarize(clientRates(ds))
+			var shares []float64
+			for _, d := range ds {
+				for _, ag := range d.Agents {
+					if ag.ServerTotalNs > 0 && ag.TotalMs > 0 {
+						shares = append(shares, ag.ServerTotalNs/1e6/ag.TotalMs)
+					}
+				}
+			}
+			if s := summarize(shares); s != nil {
+				fm.ServerShare = &s.Mean
+			}
 			fm.Verdicts = a.flowVerdicts(fm, len(base), len(ds))
 			out = append(out, fm)
 		}
@@ -698,6 +712,13 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 		v.Text = fmt.Sprintf("%s under back-pressure: server eval rate %.1f tok/s throttled vs %.1f tok/s unthrottled (p = %.3g); %s.", fm.Model, s.MeanB, s.MeanA, s.PValue, what)
 		if fm.ClientRate != nil {
 			v.Text += fmt.Sprintf(" Achieved client rate: %.1f tok/s per agent (cap %g).", fm.ClientRate.Mean, fm.Rate)
+		}
+		if fm.ServerShare != nil {
+			v.Text += fmt.Sprintf(" The server's total_duration was %.0f%% of the client's total time", 100**fm.ServerShare)
+			if *fm.ServerShare < 0.9 {
+				v.Text += ": the server finished early and socket buffers held the rest"
+			}
+			v.Text += "."
 		}
 		vs = append(vs, v)
 	}

@@ -59,7 +59,6 @@ func TestSimulatedDefaultPlan(t *testing.T) {
 	plan := Plan{CollectorURL: c, InsightURL: i, NumPredict: 24, LagInterval: Duration(5 * time.Millisecond)}
 	plan.SetRuns(2)
 	plan.Throttle.Rates = []float64{200}
-	plan.Throttle.Skip = true // TEMP
 	var progress strings.Builder
 	t.Logf("root %s", root)
 	res, err := Execute(context.Background(), Config{

@@ -1,9 +1,45 @@
 package suite
 
-import "context"
+import (
+	"context"
 
+	"tr117/profiler"
+	"tr117/throttle"
+)
+
+// throttledRun is run_<i>.json of a throttle run: the profiler's result
+// plus the seed's throttle_rate and, per agent, what the server did under
+// back-pressure.
+type throttledRun struct {
+	*profiler.RunResult
+	ThrottleRate float64                 `json:"throttle_rate"`
+	Backpressure []throttle.Backpressure `json:"backpressure"`
+}
+
+// runThrottle is one flow-dynamics run: every agent's reader passes its
+// tokens through its own token bucket of run.Rate tok/s (the seed's: it
+// starts empty for each request and holds at most one second of tokens).
+// Rate 0 runs unthrottled, for an in-phase baseline.
 func (r *runner) runThrottle(ctx context.Context, run Run, dir string) ([]string, error) {
-	panic("throttle: waiting for tr117/throttle")
+	rate := run.Rate
+	var wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer
+	if rate > 0 {
+		wrap = func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
+			return profiler.StreamerFunc(func(ctx context.Context, req *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
+				return throttle.Wrap(s, throttle.New(rate)).Stream(ctx, req, fn)
+			})
+		}
+	}
+	files, _, err := r.profileRun(ctx, run, dir, 0, wrap, func(res *profiler.RunResult) any {
+		doc := throttledRun{RunResult: res, ThrottleRate: rate}
+		for _, a := range res.Agents {
+			if a.Stream != nil {
+				doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
+			}
+		}
+		return doc
+	})
+	return files, err
 }
 
 func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]string, error) {

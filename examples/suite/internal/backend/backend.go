@@ -1,0 +1,94 @@
+// Package backend decides what serves the suite's two endpoints: the real
+// Ollama servers at the configured URLs, or two embedded simulators
+// (tr117/profiler/ollamatest) when those do not answer.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"tr117/profiler/ollamatest"
+	"tr117/suite"
+)
+
+// Modes of --backend.
+const (
+	Auto   = "auto"
+	Ollama = "ollama"
+	Sim    = "sim"
+)
+
+// SimConfig is how the embedded simulators behave: a realistic pace by
+// default (100 tok/s per stream, 50 ms to the first token, ±10% jitter),
+// about what gemma3 does on a laptop RTX 4080.
+type SimConfig struct {
+	TokensPerSecond float64
+	TTFT            time.Duration
+	Jitter          float64
+}
+
+// Backend is the chosen backend. Close stops the simulators, if any.
+type Backend struct {
+	Name         string // suite.BackendOllama or suite.BackendSim
+	CollectorURL string
+	InsightURL   string
+	// Reason says why the simulator is used, for the screen.
+	Reason string
+	sims   []*ollamatest.Server
+}
+
+// Close stops the simulators.
+func (b *Backend) Close() {
+	for _, s := range b.sims {
+		s.Close()
+	}
+	b.sims = nil
+}
+
+// Choose picks the backend for mode given the plan's endpoints. With Auto it
+// probes both URLs and falls back to simulators when either does not
+// answer; with Ollama a silent endpoint is an error that names its URL.
+func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimConfig) (*Backend, error) {
+	switch mode {
+	case Sim:
+		return startSims(sim, "--backend sim"), nil
+	case Auto, Ollama:
+	default:
+		return nil, fmt.Errorf("--backend %q: want auto, ollama or sim", mode)
+	}
+	hc := &http.Client{Timeout: 3 * time.Second}
+	var down []error
+	for _, ep := range []struct{ role, url string }{{"collector", collectorURL}, {"insight", insightURL}} {
+		if _, err := suite.ProbeEndpoint(ctx, hc, ep.role, ep.url); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			down = append(down, err)
+		}
+	}
+	if len(down) == 0 {
+		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL}, nil
+	}
+	if mode == Ollama {
+		return nil, fmt.Errorf("%w\n(--backend ollama needs both servers running: start them, e.g. OLLAMA_HOST=127.0.0.1:11435 ollama serve, or use --backend sim)", errors.Join(down...))
+	}
+	return startSims(sim, errors.Join(down...).Error()), nil
+}
+
+func startSims(sim SimConfig, reason string) *Backend {
+	b := &Backend{Name: suite.BackendSim, Reason: reason}
+	for i := 0; i < 2; i++ {
+		s := ollamatest.NewServer(ollamatest.Config{
+			TokensPerSecond: sim.TokensPerSecond,
+			TTFT:            sim.TTFT,
+			Jitter:          sim.Jitter,
+			Seed:            uint64(i + 1),
+		})
+		b.sims = append(b.sims, s)
+	}
+	b.CollectorURL, b.InsightURL = b.sims[0].URL, b.sims[1].URL
+	return b
+}

@@ -1,0 +1,198 @@
+// Command suite runs the TR117 study in one process: the client-ceiling
+// MRI runs (phase 1), the hardware runs under the GPU monitor (phase 2),
+// the throttled flow-dynamics runs (phase 3) and optionally the tokenizer
+// race, then writes report.md, report.json and plots.
+//
+//	go run ./examples/suite [--runs 5] [--output-root ./tr117-results] [--backend auto|ollama|sim] ...
+//
+// With --backend auto (the default), when the collector and insight Ollama
+// servers (http://127.0.0.1:11434 and :11435) do not answer, it runs the
+// plan against two embedded simulators at a realistic token rate and says
+// so on screen, in manifest.json and atop the report. --backend ollama
+// insists on real servers; --backend sim forces the simulators.
+//
+// Running it again with the same --output-root resumes where it stopped
+// (Ctrl-C saves the state); --overwrite starts over. Exit 0: every run
+// succeeded; 1: a run failed, the suite was interrupted or could not run;
+// 2: bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"tr117/examples/suite/internal/backend"
+	"tr117/suite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		planFile       = fs.String("plan", "", "plan file (JSON or YAML); flags given as well override it")
+		mriModels      = fs.String("mri-models", "", "comma-separated models for phase 1 (default gemma3:latest)")
+		hwModels       = fs.String("hardware-models", "", "comma-separated models for phase 2 (default gemma3:latest,qwen2.5:7b)")
+		thrModels      = fs.String("throttle-models", "", "comma-separated models for phase 3 (default gemma3:latest)")
+		runs           = fs.Int("runs", 0, "runs per condition in every phase (default 5)")
+		buffers        = fs.String("buffers", "", "read-buffer sizes for phase 1, e.g. default,8192,64k (default default,8192)")
+		rates          = fs.String("throttle-rates", "", "throttle rates in tok/s for phase 3, 0 = unlimited (default 60)")
+		scenario       = fs.String("scenario", "", "baseline_vs_chimera, chimera_homo (default) or chimera_hetero")
+		collector      = fs.String("collector-url", "", "collector Ollama URL (default "+suite.DefaultCollectorURL+")")
+		insight        = fs.String("insight-url", "", "insight Ollama URL (default "+suite.DefaultInsightURL+")")
+		outputRoot     = fs.String("output-root", "tr117-results", "results directory; an existing one is resumed")
+		tokBench       = fs.Bool("run-tokenizer-bench", false, "run the tokenizer race (phase2/tokenizers)")
+		allowDownload  = fs.Bool("allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
+		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir}; split like a shell, run without one (default: the built-in dual-agent run)")
+		numPredict     = fs.Int("num-predict", 0, "cap each completion at N tokens (Ollama's num_predict; 0: the server decides)")
+		overwrite      = fs.Bool("overwrite", false, "start over: remove the suite's earlier results under --output-root")
+		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, else simulators), ollama or sim")
+		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
+		samplerKind    = fs.String("sampler", "", "GPU sampler: auto (default), nvml or nvidia-smi")
+		showPlanAndRun = fs.Bool("dry-run", false, "print the plan and the runs it makes, and exit")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: suite [flags]\n\nRuns the TR117 plan (default: the seed's 25 runs) and writes a report.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "suite: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	var plan suite.Plan
+	if *planFile != "" {
+		var err error
+		if plan, err = suite.LoadPlan(*planFile); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+	}
+	var usageErr error
+	fs.Visit(func(f *flag.Flag) {
+		var err error
+		switch f.Name {
+		case "mri-models":
+			plan.MRI.Models = suite.SplitList(*mriModels)
+		case "hardware-models":
+			plan.Hardware.Models = suite.SplitList(*hwModels)
+		case "throttle-models":
+			plan.Throttle.Models = suite.SplitList(*thrModels)
+		case "runs":
+			if *runs < 1 {
+				err = fmt.Errorf("--runs %d: want at least 1", *runs)
+			}
+			plan.SetRuns(*runs)
+		case "buffers":
+			plan.MRI.Buffers, err = suite.ParseBufferSizes(*buffers)
+		case "throttle-rates":
+			plan.Throttle.Rates, err = suite.ParseRates(*rates)
+		case "scenario":
+			plan.Scenario = *scenario
+		case "collector-url":
+			plan.CollectorURL = *collector
+		case "insight-url":
+			plan.InsightURL = *insight
+		case "run-tokenizer-bench":
+			plan.Tokenizers.Run = *tokBench
+		case "allow-download-tokenizers":
+			plan.Tokenizers.AllowDownload = *allowDownload
+		case "hardware-cmd-template":
+			plan.Hardware.CommandTemplate = *cmdTemplate
+		case "num-predict":
+			plan.NumPredict = *numPredict
+		case "sampler":
+			plan.Hardware.Sampler = *samplerKind
+		}
+		if err != nil && usageErr == nil {
+			usageErr = err
+		}
+	})
+	if usageErr != nil {
+		fmt.Fprintln(stderr, "suite:", usageErr)
+		return 2
+	}
+	if err := plan.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	switch *backendMode {
+	case backend.Auto, backend.Ollama, backend.Sim:
+	default:
+		fmt.Fprintf(stderr, "suite: --backend %q: want auto, ollama or sim\n", *backendMode)
+		return 2
+	}
+	if *simRate <= 0 {
+		fmt.Fprintln(stderr, "suite: --sim-tokens-per-sec must be positive")
+		return 2
+	}
+	full := plan.WithDefaults()
+	if *showPlanAndRun {
+		for _, r := range suite.Runs(full) {
+			fmt.Fprintln(stdout, r.Key())
+		}
+		return 0
+	}
+
+	be, err := backend.Choose(ctx, *backendMode, full.CollectorURL, full.InsightURL, backend.SimConfig{TokensPerSecond: *simRate, TTFT: 50 * time.Millisecond, Jitter: 0.1})
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "suite: interrupted")
+			return 1
+		}
+		fmt.Fprintln(stderr, "suite:", err)
+		return 1
+	}
+	defer be.Close()
+	if be.Name == suite.BackendSim {
+		fmt.Fprintf(stdout, "SIMULATED: no real Ollama used (%s).\nRunning the plan against two embedded simulators at %g tok/s (collector %s, insight %s).\nThe results exercise the pipeline only; the manifest and report say so.\n\n",
+			be.Reason, *simRate, be.CollectorURL, be.InsightURL)
+		plan.CollectorURL, plan.InsightURL = be.CollectorURL, be.InsightURL
+	} else {
+		fmt.Fprintf(stdout, "Using Ollama at %s (collector) and %s (insight).\n\n", full.CollectorURL, full.InsightURL)
+	}
+
+	start := time.Now()
+	res, err := suite.Execute(ctx, suite.Config{
+		Plan:       plan,
+		OutputRoot: *outputRoot,
+		Overwrite:  *overwrite,
+		Backend:    be.Name,
+		Progress:   stdout,
+	})
+	elapsed := time.Since(start).Round(time.Second)
+	switch {
+	case err == nil:
+		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(*outputRoot, suite.ReportMarkdown))
+		return 0
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(*outputRoot, suite.ManifestFile))
+		return 1
+	case errors.Is(err, suite.ErrRunsFailed):
+		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(*outputRoot, suite.ReportMarkdown))
+		return 1
+	default:
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+}

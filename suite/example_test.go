@@ -1,0 +1,51 @@
+package suite_test
+
+import (
+	"fmt"
+	"strings"
+
+	"tr117/suite"
+)
+
+// The default plan is the seed's 25 runs; a plan file changes any part.
+func ExampleDecodePlanYAML() {
+	plan, err := suite.DecodePlanYAML(strings.NewReader(`
+mri:
+  buffers: [default, 64k]
+  runs: 2
+throttle:
+  skip: true
+hardware:
+  models: [gemma3:latest]
+  runs: 1
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range suite.Runs(plan) {
+		fmt.Println(r.Key())
+	}
+	// Output:
+	// phase1/gemma3_latest/default/run_1
+	// phase1/gemma3_latest/default/run_2
+	// phase1/gemma3_latest/buf65536/run_1
+	// phase1/gemma3_latest/buf65536/run_2
+	// phase2/gemma3_latest/run_1
+}
+
+// Hardware command templates are split like a shell would, and run without
+// one.
+func ExampleParseTemplate() {
+	tpl, err := suite.ParseTemplate(`python bench.py --model {model} --out '{dir}/agent output' --tag run-{run}`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%q\n", tpl.Expand(map[string]string{"model": "qwen2.5:7b", "dir": "results/phase2/qwen2_5_7b", "run": "3"}))
+	_, err = suite.ParseTemplate(`python bench.py > out.txt`)
+	fmt.Println(err)
+	// Output:
+	// ["python" "bench.py" "--model" "qwen2.5:7b" "--out" "results/phase2/qwen2_5_7b/agent output" "--tag" "run-3"]
+	// command template: split command: at byte 16: unquoted '>': the command runs without a shell, so pipes, redirections, variables and substitutions do not work; quote it to pass it literally, or run sh -c '…' explicitly
+}

@@ -1,0 +1,46 @@
+package suite
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProgressPlain(t *testing.T) {
+	var b strings.Builder
+	p := NewProgress(&b, 4)
+	clock := time.Unix(0, 0)
+	p.now = func() time.Time { return clock }
+	p.Resumed(1)
+	r := Run{Phase: PhaseMRI, Model: "gemma3:latest", Buffer: 8192, Index: 2}
+	p.Start(r, 5)
+	p.Finish(r, 2*time.Second, nil)
+	r.Index = 3
+	p.Start(r, 5)
+	p.Finish(r, 4*time.Second, errors.New("boom"))
+	p.Close()
+	want := `resuming: 1 of 4 runs already finished
+[2/4] start mri gemma3:latest buf8192 run 2/5
+[2/4] done  mri gemma3:latest buf8192 run 2 in 2s: ok (ETA 4s)
+[3/4] start mri gemma3:latest buf8192 run 3/5
+[3/4] done  mri gemma3:latest buf8192 run 3 in 4s: FAILED: boom (ETA 3s)
+`
+	if b.String() != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var b strings.Builder
+	p := NewProgress(&b, 2)
+	p.tty, p.width = true, 100
+	r := Run{Phase: PhaseHardware, Model: "qwen2.5:7b", Index: 1}
+	p.Start(r, 2)
+	p.Finish(r, time.Second, nil)
+	p.Close()
+	out := b.String()
+	if !strings.Contains(out, "\r\033[K[---") || !strings.Contains(out, "0/2  ETA --  hardware qwen2.5:7b run 1/2") || !strings.Contains(out, "1/2  ETA 1s") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("bar output %q", out)
+	}
+}

@@ -33,8 +33,10 @@ type Config struct {
 	// TokensPerSecond is the decode rate of every stream. Default 100.
 	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
 
-	// TTFT is the prompt-evaluation time before the first token (reported as
-	// prompt_eval_duration). Default 50ms; negative means none.
+	// TTFT is the prompt-evaluation time (reported as prompt_eval_duration).
+	// The first token follows it one token interval later, so that
+	// eval_count/eval_duration is exactly TokensPerSecond. Default 50ms;
+	// negative means none.
 	TTFT time.Duration `json:"ttft_ns,omitempty"`
 
 	// Jitter is the relative spread of each inter-token interval: every

@@ -19,10 +19,13 @@
 //     [Listen] on an address of the caller's choosing; [NewHandler] returns the
 //     bare [Handler] for callers that host it themselves.
 //   - [Config] sets the pace: [Config.TokensPerSecond], [Config.TTFT],
-//     [Config.Jitter] and [Config.LoadDelay], and how messages are framed on
-//     the wire ([Config.Coalesce], [Config.SplitLines]). Its Sleep and Now
-//     fields make the pacing injectable, so tests run on virtual time and are
-//     deterministic; by default the server paces in real time.
+//     [Config.Jitter] and [Config.LoadDelay]; how streams share the server
+//     ([Config.Parallel] queues like OLLAMA_NUM_PARALLEL, [Config.Contention]
+//     slows concurrent streams like a shared GPU); and how messages are
+//     framed on the wire ([Config.Coalesce], [Config.SplitLines]). Its Sleep
+//     and Now fields make the pacing injectable, so tests run on virtual time
+//     and are deterministic; by default the server paces in real time,
+//     against deadlines, so that write time does not lower the rate.
 //   - [Fault] describes a failure (an HTTP error with Ollama's error JSON, an
 //     {"error":…} line mid-stream, a stream cut without a done message, a
 //     dropped connection, a stall, a malformed line, a multi-megabyte final

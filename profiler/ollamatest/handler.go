@@ -451,6 +451,15 @@ func (j *job) serve(rctx context.Context) {
 	}
 }
 
+// sleepUntil sleeps until the clock reads t. Streams are paced against
+// such deadlines (start + TTFT + the intervals so far), so that the time
+// spent writing does not add up into a rate below the configured one, and a
+// client that blocked the stream for a while gets the tokens generated
+// meanwhile in a burst, as from a server that kept generating.
+func (j *job) sleepUntil(ctx context.Context, t time.Time) error {
+	return j.sleep(ctx, t.Sub(j.h.cfg.Now()))
+}
+
 func (j *job) sleep(ctx context.Context, d time.Duration) error {
 	if j.h.cfg.Unpaced || d <= 0 {
 		return ctx.Err()
@@ -568,7 +577,8 @@ func (j *job) run(ctx context.Context) error {
 	}
 	j.h.active.Add(1)
 	defer j.h.active.Add(-1)
-	if err := j.sleep(ctx, ttft); err != nil {
+	deadline := cfg.Now().Add(ttft)
+	if err := j.sleepUntil(ctx, deadline); err != nil {
 		return err
 	}
 	interval := float64(time.Second) / cfg.TokensPerSecond
@@ -580,7 +590,7 @@ func (j *job) run(ctx context.Context) error {
 	)
 	for i := 0; i < n; i++ {
 		if i == j.fault.After {
-			if done, err := j.midStreamFault(ctx, &stallDur); done || err != nil {
+			if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
 				return err
 			}
 		}
@@ -592,7 +602,8 @@ func (j *job) run(ctx context.Context) error {
 		if cfg.Unpaced {
 			d = 0
 		}
-		if err := j.sleep(ctx, d); err != nil {
+		deadline = deadline.Add(d)
+		if err := j.sleepUntil(ctx, deadline); err != nil {
 			return err
 		}
 		evalDur += d
@@ -615,7 +626,7 @@ func (j *job) run(ctx context.Context) error {
 	}
 	if n <= j.fault.After && j.fault.Kind != FaultNone {
 		// A fault set to fire after the last token fires before the final message.
-		if done, err := j.midStreamFault(ctx, &stallDur); done || err != nil {
+		if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
 			return err
 		}
 	}
@@ -673,7 +684,7 @@ func (j *job) run(ctx context.Context) error {
 
 // midStreamFault fires the job's mid-stream fault. done reports that the
 // response is over.
-func (j *job) midStreamFault(ctx context.Context, stallDur *time.Duration) (done bool, err error) {
+func (j *job) midStreamFault(ctx context.Context, deadline *time.Time, stallDur *time.Duration) (done bool, err error) {
 	switch j.fault.Kind {
 	case FaultErrorLine:
 		msg := j.fault.Message
@@ -711,7 +722,9 @@ func (j *job) midStreamFault(ctx context.Context, stallDur *time.Duration) (done
 			<-ctx.Done()
 			return true, ctx.Err()
 		}
-		if err := j.h.cfg.Sleep(ctx, j.fault.Duration); err != nil {
+		// Paced or not, a stall is slept.
+		*deadline = deadline.Add(j.fault.Duration)
+		if err := j.h.cfg.Sleep(ctx, deadline.Sub(j.h.cfg.Now())); err != nil {
 			return true, err
 		}
 		*stallDur += j.fault.Duration

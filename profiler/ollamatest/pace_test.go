@@ -297,3 +297,43 @@ func TestParallelQueues(t *testing.T) {
 }
 
 type whoKey struct{}
+
+// slowWriter is a ResponseWriter whose every Write takes 4ms of virtual time.
+type slowWriter struct {
+	writeLog
+	clk *virtualClock
+}
+
+func (w *slowWriter) Write(b []byte) (int, error) {
+	w.clk.mu.Lock()
+	w.clk.now = w.clk.now.Add(4 * time.Millisecond)
+	w.clk.mu.Unlock()
+	return w.writeLog.Write(b)
+}
+
+// TestPacingDoesNotDrift checks that time spent writing is taken out of the
+// next sleep, so a stream keeps its configured rate.
+func TestPacingDoesNotDrift(t *testing.T) {
+	clk := newVirtualClock()
+	cfg := virtualConfig(clk)
+	cfg.TokensPerSecond = 100 // 10ms a token
+	h := NewHandler(cfg)
+	start := clk.Now()
+	w := &slowWriter{clk: clk}
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/generate", strings.NewReader(`{"model":"tiny","prompt":"p","options":{"num_predict":20}}`)))
+	clk.mu.Lock()
+	sleeps := append([]time.Duration(nil), clk.sleeps...)
+	clk.mu.Unlock()
+	if len(sleeps) != 21 || sleeps[0] != DefaultTTFT || sleeps[1] != 10*time.Millisecond {
+		t.Fatalf("sleeps %v", sleeps)
+	}
+	for i, d := range sleeps[2:] {
+		if d != 6*time.Millisecond {
+			t.Errorf("sleep %d: %v, want 6ms (10ms less the 4ms write)", i+2, d)
+		}
+	}
+	// 20 tokens and the final message written, 4ms each, the last token due at 50ms + 200ms.
+	if got, want := clk.Now().Sub(start), DefaultTTFT+200*time.Millisecond+2*4*time.Millisecond; got != want {
+		t.Errorf("stream took %v of virtual time, want %v", got, want)
+	}
+}

@@ -39,7 +39,7 @@ func BenchmarkNVMLSample(b *testing.B) {
 // BenchmarkSMIParseLine is the cost of parsing one nvidia-smi stream line
 // of the default fields.
 func BenchmarkSMIParseLine(b *testing.B) {
-	p, err := newSMILineParser(DefaultSMIFields)
+	p, err := newSMILineParser(DefaultSMIFields())
 	if err != nil {
 		b.Fatal(err)
 	}

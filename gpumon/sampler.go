@@ -142,8 +142,7 @@ func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 	return s, nil
 }
 
-// joinFirst keeps the first error of a sample, with a count of the rest,
-// without allocating a slice.
+// joinErr adds err to the errors of a sample's row.
 func joinErr(old, err error) error {
 	if old == nil {
 		return err

@@ -72,7 +72,7 @@ func OpenSMI(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 	}
 	fields := cfg.SMIFields
 	if fields == nil {
-		fields = DefaultSMIFields
+		fields = DefaultSMIFields()
 	}
 	fields = slices.Clone(fields)
 	if !slices.Contains(fields, "index") {
@@ -215,29 +215,17 @@ func (s *smiSampler) readStream(st *smiStream, r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	parser := s.parser // owned by this goroutine while streaming
-	work := make([]Sample, s.ngpu)
-	for i := range work {
-		work[i] = Missing(time.Time{}, i, "", "")
-	}
-	pos := 0
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+	n := s.ngpu
+	work := make([]Sample, n)
+	have := make([]bool, n)
+	count, last := 0, -1
+	publish := func(now time.Time) {
+		for i := range work {
+			if !have[i] { // nvidia-smi printed no line for this GPU this round
+				work[i] = Missing(now, i, work[i].UUID, work[i].Name)
+				work[i].Err = errNoLine
+			}
 		}
-		now := time.Now()
-		row := &work[pos]
-		uuid, name := row.UUID, row.Name
-		*row = Missing(now, pos, uuid, name)
-		if err := parser.parse(line, row); err != nil {
-			*row = Missing(now, pos, uuid, name)
-			row.Err = err
-		}
-		pos++
-		if pos < s.ngpu {
-			continue
-		}
-		pos = 0
 		st.mu.Lock()
 		st.batch = append(st.batch[:0], work...)
 		st.seq++
@@ -245,6 +233,41 @@ func (s *smiSampler) readStream(st *smiStream, r io.Reader) {
 		select {
 		case st.notify <- struct{}{}:
 		default:
+		}
+		clear(have)
+		count, last = 0, -1
+	}
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		now := time.Now()
+		guess := (last + 1) % n
+		row := Missing(now, guess, work[guess].UUID, work[guess].Name)
+		if err := parser.parse(line, &row); err != nil {
+			idx := row.Index
+			row = Missing(now, idx, "", "")
+			row.Err = err
+		}
+		idx := row.Index
+		if idx < 0 || idx >= n {
+			idx = guess
+			row.Index = guess
+		}
+		// Rounds are told apart by the index going back: a round that
+		// lacks a GPU's line still ends, with a gap row for that GPU.
+		if count > 0 && idx <= last {
+			publish(now)
+		}
+		if row.UUID == "" && row.Err != nil {
+			row.UUID, row.Name = work[idx].UUID, work[idx].Name
+		}
+		work[idx], have[idx] = row, true
+		count++
+		last = idx
+		if count == n {
+			publish(now)
 		}
 	}
 	err := sc.Err()
@@ -261,6 +284,8 @@ func (s *smiSampler) readStream(st *smiStream, r io.Reader) {
 		st.err = fmt.Errorf("gpumon: nvidia-smi: -lms stream ended: %v: %s", werr, truncate(msg))
 	}
 }
+
+var errNoLine = errors.New("gpumon: nvidia-smi: no line for this GPU in this round")
 
 // stop kills the process and waits for the reader.
 func (st *smiStream) stop() {

@@ -146,6 +146,32 @@ func TestSMIStreamDiesThenPolls(t *testing.T) {
 	}
 }
 
+// A round in which nvidia-smi prints no line for a GPU must not shift
+// later lines onto the wrong GPU: rows are placed by their index.
+func TestSMIStreamRoundMissingALine(t *testing.T) {
+	path := fakeSMI(t, "FAKESMI_SKIP=1")
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, Interval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var rows []Sample
+	for range 8 {
+		if rows, err = s.Sample(context.Background(), rows[:0]); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 || rows[0].Index != 0 || rows[1].Index != 1 || rows[0].Gap() {
+			t.Fatalf("round out of step: %+v", rows)
+		}
+		if rows[0].Name != "NVIDIA H100 80GB HBM3" {
+			t.Fatalf("GPU 0 row holds another GPU's line: %+v", rows[0])
+		}
+		if r := rows[1]; !r.Gap() && r.Name != "NVIDIA GeForce RTX 4090" || r.Gap() && !errors.Is(r.Err, errNoLine) {
+			t.Fatalf("GPU 1 row: %+v", r)
+		}
+	}
+}
+
 func TestSMILostGPURowIsMissing(t *testing.T) {
 	path := fakeSMI(t, "FAKESMI_LOST=1")
 	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, SMINoStream: true})

@@ -8,16 +8,18 @@ import (
 	"strconv"
 )
 
-// DefaultSMIFields are the --query-gpu fields the nvidia-smi sampler asks
-// for. nvidia-smi has no PCIe throughput field (pcie.rx and pcie.tx are
+// DefaultSMIFields returns the --query-gpu fields the nvidia-smi sampler
+// asks for. nvidia-smi has no PCIe throughput field (pcie.rx and pcie.tx are
 // rejected), no energy counter field and, on drivers older than 535, no
 // clocks_event_reasons.active (clocks_throttle_reasons.active is accepted
 // by old and new drivers alike).
-var DefaultSMIFields = []string{
-	"index", "uuid", "name",
-	"power.draw", "utilization.gpu", "utilization.memory",
-	"memory.used", "memory.total", "clocks.sm", "clocks.mem",
-	"temperature.gpu", "pstate", "clocks_throttle_reasons.active",
+func DefaultSMIFields() []string {
+	return []string{
+		"index", "uuid", "name",
+		"power.draw", "utilization.gpu", "utilization.memory",
+		"memory.used", "memory.total", "clocks.sm", "clocks.mem",
+		"temperature.gpu", "pstate", "clocks_throttle_reasons.active",
+	}
 }
 
 // smiSetters maps the --query-gpu fields gpumon understands onto Sample.

@@ -15,6 +15,7 @@
 //	FAKESMI_OLD=1         an old driver: rejects clocks_event_reasons.active and power.draw.instant
 //	FAKESMI_DIE_AFTER=n   in -lms mode, exit with an error after n rounds
 //	FAKESMI_LOST=1        GPU 0 answers "[GPU is lost]"-style errors
+//	FAKESMI_SKIP=1        in -lms mode, the last GPU's line is left out of odd rounds
 package gpumontest
 
 import (
@@ -123,6 +124,7 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 	}
 	dieAfter, _ := strconv.Atoi(os.Getenv("FAKESMI_DIE_AFTER"))
 	lost := os.Getenv("FAKESMI_LOST") != ""
+	skip := os.Getenv("FAKESMI_SKIP") != ""
 
 	w := bufio.NewWriter(stdout)
 	if !noheader {
@@ -139,6 +141,9 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 	}
 	for round := 0; ; round++ {
 		for g := range ngpu {
+			if skip && lms > 0 && round%2 == 1 && g == ngpu-1 {
+				continue
+			}
 			for i, n := range names {
 				if i > 0 {
 					w.WriteString(", ")

@@ -12,7 +12,7 @@
 // every agent of a run is throttled:
 //
 //	cfg.Wrap = func(a profiler.Agent, s profiler.Streamer) profiler.Streamer {
-//		return throttle.Wrap(s, throttle.New(60))
+//		return throttle.WrapEach(s, func() throttle.Limiter { return throttle.New(60) })
 //	}
 //
 // [Measure] sets what the server reported (its eval rate and
@@ -81,6 +81,15 @@ type Streamer struct {
 // does not throttle.
 func Wrap(s profiler.Streamer, l Limiter) *Streamer {
 	return &Streamer{s: s, l: l}
+}
+
+// WrapEach returns s throttled by a fresh limiter from newLimiter for every
+// stream, so that each stream starts with the seed's empty bucket instead
+// of one that filled up between runs. A nil limiter does not throttle.
+func WrapEach(s profiler.Streamer, newLimiter func() Limiter) profiler.Streamer {
+	return profiler.StreamerFunc(func(ctx context.Context, req *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
+		return Wrap(s, newLimiter()).Stream(ctx, req, fn)
+	})
 }
 
 // Waited returns the total time the streams spent waiting for tokens.

@@ -1,0 +1,224 @@
+// Command profiler is the Go successor of the seed's profiler_agent.py
+// ("Python MRI"): it streams completions from two Ollama endpoints at once,
+// run after run, and records every transport read, the scheduler's lag and
+// the runs' multi-agent efficiency.
+//
+//	go run ./examples/profiler --model gemma3:latest --runs 5 --scenario chimera_homo \
+//	    --output-dir results/phase1/gemma3_latest/default [--read-buffer-size 8192]
+//
+// It writes OUTPUT-DIR/chunk_metrics.csv, OUTPUT-DIR/loop_lag.csv,
+// OUTPUT-DIR/run_<i>.json (i from 1) and OUTPUT-DIR/summary.json, prints a
+// line per run and a closing summary, and exits 0 only if every agent of
+// every run succeeded (1 otherwise, 2 for bad usage). Ctrl-C stops the run
+// in progress; what was measured so far is written.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+
+	"tr117/profiler"
+	"tr117/sink"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// optInt and optFloat are flags that may be left unset (then the option
+// is not sent).
+type optInt struct{ p **int }
+
+func (o optInt) String() string {
+	if o.p == nil || *o.p == nil {
+		return ""
+	}
+	return strconv.Itoa(**o.p)
+}
+
+func (o optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*o.p = &v
+	return nil
+}
+
+type optFloat struct{ p **float64 }
+
+func (o optFloat) String() string {
+	if o.p == nil || *o.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(**o.p, 'g', -1, 64)
+}
+
+func (o optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	*o.p = &v
+	return nil
+}
+
+// optionFlags registers the --PREFIX-* flags of one tuned option set.
+func optionFlags(fs *flag.FlagSet, prefix string, o *profiler.Options) {
+	fs.Var(optInt{&o.NumGPU}, prefix+"-num-gpu", "num_gpu option (default 80)")
+	fs.Var(optInt{&o.NumCtx}, prefix+"-num-ctx", "num_ctx option (default 512)")
+	fs.Var(optFloat{&o.Temperature}, prefix+"-temperature", "temperature option (default 1.0)")
+	fs.Var(optFloat{&o.TopP}, prefix+"-top-p", "top_p option (default: not sent)")
+	fs.Var(optInt{&o.TopK}, prefix+"-top-k", "top_k option (default: not sent)")
+	fs.Var(optFloat{&o.RepeatPenalty}, prefix+"-repeat-penalty", "repeat_penalty option (default: not sent)")
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("profiler", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", profiler.DefaultModel, "model both agents ask for")
+	runs := fs.Int("runs", 5, "number of measured runs")
+	scenario := fs.String("scenario", string(profiler.ChimeraHomo), "baseline_vs_chimera, chimera_homo or chimera_hetero")
+	outDir := fs.String("output-dir", "tr117_results/profiler", "directory for chunk_metrics.csv, loop_lag.csv and run_<i>.json")
+	collectorURL := fs.String("collector-ollama-url", profiler.DefaultCollectorURL, "collector agent's Ollama URL")
+	insightURL := fs.String("insight-ollama-url", profiler.DefaultInsightURL, "insight agent's Ollama URL")
+	readBuf := fs.Int("read-buffer-size", 0, "bytes per transport read (0: Go's default)")
+	set1, set2 := profiler.DefaultOptions(), profiler.DefaultOptions()
+	optionFlags(fs, "chimera", &set1)
+	optionFlags(fs, "chimera2", &set2)
+	apiFlag := fs.String("api", string(profiler.APIGenerate), "Ollama endpoint: generate or chat")
+	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
+	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request")
+	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
+	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: profiler [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "profiler: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	sc, err := profiler.ParseScenario(*scenario)
+	if err == nil {
+		_, err = profiler.ParseAPI(*apiFlag)
+	}
+	if err == nil && *runs < 1 {
+		err = errors.New("profiler: --runs must be at least 1")
+	}
+	if err == nil && (*readBuf < 0 || *numPredict < 0 || *timeout < 0 || *idle < 0) {
+		err = errors.New("profiler: --read-buffer-size, --num-predict, --timeout and --idle-timeout must not be negative")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if *numPredict > 0 {
+		set1.NumPredict, set2.NumPredict = numPredict, numPredict
+	}
+	agents := profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set1, set2)
+	if sc == profiler.BaselineVsChimera && *numPredict > 0 {
+		// The baseline sends no tuned options, but the length cap applies
+		// to both agents so that they stay comparable.
+		agents[0].Options = map[string]any{"num_predict": *numPredict}
+	}
+	cfg := profiler.Config{
+		Agents:         agents,
+		Scenario:       sc,
+		API:            profiler.API(*apiFlag),
+		ReadBufferSize: *readBuf,
+		Timeout:        *timeout,
+		IdleTimeout:    *idle,
+		Warmup:         *warmup,
+	}
+	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// profile runs cfg runs times, writing into dir, and returns an error
+// unless every agent of every run succeeded.
+func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout io.Writer) (err error) {
+	chunks, err := sink.CreateCSV[profiler.Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, chunks.Close()) }()
+	lags, err := sink.CreateCSV[profiler.LagSample](filepath.Join(dir, "loop_lag.csv"))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lags.Close()) }()
+	r, err := profiler.NewRunner(cfg, profiler.Sinks{Chunks: chunks, Lag: lags})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	var errs []error
+	if cfg.Warmup {
+		if err := r.Warmup(ctx); err != nil {
+			errs = append(errs, err)
+			fmt.Fprintf(stdout, "warm-up failed: %v\n", err)
+		}
+	}
+	var results []*profiler.RunResult
+	for i := 1; i <= runs && ctx.Err() == nil; i++ {
+		rr, err := r.Run(ctx, i)
+		results = append(results, rr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", i, err))
+		}
+		if werr := rr.WriteFile(dir); werr != nil {
+			errs = append(errs, werr)
+		}
+		printRun(stdout, rr, runs)
+	}
+	rep := profiler.NewReport(results)
+	fmt.Fprintln(stdout, "summary:")
+	rep.WriteText(stdout)
+	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), struct {
+		Config profiler.Config `json:"config"`
+		Report profiler.Report `json:"report"`
+	}{r.Config(), rep}); err != nil {
+		errs = append(errs, err)
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("profiler: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
+	fmt.Fprintf(w, "run %d/%d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, lag p99 %.2f ms, %d stalls",
+		rr.Run, runs, rr.ConcurrentWallTimeMS, rr.ConcurrencySpeedup, rr.EfficiencyPercent, rr.LoopLag.LagMS.P99, rr.LoopLag.Stalls)
+	for _, a := range rr.Agents {
+		if a.Error != "" {
+			fmt.Fprintf(w, " | %s FAILED: %s", a.ID, a.Error)
+			continue
+		}
+		ttft := "-"
+		if a.Metrics.TTFTMS != nil {
+			ttft = fmt.Sprintf("%.1f ms", *a.Metrics.TTFTMS)
+		}
+		fmt.Fprintf(w, " | %s %d tok %.1f tok/s TTFT %s", a.ID, a.Metrics.TokensGenerated, a.Metrics.ThroughputTokensPerSec, ttft)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tr117/profiler"
+	"tr117/profiler/ollamatest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func simURL(t *testing.T, cfg ollamatest.Config) string {
+	t.Helper()
+	srv := ollamatest.NewServer(cfg)
+	t.Cleanup(func() { srv.Close() })
+	return srv.URL
+}
+
+func TestProfilerRuns(t *testing.T) {
+	sim := ollamatest.Config{Unpaced: true, ResponseTokens: 30}
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{
+		"--runs", "2", "--scenario", "chimera_hetero", "--output-dir", dir,
+		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim),
+		"--read-buffer-size", "8192", "--chimera2-num-ctx", "1024", "--chimera-top-k", "40",
+		"--num-predict", "20", "--api", "chat", "--warmup",
+	}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	runLines := 0
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "run ") {
+			runLines++
+		}
+	}
+	if runLines != 2 || !strings.Contains(out.String(), "summary:") {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+	var rr profiler.RunResult
+	b, err := os.ReadFile(filepath.Join(dir, "run_2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rr); err != nil {
+		t.Fatal(err)
+	}
+	if rr.Scenario != "chimera_hetero" || rr.ReadBufferSize != 8192 || rr.API != "chat" || len(rr.Agents) != 2 {
+		t.Fatalf("run_2.json: %+v", rr)
+	}
+	co, in := rr.Agents[0].Options, rr.Agents[1].Options
+	if co["num_ctx"] != 512.0 || co["top_k"] != 40.0 || in["num_ctx"] != 1024.0 || in["top_k"] != nil || co["num_predict"] != 20.0 {
+		t.Errorf("options: collector %v insight %v", co, in)
+	}
+	for _, a := range rr.Agents {
+		if a.Metrics.TokensGenerated != 20 || a.Metrics.EvalCount != 20 {
+			t.Errorf("agent %s: %+v", a.ID, a.Metrics)
+		}
+	}
+	for _, f := range []string{"chunk_metrics.csv", "loop_lag.csv", "summary.json", "run_1.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestProfilerAgentDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{
+		"--runs", "1", "--output-dir", dir,
+		"--collector-ollama-url", simURL(t, ollamatest.Config{Unpaced: true, ResponseTokens: 25}), "--insight-ollama-url", down,
+	}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errOut.String(), "agent insight: "+down) {
+		t.Errorf("stderr does not name the agent and URL:\n%s", errOut.String())
+	}
+	var rr profiler.RunResult
+	b, _ := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if err := json.Unmarshal(b, &rr); err != nil {
+		t.Fatal(err)
+	}
+	if rr.Agents[0].Error != "" || rr.Agents[0].Metrics.TokensGenerated != 25 || rr.Agents[1].Error == "" {
+		t.Errorf("agents %+v", rr.Agents)
+	}
+	f, _ := os.Open(filepath.Join(dir, "chunk_metrics.csv"))
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Errorf("chunk_metrics.csv: %d rows, %v", len(rows), err)
+	}
+}
+
+func TestProfilerUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--scenario", "nope"},
+		{"--api", "completions"},
+		{"--runs", "0"},
+		{"--chimera-num-ctx", "big"},
+		{"--no-such-flag"},
+		{"extra"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestProfilerInterrupted(t *testing.T) {
+	slow := ollamatest.Config{TokensPerSecond: 200, TTFT: -1, ResponseTokens: 100000}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Ctrl-C once the first run has streamed for a while.
+	stop := time.AfterFunc(300*time.Millisecond, cancel)
+	defer stop.Stop()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"--runs", "3", "--output-dir", dir,
+		"--collector-ollama-url", simURL(t, slow), "--insight-ollama-url", simURL(t, slow)}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
+		t.Errorf("stderr:\n%s", errOut.String())
+	}
+	var rr profiler.RunResult
+	b, _ := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if err := json.Unmarshal(b, &rr); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rr.Agents {
+		if !strings.Contains(a.Error, "context canceled") || a.Metrics.TokensGenerated == 0 {
+			t.Errorf("agent %s: error %q, %d tokens", a.ID, a.Error, a.Metrics.TokensGenerated)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run_2.json")); err == nil {
+		t.Error("run 2 ran after the interrupt")
+	}
+	f, _ := os.Open(filepath.Join(dir, "chunk_metrics.csv"))
+	defer f.Close()
+	if rows, err := csv.NewReader(f).ReadAll(); err != nil || len(rows) < 10 {
+		t.Errorf("chunk_metrics.csv: %d rows, %v", len(rows), err)
+	}
+}

@@ -1,0 +1,167 @@
+// Command throttle is the Go successor of the seed's throttled_agent.py: the
+// profiler's dual-agent run with each agent's reader held to a token rate,
+// for the flow-dynamics ("tortoise and hare") A/B.
+//
+//	go run ./examples/throttle --model gemma3:latest --runs 5 --throttle-rate 60 \
+//	    --output-dir results/phase3/gemma3_latest/60tps
+//
+// Each agent's stream passes a token bucket of --throttle-rate tokens a
+// second (0: unlimited) that starts empty and holds one second of tokens
+// (or --burst). It writes OUTPUT-DIR/run_<i>.json (the profiler's fields
+// plus throttle_rate, burst and, per agent, what the server reported next
+// to the achieved rate), chunk_metrics.csv and loop_lag.csv; agent
+// throughput_tokens_per_sec is the achieved client rate. It prints a line
+// per run and a summary, and exits 0 only if every agent of every run
+// succeeded (1 otherwise, 2 for bad usage).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"tr117/profiler"
+	"tr117/sink"
+	"tr117/throttle"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runDoc is run_<i>.json.
+type runDoc struct {
+	*profiler.RunResult
+	ThrottleRate float64                 `json:"throttle_rate"`
+	Burst        int                     `json:"burst"`
+	Backpressure []throttle.Backpressure `json:"backpressure"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("throttle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", profiler.DefaultModel, "model both agents ask for")
+	runs := fs.Int("runs", 5, "number of measured runs")
+	scenario := fs.String("scenario", string(profiler.ChimeraHomo), "baseline_vs_chimera, chimera_homo or chimera_hetero")
+	outDir := fs.String("output-dir", "tr117_results/throttle", "directory for run_<i>.json and the CSVs")
+	collectorURL := fs.String("collector-ollama-url", profiler.DefaultCollectorURL, "collector agent's Ollama URL")
+	insightURL := fs.String("insight-ollama-url", profiler.DefaultInsightURL, "insight agent's Ollama URL")
+	rate := fs.Float64("throttle-rate", 60, "tokens per second each agent may read (0: unlimited)")
+	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
+	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
+	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: throttle [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "throttle: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	sc, err := profiler.ParseScenario(*scenario)
+	switch {
+	case err != nil:
+	case *runs < 1:
+		err = errors.New("throttle: --runs must be at least 1")
+	case *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0):
+		err = errors.New("throttle: --throttle-rate must be a rate ≥ 0")
+	case *numPredict < 0 || *burst < 0 || *timeout < 0:
+		err = errors.New("throttle: --num-predict, --burst and --timeout must not be negative")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	set := profiler.DefaultOptions()
+	if *numPredict > 0 {
+		set.NumPredict = numPredict
+	}
+	agents := profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set, set)
+	if sc == profiler.BaselineVsChimera && *numPredict > 0 {
+		agents[0].Options = map[string]any{"num_predict": *numPredict}
+	}
+	newLimiter := func() throttle.Limiter {
+		if *burst > 0 {
+			return throttle.NewWithBurst(*rate, *burst)
+		}
+		return throttle.New(*rate)
+	}
+	cfg := profiler.Config{
+		Agents:   agents,
+		Scenario: sc,
+		Timeout:  *timeout,
+		Wrap: func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
+			return throttle.WrapEach(s, newLimiter)
+		},
+	}
+	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) (err error) {
+	chunks, err := sink.CreateCSV[profiler.Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, chunks.Close()) }()
+	lags, err := sink.CreateCSV[profiler.LagSample](filepath.Join(dir, "loop_lag.csv"))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lags.Close()) }()
+	r, err := profiler.NewRunner(cfg, profiler.Sinks{Chunks: chunks, Lag: lags})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	var errs []error
+	var results []*profiler.RunResult
+	for i := 1; i <= runs && ctx.Err() == nil; i++ {
+		rr, err := r.Run(ctx, i)
+		results = append(results, rr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", i, err))
+		}
+		doc := runDoc{RunResult: rr, ThrottleRate: rate, Burst: burst}
+		for _, a := range rr.Agents {
+			doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
+		}
+		if werr := sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(i)), doc); werr != nil {
+			errs = append(errs, werr)
+		}
+		fmt.Fprintf(stdout, "run %d/%d: cap %g tok/s, wall %.1f ms, efficiency %.1f%%", i, runs, rate, rr.ConcurrentWallTimeMS, rr.EfficiencyPercent)
+		for k, a := range rr.Agents {
+			if a.Error != "" {
+				fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)
+				continue
+			}
+			bp := doc.Backpressure[k]
+			fmt.Fprintf(stdout, " | %s %d tok, client %.1f tok/s, server %.1f tok/s, server total %.0f ms", a.ID, bp.Tokens, bp.ClientTokensPerSec, bp.ServerTokensPerSec, bp.ServerTotalMS)
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintln(stdout, "summary:")
+	profiler.NewReport(results).WriteText(stdout)
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("throttle: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tr117/profiler/ollamatest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func simURL(t *testing.T, cfg ollamatest.Config) string {
+	t.Helper()
+	srv := ollamatest.NewServer(cfg)
+	t.Cleanup(func() { srv.Close() })
+	return srv.URL
+}
+
+func TestThrottleCommand(t *testing.T) {
+	sim := ollamatest.Config{TokensPerSecond: 500, TTFT: 5 * time.Millisecond}
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{
+		"--runs", "1", "--output-dir", dir, "--throttle-rate", "100", "--num-predict", "60",
+		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim),
+	}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	var doc map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["throttle_rate"] != 100.0 || doc["burst"] != 100.0 || doc["efficiency_percent"] == nil {
+		t.Errorf("run_1.json: throttle_rate %v burst %v", doc["throttle_rate"], doc["burst"])
+	}
+	for _, a := range doc["agents"].([]any) {
+		m := a.(map[string]any)["metrics"].(map[string]any)
+		if tps := m["throughput_tokens_per_sec"].(float64); math.Abs(tps-100)/100 > 0.1 {
+			t.Errorf("achieved %.1f tok/s under a 100 tok/s cap", tps)
+		}
+	}
+	if bp := doc["backpressure"].([]any); len(bp) != 2 {
+		t.Errorf("backpressure %v", bp)
+	}
+	if !strings.Contains(out.String(), "summary:") {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+}
+
+func TestThrottleUsage(t *testing.T) {
+	for _, args := range [][]string{{"--throttle-rate", "-1"}, {"--runs", "0"}, {"--scenario", "x"}, {"--burst", "-2"}, {"x"}} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}

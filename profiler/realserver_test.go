@@ -1,0 +1,71 @@
+package profiler
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"tr117/internal/ollamaserver"
+	"tr117/sink"
+)
+
+// TestRealServerTwoInstances runs chimera_homo twice against two real
+// Ollama servers (the tiny model), as the seed ran against its two
+// endpoints. It is skipped when no ollama binary is installed.
+func TestRealServerTwoInstances(t *testing.T) {
+	insts := ollamaserver.Start(t, 2)
+	set := DefaultOptions()
+	n := 32
+	set.NumPredict = &n
+	var chunks sink.Memory[Chunk]
+	r, err := NewRunner(Config{
+		Agents:   DefaultAgents(insts[0].Model, insts[0].URL, insts[1].URL, ChimeraHomo, set, set),
+		Scenario: ChimeraHomo,
+		Warmup:   true,
+		Timeout:  time.Minute,
+		Lag:      LagConfig{Interval: 10 * time.Millisecond},
+	}, Sinks{Chunks: &chunks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	if err := r.Warmup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		rr, err := r.Run(ctx, i)
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		for _, a := range rr.Agents {
+			m, res := a.Metrics, a.Stream
+			if m.TokensGenerated != m.EvalCount || m.EvalCount == 0 {
+				t.Errorf("run %d %s: client counted %d tokens, eval_count %d", i, a.ID, m.TokensGenerated, m.EvalCount)
+			}
+			if !res.HasTTFT || res.TTFT <= 0 || res.TTFT > res.Total {
+				t.Errorf("run %d %s: TTFT %v outside total %v", i, a.ID, res.TTFT, res.Total)
+			}
+			if res.TTFT < res.Final.PromptEvalDuration {
+				t.Errorf("run %d %s: client TTFT %v below server prompt-eval time %v", i, a.ID, res.TTFT, res.Final.PromptEvalDuration)
+			}
+			if res.Final.TotalDuration <= 0 || res.Final.TotalDuration > res.Total {
+				t.Errorf("run %d %s: server total %v, client total %v", i, a.ID, res.Final.TotalDuration, res.Total)
+			}
+			if m.ClientOverheadMS == nil || *m.ClientOverheadMS < 0 {
+				t.Errorf("run %d %s: client overhead %v", i, a.ID, m.ClientOverheadMS)
+			}
+		}
+		if want := rr.ConcurrencySpeedup / 2 * 100; math.Abs(rr.EfficiencyPercent-want) > 1e-9 {
+			t.Errorf("run %d: efficiency %v, speedup/2×100 = %v", i, rr.EfficiencyPercent, want)
+		}
+		if rr.ConcurrencySpeedup <= 0 {
+			t.Errorf("run %d: speedup %v", i, rr.ConcurrencySpeedup)
+		}
+		t.Logf("run %d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, TTFT %.1f/%.1f ms", i, rr.ConcurrentWallTimeMS, rr.ConcurrencySpeedup, rr.EfficiencyPercent, *rr.Agents[0].Metrics.TTFTMS, *rr.Agents[1].Metrics.TTFTMS)
+	}
+	if chunks.Len() == 0 {
+		t.Error("no chunks recorded")
+	}
+}

@@ -66,9 +66,15 @@ type Config struct {
 	Unpaced bool `json:"unpaced,omitempty"`
 
 	// ResponseTokens is how many tokens a response has when it ends on its
-	// own (done_reason "stop"). A request whose options.num_predict is
-	// positive and not above this gets num_predict tokens and done_reason
-	// "length". Default 256.
+	// own (done_reason "stop"); as with a real model, the end-of-sequence
+	// token that ends it costs one more token interval and counts in
+	// eval_count (ResponseTokens+1) but is not sent. A request whose
+	// options.num_predict is positive and not above ResponseTokens gets
+	// num_predict tokens and done_reason "length", with eval_count equal to
+	// the number of token messages. options.stop ends a response early with
+	// done_reason "stop", as Ollama does: text that may begin a stop sequence
+	// is held back, the stop sequence is cut, and eval_count counts the
+	// tokens generated, the cut ones included. Default 256.
 	ResponseTokens int `json:"response_tokens,omitempty"`
 
 	// Seed makes the generated text (and the jitter) repeatable. Two

@@ -42,7 +42,7 @@ func Example() {
 		fmt.Printf("%q\n", msg.Response)
 	}
 	// Output:
-	// "come"
+	// " come"
 	// " see"
 	// " benchmark"
 	// " kernel"

@@ -295,6 +295,7 @@ type job struct {
 	stream   bool
 	keep     time.Duration
 	nPredict int
+	stops    []string // options.stop
 	fault    Fault
 	gen      *textGen
 	ctxToks  []int // generate: prompt token ids for "context"
@@ -415,9 +416,13 @@ func (h *Handler) newJob(w http.ResponseWriter, r *http.Request, m *simModel, na
 			optSeed = int64(*opts.Seed)
 		}
 	}
+	var stops []string
+	if opts != nil {
+		stops = opts.Stop
+	}
 	j := &job{
 		h: h, model: m, name: name, prompt: prompt,
-		stream: stream == nil || *stream, keep: ka, nPredict: nPredict, fault: f,
+		stream: stream == nil || *stream, keep: ka, nPredict: nPredict, stops: stops, fault: f,
 		gen: newTextGen(h.cfg.Seed, m.name, fullPrompt, optSeed),
 		w:   w, rc: http.NewResponseController(w),
 	}
@@ -431,6 +436,33 @@ func (h *Handler) newJob(w http.ResponseWriter, r *http.Request, m *simModel, na
 
 // errAbort ends a job by dropping the connection.
 var errAbort = errors.New("abort")
+
+// stopIndex returns where the first of stops (in their order, as Ollama's
+// runner checks them) occurs in s, or -1.
+func stopIndex(s string, stops []string) int {
+	for _, stop := range stops {
+		if stop == "" {
+			continue
+		}
+		if k := strings.Index(s, stop); k >= 0 {
+			return k
+		}
+	}
+	return -1
+}
+
+// holdsStopPrefix reports whether s ends with the beginning of a stop
+// sequence, in which case Ollama holds the text back.
+func holdsStopPrefix(s string, stops []string) bool {
+	for _, stop := range stops {
+		for i := 1; i <= len(stop); i++ {
+			if strings.HasSuffix(s, stop[:i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // minDuration is the least a reported duration can be, so that the timing
 // keys are always present in the final message, as in Ollama (which
@@ -583,11 +615,25 @@ func (j *job) run(ctx context.Context) error {
 	}
 	interval := float64(time.Second) / cfg.TokensPerSecond
 	var (
-		text     strings.Builder
+		text     strings.Builder // what the client is sent
+		pending  string          // text held back: it may begin a stop sequence
+		sampled  int             // tokens generated: eval_count
 		evalDur  time.Duration
 		stallDur time.Duration
 		respToks []int
 	)
+	// send passes text to the client, as Ollama's runner flushes its
+	// pending pieces: one message however many tokens they came from.
+	send := func(s string) error {
+		if s == "" {
+			return nil
+		}
+		text.WriteString(s)
+		if !j.stream {
+			return nil
+		}
+		return j.emit(j.tokenMessage(s))
+	}
 	for i := 0; i < n; i++ {
 		if i == j.fault.After {
 			if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
@@ -607,24 +653,52 @@ func (j *job) run(ctx context.Context) error {
 			return err
 		}
 		evalDur += d
+		sampled++
 		tok, id := j.gen.next()
 		respToks = append(respToks, id)
-		text.WriteString(tok)
-		if !j.stream {
-			continue
-		}
-		if j.fault.Kind == FaultMalformed && i == j.fault.After {
+		if j.stream && j.fault.Kind == FaultMalformed && i == j.fault.After {
+			text.WriteString(tok)
 			j.queue([]byte(`{"model":"` + j.name + `","created_at":`))
 			if err := j.flush(); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := j.emit(j.tokenMessage(tok)); err != nil {
+		pending += tok
+		if k := stopIndex(pending, j.stops); k >= 0 {
+			if err := send(pending[:k]); err != nil {
+				return err
+			}
+			pending, reason = "", "stop"
+			break
+		}
+		if holdsStopPrefix(pending, j.stops) {
+			continue
+		}
+		if err := send(pending); err != nil {
 			return err
 		}
+		pending = ""
 	}
-	if n <= j.fault.After && j.fault.Kind != FaultNone {
+	if err := send(pending); err != nil {
+		return err
+	}
+	if reason == "stop" && sampled == n {
+		// The response ended on its own: the model sampled an end-of-sequence
+		// token, which costs a decode step and counts in eval_count but is
+		// not sent, as in Ollama's runner.
+		d := time.Duration(interval * j.gen.jitter(cfg.Jitter))
+		if cfg.Unpaced {
+			d = 0
+		}
+		deadline = deadline.Add(d)
+		if err := j.sleepUntil(ctx, deadline); err != nil {
+			return err
+		}
+		evalDur += d
+		sampled++
+	}
+	if sampled <= j.fault.After && j.fault.Kind != FaultNone {
 		// A fault set to fire after the last token fires before the final message.
 		if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
 			return err
@@ -638,7 +712,7 @@ func (j *job) run(ctx context.Context) error {
 		LoadDuration:       loadDur,
 		PromptEvalCount:    len(j.ctxToks),
 		PromptEvalDuration: ttftR,
-		EvalCount:          n,
+		EvalCount:          sampled,
 		EvalDuration:       evalR,
 	}
 	var final any

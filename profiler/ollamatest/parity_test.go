@@ -148,7 +148,7 @@ func observe(t *testing.T, base, method, path, body string) observed {
 				t.Errorf("%s %s%s: created_at %q is not UTC RFC 3339", method, base, path, ts)
 			}
 		}
-		o.values = append(o.values, fmt.Sprintf("done=%v done_reason=%v error=%v", m["done"], m["done_reason"], m["error"]))
+		o.values = append(o.values, fmt.Sprintf("done=%v done_reason=%v eval_count=%v error=%v", m["done"], m["done_reason"], m["eval_count"], m["error"]))
 	}
 	return o
 }
@@ -156,7 +156,8 @@ func observe(t *testing.T, base, method, path, body string) observed {
 // TestParity sends the same requests to a real Ollama v0.6.5 serving the
 // tiny model and to the simulator, and checks that status codes, content
 // types, the number of messages, the keys of every message with their order
-// and JSON types, and the done, done_reason and error values agree.
+// and JSON types, and the done, done_reason, eval_count and error values
+// agree.
 func TestParity(t *testing.T) {
 	real := ollamaserver.Start(t, 1)[0]
 	sim := NewServer(Config{Models: []string{real.Model}, TokensPerSecond: 2000, TTFT: time.Millisecond})
@@ -165,6 +166,8 @@ func TestParity(t *testing.T) {
 	cases := []struct{ name, method, path, body string }{
 		{"generate stream", "POST", "/api/generate", `{"model":"tiny","prompt":"why is the sky blue?","options":{"num_predict":8}}`},
 		{"generate stream again", "POST", "/api/generate", `{"model":"tiny","prompt":"why is the sky blue?","options":{"num_predict":3}}`},
+		{"generate stop at once", "POST", "/api/generate", `{"model":"tiny","prompt":"hi","options":{"num_predict":8,"stop":[" "]}}`},
+		{"chat stop at once", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":8,"stop":[" "]}}`},
 		{"generate no stream", "POST", "/api/generate", `{"model":"tiny","prompt":"hello <world> & you","stream":false,"options":{"num_predict":5}}`},
 		{"chat stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":4}}`},
 		{"chat empty message", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":""}],"options":{"num_predict":2}}`},

@@ -154,7 +154,8 @@ func TestChatStream(t *testing.T) {
 		t.Fatalf("got %d messages, want 6", len(msgs))
 	}
 	final := msgs[5]
-	if final["done_reason"] != "stop" || final["eval_count"] != float64(5) {
+	// Five tokens sent and the end-of-sequence token, counted but not sent.
+	if final["done_reason"] != "stop" || final["eval_count"] != float64(6) {
 		t.Errorf("final: %v", final)
 	}
 	if _, ok := final["context"]; ok {
@@ -202,4 +203,71 @@ func TestTagsVersionServer(t *testing.T) {
 	if len(tags.Models) != 2 || tags.Models[0].Name != "a:1b" || tags.Models[1].Name != "b:latest" {
 		t.Errorf("tags: %+v", tags)
 	}
+}
+
+// streamText posts a streaming generate request and returns the messages'
+// texts and the final message.
+func streamText(t *testing.T, h http.Handler, body string) ([]string, map[string]any) {
+	t.Helper()
+	msgs := lines(t, post(t, h, "/api/generate", body).Body.Bytes())
+	var texts []string
+	for _, m := range msgs[:len(msgs)-1] {
+		texts = append(texts, m["response"].(string))
+	}
+	return texts, msgs[len(msgs)-1]
+}
+
+func TestStopSequences(t *testing.T) {
+	h := NewHandler(Config{Unpaced: true})
+	const n = 30
+	tokens, final := streamText(t, h, `{"model":"tiny","prompt":"p","options":{"num_predict":30}}`)
+	if len(tokens) != n || final["eval_count"] != float64(n) {
+		t.Fatalf("%d tokens, eval_count %v", len(tokens), final["eval_count"])
+	}
+	full := strings.Join(tokens, "")
+
+	t.Run("stop cuts", func(t *testing.T) {
+		// Stop at the middle of token 10: the text before it is sent, the
+		// token that completes the stop sequence counts in eval_count.
+		stop := strings.TrimSpace(tokens[10])[:2]
+		k := strings.Index(full, stop)
+		body, _ := json.Marshal(map[string]any{"model": "tiny", "prompt": "p", "options": map[string]any{"num_predict": n, "stop": []string{"never", stop}}})
+		got, final := streamText(t, h, string(body))
+		if strings.Join(got, "") != full[:k] {
+			t.Errorf("sent %q, want %q", strings.Join(got, ""), full[:k])
+		}
+		at := 0 // the token in which the stop sequence ends
+		for i, l := 0, 0; i < len(tokens); i++ {
+			l += len(tokens[i])
+			if l >= k+len(stop) {
+				at = i
+				break
+			}
+		}
+		if final["done_reason"] != "stop" || final["eval_count"] != float64(at+1) {
+			t.Errorf("done_reason %v eval_count %v, want stop %d", final["done_reason"], final["eval_count"], at+1)
+		}
+	})
+	t.Run("held text merges", func(t *testing.T) {
+		// "e\x01" never completes, but every token ending in "e" may begin
+		// it, so Ollama holds it back and sends it with the next token.
+		got, final := streamText(t, h, `{"model":"tiny","prompt":"p","options":{"num_predict":30,"stop":["e\u0001"]}}`)
+		if strings.Join(got, "") != full || final["done_reason"] != "length" || final["eval_count"] != float64(n) {
+			t.Fatalf("sent %q (%v, %v), want %q", strings.Join(got, ""), final["done_reason"], final["eval_count"], full)
+		}
+		held := 0
+		for _, tok := range tokens[:n-1] {
+			if strings.HasSuffix(tok, "e") {
+				held++
+			}
+		}
+		if held == 0 || len(got) >= n {
+			t.Fatalf("no token ends in e: %q", tokens)
+		}
+		for _, m := range got[:len(got)-1] {
+			if strings.HasSuffix(m, "e") {
+				t.Errorf("message %q ends with held text", m)
+			}
+		}
+	})
 }

@@ -60,9 +60,8 @@ func (g *textGen) next() (string, int) {
 	}
 	i := g.rng.IntN(len(words))
 	g.since++
-	if g.n == 1 {
-		return words[i], 300 + i
-	}
+	// Like SentencePiece's "▁word" pieces, every word carries its leading
+	// space, the first one too.
 	return " " + words[i], 300 + i
 }
 

@@ -108,6 +108,7 @@ type tensorInfo struct {
 type options struct {
 	NumPredict *float64 `json:"num_predict"`
 	Seed       *float64 `json:"seed"`
+	Stop       []string `json:"stop"`
 }
 
 type generateRequest struct {

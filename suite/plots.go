@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -58,7 +59,7 @@ func writePlots(root string, plan Plan, data []*runData) ([]string, error) {
 	if !plan.MRI.Skip {
 		for _, model := range plan.MRI.Models {
 			ds := byPhaseModel(PhaseMRI, model)
-			if p, ok := lagPlot(model, plan.MRI.Buffers, ds); ok {
+			if p, ok := lagPlot(model, plan.MRI.Buffers, plan.LagInterval.D().Seconds(), ds); ok {
 				if err := save(p, "lag_"+layout.Slug(model)+".png"); err != nil {
 					return files, err
 				}
@@ -149,6 +150,13 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 	}
 	p.Add(sc, eb, plotter.NewGrid())
 	p.NominalX(names...)
+	p.Y.Tick.Marker = fixedTicks{prec: 2}
+	// A narrow range (efficiencies within a point of each other) gets a
+	// window of at least one percentage point, so the ticks stay readable.
+	if p.Y.Max-p.Y.Min < 1 {
+		mid := (p.Y.Max + p.Y.Min) / 2
+		p.Y.Min, p.Y.Max = mid-0.5, mid+0.5
+	}
 	p.X.Tick.Label.Rotation = 0.3
 	p.X.Tick.Label.XAlign = -0.9
 	return p, true
@@ -156,7 +164,7 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 
 // lagPlot draws scheduler lag over time per buffer condition, the runs of a
 // condition laid end to end.
-func lagPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, bool) {
+func lagPlot(model string, bufs []BufferSize, interval float64, ds []*runData) (*plot.Plot, bool) {
 	p := plot.New()
 	p.Title.Text = "Scheduler lag over time: " + model
 	p.X.Label.Text = "seconds (runs end to end)"
@@ -171,7 +179,7 @@ func lagPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, bool) 
 				xy = append(xy, plotter.XY{X: offset + t, Y: d.LagMs[j]})
 				end = t
 			}
-			offset += end
+			offset += end + interval
 		}
 		if len(xy) == 0 {
 			continue
@@ -280,4 +288,18 @@ func sortedRuns(ds []*runData, keep func(Run) bool) []*runData {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Run.Index < out[j].Run.Index })
 	return out
+}
+
+// fixedTicks labels gonum's default ticks with a fixed number of decimals
+// instead of %g, which turns 99.9 into "1e+02".
+type fixedTicks struct{ prec int }
+
+func (f fixedTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', f.prec, 64)
+		}
+	}
+	return ts
 }

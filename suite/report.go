@@ -372,7 +372,7 @@ func (a *analyzer) ceiling() []CeilingModel {
 			}
 			eff := efficiencies(ds)
 			bc.Efficiency = summarize(eff)
-			if iv, err := stats.BootstrapMean(eff, a.opts.Bootstrap); err == nil {
+			if iv, err := stats.BootstrapMean(eff, a.opts.Bootstrap); err == nil && len(eff) >= 2 {
 				bc.EfficiencyCI = &iv
 			}
 			bc.ParseMs, bc.GapMs, bc.LagMs = summarize(parse), summarize(gap), summarize(lag)
@@ -394,7 +394,7 @@ func (a *analyzer) ceiling() []CeilingModel {
 			// median parse times (n = runs), not the pooled chunks.
 			cmp.ParseMs = a.compare(perRunMedian(base, parseOf), perRunMedian(byBuf[b], parseOf), "default", b.String())
 			cm.Comparisons = append(cm.Comparisons, cmp)
-			cm.Verdicts = append(cm.Verdicts, a.bufferVerdict(model, b, cmp))
+			cm.Verdicts = append(cm.Verdicts, a.bufferVerdict(model, b, cmp, len(efficiencies(base)), len(efficiencies(byBuf[b]))))
 		}
 		cm.LagVsLoss = a.correlate(lagP99, loss)
 		cm.Verdicts = append(cm.Verdicts, a.lagVerdict(cm))
@@ -416,10 +416,10 @@ func perRunMedian(ds []*runData, f func(*runData) []float64) []float64 {
 	return out
 }
 
-func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferComparison) Verdict {
+func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferComparison, nA, nB int) Verdict {
 	e := cmp.Efficiency
 	if e == nil {
-		return Verdict{Text: fmt.Sprintf("%s, read buffer %s vs default: not enough finished runs to compare efficiency.", model, b), Warnings: []string{"each side needs at least two runs"}}
+		return Verdict{N: nA + nB, Text: fmt.Sprintf("%s, read buffer %s vs default: not enough finished runs to compare efficiency (%d vs %d).", model, b, nA, nB), Warnings: []string{"each side needs at least two runs"}}
 	}
 	v := Verdict{N: e.NA + e.NB}
 	diff := e.Diff.Estimate

@@ -126,3 +126,57 @@ func TestBackendOllamaEndpointDown(t *testing.T) {
 }
 
 var _ = errors.Is
+
+// cancelAt is a progress writer that cancels the suite when a line
+// containing marker is written: a Ctrl-C at a known point.
+type cancelAt struct {
+	marker string
+	cancel context.CancelFunc
+	b      strings.Builder
+}
+
+func (c *cancelAt) Write(p []byte) (int, error) {
+	c.b.Write(p)
+	if strings.Contains(string(p), c.marker) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// TestSimulatedInterruptMidStream cuts a real (simulated) run off in the
+// middle of its streams, then resumes.
+func TestSimulatedInterruptMidStream(t *testing.T) {
+	c, i := simPair(t, 400)
+	root := t.TempDir()
+	plan := Plan{CollectorURL: c, InsightURL: i, NumPredict: 40, Hardware: HardwarePlan{Skip: true}, Throttle: ThrottlePlan{Rates: []float64{100}}}
+	plan.SetRuns(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The progress line of run 5 (the first throttled run) is written as it
+	// starts; the cancel lands during its warm-up or its streams.
+	w := &cancelAt{marker: "[5/6] start", cancel: cancel}
+	cfg := Config{Plan: plan, OutputRoot: root, Backend: BackendSim, Progress: w}
+	res, err := Execute(ctx, cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Execute = %v, want context.Canceled\n%s", err, w.b.String())
+	}
+	if res.Ran != 4 {
+		t.Errorf("ran %d before the interrupt, want 4", res.Ran)
+	}
+	man, _ := ReadManifest(root)
+	before := snapshot(t, root, man)
+	cfg.Progress = nil
+	res, err = Execute(context.Background(), cfg)
+	if err != nil || res.Resumed != 4 || res.Ran != 2 {
+		t.Fatalf("resume: %v, resumed %d ran %d", err, res.Resumed, res.Ran)
+	}
+	for f, st := range before {
+		info, err := os.Stat(filepath.Join(root, f))
+		if err != nil || !info.ModTime().Equal(st.mod) {
+			t.Errorf("finished run file %s was touched on resume (%v)", f, err)
+		}
+	}
+	if rep := res.Report; len(rep.Flow) != 1 || rep.Flow[0].Efficiency == nil || rep.Flow[0].ClientRate == nil || math.Abs(rep.Flow[0].ClientRate.Mean-100) > 15 {
+		t.Errorf("flow after resume: %+v", rep.Flow)
+	}
+}

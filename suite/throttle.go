@@ -25,9 +25,7 @@ func (r *runner) runThrottle(ctx context.Context, run Run, dir string) ([]string
 	var wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer
 	if rate > 0 {
 		wrap = func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
-			return profiler.StreamerFunc(func(ctx context.Context, req *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
-				return throttle.Wrap(s, throttle.New(rate)).Stream(ctx, req, fn)
-			})
+			return throttle.WrapEach(s, func() throttle.Limiter { return throttle.New(rate) })
 		}
 	}
 	files, _, err := r.profileRun(ctx, run, dir, 0, wrap, func(res *profiler.RunResult) any {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"tr117/profiler/ollamatest"
@@ -61,12 +62,14 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 	}
 	hc := &http.Client{Timeout: 3 * time.Second}
 	var down []error
+	var silent []string
 	for _, ep := range []struct{ role, url string }{{"collector", collectorURL}, {"insight", insightURL}} {
 		if _, err := suite.ProbeEndpoint(ctx, hc, ep.role, ep.url); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			down = append(down, err)
+			silent = append(silent, ep.role+" "+ep.url)
 		}
 	}
 	if len(down) == 0 {
@@ -75,7 +78,7 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 	if mode == Ollama {
 		return nil, fmt.Errorf("%w\n(--backend ollama needs both servers running: start them, e.g. OLLAMA_HOST=127.0.0.1:11435 ollama serve, or use --backend sim)", errors.Join(down...))
 	}
-	return startSims(sim, errors.Join(down...).Error()), nil
+	return startSims(sim, "no Ollama answered at "+strings.Join(silent, " and ")), nil
 }
 
 func startSims(sim SimConfig, reason string) *Backend {

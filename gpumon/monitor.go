@@ -15,7 +15,8 @@ import (
 )
 
 // Config configures a [Monitor]. The zero value is the default; it can be
-// written into a manifest as JSON (durations as nanoseconds).
+// written into a manifest as JSON (durations as nanoseconds). It is plain
+// data, safe to copy.
 type Config struct {
 	// Interval between samples. Default 100 ms; values under 10 ms are
 	// raised to 10 ms.
@@ -63,7 +64,8 @@ func (c Config) withDefaults() Config {
 // [Monitor.Start] for the span of a piece of work. Latest, Report,
 // AddTokens, Collector and Handler are safe to call concurrently with Run;
 // Run itself runs once at a time. The Monitor does not close the sampler
-// or the sink.
+// or the sink. Open an nvidia-smi sampler with the same interval as the
+// Monitor: its -lms stream paces the samples.
 type Monitor struct {
 	s   Sampler
 	out sink.Sink[Sample]

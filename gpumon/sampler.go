@@ -53,7 +53,8 @@ func ParseKind(s string) (Kind, error) {
 }
 
 // OpenConfig configures [Open]. The zero value picks a sampler automatically
-// with the defaults below. It can be written into a manifest as JSON.
+// with the defaults below. It can be written into a manifest as JSON; it is
+// plain data, safe to copy.
 type OpenConfig struct {
 	// Kind is the sampler to open; "" means [KindAuto].
 	Kind Kind `json:"kind,omitempty"`
@@ -81,7 +82,7 @@ type OpenConfig struct {
 	Logger *slog.Logger `json:"-"`
 }
 
-// Interval limits.
+// Interval limits for [Config.Interval] and [OpenConfig.Interval].
 const (
 	DefaultInterval = 100 * time.Millisecond
 	MinInterval     = 10 * time.Millisecond

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,8 +67,12 @@ func TestSMIStreamTwoGPUs(t *testing.T) {
 	if !math.IsNaN(h.PCIeRxMBps) || !math.IsNaN(h.EnergyJ) {
 		t.Errorf("nvidia-smi has no PCIe or energy field, yet got %v %v", h.PCIeRxMBps, h.EnergyJ)
 	}
+	pid := s.(*smiSampler).st.cmd.Process.Pid
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("nvidia-smi (pid %d) still exists after Close: %v", pid, err)
 	}
 	if _, err := s.Sample(context.Background(), nil); err == nil {
 		t.Error("Sample after Close succeeded")

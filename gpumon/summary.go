@@ -8,7 +8,8 @@ import (
 )
 
 // Report summarizes a Monitor's run. It is JSON-safe: values that were
-// never measured are null (nil pointers), never NaN.
+// never measured are null (nil pointers), never NaN. It is plain data,
+// safe to copy and share once returned.
 type Report struct {
 	// Sampler is the sampler's Name ("nvml", "nvidia-smi").
 	Sampler string `json:"sampler"`

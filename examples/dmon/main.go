@@ -3,7 +3,9 @@
 //
 //	go run ./examples/dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...
 //
-// It runs COMMAND directly (no shell), forwards SIGINT and SIGTERM to it,
+// It runs COMMAND directly (no shell), forwards SIGINT and SIGTERM to it
+// (a Ctrl-C at a terminal reaches COMMAND from the terminal as well, since
+// it stays in the foreground process group to keep the terminal),
 // writes DIR/gpu_metrics.csv (one row per GPU per sample) and
 // DIR/gpu_summary.json (the gpumon.Report plus the command and its exit
 // status), and exits with COMMAND's exit code, or 128+N if signal N ended

@@ -112,6 +112,7 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 	if m.start.IsZero() {
 		m.start = time.Now()
 	}
+	m.lastTick = time.Time{} // no interval across separate runs
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
@@ -125,7 +126,7 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 	var lastErr string
 	for {
 		var err error
-		buf, err = m.once(ctx, buf[:0])
+		buf, err = m.once(ctx, buf[:0], true)
 		if started != nil {
 			started()
 			started = nil
@@ -151,7 +152,7 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 			// One last sample, so that a window's energy and peaks cover
 			// all of it.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*m.cfg.Interval)
-			_, ferr := m.once(fctx, buf[:0])
+			_, ferr := m.once(fctx, buf[:0], false)
 			cancel()
 			var se *sinkError
 			if errors.As(ferr, &se) {
@@ -167,18 +168,22 @@ type sinkError struct{ err error }
 
 func (e *sinkError) Error() string { return e.err.Error() }
 
-// once takes one sample, records it and writes it out.
-func (m *Monitor) once(ctx context.Context, buf []Sample) ([]Sample, error) {
+// once takes one sample, records it and writes it out. scheduled is false
+// for the last sample at stop, which is not on the ticker's schedule and so
+// is left out of the interval statistics.
+func (m *Monitor) once(ctx context.Context, buf []Sample, scheduled bool) ([]Sample, error) {
 	tick := time.Now()
 	buf, serr := m.s.Sample(ctx, buf)
 	if serr != nil && ctx.Err() != nil {
 		return buf, ctx.Err()
 	}
 	m.mu.Lock()
-	if !m.lastTick.IsZero() {
-		m.intervals.add(float64(tick.Sub(m.lastTick)) / float64(time.Millisecond))
+	if scheduled {
+		if !m.lastTick.IsZero() {
+			m.intervals.add(float64(tick.Sub(m.lastTick)) / float64(time.Millisecond))
+		}
+		m.lastTick = tick
 	}
-	m.lastTick = tick
 	m.rounds++
 	if serr != nil {
 		// The whole sample failed: one gap row per GPU seen so far.

@@ -44,7 +44,18 @@ func OpenNVML(cfg OpenConfig) (Sampler, error) {
 	if cfg.NVMLLibrary != "" {
 		opts = append(opts, nvml.WithLibraryPath(cfg.NVMLLibrary))
 	}
-	return openNVMLLib(nvml.New(opts...), cfg)
+	s, err := openNVMLLib(nvml.New(opts...), cfg)
+	if errors.Is(err, nvml.ERROR_LIBRARY_NOT_FOUND) {
+		lib := cfg.NVMLLibrary
+		if lib == "" {
+			lib = "libnvidia-ml.so.1"
+		}
+		return nil, fmt.Errorf("gpumon: nvml: %s could not be loaded (is the NVIDIA driver installed?): %w", lib, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // openNVMLLib opens the sampler over any nvml.Interface (the real library

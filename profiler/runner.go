@@ -237,7 +237,9 @@ type AgentResult struct {
 // are null (nil pointers).
 type AgentMetrics struct {
 	// TokensGenerated is the client's token count (one per message with
-	// content or thinking text).
+	// content or thinking text). Ollama's eval_count is one more on a
+	// natural stop, as it counts the end-of-sequence token (see
+	// Message.Tokens).
 	TokensGenerated int `json:"tokens_generated"`
 	// ThroughputTokensPerSec is TokensGenerated / TotalDurationMS.
 	ThroughputTokensPerSec float64 `json:"throughput_tokens_per_sec"`

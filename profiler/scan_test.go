@@ -135,3 +135,18 @@ func TestScanLineMatchesWireFormat(t *testing.T) {
 		t.Errorf("final %+v", fl)
 	}
 }
+
+func TestRecordsAppendCSVDoNotAllocate(t *testing.T) {
+	c := Chunk{Agent: "collector", Index: 3, Bytes: 120, Gap: 1500000, Parse: 2000, Run: 1, Lines: 1, Since: 9000000}
+	l := LagSample{Lag: 1234567, Run: 2}
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() { buf = c.AppendCSV(buf[:0]); buf = l.AppendCSV(buf[:0]) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+	if got := string(c.AppendCSV(nil)); got != ",collector,3,120,1.500,0.002,1,1,9.000" {
+		t.Errorf("chunk row %q", got)
+	}
+	if got := string(l.AppendCSV(nil)); got != ",1.235,2" {
+		t.Errorf("lag row %q", got)
+	}
+}

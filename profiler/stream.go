@@ -88,7 +88,10 @@ type Message struct {
 	Thinking []byte
 	// Tokens is the number of tokens the message carries by the seed's
 	// proxy: 1 if Content or Thinking is non-empty, else 0. Ollama sends
-	// one token per message, so the sum usually equals eval_count.
+	// one token per message, so the sum equals eval_count when generation
+	// hit num_predict (done_reason "length"); on a natural stop ("stop")
+	// eval_count also counts the end-of-sequence token, which is never
+	// streamed, and is one more.
 	Tokens int
 	// Done is set on the final message, which carries Final.
 	Done bool

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -109,4 +112,81 @@ func (f *fakeTB) Skipf(format string, args ...any) {
 func (f *fakeTB) Fatalf(format string, args ...any) {
 	f.failed, f.msg = true, fmt.Sprintf(format, args...)
 	runtime.Goexit()
+}
+
+func TestLaunchRetriesTakenPort(t *testing.T) {
+	count := filepath.Join(t.TempDir(), "count")
+	bin := fakeBin(t, "echo x >> "+count+"\necho \"Error: listen tcp $OLLAMA_HOST: bind: address already in use\" >&2\nexit 1\n")
+	_, err := Launch(context.Background(), Options{Bin: bin})
+	if !errors.Is(err, errPortTaken) {
+		t.Errorf("err = %v; want errPortTaken", err)
+	}
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 3 {
+		t.Errorf("%d attempts, want 3", strings.Count(string(b), "x"))
+	}
+	// With an address of the caller's choosing there is no retry.
+	os.Remove(count)
+	addr, _ := FreeAddr()
+	if _, err := Launch(context.Background(), Options{Bin: bin, Addr: addr}); !errors.Is(err, errPortTaken) {
+		t.Errorf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 1 {
+		t.Errorf("%d attempts with a fixed address, want 1", strings.Count(string(b), "x"))
+	}
+}
+
+// versionServer answers /api/version on a loopback port, standing in for
+// whatever listens there.
+func versionServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"version":"0.6.5"}`)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func TestLaunchReadiness(t *testing.T) {
+	addr := versionServer(t)
+	t.Run("ours", func(t *testing.T) {
+		// A server that logs that it listens on addr is ready once addr answers.
+		bin := fakeBin(t, "echo \"msg=\\\"Listening on $OLLAMA_HOST (version 0.6.5)\\\"\" >&2\nexec sleep 60\n")
+		s, err := Launch(context.Background(), Options{Bin: bin, Addr: addr, StopGrace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.URL != "http://"+addr {
+			t.Errorf("URL %q", s.URL)
+		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+		if _, err := os.Stat(s.ModelsDir); !os.IsNotExist(err) {
+			t.Errorf("models dir %s left behind: %v", s.ModelsDir, err)
+		}
+	})
+	t.Run("someone else's", func(t *testing.T) {
+		// A server that never says it listens is not believed within 2 s,
+		// even though its address answers.
+		bin := fakeBin(t, "echo starting >&2\nexec sleep 60\n")
+		_, err := Launch(context.Background(), Options{Bin: bin, Addr: addr, ReadyTimeout: 500 * time.Millisecond})
+		if err == nil || !strings.Contains(err.Error(), "did not answer") {
+			t.Errorf("err = %v; want a readiness timeout", err)
+		}
+	})
+	t.Run("ignores SIGTERM", func(t *testing.T) {
+		bin := fakeBin(t, "trap '' TERM\necho \"Listening on $OLLAMA_HOST\"\nwhile :; do sleep 0.05; done\n")
+		s, err := Launch(context.Background(), Options{Bin: bin, Addr: addr, StopGrace: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Stop(); err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Errorf("Stop: %v; want killed after the grace period", err)
+		}
+	})
 }

@@ -152,6 +152,10 @@ func FreeAddr() (string, error) {
 // Launch starts `ollama serve` and returns once it answers /api/version, or
 // with an error that includes the tail of its log. ctx bounds the start only:
 // the server runs until Stop.
+//
+// When Options.Addr is empty and the port it picked is taken before the
+// server binds it (another process got it first), Launch tries again with
+// another port, three times in all.
 func Launch(ctx context.Context, opts Options) (*Server, error) {
 	var err error
 	if opts.Bin == "" {
@@ -159,11 +163,26 @@ func Launch(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	if opts.Addr == "" {
-		if opts.Addr, err = FreeAddr(); err != nil {
-			return nil, err
+	auto := opts.Addr == ""
+	for attempt := 1; ; attempt++ {
+		o := opts
+		if auto {
+			if o.Addr, err = FreeAddr(); err != nil {
+				return nil, err
+			}
+		}
+		s, err := launch(ctx, o)
+		if err == nil || !auto || attempt == 3 || !errors.Is(err, errPortTaken) {
+			return s, err
 		}
 	}
+}
+
+// errPortTaken marks a server that exited because its port was in use.
+var errPortTaken = errors.New("port taken")
+
+func launch(ctx context.Context, opts Options) (*Server, error) {
+	var err error
 	s := &Server{Addr: opts.Addr, URL: "http://" + opts.Addr, Bin: opts.Bin, grace: opts.StopGrace, exited: make(chan struct{})}
 	if s.grace <= 0 {
 		s.grace = 5 * time.Second
@@ -247,23 +266,55 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	var firstOK time.Time
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/version", nil)
 		if resp, err := client.Do(req); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				if firstOK.IsZero() {
+					firstOK = time.Now()
+				}
+				if s.listening(time.Since(firstOK)) {
+					return nil
+				}
 			}
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("ollamaserver: %s serve on %s exited before answering (%v); log %s:\n%s", s.Bin, s.Addr, s.waitErr, s.LogPath, s.LogTail(40))
+			tail := s.LogTail(40)
+			err := fmt.Errorf("ollamaserver: %s serve on %s exited before answering (%v); log %s:\n%s", s.Bin, s.Addr, s.waitErr, s.LogPath, tail)
+			if strings.Contains(tail, "address already in use") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
 		case <-ctx.Done():
 			return fmt.Errorf("ollamaserver: %s serve on %s did not answer /api/version within %v: %w; log %s:\n%s", s.Bin, s.Addr, timeout, ctx.Err(), s.LogPath, s.LogTail(40))
 		case <-tick.C:
 		}
 	}
+}
+
+// listening reports whether the server that answered /api/version is this
+// one: Ollama logs "Listening on ADDR" once it has bound its port, so an
+// answer without that line may come from another process that took the
+// port. A binary that never logs the line is believed after two seconds of
+// answers.
+func (s *Server) listening(answering time.Duration) bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+	}
+	b, err := os.ReadFile(s.LogPath)
+	if err != nil {
+		return false
+	}
+	if bytes.Contains(b, []byte("Listening on "+s.Addr)) {
+		return true
+	}
+	return !bytes.Contains(b, []byte("Listening on ")) && answering >= 2*time.Second
 }
 
 // Stop sends SIGTERM, waits up to the grace period, then kills the server

@@ -2,36 +2,84 @@ package gpumon_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"tr117/gpumon"
 	"tr117/sink"
 )
 
+// oneGPU is a stand-in Sampler for the examples: one GPU drawing 312.5 W.
+// In a service, use the Sampler returned by gpumon.Open.
+type oneGPU struct{}
+
+func (oneGPU) Name() string { return "example" }
+func (oneGPU) Close() error { return nil }
+func (oneGPU) Sample(ctx context.Context, dst []gpumon.Sample) ([]gpumon.Sample, error) {
+	s := gpumon.Missing(time.Now(), 0, "GPU-example", "Example GPU")
+	s.PowerW, s.UtilGPU, s.MemUsedMiB = 312.5, 97, 40960
+	return append(dst, s), nil
+}
+
 // A service embeds the monitor: metrics on its own Prometheus registry and
-// the latest readings as JSON on its own mux. On a machine without a GPU
-// Open says so and the service runs without GPU metrics.
+// the latest readings as JSON, both on its own mux.
 func Example_embed() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := gpumon.Open(ctx, gpumon.OpenConfig{})
-	if err != nil {
-		fmt.Println("no GPU monitoring:", err != nil)
-		return
-	}
-	defer s.Close()
+	ctx := context.Background()
+	var s gpumon.Sampler = oneGPU{} // gpumon.Open(ctx, gpumon.OpenConfig{}) on a GPU machine
 	m := gpumon.NewMonitor(s, nil, gpumon.Config{})
+	stop := m.Start(ctx) // or: go m.Run(ctx) for the life of the service
+	defer stop()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.Collector())
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /gpu", m.Handler())
-	go m.Run(ctx) // stopped by cancel
-	_ = mux       // http.ListenAndServe(addr, mux)
+	srv := httptest.NewServer(mux) // http.ListenAndServe(addr, mux) in a service
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if strings.HasPrefix(line, "gpu_power_watts") || strings.HasPrefix(line, "gpu_utilization_ratio") {
+			fmt.Println(line)
+		}
+	}
+
+	resp, err = http.Get(srv.URL + "/gpu")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var latest struct {
+		Sampler string
+		GPUs    []struct {
+			Name  string
+			Power float64 `json:"power_watts"`
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&latest)
+	fmt.Println(latest.Sampler, latest.GPUs[0].Name, latest.GPUs[0].Power)
+	// Output:
+	// gpu_power_watts{gpu="0",name="Example GPU",uuid="GPU-example"} 312.5
+	// gpu_utilization_ratio{gpu="0",name="Example GPU",uuid="GPU-example"} 0.97
+	// example Example GPU 312.5
 }
 
 // Watch samples around a piece of work and writes gpu_metrics.csv.

@@ -33,10 +33,49 @@
 //     model by [Config.Faults], so one agent of a pair can fail while the
 //     other succeeds.
 //
+// # What Ollama v0.6.5 sends, and so what the simulator sends
+//
+// These facts come from the real server (see parity_test.go) and its source:
+//
+//   - A stream is HTTP 200, Content-Type application/x-ndjson, chunked, one
+//     JSON object and a newline per chunk. "stream": false gives one object
+//     with Content-Type "application/json; charset=utf-8".
+//   - Generate messages are {"model","created_at","response","done":false},
+//     in that order; chat messages are {"model","created_at","message":
+//     {"role":"assistant","content"},"done":false}. created_at is UTC RFC 3339
+//     with nanoseconds; "model" echoes the name the client sent. There is no
+//     empty or metrics-only message before the first token, and no token
+//     message with empty text.
+//   - The final message has an empty response (content), "done":true,
+//     "done_reason" ("length" when num_predict ran out, "stop" for
+//     end-of-sequence or a stop sequence), then, for generate only,
+//     "context" (an array of token ids), then total_duration, load_duration,
+//     prompt_eval_count, prompt_eval_duration, eval_count and eval_duration,
+//     all integers, durations in nanoseconds. Chat puts "done_reason" before
+//     "done".
+//   - eval_count equals the number of token messages only when num_predict
+//     ends the response. A natural stop samples an end-of-sequence token that
+//     is counted but not sent (eval_count = messages + 1); a stop sequence
+//     counts the token that completed it; text that may begin a stop
+//     sequence (or an incomplete UTF-8 character) is held back and sent with
+//     the next token as one message. (The simulator's words are ASCII, so only
+//     stop sequences make it hold text back.)
+//   - load_duration includes the time the request waited for the scheduler.
+//   - A request with no prompt (generate) or no messages (chat) loads the
+//     model and answers {"done":true,"done_reason":"load"}; with keep_alive 0
+//     it unloads it ("unload").
+//   - Errors are {"error":"…"}: an unknown model is 404 "model 'X' not found"
+//     on generate and show, but 404 `model "X" not found, try pulling it
+//     first` on chat; an empty body is 400 "missing request body"; an unknown
+//     path or method is 404 text/plain "404 page not found". A failure after
+//     the stream has begun is a {"error":"…"} line in the 200 stream.
+//   - A binary built with `go install` reports version "0.0.0".
+//
 // Timing fields in the final message (total_duration, load_duration,
 // prompt_eval_duration, eval_duration) are nanoseconds, as in Ollama. The
 // simulator reports the durations it meant to spend (the sum of the delays it
 // scheduled), not the wall time it measured, so they are exact and repeatable
 // under a virtual clock and within scheduling noise of the wall time under the
-// real one.
+// real one. Each is at least 1µs, so that, as from Ollama, every timing key is
+// present in a final message.
 package ollamatest

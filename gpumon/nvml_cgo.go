@@ -137,6 +137,9 @@ func (d nvmlDevice) samples(kind sampleKind, since uint64, dst []rawSample) ([]r
 		t = nvml.GPU_UTILIZATION_SAMPLES
 	}
 	vt, ss, ret := d.h.GetSamples(t, since)
+	if ret == nvml.ERROR_NOT_FOUND {
+		return dst, nil // no sample newer than since: NVML's way of saying "none yet"
+	}
 	if err := nvmlError(ret); err != nil {
 		return dst, err
 	}

@@ -25,6 +25,10 @@ func h100Telemetry(d *server.Device, lost *bool) {
 		return r
 	}
 	d.GetSamplesFunc = func(t nvml.SamplingType, since uint64) (nvml.ValueType, []nvml.Sample, nvml.Return) {
+		if since >= 200000 {
+			// NVML answers NOT_FOUND when nothing is newer than since.
+			return nvml.VALUE_TYPE_UNSIGNED_INT, nil, ret(nvml.ERROR_NOT_FOUND)
+		}
 		var s nvml.Sample
 		s.TimeStamp = since + 100000
 		v := uint32(350000) // mW
@@ -90,6 +94,17 @@ func TestNVMLAdapterOnGoNVMLMock(t *testing.T) {
 	}
 	if r.MemTotalMiB < 80000 {
 		t.Errorf("memory total %v MiB", r.MemTotalMiB)
+	}
+
+	// Third read: the buffers have nothing new (ERROR_NOT_FOUND); the
+	// newest value is carried and the row has no error.
+	for range 2 {
+		if rows, err = s.Sample(context.Background(), rows[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := rows[3]; r.Err != nil || r.PowerW != 350 || r.UtilGPU != 97 {
+		t.Errorf("read with empty sample buffers: power %v util %v err %v", r.PowerW, r.UtilGPU, r.Err)
 	}
 
 	lost[5] = true

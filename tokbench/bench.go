@@ -1,0 +1,364 @@
+package tokbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"tr117/stats"
+)
+
+// SeedSentence is the sentence the default corpus repeats. The original
+// bench_tokenizer.py repeated "a fixed English sentence" whose text the
+// TR117 notes do not record; tr117 fixes this pangram so that runs are
+// comparable with each other (not with the seed's absolute counts).
+const SeedSentence = "The quick brown fox jumps over the lazy dog. "
+
+// DefaultBytes is the default corpus size, the readiness doc's 1 MiB (the
+// seed script's own default was 10 MiB).
+const DefaultBytes = 1 << 20
+
+// SeedCorpus returns SeedSentence repeated to exactly n bytes (the last
+// repetition cut short at a character boundary; the sentence is ASCII).
+func SeedCorpus(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	s := strings.Repeat(SeedSentence, n/len(SeedSentence)+1)
+	return s[:n]
+}
+
+// Config configures Run. The zero value is the seed's bench: one warm-up
+// pass, then 3 timed passes on one goroutine.
+type Config struct {
+	// Iterations is the number of timed passes per tokenizer. Default 3
+	// (the readiness doc's run).
+	Iterations int `json:"iterations"`
+	// Parallel cuts the corpus into this many shards at whitespace and
+	// encodes them at once, one goroutine each, so a pass measures
+	// multi-core throughput. Default 1 (the whole corpus in one call).
+	Parallel int `json:"parallel"`
+	// NoWarmUp skips the untimed first pass. Default false: one warm-up,
+	// which also builds the backends' lazy tables.
+	NoWarmUp bool `json:"no_warm_up,omitempty"`
+	// RuleFactor is the speed ratio that flags a pair of tokenizers (the
+	// seed's "more than 2× slower" rule). Default 2.
+	RuleFactor float64 `json:"rule_factor"`
+	// Progress, when set, is called after each pass (warm-up included),
+	// from the goroutine that called Run.
+	Progress func(Pass) `json:"-"`
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Iterations == 0 {
+		c.Iterations = 3
+	}
+	if c.Parallel == 0 {
+		c.Parallel = 1
+	}
+	if c.RuleFactor == 0 {
+		c.RuleFactor = 2
+	}
+	switch {
+	case c.Iterations < 0:
+		return c, fmt.Errorf("tokbench: iterations %d < 1", c.Iterations)
+	case c.Parallel < 0:
+		return c, fmt.Errorf("tokbench: parallel %d < 1", c.Parallel)
+	case !(c.RuleFactor > 1) || math.IsInf(c.RuleFactor, 0):
+		return c, fmt.Errorf("tokbench: rule factor %v must be above 1", c.RuleFactor)
+	}
+	return c, nil
+}
+
+// Named is a tokenizer under the name the report gives it.
+type Named struct {
+	Name      string
+	Tokenizer Tokenizer
+}
+
+// Pass is one encode of the whole corpus.
+type Pass struct {
+	Model    string
+	Index    int // 0-based timed pass index; -1 for the warm-up
+	Duration time.Duration
+	Tokens   int
+}
+
+// Result is one tokenizer's measurements. Counts exclude special tokens:
+// the seed's encode added a BOS to every call, tr117 adds none.
+type Result struct {
+	Model  string `json:"model"`
+	Source string `json:"source"`
+	Info   Info   `json:"info"`
+	// Tokens is the number of ids one pass produces (every pass must
+	// produce the same number; Run fails otherwise).
+	Tokens int `json:"tokens"`
+	// Bytes is the corpus size.
+	Bytes int `json:"bytes"`
+	// TokensPerSec and BytesPerSec are Tokens and Bytes over the mean
+	// pass time.
+	TokensPerSec float64 `json:"tokens_per_sec"`
+	BytesPerSec  float64 `json:"bytes_per_sec"`
+	// LatencyMs is the mean pass time in milliseconds (the seed's
+	// "Latency (ms)"); LatencyP50Ms and LatencyP99Ms its percentiles.
+	LatencyMs    float64 `json:"latency_ms"`
+	LatencyP50Ms float64 `json:"latency_p50_ms"`
+	LatencyP99Ms float64 `json:"latency_p99_ms"`
+	// CV is the coefficient of variation of the pass times.
+	CV float64 `json:"cv"`
+	// PassesMs holds every timed pass, in order.
+	PassesMs []float64 `json:"passes_ms"`
+	// Parallel is the number of shards encoded at once.
+	Parallel int `json:"parallel"`
+}
+
+// Comparison is the seed's decision rule applied to one pair: is one
+// tokenizer more than RuleFactor times slower than the other on the same
+// corpus? Slowness is pass time (CPU cost of the same text); the tokens/s
+// ratio is given too, since it is what the seed printed.
+type Comparison struct {
+	Faster string `json:"faster"`
+	Slower string `json:"slower"`
+	// TimeRatio is the slower's mean pass time over the faster's.
+	TimeRatio float64 `json:"time_ratio"`
+	// TokensPerSecRatio is the faster's tokens/s over the slower's.
+	TokensPerSecRatio float64 `json:"tokens_per_sec_ratio"`
+	// Factor is the rule's threshold (Config.RuleFactor).
+	Factor float64 `json:"factor"`
+	// Flagged is TimeRatio > Factor: the slower tokenizer's CPU cost
+	// could be a bottleneck.
+	Flagged bool `json:"flagged"`
+}
+
+// String renders c as one sentence.
+func (c Comparison) String() string {
+	verdict := "within"
+	if c.Flagged {
+		verdict = "FLAGGED: beyond"
+	}
+	return fmt.Sprintf("%s is %.2f× slower than %s per pass (tokens/s ratio %.2f): %s the %g× rule",
+		c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, verdict, c.Factor)
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	Config      Config       `json:"config"`
+	CorpusBytes int          `json:"corpus_bytes"`
+	Results     []Result     `json:"results"`
+	Comparisons []Comparison `json:"comparisons"`
+	// SpecialTokens documents the counting convention.
+	SpecialTokens string `json:"special_tokens"`
+}
+
+// SpecialTokensNote is Report.SpecialTokens.
+const SpecialTokensNote = "counts exclude special tokens: no BOS/EOS is added (the seed's encode added a BOS, one token per call)"
+
+// Shards cuts text into n pieces of about equal size, each cut made just
+// after a whitespace character so that no word is split (a piece may be
+// empty if text has too little whitespace).
+func Shards(text string, n int) []string {
+	if n <= 1 {
+		return []string{text}
+	}
+	out := make([]string, 0, n)
+	start := 0
+	for i := 1; i < n; i++ {
+		cut := max(start, len(text)*i/n)
+		for cut < len(text) {
+			r, size := utf8.DecodeRuneInString(text[cut:])
+			cut += size
+			if unicode.IsSpace(r) {
+				break
+			}
+		}
+		out = append(out, text[start:cut])
+		start = cut
+	}
+	return append(out, text[start:])
+}
+
+// Run encodes corpus with each tokenizer: a warm-up, then cfg.Iterations
+// timed passes, and applies the 2× rule to every pair. It stops at the
+// first error (an encode that fails, or two passes that disagree on the
+// token count) and returns ctx.Err() as is when ctx ends between passes.
+// Every goroutine it starts has ended when it returns.
+func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if len(toks) == 0 {
+		return nil, errors.New("tokbench: no tokenizers to run")
+	}
+	if corpus == "" {
+		return nil, errors.New("tokbench: empty corpus")
+	}
+	seen := map[string]bool{}
+	for _, t := range toks {
+		if t.Name == "" || t.Tokenizer == nil {
+			return nil, fmt.Errorf("tokbench: tokenizer %q: want a name and a tokenizer", t.Name)
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("tokbench: tokenizer name %q used twice", t.Name)
+		}
+		seen[t.Name] = true
+	}
+	shards := Shards(corpus, cfg.Parallel)
+	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: SpecialTokensNote}
+	for _, t := range toks {
+		res, err := runOne(ctx, t, shards, len(corpus), cfg)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	rep.Comparisons = Compare(rep.Results, cfg.RuleFactor)
+	return rep, nil
+}
+
+func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Config) (Result, error) {
+	info := t.Tokenizer.Info()
+	res := Result{Model: t.Name, Source: info.Source, Info: info, Bytes: nbytes, Parallel: len(shards)}
+	p := newPasser(t.Tokenizer, shards)
+	defer p.stop()
+	first := 0
+	if cfg.NoWarmUp {
+		first = 1
+	}
+	tokens := -1
+	for i := first - 1; i < cfg.Iterations; i++ {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		d, n, err := p.pass()
+		if err != nil {
+			return res, fmt.Errorf("tokbench: %s: %w", t.Name, err)
+		}
+		if tokens >= 0 && n != tokens {
+			return res, fmt.Errorf("tokbench: %s: pass %d gave %d tokens, an earlier pass %d: the tokenizer is not deterministic", t.Name, i, n, tokens)
+		}
+		tokens = n
+		if cfg.Progress != nil {
+			cfg.Progress(Pass{Model: t.Name, Index: i, Duration: d, Tokens: n})
+		}
+		if i >= 0 {
+			res.PassesMs = append(res.PassesMs, float64(d)/float64(time.Millisecond))
+		}
+	}
+	res.Tokens = tokens
+	s, err := stats.Summarize(res.PassesMs)
+	if err != nil {
+		return res, fmt.Errorf("tokbench: %s: %w", t.Name, err)
+	}
+	res.LatencyMs, res.LatencyP50Ms, res.LatencyP99Ms, res.CV = s.Mean, s.P50, s.P99, s.CV
+	if s.Mean > 0 {
+		res.TokensPerSec = float64(tokens) / (s.Mean / 1e3)
+		res.BytesPerSec = float64(nbytes) / (s.Mean / 1e3)
+	}
+	return res, nil
+}
+
+// passer encodes the shards of one pass. With more than one shard it keeps
+// one goroutine per shard for the whole run, so that a pass times the
+// encodes and not goroutine start-up.
+type passer struct {
+	tok    Tokenizer
+	shards []string
+	start  []chan struct{}
+	done   chan shardResult
+	wg     sync.WaitGroup
+}
+
+type shardResult struct {
+	n   int
+	err error
+}
+
+func newPasser(t Tokenizer, shards []string) *passer {
+	p := &passer{tok: t, shards: shards}
+	if len(shards) == 1 {
+		return p
+	}
+	p.done = make(chan shardResult, len(shards))
+	for _, s := range shards {
+		start := make(chan struct{})
+		p.start = append(p.start, start)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for range start {
+				ids, err := t.Encode(s)
+				p.done <- shardResult{len(ids), err}
+			}
+		}()
+	}
+	return p
+}
+
+func (p *passer) pass() (time.Duration, int, error) {
+	if len(p.shards) == 1 {
+		t0 := time.Now()
+		ids, err := p.tok.Encode(p.shards[0])
+		return time.Since(t0), len(ids), err
+	}
+	t0 := time.Now()
+	for _, s := range p.start {
+		s <- struct{}{}
+	}
+	var n int
+	var errs []error
+	for range p.shards {
+		r := <-p.done
+		n += r.n
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	return time.Since(t0), n, errors.Join(errs...)
+}
+
+func (p *passer) stop() {
+	for _, s := range p.start {
+		close(s)
+	}
+	p.wg.Wait()
+}
+
+// Compare applies the rule to every pair of results: for each pair the
+// faster and slower by mean pass time and whether the ratio exceeds
+// factor (2 if factor is 0). Pairs are ordered by descending time ratio.
+func Compare(results []Result, factor float64) []Comparison {
+	if factor == 0 {
+		factor = 2
+	}
+	var out []Comparison
+	for i := range results {
+		for j := i + 1; j < len(results); j++ {
+			a, b := results[i], results[j]
+			if a.LatencyMs > b.LatencyMs {
+				a, b = b, a
+			}
+			if !(a.LatencyMs > 0) || !(b.TokensPerSec > 0) {
+				continue
+			}
+			c := Comparison{
+				Faster:            a.Model,
+				Slower:            b.Model,
+				TimeRatio:         b.LatencyMs / a.LatencyMs,
+				TokensPerSecRatio: a.TokensPerSec / b.TokensPerSec,
+			}
+			c.Factor = factor
+			c.Flagged = c.TimeRatio > factor
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].TimeRatio > out[j].TimeRatio })
+	return out
+}

@@ -1,0 +1,117 @@
+package tokbench
+
+import (
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/ollama/ollama/fs/ggml"
+	"github.com/ollama/ollama/tokenizer"
+)
+
+// LoadGGUF reads the tokenizer.ggml.* metadata of a GGUF model file and
+// builds the tokenizer Ollama's engine builds for it: BPE ("gpt2") with
+// the pre-tokenizer its architecture and tokenizer.ggml.pre select,
+// SentencePiece ("llama"), or WordPiece ("bert"). Tensor data is not read.
+// A pre-tokenizer the engine does not know is refused with ErrUnsupported.
+func LoadGGUF(path string) (Tokenizer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokbench: %w", err)
+	}
+	defer f.Close()
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		return nil, fmt.Errorf("tokbench: %s: GGUF: %w", path, err)
+	}
+	return fromGGUFKV(g.KV(), path)
+}
+
+// ggufPre maps (architecture, tokenizer.ggml.pre) to the regexes Ollama's
+// engine (model/models/*) splits with.
+func ggufPre(arch, pre string) ([]string, error) {
+	switch arch {
+	case "qwen2", "qwen25vl", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe":
+		// These model packages hard-code Qwen 2's pattern.
+		return []string{PreQwen2}, nil
+	case "gemma3", "gemma3n", "gemma2", "gemma":
+		// gemma3 with a "gpt2" vocabulary uses the default pattern.
+		return []string{PreGPT2}, nil
+	}
+	switch pre {
+	case "default":
+		return []string{PreGPT2}, nil
+	case "qwen2":
+		return []string{PreQwen2}, nil
+	case "refact":
+		return []string{`\p{N}`, `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`}, nil
+	case "tekken":
+		return []string{"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}, nil
+	case "llama-bpe", "llama3", "llama-v3", "smaug-bpe", "":
+		// The llama engine's fallback is Llama 3's pattern.
+		return []string{PreLlama3}, nil
+	}
+	if arch == "llama" {
+		return []string{PreLlama3}, nil
+	}
+	return nil, fmt.Errorf("%w: tokenizer.ggml.pre %q for architecture %q", ErrUnsupported, pre, arch)
+}
+
+func fromGGUFKV(kv ggml.KV, source string) (Tokenizer, error) {
+	values := kv.Strings("tokenizer.ggml.tokens")
+	if len(values) == 0 {
+		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.tokens", source)
+	}
+	types := kv.Ints("tokenizer.ggml.token_type")
+	if len(types) == 0 {
+		types = make([]int32, len(values))
+		for i := range types {
+			types[i] = tokenizer.TOKEN_TYPE_NORMAL
+		}
+	}
+	if len(types) != len(values) {
+		return nil, fmt.Errorf("tokbench: %s: %d token types for %d tokens", source, len(types), len(values))
+	}
+	arch := kv.Architecture()
+	vocab := &tokenizer.Vocabulary{
+		Values: values,
+		Types:  types,
+		Scores: kv.Floats("tokenizer.ggml.scores"),
+		Merges: kv.Strings("tokenizer.ggml.merges"),
+	}
+	info := Info{Backend: BackendOllama, Format: "gguf", Source: source, VocabSize: len(values)}
+	model := kv.String("tokenizer.ggml.model")
+	var tok tokenizer.Tokenizer
+	switch model {
+	case "gpt2":
+		pre, err := ggufPre(arch, kv.String("tokenizer.ggml.pre"))
+		if err != nil {
+			return nil, fmt.Errorf("tokbench: %s: %w", source, err)
+		}
+		if len(vocab.Merges) == 0 {
+			return nil, fmt.Errorf("tokbench: %s: BPE GGUF has no tokenizer.ggml.merges", source)
+		}
+		bpe := tokenizer.NewBytePairEncoding(vocab, pre...)
+		tok = &bpe
+		info.Model = "bpe"
+		info.Notes = append(info.Notes, fmt.Sprintf("architecture %q, tokenizer.ggml.pre %q", arch, kv.String("tokenizer.ggml.pre")))
+	case "llama":
+		if len(vocab.Scores) != len(values) {
+			return nil, fmt.Errorf("tokbench: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))
+		}
+		tok = tokenizer.NewSentencePiece(vocab)
+		info.Model = "sentencepiece"
+	case "bert":
+		if !slices.Contains(values, "[UNK]") {
+			return nil, unsupported(source, "WordPiece vocabulary without \"[UNK]\"")
+		}
+		tok = tokenizer.NewWordPiece(vocab, true)
+		info.Model = "wordpiece"
+		info.Notes = append(info.Notes, "Ollama's WordPiece as its engine runs it (lowercasing, no accent stripping)")
+	case "":
+		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.model", source)
+	default:
+		return nil, unsupported(source, "tokenizer.ggml.model %q (supported: gpt2, llama, bert)", model)
+	}
+	return &ollamaTok{tok: tok, info: info}, nil
+}

@@ -1,0 +1,311 @@
+package tokbench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ollama/ollama/tokenizer"
+)
+
+// LoadConfig configures Load. The zero value looks in the default local
+// places and never downloads.
+type LoadConfig struct {
+	// Store is the local Ollama model store.
+	Store StoreConfig `json:"store"`
+	// Hub is the Hugging Face cache and (opt-in) download.
+	Hub HubConfig `json:"hub"`
+	// Pretokenizer is the split pattern for encoder.json+vocab.bpe pairs,
+	// which do not record one: "gpt2" (default), "llama3", "qwen2", or a
+	// regular expression.
+	Pretokenizer string `json:"pretokenizer,omitempty"`
+	// HuggingFace loads tokenizer.json files with the Hugging Face backend
+	// (build tag hftokenizers) instead of the Ollama one. Default false.
+	HuggingFace bool `json:"huggingface,omitempty"`
+}
+
+func (c LoadConfig) pretokenizer() string {
+	switch c.Pretokenizer {
+	case "", "gpt2":
+		return PreGPT2
+	case "llama3":
+		return PreLlama3
+	case "qwen2":
+		return PreQwen2
+	}
+	return c.Pretokenizer
+}
+
+// LoadEncoderJSON reads a GPT-2 style encoder.json (token → id) and
+// vocab.bpe (merges, one "a b" per line, "#" lines skipped) onto Ollama's
+// BPE, splitting with the regular expression pre (PreGPT2 if empty).
+func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
+	enc, err := os.ReadFile(encoderPath)
+	if err != nil {
+		return nil, fmt.Errorf("tokbench: %w", err)
+	}
+	var vocab map[string]int
+	if err := json.Unmarshal(enc, &vocab); err != nil {
+		return nil, fmt.Errorf("tokbench: %s: %w", encoderPath, err)
+	}
+	f := hfJSON{Model: hfModel{}}
+	f.Model.Vocab, _ = json.Marshal(vocab)
+	values, types, err := vocabTable(&f, encoderPath)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := os.ReadFile(vocabPath)
+	if err != nil {
+		return nil, fmt.Errorf("tokbench: %w", err)
+	}
+	var merges []string
+	sc := bufio.NewScanner(bytes.NewReader(vb))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		t := sc.Text()
+		if strings.HasPrefix(t, "#") || t == "" {
+			continue
+		}
+		if strings.Count(t, " ") != 1 {
+			return nil, fmt.Errorf("tokbench: %s:%d: merge %q is not two tokens separated by one space", vocabPath, line, t)
+		}
+		merges = append(merges, t)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("tokbench: %s: %w", vocabPath, err)
+	}
+	if pre == "" {
+		pre = PreGPT2
+	}
+	source := encoderPath + "+" + filepath.Base(vocabPath)
+	v := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
+	if err := checkByteLevel(v, source); err != nil {
+		return nil, err
+	}
+	bpe := tokenizer.NewBytePairEncoding(v, pre)
+	return &ollamaTok{tok: &bpe, info: Info{
+		Backend: BackendOllama, Model: "bpe", Format: "encoder.json+vocab.bpe",
+		Source: source, VocabSize: len(values),
+		Notes: []string{"pre-tokenizer " + preName(pre)},
+	}}, nil
+}
+
+func preName(p string) string {
+	switch p {
+	case PreGPT2:
+		return "gpt2"
+	case PreLlama3:
+		return "llama3"
+	case PreQwen2:
+		return "qwen2"
+	}
+	return p
+}
+
+// Attempt is one place Load looked.
+type Attempt struct {
+	Source string `json:"source"` // what was asked for
+	Where  string `json:"where"`  // the path or URL looked at
+	Err    error  `json:"-"`      // why it did not give a tokenizer
+}
+
+func (a Attempt) String() string {
+	if a.Err == nil {
+		return a.Where + ": ok"
+	}
+	return a.Where + ": " + a.Err.Error()
+}
+
+// LoadError is returned when no source gave a tokenizer; it lists every
+// place that was looked at.
+type LoadError struct {
+	Sources  []string
+	Attempts []Attempt
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tokbench: no tokenizer found for %s; looked at:", strings.Join(e.Sources, ","))
+	for _, a := range e.Attempts {
+		b.WriteString("\n  ")
+		b.WriteString(a.String())
+	}
+	return b.String()
+}
+
+// Unwrap returns the attempts' errors, so errors.Is finds, say,
+// ErrUnsupported or ErrDownloadDisabled among them.
+func (e *LoadError) Unwrap() []error {
+	var errs []error
+	for _, a := range e.Attempts {
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+		}
+	}
+	return errs
+}
+
+// Load returns the tokenizer of the first source that gives one, trying
+// each in order (the seed's comma-separated fallbacks). A source is:
+//   - a file: tokenizer.json, tokenizer.model, encoder.json (with
+//     vocab.bpe beside it) or a GGUF model, told apart by content;
+//   - a directory holding one of those (tokenizer.json first; if it is
+//     unsupported, tokenizer.model);
+//   - "ollama:NAME" or a bare Ollama model name ("gemma3:latest") found in
+//     the local store;
+//   - "hf:ORG/NAME" or a bare "ORG/NAME" Hugging Face repo id, found in the
+//     Hugging Face cache or this package's download cache, or downloaded
+//     when cfg.Hub.AllowDownload is set.
+//
+// When every source fails the error is a *LoadError listing where it
+// looked. Only the download honours ctx.
+func Load(ctx context.Context, cfg LoadConfig, sources ...string) (Tokenizer, []Attempt, error) {
+	var tried []Attempt
+	for _, src := range sources {
+		src = strings.TrimSpace(src)
+		if src == "" {
+			continue
+		}
+		t, att := loadOne(ctx, src, cfg)
+		tried = append(tried, att...)
+		if t != nil {
+			return t, tried, nil
+		}
+		if ctx.Err() != nil {
+			return nil, tried, ctx.Err()
+		}
+	}
+	return nil, tried, &LoadError{Sources: sources, Attempts: tried}
+}
+
+func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Attempt) {
+	var tried []Attempt
+	try := func(where string, f func() (Tokenizer, error)) Tokenizer {
+		t, err := f()
+		tried = append(tried, Attempt{Source: src, Where: where, Err: err})
+		return t
+	}
+	if name, ok := strings.CutPrefix(src, "ollama:"); ok {
+		t := try("ollama store: "+name, func() (Tokenizer, error) { return LoadOllamaModel(name, cfg.Store) })
+		return t, tried
+	}
+	if repo, ok := strings.CutPrefix(src, "hf:"); ok {
+		return loadRepo(ctx, src, repo, cfg, tried)
+	}
+	if st, err := os.Stat(src); err == nil {
+		if st.IsDir() {
+			return loadDir(src, cfg, tried)
+		}
+		t := try(src, func() (Tokenizer, error) { return LoadFile(src, cfg) })
+		return t, tried
+	}
+	looksLocal := strings.HasPrefix(src, "/") || strings.HasPrefix(src, ".") || strings.ContainsRune(src, os.PathSeparator) && strings.Count(src, "/") > 1
+	if _, err := ParseModelName(src); err == nil && !looksLocal {
+		if t := try("ollama store: "+src, func() (Tokenizer, error) { return LoadOllamaModel(src, cfg.Store) }); t != nil {
+			return t, tried
+		}
+	}
+	if checkRepoID(src) == nil && !strings.Contains(src, ":") {
+		return loadRepo(ctx, src, src, cfg, tried)
+	}
+	if len(tried) == 0 {
+		tried = append(tried, Attempt{Source: src, Where: src, Err: fmt.Errorf("tokbench: %s: %w", src, os.ErrNotExist)})
+	}
+	return nil, tried
+}
+
+func loadRepo(ctx context.Context, src, repo string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt) {
+	dirs, err := cfg.Hub.CachedTokenizerDirs(repo)
+	if err != nil {
+		return nil, append(tried, Attempt{Source: src, Where: "hf:" + repo, Err: err})
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			tried = append(tried, Attempt{Source: src, Where: d, Err: fmt.Errorf("tokbench: %w", err)})
+			continue
+		}
+		var t Tokenizer
+		if t, tried = loadDir(d, cfg, tried); t != nil {
+			return t, tried
+		}
+	}
+	path, err := FetchTokenizerJSON(ctx, repo, cfg.Hub)
+	where := "https://huggingface.co/" + repo
+	if cfg.Hub.BaseURL != "" {
+		where = strings.TrimRight(cfg.Hub.BaseURL, "/") + "/" + repo
+	}
+	if err != nil {
+		return nil, append(tried, Attempt{Source: src, Where: where, Err: err})
+	}
+	t, err := loadJSON(path, cfg)
+	tried = append(tried, Attempt{Source: src, Where: path, Err: err})
+	if t != nil {
+		if o, ok := t.(*ollamaTok); ok {
+			o.info.Source = "hf:" + repo + " (" + path + ")"
+		}
+	}
+	return t, tried
+}
+
+// loadDir tries the tokenizer files a model directory may hold.
+func loadDir(dir string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt) {
+	for _, name := range []string{"tokenizer.json", "tokenizer.model", "encoder.json"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		t, err := LoadFile(p, cfg)
+		tried = append(tried, Attempt{Source: dir, Where: p, Err: err})
+		if err == nil {
+			return t, tried
+		}
+	}
+	tried = append(tried, Attempt{Source: dir, Where: dir, Err: fmt.Errorf("tokbench: %s: no tokenizer.json, tokenizer.model or encoder.json", dir)})
+	return nil, tried
+}
+
+func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
+	if cfg.HuggingFace {
+		return LoadHuggingFace(path)
+	}
+	return LoadTokenizerJSON(path)
+}
+
+// LoadFile loads one tokenizer file, telling its format by its content: a
+// GGUF model, a SentencePiece model, a tokenizer.json, or an encoder.json
+// (whose vocab.bpe must sit beside it).
+func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokbench: %w", err)
+	}
+	head := make([]byte, 4096)
+	n, _ := f.Read(head)
+	f.Close()
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("GGUF")):
+		return LoadGGUF(path)
+	case bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")):
+		if filepath.Base(path) == "encoder.json" || !bytes.Contains(head, []byte(`"model"`)) && !bytes.Contains(head, []byte(`"added_tokens"`)) {
+			vocab := filepath.Join(filepath.Dir(path), "vocab.bpe")
+			if _, err := os.Stat(vocab); err == nil {
+				return LoadEncoderJSON(path, vocab, cfg.pretokenizer())
+			}
+			if filepath.Base(path) == "encoder.json" {
+				return nil, fmt.Errorf("tokbench: %s: no vocab.bpe beside it", path)
+			}
+		}
+		return loadJSON(path, cfg)
+	case strings.HasSuffix(path, ".model") || len(head) > 0 && head[0] == 0x0a:
+		// A SentencePiece ModelProto starts with field 1 (pieces), tag 0x0a.
+		return LoadSentencePiece(path)
+	}
+	return nil, fmt.Errorf("tokbench: %s: %w: not a GGUF, tokenizer.json, encoder.json or SentencePiece model", path, ErrUnsupported)
+}

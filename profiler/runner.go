@@ -79,9 +79,12 @@ type Sinks struct {
 }
 
 // Runner runs the agents of a Config together, run after run, keeping a
-// client (and its kept-alive connections) per agent. Use one Runner for
-// the runs of one configuration. It is not safe for concurrent use: one
-// Run or Warmup at a time.
+// client (and its kept-alive connections) per agent, so that runs after the
+// first (or after Warmup) do not pay for connecting. The goroutines of
+// net/http that serve those idle connections are the only ones that
+// outlive a Run; Close ends them. Use one Runner for the runs of one
+// configuration. It is not safe for concurrent use: one Run or Warmup at a
+// time.
 type Runner struct {
 	cfg       Config
 	sinks     Sinks

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"tr117/profiler/ollamatest"
 	"tr117/sink"
 )
@@ -185,6 +187,7 @@ func TestRunnerOneAgentFails(t *testing.T) {
 			bad := ok
 			bad.Faults = map[string]ollamatest.Fault{"gemma3:latest": fault}
 			cu, iu := twoSims(t, ok, bad)
+			servers := goleak.IgnoreCurrent()
 			var chunks sink.Memory[Chunk]
 			r, err := NewRunner(Config{
 				Agents:      DefaultAgents("gemma3:latest", cu, iu, BaselineVsChimera, DefaultOptions(), Options{}),
@@ -218,6 +221,10 @@ func TestRunnerOneAgentFails(t *testing.T) {
 			if _, err := json.Marshal(rr); err != nil {
 				t.Errorf("marshal: %v", err)
 			}
+			// Nothing the run started outlives it but the kept-alive
+			// connections, which Close ends.
+			r.Close()
+			goleak.VerifyNone(t, servers)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -340,4 +341,83 @@ func TestStreamRequestBody(t *testing.T) {
 	if tpot, ok := res.TPOT(); ok {
 		t.Errorf("TPOT %v with one token", tpot)
 	}
+}
+
+// bodyClient serves body for every request, at most step bytes per read.
+func bodyClient(body []byte, step int) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r.Body.Close()
+		return &http.Response{
+			StatusCode: 200, Status: "200 OK", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: &stepBody{b: body, step: step}, Request: r,
+		}, nil
+	})}
+}
+
+type stepBody struct {
+	b    []byte
+	step int
+}
+
+func (s *stepBody) Read(p []byte) (int, error) {
+	if len(s.b) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), s.step, len(s.b))
+	copy(p, s.b[:n])
+	s.b = s.b[n:]
+	return n, nil
+}
+
+func (s *stepBody) Close() error { return nil }
+
+// FuzzStreamBody streams arbitrary bodies in reads of different sizes and
+// checks that the outcome does not depend on how the body was split, and
+// that chunks account for every byte.
+func FuzzStreamBody(f *testing.F) {
+	for _, s := range scanSeeds {
+		f.Add([]byte(s+"\n"), uint8(3), false)
+	}
+	f.Add(bytes.Join(benchMessages(5), nil), uint8(1), false)
+	f.Add([]byte("{\"message\":{\"content\":\"h\xc3\xa9\"},\"done\":false}\n{\"done\":true}"), uint8(2), true)
+	f.Fuzz(func(t *testing.T, body []byte, step uint8, chat bool) {
+		which := APIGenerate
+		if chat {
+			which = APIChat
+		}
+		run := func(step, readSize int) (*Result, string, []Chunk) {
+			c := NewClient(ClientConfig{HTTPClient: bodyClient(body, step), ReadBufferSize: readSize})
+			var chunks sink.Memory[Chunk]
+			var seen []byte
+			res, err := c.Stream(context.Background(), &Request{URL: "http://fuzz.invalid", API: which, Model: "m", Prompt: "p", Chunks: &chunks}, func(m *Message) error {
+				seen = append(seen, m.Content...)
+				return nil
+			})
+			if string(seen) != res.Response {
+				t.Fatalf("callback saw %q, result %q", seen, res.Response)
+			}
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			}
+			return res, msg, chunks.Records()
+		}
+		whole, werr, wchunks := run(len(body)+1, 0)
+		split, serr, schunks := run(int(step%16)+1, 0)
+		if werr != serr || whole.Response != split.Response || whole.Tokens != split.Tokens || whole.Messages != split.Messages || (whole.Final == nil) != (split.Final == nil) {
+			t.Fatalf("whole body: %d tokens %q err %q; split in %d-byte reads: %d tokens %q err %q", whole.Tokens, whole.Response, werr, step%16+1, split.Tokens, split.Response, serr)
+		}
+		for _, tc := range []struct {
+			res    *Result
+			chunks []Chunk
+		}{{whole, wchunks}, {split, schunks}} {
+			var n int64
+			for _, c := range tc.chunks {
+				n += int64(c.Bytes)
+			}
+			if n != tc.res.Bytes || len(tc.chunks) != tc.res.Chunks {
+				t.Fatalf("chunks hold %d bytes in %d records, result %d in %d", n, len(tc.chunks), tc.res.Bytes, tc.res.Chunks)
+			}
+		}
+	})
 }

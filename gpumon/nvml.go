@@ -124,9 +124,12 @@ func (s *nvmlSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
+	// PCIe throughput blocks for ~40 ms per GPU, so at most one GPU reads
+	// it per Sample: the stall stays bounded however many GPUs there are.
+	pcieBudget := 1
 	for _, g := range s.gpus {
 		dst = append(dst, Sample{})
-		g.read(s.now(), &dst[len(dst)-1])
+		g.read(s.now(), &dst[len(dst)-1], &pcieBudget)
 	}
 	return dst, nil
 }
@@ -151,7 +154,7 @@ func (g *gpu) ok(err error, bit uint32, what string, out *Sample) bool {
 func (g *gpu) has(bit uint32) bool { return g.unsupported&bit == 0 && g.lost == nil }
 
 // read fills out with one reading of g.
-func (g *gpu) read(now time.Time, out *Sample) {
+func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 	*out = Missing(now, g.index, g.uuid, g.name)
 	if g.lost != nil {
 		out.Err = g.lost
@@ -201,9 +204,11 @@ func (g *gpu) read(now time.Time, out *Sample) {
 			out.MemTotalMiB = float64(total) / (1 << 20)
 		}
 	}
-	readPCIe := g.pcieEvery >= 0 && (g.lastPCIe.IsZero() || now.Sub(g.lastPCIe) >= g.pcieEvery)
+	readPCIe := *pcieBudget > 0 && g.pcieEvery >= 0 && (g.has(fPCIeRx) || g.has(fPCIeTx)) &&
+		(g.lastPCIe.IsZero() || now.Sub(g.lastPCIe) >= g.pcieEvery)
 	if readPCIe {
 		g.lastPCIe = now
+		*pcieBudget--
 	}
 	if readPCIe && g.has(fPCIeRx) {
 		v, err := d.pcie(true)
@@ -216,6 +221,9 @@ func (g *gpu) read(now time.Time, out *Sample) {
 		if g.ok(err, fPCIeTx, "pcie tx", out) {
 			out.PCIeTxMBps = float64(v) / 1000
 		}
+	}
+	if readPCIe && g.unsupported&(fPCIeRx|fPCIeTx) == fPCIeRx|fPCIeTx {
+		*pcieBudget++ // "not supported" answers at once: give the turn back
 	}
 	if g.has(fClockSM) {
 		v, err := d.clock(false)

@@ -32,7 +32,8 @@ import (
 //   - PCIeRxMBps/PCIeTxMBps: nvmlDeviceGetPcieThroughput, which NVML
 //     measures over a 20 ms window inside the call (so each read costs
 //     ~20 ms per direction on real hardware); KB/s divided by 1000. Read
-//     once per cfg.PCIeInterval (default 1 s); missing in the rows between.
+//     once per cfg.PCIeInterval (default 1 s), and for at most one GPU per
+//     sample; missing in the rows between.
 //   - MemUsedMiB, clocks, temperature, P-state and clock event reasons:
 //     instantaneous values.
 //

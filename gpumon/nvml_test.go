@@ -154,6 +154,23 @@ func TestNVMLPCIeReadAtItsOwnInterval(t *testing.T) {
 	}
 }
 
+func TestNVMLPCIeOneGPUPerSample(t *testing.T) {
+	s := fakeNVML(newFakeDev(), consumerDev(), newFakeDev())
+	var got [][3]bool
+	var rows []Sample
+	for range 3 {
+		rows, _ = s.Sample(context.Background(), rows[:0])
+		got = append(got, [3]bool{!math.IsNaN(rows[0].PCIeRxMBps), !math.IsNaN(rows[1].PCIeRxMBps), !math.IsNaN(rows[2].PCIeRxMBps)})
+	}
+	// GPU 1 has no PCIe counters, so it neither reads nor uses the turn.
+	want := [][3]bool{{true, false, false}, {false, false, true}, {false, false, false}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("PCIe reads per sample = %v, want %v", got, want)
+		}
+	}
+}
+
 func TestNVMLClosed(t *testing.T) {
 	s := fakeNVML(newFakeDev())
 	if err := s.Close(); err != nil {

@@ -421,3 +421,39 @@ func FuzzStreamBody(f *testing.F) {
 		}
 	})
 }
+
+func TestStreamTimings(t *testing.T) {
+	// Real time: 40 ms to the first token, then 200 tok/s for 30 tokens.
+	srv := simServer(t, ollamatest.Config{TTFT: 40 * time.Millisecond, TokensPerSecond: 200})
+	res, err, chunks, _ := streamOnce(t, ClientConfig{}, Request{URL: srv.URL, Model: "gemma3:latest", Prompt: "hi", Options: map[string]any{"num_predict": 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Final
+	// The client cannot see a token before the server produced it.
+	if res.TTFT < f.PromptEvalDuration || res.Total < f.TotalDuration {
+		t.Errorf("client TTFT %v total %v, server prompt eval %v total %v", res.TTFT, res.Total, f.PromptEvalDuration, f.TotalDuration)
+	}
+	if o, ok := res.ClientOverhead(); !ok || o != res.Total-f.TotalDuration || o < 0 {
+		t.Errorf("client overhead %v %v", o, ok)
+	}
+	// The inter-token latencies add up to the time from the first token to
+	// the last, and TPOT spreads the rest of the stream over the tokens.
+	var sum time.Duration
+	for _, d := range res.ITL {
+		sum += d
+	}
+	last := chunks[len(chunks)-1].Since
+	if res.Tokens != 30 || sum > last-res.TTFT || sum < f.EvalDuration/2 {
+		t.Errorf("%d tokens, ITLs sum to %v, last chunk at %v, TTFT %v, eval %v", res.Tokens, sum, last, res.TTFT, f.EvalDuration)
+	}
+	if tpot, ok := res.TPOT(); !ok || tpot != (res.Total-res.TTFT)/29 {
+		t.Errorf("TPOT %v", tpot)
+	}
+	if r := res.TokensPerSecond(); r <= 0 || r > 200 {
+		t.Errorf("client rate %.1f tok/s above the server's 200", r)
+	}
+	if s := f.ServerTokensPerSecond(); s < 150 || s > 250 {
+		t.Errorf("server rate %.1f tok/s", s)
+	}
+}

@@ -74,6 +74,22 @@ func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string
 		fmt.Fprintf(w, "  fields NVML does not report here: %v\n", missingFields(s))
 	}
 
+	// The cost of one NVML sample of every GPU (a PCIe read, ~40 ms per
+	// GPU, lands in one of them: see max).
+	var cost []float64
+	rows := first
+	for range 100 {
+		t0 := time.Now()
+		if rows, err = nv.Sample(ctx, rows[:0]); err != nil {
+			return err
+		}
+		cost = append(cost, float64(time.Since(t0).Microseconds()))
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, err := stats.Summarize(cost); err == nil {
+		fmt.Fprintf(w, "\nNVML Sample() of all GPUs, µs: p50 %.0f  p99 %.0f  max %.0f\n", c.P50, c.P99, c.Max)
+	}
+
 	for _, iv := range []time.Duration{100 * time.Millisecond, 10 * time.Millisecond} {
 		var rows sink.Memory[gpumon.Sample]
 		c0, t0 := cpuTime(), time.Now()

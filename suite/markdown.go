@@ -3,6 +3,7 @@ package suite
 import (
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
 	"tr117/stats"
@@ -134,6 +135,9 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			}
 			p("\n")
 		}
+		for _, m := range sortedKeys(tr.Missing) {
+			p("- %s: tokenizer not found (%s)\n", m, mdCell(tr.Missing[m]))
+		}
 		writeVerdicts(&b, tr.Verdicts)
 	}
 
@@ -251,4 +255,13 @@ func abP(ab *AB) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.3g", ab.PValue)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -122,6 +122,11 @@ type TokenizerPlan struct {
 	AllowDownload bool `json:"allow_download,omitempty" yaml:"allow_download"`
 	// Models raced (default: the MRI and hardware models together).
 	Models []string `json:"models,omitempty" yaml:"models"`
+	// Sources overrides where a model's tokenizer is looked for:
+	// comma-separated fallbacks (a file or directory, "ollama:NAME",
+	// "hf:ORG/NAME"), as the seed's --gemma-tokenizer flags. Default: the
+	// local Ollama store, then the model's Hugging Face repo.
+	Sources map[string]string `json:"sources,omitempty" yaml:"sources"`
 	// Bytes of corpus (default 1 MiB) and Iterations (default 3).
 	Bytes      int `json:"bytes,omitempty" yaml:"bytes"`
 	Iterations int `json:"iterations,omitempty" yaml:"iterations"`

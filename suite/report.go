@@ -8,12 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"tr117/sink"
 	"tr117/stats"
+	"tr117/tokbench"
 )
 
 // Report file names under the output root.
@@ -208,7 +208,11 @@ type FlowModel struct {
 
 // TokenizerReport is the tokenizer race, from tokenizer_bench.json.
 type TokenizerReport struct {
-	Results  []TokenizerResult `json:"results"`
+	Results     []TokenizerResult     `json:"results"`
+	Comparisons []tokbench.Comparison `json:"comparisons,omitempty"`
+	// Missing maps a model whose tokenizer was not found to where the
+	// search looked.
+	Missing  map[string]string `json:"missing,omitempty"`
 	Verdicts []Verdict         `json:"verdicts"`
 	Error    string            `json:"error,omitempty"`
 }
@@ -728,41 +732,45 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 // tokenizers reads tokbench's tokenizer_bench.json under phase2/tokenizers.
 func (a *analyzer) tokenizers(root string) *TokenizerReport {
 	tr := &TokenizerReport{}
-	path := filepath.Join(root, "phase2", "tokenizers", "tokenizer_bench.json")
+	dir := filepath.Join(root, "phase2", "tokenizers")
+	if b, err := os.ReadFile(filepath.Join(dir, tokenizerMissing)); err == nil {
+		json.Unmarshal(b, &tr.Missing)
+	}
+	path := filepath.Join(dir, TokenizerBenchJSON)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		tr.Error = err.Error()
-		tr.Verdicts = append(tr.Verdicts, Verdict{Text: "Tokenizer race: no results (" + err.Error() + ")."})
+		if errors.Is(err, fs.ErrNotExist) {
+			tr.Error = "no " + TokenizerBenchJSON + " (the tokenizer race failed or did not run)"
+		}
+		tr.Verdicts = append(tr.Verdicts, Verdict{Text: "Tokenizer race: no results: " + tr.Error + "."})
 		return tr
 	}
-	var rs []TokenizerResult
-	if err := json.Unmarshal(b, &rs); err != nil {
-		var wrapped struct {
-			Results []TokenizerResult `json:"results"`
-		}
-		if err2 := json.Unmarshal(b, &wrapped); err2 != nil {
-			tr.Error = fmt.Sprintf("%s: %v", path, err)
-			return tr
-		}
-		rs = wrapped.Results
-	}
-	tr.Results = rs
-	if len(rs) < 2 {
-		tr.Verdicts = append(tr.Verdicts, Verdict{N: len(rs), Text: fmt.Sprintf("Tokenizer race: %d tokenizer(s) measured; the 2× rule needs two.", len(rs))})
+	var rep tokbench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		tr.Error = fmt.Sprintf("%s: %v", path, err)
+		tr.Verdicts = append(tr.Verdicts, Verdict{Text: "Tokenizer race: unreadable results: " + tr.Error + "."})
 		return tr
 	}
-	sorted := append([]TokenizerResult(nil), rs...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].TokensPerSec > sorted[j].TokensPerSec })
-	fast, slow := sorted[0], sorted[len(sorted)-1]
-	ratio := math.Inf(1)
-	if slow.TokensPerSec > 0 {
-		ratio = fast.TokensPerSec / slow.TokensPerSec
+	for _, r := range rep.Results {
+		tr.Results = append(tr.Results, TokenizerResult{Model: r.Model, Source: r.Source, Tokens: float64(r.Tokens), TokensPerSec: r.TokensPerSec, LatencyMs: r.LatencyMs})
 	}
-	v := Verdict{N: len(rs)}
-	if ratio > TokenizerRule {
-		v.Text = fmt.Sprintf("Tokenizers: %s is %.2f× slower than %s (%.0f vs %.0f tok/s): more than %g×, so by the seed's rule its tokenizer is a CPU bottleneck candidate.", slow.Model, ratio, fast.Model, slow.TokensPerSec, fast.TokensPerSec, TokenizerRule)
+	tr.Comparisons = rep.Comparisons
+	if len(rep.Comparisons) == 0 {
+		tr.Verdicts = append(tr.Verdicts, Verdict{N: len(rep.Results), Text: fmt.Sprintf("Tokenizer race: %d tokenizer(s) measured; the 2× rule needs two.", len(rep.Results))})
+		return tr
+	}
+	// Comparisons come ordered by descending time ratio: the first is the
+	// widest gap.
+	c := rep.Comparisons[0]
+	v := Verdict{N: len(rep.Results)}
+	if c.Flagged {
+		v.Text = fmt.Sprintf("Tokenizers: %s takes %.2f× as long as %s to encode the same corpus (%.2f× fewer tokens/s): more than %g×, so by the seed's rule its tokenizer is a CPU bottleneck candidate.", c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, c.Factor)
 	} else {
-		v.Text = fmt.Sprintf("Tokenizers: the slowest (%s, %.0f tok/s) is %.2f× slower than the fastest (%s, %.0f tok/s): within %g×, so by the seed's rule tokenization does not explain a slowdown.", slow.Model, slow.TokensPerSec, ratio, fast.Model, fast.TokensPerSec, TokenizerRule)
+		v.Text = fmt.Sprintf("Tokenizers: the widest gap is %s at %.2f× the time of %s: within %g×, so by the seed's rule tokenization does not explain a slowdown.", c.Slower, c.TimeRatio, c.Faster, c.Factor)
+	}
+	if it := rep.Config.Iterations; it > 0 && it < 3 {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("%d timed passes per tokenizer: too few to trust the ratio", it))
 	}
 	tr.Verdicts = append(tr.Verdicts, v)
 	return tr

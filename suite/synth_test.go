@@ -14,6 +14,7 @@ import (
 	"tr117/gpumon"
 	"tr117/sink"
 	"tr117/stats"
+	"tr117/tokbench"
 )
 
 // synthRun writes a plausible finished run into dir, deterministically from
@@ -140,10 +141,12 @@ func synthExec(root string) executor {
 			return nil, err
 		}
 		if r.Phase == PhaseTokenizers {
-			return nil, sink.WriteJSONFile(filepath.Join(dir, "tokenizer_bench.json"), []map[string]any{
-				{"model": "gemma3:latest", "source": "synthetic", "tokens": 200000, "tokens_per_sec": 4.0e6, "latency_ms": 50},
-				{"model": "qwen2.5:7b", "source": "synthetic", "tokens": 210000, "tokens_per_sec": 1.5e6, "latency_ms": 140},
-			})
+			res := []tokbench.Result{
+				{Model: "gemma3:latest", Source: "synthetic", Tokens: 200000, TokensPerSec: 4.0e6, LatencyMs: 50},
+				{Model: "qwen2.5:7b", Source: "synthetic", Tokens: 210000, TokensPerSec: 1.5e6, LatencyMs: 140},
+			}
+			rep := tokbench.Report{Config: tokbench.Config{Iterations: 3}, Results: res, Comparisons: tokbench.Compare(res, 2)}
+			return nil, sink.WriteJSONFile(filepath.Join(dir, TokenizerBenchJSON), rep)
 		}
 		return synthRun(root, r)
 	}

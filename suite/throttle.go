@@ -39,7 +39,3 @@ func (r *runner) runThrottle(ctx context.Context, run Run, dir string) ([]string
 	})
 	return files, err
 }
-
-func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]string, error) {
-	panic("tokenizers: waiting for tr117/tokbench")
-}

@@ -1,0 +1,108 @@
+package suite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"tr117/sink"
+	"tr117/tokbench"
+)
+
+// Tokenizer race outputs under phase2/tokenizers.
+const (
+	TokenizerBenchJSON  = "tokenizer_bench.json"
+	TokenizerBenchTable = "tokenizer_bench.txt"
+	TokenizerBenchfmt   = "tokenizer_bench.bench"
+	tokenizerMissing    = "tokenizer_missing.json"
+)
+
+// hubRepos are Hugging Face fallbacks for the seed's models, tried after
+// the local Ollama store (found in the local Hugging Face cache, or
+// downloaded only with TokenizerPlan.AllowDownload).
+var hubRepos = map[string]string{
+	"gemma3":   "hf:google/gemma-3-4b-it",
+	"qwen2.5":  "hf:Qwen/Qwen2.5-7B-Instruct",
+	"llama3.1": "hf:meta-llama/Llama-3.1-8B-Instruct",
+}
+
+// tokenizerSources lists where to look for model's tokenizer: the Ollama
+// store first (exactly what Ollama runs), then a Hugging Face repo.
+func tokenizerSources(model string) []string {
+	src := []string{"ollama:" + model}
+	family, _, _ := strings.Cut(model, ":")
+	if repo, ok := hubRepos[family]; ok {
+		src = append(src, repo)
+	}
+	return src
+}
+
+// runTokenizers races the plan's models' tokenizers with tokbench. A model
+// whose tokenizer cannot be found is listed in tokenizer_missing.json and
+// left out; the run fails only when none is found.
+func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]string, error) {
+	cfg := tokbench.LoadConfig{Hub: tokbench.HubConfig{AllowDownload: r.plan.Tokenizers.AllowDownload}}
+	var toks []tokbench.Named
+	missing := map[string]string{}
+	defer func() {
+		for _, t := range toks {
+			tokbench.Close(t.Tokenizer)
+		}
+	}()
+	for _, m := range r.plan.Tokenizers.Models {
+		sources := tokenizerSources(m)
+		if s, ok := r.plan.Tokenizers.Sources[m]; ok {
+			sources = splitList(s)
+		}
+		tok, _, err := tokbench.Load(ctx, cfg, sources...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			missing[m] = err.Error()
+			continue
+		}
+		toks = append(toks, tokbench.Named{Name: m, Tokenizer: tok})
+	}
+	var files []string
+	if len(missing) > 0 {
+		p := filepath.Join(dir, tokenizerMissing)
+		if err := sink.WriteJSONFile(p, missing); err != nil {
+			return nil, err
+		}
+		files = append(files, r.rel(p))
+	}
+	if len(toks) == 0 {
+		var errs []error
+		for _, m := range r.plan.Tokenizers.Models {
+			errs = append(errs, fmt.Errorf("%s: %s", m, missing[m]))
+		}
+		return files, fmt.Errorf("suite: tokenizers: none found (pass --allow-download-tokenizers to fetch from the Hugging Face Hub, or pull the models into Ollama):\n%w", errors.Join(errs...))
+	}
+	rep, err := tokbench.Run(ctx, tokbench.SeedCorpus(r.plan.Tokenizers.Bytes), toks, tokbench.Config{Iterations: r.plan.Tokenizers.Iterations})
+	if err != nil {
+		return files, fmt.Errorf("suite: tokenizers: %w", err)
+	}
+	var table, bench bytes.Buffer
+	if err := errors.Join(tokbench.WriteTable(&table, rep), tokbench.WriteBenchfmt(&bench, rep)); err != nil {
+		return files, fmt.Errorf("suite: tokenizers: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{TokenizerBenchTable, table.Bytes()}, {TokenizerBenchfmt, bench.Bytes()}} {
+		p := filepath.Join(dir, f.name)
+		if err := sink.WriteFileAtomic(p, f.data); err != nil {
+			return files, err
+		}
+		files = append(files, r.rel(p))
+	}
+	p := filepath.Join(dir, TokenizerBenchJSON)
+	if err := sink.WriteJSONFile(p, rep); err != nil {
+		return files, err
+	}
+	return append(files, r.rel(p)), nil
+}

@@ -1,0 +1,68 @@
+package suite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tr117/tokbench"
+)
+
+// TestTokenizerPhase races two real tokenizers from the ollama module's
+// test data (Llama 3.2's BPE and Gemma 2's SentencePiece) and one that
+// cannot be found.
+func TestTokenizerPhase(t *testing.T) {
+	mod, err := tokbench.ModuleDir("github.com/ollama/ollama")
+	if err != nil {
+		t.Skipf("ollama module not in the module cache: %v", err)
+	}
+	td := filepath.Join(mod, "tokenizer", "testdata")
+	root := t.TempDir()
+	plan := Plan{
+		CollectorURL: deadURL, InsightURL: deadURL,
+		MRI: MRIPlan{Skip: true}, Throttle: ThrottlePlan{Skip: true}, Hardware: HardwarePlan{Skip: true},
+		Tokenizers: TokenizerPlan{
+			Run:    true,
+			Models: []string{"llama3.2", "gemma2", "nowhere:latest"},
+			Sources: map[string]string{
+				"llama3.2":       filepath.Join(td, "llama3.2"),
+				"gemma2":         filepath.Join(td, "gemma2", "tokenizer.model"),
+				"nowhere:latest": filepath.Join(root, "missing.json"),
+			},
+			Bytes: 32 << 10, Iterations: 2,
+		},
+	}
+	res, err := Execute(context.Background(), Config{Plan: plan, OutputRoot: root, Backend: BackendSim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := res.Report.Tokenizers
+	if tr == nil || len(tr.Results) != 2 || len(tr.Comparisons) != 1 || tr.Missing["nowhere:latest"] == "" {
+		t.Fatalf("tokenizer report %+v", tr)
+	}
+	for _, r := range tr.Results {
+		if r.Tokens < 1000 || r.TokensPerSec <= 0 {
+			t.Errorf("%s: %v tokens at %v tok/s", r.Model, r.Tokens, r.TokensPerSec)
+		}
+	}
+	for _, f := range []string{TokenizerBenchJSON, TokenizerBenchTable, TokenizerBenchfmt, tokenizerMissing} {
+		if _, err := os.Stat(filepath.Join(root, "phase2", "tokenizers", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
+	if !strings.Contains(string(md), "- nowhere:latest: tokenizer not found") || !strings.Contains(string(md), "passes per tokenizer: too few") {
+		t.Errorf("report.md tokenizer section:\n%s", md)
+	}
+
+	// With nothing found the run fails, is recorded, and says how to fix it.
+	root2 := t.TempDir()
+	plan.Tokenizers.Models = []string{"nowhere:latest"}
+	res, err = Execute(context.Background(), Config{Plan: plan, OutputRoot: root2, Backend: BackendSim})
+	man, _ := ReadManifest(root2)
+	if err == nil || res.Failed != 1 || !strings.Contains(man.Runs[0].Error, "--allow-download-tokenizers") {
+		t.Errorf("no tokenizer found: %v, manifest %+v", err, man.Runs)
+	}
+}

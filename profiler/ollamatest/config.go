@@ -77,6 +77,13 @@ type Config struct {
 	// tokens generated, the cut ones included. Default 256.
 	ResponseTokens int `json:"response_tokens,omitempty"`
 
+	// SplitChars is the fraction of words that carry a multi-byte character
+	// ("café", "東京", "😀") split across two tokens, as byte-level
+	// vocabularies split them. Ollama holds the first token back until the
+	// character is complete and sends both in one message, so such a
+	// message counts two tokens in eval_count. In [0, 1]; default 0.
+	SplitChars float64 `json:"split_chars,omitempty"`
+
 	// Seed makes the generated text (and the jitter) repeatable. Two
 	// servers with the same Seed answer the same request with the same
 	// text. Default 0, which is a seed like any other.

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Handler is an http.Handler that speaks Ollama's API. It is safe for
@@ -423,7 +424,7 @@ func (h *Handler) newJob(w http.ResponseWriter, r *http.Request, m *simModel, na
 	j := &job{
 		h: h, model: m, name: name, prompt: prompt,
 		stream: stream == nil || *stream, keep: ka, nPredict: nPredict, stops: stops, fault: f,
-		gen: newTextGen(h.cfg.Seed, m.name, fullPrompt, optSeed),
+		gen: newTextGen(h.cfg.Seed, m.name, fullPrompt, optSeed, h.cfg.SplitChars),
 		w:   w, rc: http.NewResponseController(w),
 	}
 	n := promptTokens(fullPrompt)
@@ -449,6 +450,30 @@ func stopIndex(s string, stops []string) int {
 		}
 	}
 	return -1
+}
+
+// incompleteUTF8 reports whether s ends inside a UTF-8 character, in which
+// case Ollama holds it back until the character is complete.
+func incompleteUTF8(s string) bool {
+	for i := 1; i < utf8.UTFMax && i <= len(s); i++ {
+		c := s[len(s)-i]
+		if c&0xc0 == 0x80 {
+			continue // a continuation byte: look further back
+		}
+		if c < 0x80 {
+			return false
+		}
+		// A leading byte: does the character need more bytes than are here?
+		need := 2
+		switch {
+		case c&0xf0 == 0xe0:
+			need = 3
+		case c&0xf8 == 0xf0:
+			need = 4
+		}
+		return need > i
+	}
+	return false
 }
 
 // holdsStopPrefix reports whether s ends with the beginning of a stop
@@ -672,13 +697,17 @@ func (j *job) run(ctx context.Context) error {
 			pending, reason = "", "stop"
 			break
 		}
-		if holdsStopPrefix(pending, j.stops) {
+		if holdsStopPrefix(pending, j.stops) || incompleteUTF8(pending) {
 			continue
 		}
 		if err := send(pending); err != nil {
 			return err
 		}
 		pending = ""
+	}
+	// What is left is sent, less a character the limit cut in two.
+	for !utf8.ValidString(pending) {
+		pending = pending[:len(pending)-1]
 	}
 	if err := send(pending); err != nil {
 		return err

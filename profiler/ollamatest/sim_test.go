@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/goleak"
 )
@@ -270,4 +271,52 @@ func TestStopSequences(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestSplitCharsMergeIntoOneMessage(t *testing.T) {
+	h := NewHandler(Config{Unpaced: true, SplitChars: 0.4, Seed: 3})
+	texts, final := streamText(t, h, `{"model":"tiny","prompt":"p","options":{"num_predict":40}}`)
+	if final["eval_count"] != float64(40) || final["done_reason"] != "length" {
+		t.Fatalf("final %v", final)
+	}
+	merged := 0
+	for _, s := range texts {
+		if !utf8.ValidString(s) {
+			t.Errorf("message %q is not valid UTF-8", s)
+		}
+		if strings.IndexFunc(s, func(r rune) bool { return r >= 0x80 }) >= 0 {
+			merged++
+		}
+	}
+	// Every split word is two tokens in one message.
+	if merged == 0 || len(texts)+merged != 40 {
+		t.Errorf("%d messages, %d of them two tokens; want %d tokens in all", len(texts), merged, 40)
+	}
+
+	// A limit that falls inside a character drops the half character.
+	h = NewHandler(Config{Unpaced: true, SplitChars: 1})
+	rec := post(t, h, "/api/generate", `{"model":"tiny","prompt":"p","stream":false,"options":{"num_predict":5}}`)
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	resp := m["response"].(string)
+	if !utf8.ValidString(resp) || m["eval_count"] != float64(5) {
+		t.Errorf("response %q, eval_count %v", resp, m["eval_count"])
+	}
+}
+
+func TestIncompleteUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"", false}, {"abc", false}, {"café", false}, {"caf\xc3", true},
+		{" \xe6", true}, {" \xe6\x9d", true}, {" 東", false}, {" \xf0\x9f\x98", true}, {" 😀", false},
+		{"\xa9", false}, // a stray continuation byte is invalid, not incomplete
+	} {
+		if got := incompleteUTF8(tc.s); got != tc.want {
+			t.Errorf("incompleteUTF8(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
 }

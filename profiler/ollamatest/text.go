@@ -33,33 +33,55 @@ func promptTokens(s string) int {
 
 // textGen produces the deterministic token stream of one request.
 type textGen struct {
-	rng   *rand.Rand // the text
-	jrng  *rand.Rand // the jitter, apart so that Jitter does not change the text
-	n     int        // tokens produced so far
-	since int        // words since the last full stop
+	rng    *rand.Rand // the text
+	jrng   *rand.Rand // the jitter, apart so that Jitter does not change the text
+	srng   *rand.Rand // which words are split
+	split  float64    // Config.SplitChars
+	n      int        // tokens produced so far
+	since  int        // words since the last full stop
+	queued string     // the second token of a split word
+	qid    int
 }
 
-func newTextGen(seed uint64, model, prompt string, optSeed int64) *textGen {
+// splitWords are words with a multi-byte character, which byte-level
+// vocabularies split into tokens that end inside the character.
+var splitWords = []string{" café", " naïve", " über", " señor", " déjà", " 東京", " ✓", " 😀"}
+
+func newTextGen(seed uint64, model, prompt string, optSeed int64, split float64) *textGen {
 	h := fnv.New64a()
 	h.Write([]byte(strings.ToLower(model)))
 	h.Write([]byte{0})
 	h.Write([]byte(prompt))
 	k := h.Sum64() ^ uint64(optSeed)
 	return &textGen{
-		rng:  rand.New(rand.NewPCG(seed, k)),
-		jrng: rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, k)),
+		rng:   rand.New(rand.NewPCG(seed, k)),
+		jrng:  rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, k)),
+		srng:  rand.New(rand.NewPCG(seed^0x5851f42d4c957f2d, k)),
+		split: split,
 	}
 }
 
 // next returns the next token's text and its id.
 func (g *textGen) next() (string, int) {
 	g.n++
+	if g.queued != "" {
+		tok := g.queued
+		g.queued = ""
+		return tok, g.qid
+	}
 	if g.since >= 6 && g.rng.IntN(8) == 0 {
 		g.since = 0
 		return ".", 13
 	}
 	i := g.rng.IntN(len(words))
 	g.since++
+	if g.split > 0 && g.srng.Float64() < g.split {
+		// Cut after the first byte of the first multi-byte character.
+		w := splitWords[i%len(splitWords)]
+		cut := strings.IndexFunc(w, func(r rune) bool { return r >= 0x80 }) + 1
+		g.queued, g.qid = w[cut:], 2000+i
+		return w[:cut], 1000 + i
+	}
 	// Like SentencePiece's "▁word" pieces, every word carries its leading
 	// space, the first one too.
 	return " " + words[i], 300 + i

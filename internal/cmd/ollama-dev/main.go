@@ -3,7 +3,7 @@
 //	ollama-dev model [-dir DIR]
 //	    writes the tiny test model (tr117/internal/tinymodel) and a Modelfile
 //	    for it into DIR and prints the Modelfile's path, for `ollama create`.
-//	ollama-dev sim [-addr HOST:PORT] [-tps N] [-ttft D] [-jitter F] [-seed N] [-load D]
+//	ollama-dev sim [-addr HOST:PORT] [-tps N] [-ttft D] [-jitter F] [-seed N] [-load D] [-split F]
 //	    serves the Ollama simulator (tr117/profiler/ollamatest) on addr until
 //	    interrupted, for working without a real Ollama.
 //
@@ -34,7 +34,7 @@ func main() {
 
 const usage = `usage:
   ollama-dev model [-dir DIR]
-  ollama-dev sim [-addr HOST:PORT] [-tps N] [-ttft D] [-jitter F] [-seed N] [-load D]
+  ollama-dev sim [-addr HOST:PORT] [-tps N] [-ttft D] [-jitter F] [-seed N] [-load D] [-split F]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -100,15 +100,16 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jitter := fs.Float64("jitter", 0.1, "relative spread of token intervals, in [0, 1)")
 	seed := fs.Uint64("seed", 0, "seed of the generated text")
 	load := fs.Duration("load", 0, "time the first request to a model spends loading it")
+	split := fs.Float64("split", 0, "fraction of words whose multi-byte character spans two tokens, in [0, 1]")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *jitter < 0 || *jitter >= 1 || *tps <= 0 {
-		fmt.Fprintln(stderr, "ollama-dev sim: -tps must be > 0, -jitter in [0, 1), no arguments")
+	if fs.NArg() > 0 || *jitter < 0 || *jitter >= 1 || *tps <= 0 || *split < 0 || *split > 1 {
+		fmt.Fprintln(stderr, "ollama-dev sim: -tps must be > 0, -jitter in [0, 1), -split in [0, 1], no arguments")
 		return 2
 	}
 	srv, err := ollamatest.Listen(*addr, ollamatest.Config{
-		TokensPerSecond: *tps, TTFT: *ttft, Jitter: *jitter, Seed: *seed, LoadDelay: *load,
+		TokensPerSecond: *tps, TTFT: *ttft, Jitter: *jitter, Seed: *seed, LoadDelay: *load, SplitChars: *split,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ollama-dev sim: %v\n", err)

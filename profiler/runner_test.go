@@ -276,3 +276,33 @@ func TestRunnerConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRunnerConcurrencyLimit(t *testing.T) {
+	// With one permit the agents take turns, so the wall time is the sum
+	// of their times: speedup about 1, efficiency about 50%.
+	sim := ollamatest.Config{TokensPerSecond: 500, TTFT: 10 * time.Millisecond, ResponseTokens: 25}
+	cu, iu := twoSims(t, sim, sim)
+	r, err := NewRunner(Config{
+		Agents:      DefaultAgents("gemma3:latest", cu, iu, ChimeraHomo, DefaultOptions(), DefaultOptions()),
+		Concurrency: 1,
+	}, Sinks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rr, err := r.Run(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Concurrency != 1 || rr.ConcurrencySpeedup > 1.0001 || rr.EfficiencyPercent > 50.01 {
+		t.Errorf("one permit: speedup %.3f, efficiency %.1f%%", rr.ConcurrencySpeedup, rr.EfficiencyPercent)
+	}
+	a, b := rr.Agents[0].Stream, rr.Agents[1].Stream
+	first, second := a, b
+	if b.Start.Before(a.Start) {
+		first, second = b, a
+	}
+	if second.Start.Before(first.Start.Add(first.Total)) {
+		t.Errorf("second agent started %v after the first, which took %v", second.Start.Sub(first.Start), first.Total)
+	}
+}

@@ -299,7 +299,8 @@ type job struct {
 	stops    []string // options.stop
 	fault    Fault
 	gen      *textGen
-	ctxToks  []int // generate: prompt token ids for "context"
+	nameJSON []byte // name, JSON-encoded
+	ctxToks  []int  // generate: prompt token ids for "context"
 
 	w  http.ResponseWriter
 	rc *http.ResponseController
@@ -657,7 +658,7 @@ func (j *job) run(ctx context.Context) error {
 		if !j.stream {
 			return nil
 		}
-		return j.emit(j.tokenMessage(s))
+		return j.emitToken(s)
 	}
 	for i := 0; i < n; i++ {
 		if i == j.fault.After {
@@ -855,24 +856,44 @@ func hugeContent(size int) string {
 	return strings.Repeat(" the", size/4)
 }
 
-func (j *job) tokenMessage(tok string) []byte {
-	var v any
+// appendToken appends the token message of tok to b: the bytes
+// encoding/json writes for Ollama's GenerateResponse or ChatResponse, built
+// without reflection or allocation.
+func (j *job) appendToken(b []byte, tok string) []byte {
+	if j.nameJSON == nil {
+		j.nameJSON, _ = json.Marshal(j.name) // a string always marshals
+	}
+	b = append(b, `{"model":`...)
+	b = append(b, j.nameJSON...)
+	b = append(b, `,"created_at":"`...)
+	b = j.h.now().AppendFormat(b, time.RFC3339Nano)
 	if j.chat {
-		v = chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant", Content: tok}}
-	} else {
-		v = generateResponse{Model: j.name, CreatedAt: j.h.now(), Response: tok}
+		b = append(b, `","message":{"role":"assistant","content":`...)
+		b = appendString(b, tok)
+		return append(b, `},"done":false}`...)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("ollamatest: marshal %T: %v", v, err))
-	}
-	return b
+	b = append(b, `","response":`...)
+	b = appendString(b, tok)
+	return append(b, `,"done":false}`...)
+}
+
+// emitToken queues the token message of tok.
+func (j *job) emitToken(tok string) error {
+	b := j.appendToken(j.buf.AvailableBuffer(), tok)
+	j.buf.Write(b)
+	return j.emitted()
 }
 
 // emit queues one message (a newline is added) and writes the queue when it
 // holds Coalesce messages.
 func (j *job) emit(b []byte) error {
 	j.buf.Write(b)
+	return j.emitted()
+}
+
+// emitted ends the message just queued with a newline and writes the queue
+// when it holds Coalesce messages.
+func (j *job) emitted() error {
 	j.buf.WriteByte('\n')
 	j.pending++
 	if j.pending >= j.h.cfg.Coalesce {

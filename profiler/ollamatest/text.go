@@ -21,6 +21,16 @@ batch queue agent server client request response prompt context layer weight ten
 measure profile benchmark window buffer socket packet frame scheduler thread core power
 energy clock signal sample metric result report`)
 
+// spacedWords are the tokens of words: like SentencePiece's "▁word"
+// pieces, every word carries its leading space, the first one too.
+var spacedWords = func() []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = " " + w
+	}
+	return out
+}()
+
 // tokenizer splits prompts for prompt_eval_count: about one token per four
 // bytes, as with common BPE vocabularies on English text.
 func promptTokens(s string) int {
@@ -82,9 +92,7 @@ func (g *textGen) next() (string, int) {
 		g.queued, g.qid = w[cut:], 2000+i
 		return w[:cut], 1000 + i
 	}
-	// Like SentencePiece's "▁word" pieces, every word carries its leading
-	// space, the first one too.
-	return " " + words[i], 300 + i
+	return spacedWords[i], 300 + i
 }
 
 // jitter returns a factor in [1-j, 1+j].

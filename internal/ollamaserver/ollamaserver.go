@@ -84,8 +84,9 @@ func isExec(p string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-// Options configure [Launch]. The zero value (with a Bin) is a server on a
-// free loopback port with its models in a new temporary directory.
+// Options configure [Launch]. The zero value is the binary [Find] finds, on
+// a free loopback port, with its models, home and log in a new temporary
+// directory that Stop removes.
 type Options struct {
 	// Bin is the ollama binary. Default: Find().
 	Bin string
@@ -95,11 +96,11 @@ type Options struct {
 	// removed by Stop.
 	ModelsDir string
 	// Home is the HOME of the server (where it keeps its key pair).
-	// Default: ModelsDir's parent temporary directory, so a test never
-	// writes into the real home.
+	// Default: a directory in the temporary directory Launch makes, so a
+	// test never writes into the real home.
 	Home string
-	// LogPath receives the server's stdout and stderr. Default: serve.log
-	// next to the models.
+	// LogPath receives the server's stdout and stderr (appended).
+	// Default: serve.log in the temporary directory Launch makes.
 	LogPath string
 	// Env adds KEY=VALUE pairs to the server's environment, after the
 	// defaults (OLLAMA_NOPRUNE=1, OLLAMA_KEEP_ALIVE=5m). Variables named

@@ -46,8 +46,8 @@ func generate(url, model, prompt string, numPredict int) streamResult {
 	return r
 }
 
-// TestTwoInstancesStream streams from two instances at once and checks that
-// eval_count matches the number of token messages.
+// TestTwoInstancesStream streams from two instances at once, then twice from
+// one, and checks that eval_count matches the number of token messages.
 func TestTwoInstancesStream(t *testing.T) {
 	start := time.Now()
 	insts := Start(t, 2)
@@ -63,24 +63,41 @@ func TestTwoInstancesStream(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	check(t, res, n)
+
+	// Two streams on one instance at once (Ollama's default parallelism on
+	// a CPU is above one, so they share the runner).
+	for i := range res {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i] = generate(insts[0].URL, insts[0].Model, "tell me a story", n)
+		}()
+	}
+	wg.Wait()
+	check(t, res, n)
+	t.Logf("whole test %v", time.Since(start))
+}
+
+func check(t *testing.T, res []streamResult, n int) {
+	t.Helper()
 	for i, r := range res {
 		if r.err != nil {
-			t.Fatalf("instance %d: %v", i, r.err)
+			t.Fatalf("stream %d: %v", i, r.err)
 		}
 		if r.final == nil {
-			t.Fatalf("instance %d: no done message after %d tokens", i, r.tokens)
+			t.Fatalf("stream %d: no done message after %d tokens", i, r.tokens)
 		}
 		if got := r.final["eval_count"]; got != float64(r.tokens) {
-			t.Errorf("instance %d: eval_count %v, token messages %d", i, got, r.tokens)
+			t.Errorf("stream %d: eval_count %v, token messages %d", i, got, r.tokens)
 		}
 		if r.tokens != n || r.final["done_reason"] != "length" {
-			t.Errorf("instance %d: %d tokens, done_reason %v; want %d, length", i, r.tokens, r.final["done_reason"], n)
+			t.Errorf("stream %d: %d tokens, done_reason %v; want %d, length", i, r.tokens, r.final["done_reason"], n)
 		}
 		if len(strings.Fields(r.text)) != n {
-			t.Errorf("instance %d: want one word per message, got %q", i, r.text)
+			t.Errorf("stream %d: want one word per message, got %q", i, r.text)
 		}
 	}
-	t.Logf("whole test %v", time.Since(start))
 }
 
 func TestUnknownModel(t *testing.T) {

@@ -141,3 +141,39 @@ func TestParseLists(t *testing.T) {
 		t.Error("BufferSize.Dir")
 	}
 }
+
+func FuzzDecodePlan(f *testing.F) {
+	f.Add("mri:\n  buffers: [default, 8192]\n  runs: 2\n", false)
+	f.Add(`{"throttle":{"rates":[60,0]},"hardware":{"interval":"50ms"}}`, true)
+	f.Add("hardware:\n  command_template: \"a '{model}'\"\n", false)
+	f.Add("tokenizers: {run: true, sources: {gemma3: /x}}", false)
+	f.Fuzz(func(t *testing.T, s string, isJSON bool) {
+		var p Plan
+		var err error
+		if isJSON {
+			p, err = DecodePlanJSON(strings.NewReader(s))
+		} else {
+			p, err = DecodePlanYAML(strings.NewReader(s))
+		}
+		if err != nil {
+			return
+		}
+		// A plan that decodes validates, and survives the manifest's
+		// JSON round trip unchanged.
+		if err := p.Validate(); err != nil {
+			t.Fatalf("decoded plan does not validate: %v", err)
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodePlanJSON(strings.NewReader(string(b)))
+		if err != nil {
+			t.Fatalf("re-decoding %s: %v", b, err)
+		}
+		if !reflect.DeepEqual(back.WithDefaults(), p.WithDefaults()) {
+			t.Fatalf("round trip changed the plan:\n%+v\n%+v", p.WithDefaults(), back.WithDefaults())
+		}
+		Runs(p)
+	})
+}

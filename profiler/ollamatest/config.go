@@ -33,6 +33,12 @@ type Config struct {
 	// TokensPerSecond is the decode rate of every stream. Default 100.
 	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
 
+	// Rates overrides TokensPerSecond for some models, keyed by model name
+	// (compared as Ollama compares names: "qwen2.5:7b", "gemma3" for
+	// "gemma3:latest"), so that a simulated pair of models differ in speed
+	// as real ones do.
+	Rates map[string]float64 `json:"rates,omitempty"`
+
 	// TTFT is the prompt-evaluation time (reported as prompt_eval_duration).
 	// The first token follows it one token interval later, so that
 	// eval_count/eval_duration is exactly TokensPerSecond. Default 50ms;

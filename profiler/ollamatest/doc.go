@@ -18,7 +18,8 @@
 //   - [NewServer] starts a [Server] on a loopback port (srv.URL) and
 //     [Listen] on an address of the caller's choosing; [NewHandler] returns the
 //     bare [Handler] for callers that host it themselves.
-//   - [Config] sets the pace: [Config.TokensPerSecond], [Config.TTFT],
+//   - [Config] sets the pace: [Config.TokensPerSecond] (per model with
+//     [Config.Rates]), [Config.TTFT],
 //     [Config.Jitter] and [Config.LoadDelay]; how streams share the server
 //     ([Config.Parallel] queues like OLLAMA_NUM_PARALLEL, [Config.Contention]
 //     slows concurrent streams like a shared GPU); and how messages are

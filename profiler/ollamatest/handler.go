@@ -42,6 +42,7 @@ type simModel struct {
 	size    int64
 	digest  string
 	slots   chan struct{} // nil: no limit
+	rate    float64       // tokens per second
 
 	// guarded by Handler.mu
 	loaded    bool
@@ -63,6 +64,12 @@ func NewHandler(cfg Config) *Handler {
 	for _, name := range cfg.Models {
 		c := canonical(name)
 		m := newSimModel(c)
+		m.rate = cfg.TokensPerSecond
+		for name, r := range cfg.Rates {
+			if canonical(name) == c && r > 0 {
+				m.rate = r
+			}
+		}
 		if cfg.Parallel > 0 {
 			m.slots = make(chan struct{}, cfg.Parallel)
 		}
@@ -639,7 +646,7 @@ func (j *job) run(ctx context.Context) error {
 	if err := j.sleepUntil(ctx, deadline); err != nil {
 		return err
 	}
-	interval := float64(time.Second) / cfg.TokensPerSecond
+	interval := float64(time.Second) / j.model.rate
 	var (
 		text     strings.Builder // what the client is sent
 		pending  string          // text held back: it may begin a stop sequence

@@ -337,3 +337,24 @@ func TestPacingDoesNotDrift(t *testing.T) {
 		t.Errorf("stream took %v of virtual time, want %v", got, want)
 	}
 }
+
+func TestRates(t *testing.T) {
+	clk := newVirtualClock()
+	cfg := virtualConfig(clk)
+	cfg.Rates = map[string]float64{"qwen2.5:7b": 40, "GEMMA3": 80}
+	h := NewHandler(cfg)
+	for model, want := range map[string]time.Duration{
+		"qwen2.5:7b":                10 * 25 * time.Millisecond,
+		"gemma3:latest":             10 * 12500 * time.Microsecond,
+		"llama3.1:8b-instruct-q4_0": 10 * 10 * time.Millisecond, // TokensPerSecond
+	} {
+		rec := post(t, h, "/api/generate", `{"model":"`+model+`","prompt":"p","stream":false,"options":{"num_predict":10}}`)
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Duration(m["eval_duration"].(float64)); got != want {
+			t.Errorf("%s: eval_duration %v, want %v", model, got, want)
+		}
+	}
+}

@@ -99,6 +99,9 @@ func fromGGUFKV(kv ggml.KV, source string) (Tokenizer, error) {
 		if len(vocab.Scores) != len(values) {
 			return nil, fmt.Errorf("tokbench: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))
 		}
+		if len(values) < minSPMPieces {
+			return nil, fmt.Errorf("tokbench: %s: SentencePiece vocabulary of %d tokens, want at least %d", source, len(values), minSPMPieces)
+		}
 		tok = tokenizer.NewSentencePiece(vocab)
 		info.Model = "sentencepiece"
 	case "bert":

@@ -9,6 +9,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// minSPMPieces guards Ollama's NewSentencePiece, which slices the first
+// five pieces for a log line.
+const minSPMPieces = 5
+
 // LoadSentencePiece reads a SentencePiece tokenizer.model (Gemma's, for
 // instance) onto Ollama's SentencePiece. Ollama implements the BPE model
 // type with no normalization: a model of another type (Unigram), or one
@@ -28,8 +32,8 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 	if err := proto.Unmarshal(data, &mp); err != nil {
 		return nil, fmt.Errorf("tokbench: %s: not a SentencePiece model: %w", source, err)
 	}
-	if len(mp.GetPieces()) == 0 {
-		return nil, fmt.Errorf("tokbench: %s: SentencePiece model has no pieces", source)
+	if n := len(mp.GetPieces()); n < minSPMPieces {
+		return nil, fmt.Errorf("tokbench: %s: SentencePiece model has %d pieces, want at least %d", source, n, minSPMPieces)
 	}
 	if ts := mp.GetTrainerSpec(); ts.GetModelType() != sentencepiece.TrainerSpec_BPE {
 		return nil, unsupported(source, "SentencePiece model type %s (Ollama implements BPE)", ts.GetModelType())

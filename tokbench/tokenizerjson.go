@@ -172,8 +172,9 @@ func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 	for _, id := range vocab {
 		n = max(n, id+1)
 	}
-	if n > 1<<24 {
-		return nil, nil, fmt.Errorf("tokbench: %s: token id %d out of range", source, n-1)
+	if n > len(vocab)+len(f.AddedTokens) {
+		// Some id is missing: ids must run 0..n-1.
+		return nil, nil, fmt.Errorf("tokbench: %s: token id %d leaves gaps in a vocabulary of %d entries (ids must be contiguous)", source, n-1, len(vocab)+len(f.AddedTokens))
 	}
 	values := make([]string, n)
 	types := make([]int32, n)

@@ -1,0 +1,228 @@
+// Command tokbench races tokenizers on the same text, the TR117 question
+// "is Qwen's tokenizer CPU cost enough to explain its slowdown?" (more than
+// 2× slower than Gemma's flags a CPU bottleneck).
+//
+// By default it benchmarks the tokenizers Ollama runs for gemma3:latest,
+// qwen2.5:7b and llama3.1:8b-instruct-q4_0 from the local Ollama store
+// (falling back to Hugging Face repo ids in the local Hugging Face cache).
+// When none of them is found it benchmarks the real tokenizer files that
+// ship in the Go module cache (Llama 3, Gemma 2, BERT) and says so.
+//
+//	go run ./examples/tokbench
+//	go run ./examples/tokbench --tokenizer qwen=/models/qwen/tokenizer.json --corpus war-and-peace
+//	go run ./examples/tokbench --qwen-tokenizer Qwen/Qwen2.5-7B-Instruct --allow-download
+//
+// It writes tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
+// tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
+// (Go benchmark format: compare two runs with benchstat).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"tr117/tokbench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type specsFlag []tokbench.Spec
+
+func (s *specsFlag) String() string { return "" }
+func (s *specsFlag) Set(v string) error {
+	sp, err := tokbench.ParseSpec(v)
+	if err != nil {
+		return err
+	}
+	*s = append(*s, sp)
+	return nil
+}
+
+// Defaults of the seed's per-model flags: the Ollama model the suite runs,
+// then the Hugging Face repo.
+const (
+	defaultGemma = "gemma3:latest,google/gemma-3-4b-it"
+	defaultQwen  = "qwen2.5:7b,Qwen/Qwen2.5-7B-Instruct"
+	defaultLlama = "llama3.1:8b-instruct-q4_0,meta-llama/Llama-3.1-8B-Instruct"
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tokbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		nbytes      = fs.Int("bytes", tokbench.DefaultBytes, "corpus size in bytes: the seed sentence repeated (ignored with --corpus)")
+		corpusFile  = fs.String("corpus", "", "benchmark this file instead (\"war-and-peace\": the novel from the Go module cache)")
+		iterations  = fs.Int("iterations", 3, "timed passes per tokenizer, after one warm-up")
+		parallel    = fs.Int("parallel", 1, "encode the corpus as N shards at once (multi-core throughput)")
+		outDir      = fs.String("output-dir", "tokbench-results", "directory for tokenizer_bench.{txt,json,bench}")
+		overwrite   = fs.Bool("overwrite", false, "replace outputs already in --output-dir")
+		allowDL     = fs.Bool("allow-download", false, "fetch tokenizer.json from the Hugging Face Hub for repo ids not in a local cache (honours HF_TOKEN)")
+		gemma       = fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, HF repo id)")
+		qwen        = fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
+		llama       = fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
+		hf          = fs.Bool("hf", false, "encode tokenizer.json files with Hugging Face's Rust library (needs a build with -tags hftokenizers)")
+		pre         = fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2 (default), llama3, qwen2 or a regex")
+		ollamaStore = fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
+		specs       specsFlag
+	)
+	fs.Var(&specs, "tokenizer", "NAME=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tokbench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *iterations < 1 || *parallel < 1 || *nbytes < 1 {
+		fmt.Fprintln(stderr, "tokbench: --iterations, --parallel and --bytes must be at least 1")
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := tokbench.LoadConfig{
+		Store:        tokbench.StoreConfig{Dir: *ollamaStore},
+		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
+		Pretokenizer: *pre,
+		HuggingFace:  *hf,
+	}
+	// The seed's three models, unless --tokenizer replaces them.
+	var want []tokbench.Spec
+	for _, m := range []struct{ name, flag, val string }{
+		{"gemma", "gemma-tokenizer", *gemma},
+		{"qwen", "qwen-tokenizer", *qwen},
+		{"llama", "llama-tokenizer", *llama},
+	} {
+		if len(specs) == 0 || set[m.flag] {
+			want = append(want, tokbench.Spec{Name: m.name, Sources: tokbench.SplitSources(m.val)})
+		}
+	}
+	want = append(want, specs...)
+	explicit := len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
+
+	toks, failed := tokbench.LoadAll(ctx, cfg, want)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "tokbench: interrupted")
+		return 1
+	}
+	for _, f := range failed {
+		fmt.Fprintf(stderr, "%s: not loaded: %v\n", f.Spec.Name, f.Err)
+	}
+	if len(toks) == 0 && !explicit {
+		fmt.Fprintln(stderr, "None of the default tokenizers is on this machine; using the real tokenizer files in the Go module cache instead.")
+		var errs []error
+		toks, errs = tokbench.LoadFixtures()
+		for _, err := range errs {
+			fmt.Fprintf(stderr, "module cache: %v\n", err)
+		}
+	}
+	defer func() {
+		for _, t := range toks {
+			tokbench.Close(t.Tokenizer)
+		}
+	}()
+	if len(toks) == 0 {
+		fmt.Fprint(stderr, howToSupply)
+		return 1
+	}
+	for _, t := range toks {
+		info := t.Tokenizer.Info()
+		fmt.Fprintf(stderr, "%s: %s %s from %s\n", t.Name, info.Backend, info.Model, info.Source)
+		for _, n := range info.Notes {
+			fmt.Fprintf(stderr, "  note: %s\n", n)
+		}
+	}
+
+	corpus, what, err := loadCorpus(*corpusFile, *nbytes)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "corpus: %s (%d bytes); %d passes after a warm-up, %d shard(s)\n", what, len(corpus), *iterations, *parallel)
+
+	rep, err := tokbench.Run(ctx, corpus, toks, tokbench.Config{
+		Iterations: *iterations,
+		Parallel:   *parallel,
+		Progress: func(p tokbench.Pass) {
+			label := fmt.Sprintf("pass %d", p.Index+1)
+			if p.Index < 0 {
+				label = "warm-up"
+			}
+			fmt.Fprintf(stderr, "  %s %s: %d tokens in %s\n", p.Model, label, p.Tokens, p.Duration.Round(time.Millisecond))
+		},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "tokbench: interrupted")
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
+		return 1
+	}
+	if err := tokbench.WriteFiles(*outDir, rep, *overwrite); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := tokbench.WriteTable(stdout, rep); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout)
+	if err := tokbench.WriteDetails(stdout, rep); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", *outDir, strings.Join(tokbench.OutputFiles, ","))
+	if explicit && len(failed) > 0 {
+		return 1 // a tokenizer asked for by name was not benchmarked
+	}
+	return 0
+}
+
+func loadCorpus(file string, n int) (string, string, error) {
+	switch file {
+	case "":
+		return tokbench.SeedCorpus(n), fmt.Sprintf("%q repeated", tokbench.SeedSentence), nil
+	case "war-and-peace":
+		p, err := tokbench.WarAndPeace()
+		if err != nil {
+			return "", "", err
+		}
+		file = p
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", fmt.Errorf("tokbench: corpus: %w", err)
+	}
+	if len(b) == 0 {
+		return "", "", fmt.Errorf("tokbench: corpus %s is empty", file)
+	}
+	return string(b), file, nil
+}
+
+const howToSupply = `tokbench: no tokenizer to benchmark.
+Supply one of:
+  --tokenizer NAME=PATH       a tokenizer.json, tokenizer.model, encoder.json (vocab.bpe beside it),
+                              a GGUF model, or a directory holding one
+  --tokenizer NAME=MODEL      an Ollama model in the local store (--ollama-models, $OLLAMA_MODELS,
+                              ~/.ollama/models), e.g. qwen=qwen2.5:7b after "ollama pull qwen2.5:7b"
+  --tokenizer NAME=ORG/REPO   a Hugging Face repo in the local Hugging Face cache ($HF_HUB_CACHE,
+                              $HF_HOME/hub, ~/.cache/huggingface/hub), or with --allow-download
+                              fetched from the Hub (set HF_TOKEN for gated repos)
+or "go mod download github.com/ollama/ollama github.com/daulet/tokenizers" for the module-cache fixtures.
+`

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tr117/tokbench"
+)
+
+// isolate points every default tokenizer location at empty directories.
+func isolate(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("OLLAMA_MODELS", filepath.Join(dir, "ollama"))
+	t.Setenv("HF_HUB_CACHE", filepath.Join(dir, "hf"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+}
+
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	for _, f := range tokbench.Fixtures {
+		if f.Name == name {
+			p, err := f.FixturePath()
+			if err != nil {
+				t.Skipf("fixture %s not in the module cache: %v", name, err)
+			}
+			return p
+		}
+	}
+	t.Fatalf("no fixture %s", name)
+	return ""
+}
+
+func TestNamedTokenizer(t *testing.T) {
+	isolate(t)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"),
+		"--bytes", "9000", "--iterations", "2", "--parallel", "2", "--output-dir", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Model | ") || !strings.Contains(stdout.String(), "Tokens/Sec | Latency (ms)") {
+		t.Errorf("no table on stdout:\n%s", stdout.String())
+	}
+	var results []map[string]any
+	data, err := os.ReadFile(filepath.Join(out, "tokenizer_bench.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0]["model"] != "bert" || results[0]["tokens"].(float64) != 2000 {
+		t.Errorf("results %v", results)
+	}
+	for _, f := range tokbench.OutputFiles {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// A second run does not overwrite silently.
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--output-dir", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "exists") {
+		t.Errorf("rerun: exit %d, %s", code, stderr.String())
+	}
+}
+
+func TestDefaultFallsBackToModuleCache(t *testing.T) {
+	isolate(t)
+	fixture(t, "gemma2")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--bytes", "3000", "--iterations", "1", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"gemma: not loaded", "manifests", "module cache", "llama3", "gemma2"} {
+		if !strings.Contains(stderr.String()+stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s\n%s", want, stderr.String(), stdout.String())
+		}
+	}
+}
+
+func TestNothingFound(t *testing.T) {
+	isolate(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "x=/no/such/tokenizer.json", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"/no/such/tokenizer.json", "Supply one of", "--allow-download"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{{"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}

@@ -1,0 +1,225 @@
+package tokbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// words is a deterministic whitespace tokenizer: one id per word.
+func words(name string) Func {
+	return Func{Name: name, Fn: func(s string) ([]int32, error) {
+		return make([]int32, len(strings.Fields(s))), nil
+	}}
+}
+
+func TestSeedCorpus(t *testing.T) {
+	for _, n := range []int{0, 1, 44, 45, 46, 1 << 20} {
+		c := SeedCorpus(n)
+		if len(c) != n || !strings.HasPrefix(SeedSentence+SeedSentence, c[:min(n, 2*len(SeedSentence))]) {
+			t.Errorf("SeedCorpus(%d): len %d", n, len(c))
+		}
+	}
+}
+
+func TestShards(t *testing.T) {
+	text := SeedCorpus(10007)
+	for _, n := range []int{1, 2, 3, 7} {
+		sh := Shards(text, n)
+		if len(sh) != n || strings.Join(sh, "") != text {
+			t.Fatalf("Shards(%d): %d pieces, rejoined equal %v", n, len(sh), strings.Join(sh, "") == text)
+		}
+		total := 0
+		for i, s := range sh {
+			if i < n-1 && !strings.HasSuffix(s, " ") {
+				t.Errorf("shard %d/%d does not end at whitespace: %q", i, n, s[max(0, len(s)-10):])
+			}
+			total += len(strings.Fields(s))
+		}
+		if total != len(strings.Fields(text)) {
+			t.Errorf("Shards(%d) split a word: %d words, want %d", n, total, len(strings.Fields(text)))
+		}
+	}
+	if sh := Shards("nospace", 3); strings.Join(sh, "") != "nospace" || len(sh) != 3 {
+		t.Errorf("no whitespace: %q", sh)
+	}
+}
+
+func TestRun(t *testing.T) {
+	corpus := SeedCorpus(4500) // 100 sentences, 900 words
+	var passes []Pass
+	rep, err := Run(context.Background(), corpus, []Named{
+		{"a", words("a")},
+		{"b", words("b")},
+	}, Config{Iterations: 4, Parallel: 3, Progress: func(p Pass) { passes = append(passes, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(passes) != 2*5 || passes[0].Index != -1 || passes[4].Index != 3 {
+		t.Errorf("progress: %+v", passes)
+	}
+	if len(rep.Results) != 2 || len(rep.Comparisons) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, r := range rep.Results {
+		if r.Tokens != 900 || len(r.PassesMs) != 4 || r.Bytes != 4500 || r.Parallel != 3 || r.Source == "" {
+			t.Errorf("result %+v", r)
+		}
+		if !(r.TokensPerSec > 0 && r.BytesPerSec > 0 && r.LatencyP99Ms >= r.LatencyP50Ms) {
+			t.Errorf("rates %+v", r)
+		}
+	}
+	// The JSON has the fields the issue names, and no NaN.
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{`"model"`, `"source"`, `"tokens"`, `"tokens_per_sec"`, `"bytes_per_sec"`, `"latency_ms"`, `"special_tokens"`} {
+		if !bytes.Contains(data, []byte(k)) {
+			t.Errorf("JSON lacks %s", k)
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	var calls atomic.Int32
+	flaky := Func{Name: "flaky", Fn: func(s string) ([]int32, error) {
+		// Different counts on different passes.
+		return make([]int32, calls.Add(1)), nil
+	}}
+	for name, tc := range map[string]struct {
+		toks []Named
+		cfg  Config
+		want string
+	}{
+		"error":         {[]Named{{"x", Func{Fn: func(string) ([]int32, error) { return nil, boom }}}}, Config{Parallel: 2}, "boom"},
+		"deterministic": {[]Named{{"flaky", flaky}}, Config{}, "not deterministic"},
+		"none":          {nil, Config{}, "no tokenizers"},
+		"dup":           {[]Named{{"a", words("a")}, {"a", words("a")}}, Config{}, "twice"},
+		"iterations":    {[]Named{{"a", words("a")}}, Config{Iterations: -1}, "iterations"},
+		"factor":        {[]Named{{"a", words("a")}}, Config{RuleFactor: 0.5}, "rule factor"},
+	} {
+		_, err := Run(ctx, "some text here", tc.toks, tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Run(cctx, "text", []Named{{"a", words("a")}}, Config{Parallel: 2}); err != context.Canceled {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	res := []Result{
+		{Model: "gemma", LatencyMs: 100, TokensPerSec: 1000},
+		{Model: "qwen", LatencyMs: 250, TokensPerSec: 480},
+		{Model: "llama", LatencyMs: 150, TokensPerSec: 700},
+	}
+	got := Compare(res, 0)
+	if len(got) != 3 {
+		t.Fatalf("%d comparisons", len(got))
+	}
+	first := got[0]
+	if first.Faster != "gemma" || first.Slower != "qwen" || first.TimeRatio != 2.5 || !first.Flagged || first.Factor != 2 {
+		t.Errorf("first = %+v", first)
+	}
+	for _, c := range got[1:] {
+		if c.Flagged {
+			t.Errorf("%+v flagged", c)
+		}
+	}
+	if !strings.Contains(first.String(), "FLAGGED") || !strings.Contains(first.String(), "2.50×") {
+		t.Errorf("String() = %q", first.String())
+	}
+}
+
+// goldenReport is a fixed report for the writers' golden files.
+func goldenReport() *Report {
+	res := []Result{
+		{Model: "gemma3:latest", Source: "ollama:gemma3:latest (/m/blobs/sha256-aa)", Info: Info{Backend: "ollama", Model: "sentencepiece", Source: "ollama:gemma3:latest (/m/blobs/sha256-aa)"},
+			Tokens: 233017, Bytes: 1048576, TokensPerSec: 930000, BytesPerSec: 4.2e6, LatencyMs: 250.5, LatencyP50Ms: 250, LatencyP99Ms: 260, CV: 0.02, PassesMs: []float64{250, 241.5, 260}, Parallel: 1},
+		{Model: "qwen2.5:7b", Source: "/x/tokenizer.json", Info: Info{Backend: "ollama", Model: "bpe", Source: "/x/tokenizer.json", Notes: []string{"normalizer NFC applied before encoding"}},
+			Tokens: 233016, Bytes: 1048576, TokensPerSec: 400000, BytesPerSec: 1.8e6, LatencyMs: 582.5, LatencyP50Ms: 580, LatencyP99Ms: 590, CV: 0.01, PassesMs: []float64{580, 577.5, 590}, Parallel: 1},
+	}
+	return &Report{Config: Config{Iterations: 3, Parallel: 1, RuleFactor: 2}, CorpusBytes: 1048576, Results: res,
+		Comparisons: Compare(res, 2), SpecialTokens: SpecialTokensNote}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestWriters(t *testing.T) {
+	rep := goldenReport()
+	var table, details, bench bytes.Buffer
+	if err := WriteTable(&table, rep); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "tokenizer_bench.txt", table.Bytes())
+	if err := WriteDetails(&details, rep); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "details.txt", details.Bytes())
+	if err := WriteBenchfmt(&bench, rep); err != nil {
+		t.Fatal(err)
+	}
+	// benchstat's parser reads every pass as one result with our units.
+	br := benchfmt.NewReader(bytes.NewReader(bench.Bytes()), "bench")
+	n := 0
+	for br.Scan() {
+		switch r := br.Result().(type) {
+		case *benchfmt.Result:
+			n++
+			if _, ok := r.Value("tokens/s"); !ok {
+				t.Errorf("result without tokens/s: %s", r.Name)
+			}
+			if v, ok := r.Value("sec/op"); !ok || !(v > 0) {
+				t.Errorf("result without sec/op: %s", r.Name)
+			}
+		case *benchfmt.SyntaxError:
+			t.Errorf("benchfmt: %v", r)
+		}
+	}
+	if n != 6 {
+		t.Errorf("benchfmt read %d results, want 6", n)
+	}
+	// The header names the machine; the lines are fixed.
+	var lines []string
+	for _, l := range strings.Split(bench.String(), "\n") {
+		if strings.HasPrefix(l, "Benchmark") {
+			lines = append(lines, l)
+		}
+	}
+	golden(t, "benchfmt.txt", []byte(strings.Join(lines, "\n")+"\n"))
+}

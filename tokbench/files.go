@@ -1,0 +1,134 @@
+package tokbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"tr117/sink"
+)
+
+// Output file names, in the directory given to WriteFiles.
+const (
+	TableFile    = "tokenizer_bench.txt"   // the seed's table
+	JSONFile     = "tokenizer_bench.json"  // one object per tokenizer
+	ReportFile   = "tokenizer_report.json" // the whole Report: config, comparisons
+	BenchfmtFile = "tokenizer_bench.bench" // Go benchmark format, for benchstat
+)
+
+// OutputFiles lists the files WriteFiles writes.
+var OutputFiles = []string{TableFile, JSONFile, ReportFile, BenchfmtFile}
+
+// WriteFiles writes rep into dir (created if needed): TableFile,
+// JSONFile (an array of Result), ReportFile and BenchfmtFile, each
+// atomically. Unless overwrite is set it refuses to replace any of them.
+func WriteFiles(dir string, rep *Report, overwrite bool) error {
+	if !overwrite {
+		for _, f := range OutputFiles {
+			p := filepath.Join(dir, f)
+			if _, err := os.Stat(p); err == nil {
+				return fmt.Errorf("tokbench: %s exists; choose another output directory or allow overwriting", p)
+			}
+		}
+	}
+	var table, bench bytes.Buffer
+	if err := WriteTable(&table, rep); err != nil {
+		return err
+	}
+	if err := WriteBenchfmt(&bench, rep); err != nil {
+		return err
+	}
+	results, err := json.MarshalIndent(rep.Results, "", "  ")
+	if err != nil {
+		return fmt.Errorf("tokbench: %w", err)
+	}
+	report, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("tokbench: %w", err)
+	}
+	for name, data := range map[string][]byte{
+		TableFile:    table.Bytes(),
+		BenchfmtFile: bench.Bytes(),
+		JSONFile:     append(results, '\n'),
+		ReportFile:   append(report, '\n'),
+	} {
+		if err := sink.WriteFileAtomic(filepath.Join(dir, name), data); err != nil {
+			return fmt.Errorf("tokbench: %w", err)
+		}
+	}
+	return nil
+}
+
+// Spec asks for one tokenizer under a report name, with fallbacks tried in
+// order (see Load).
+type Spec struct {
+	Name    string   `json:"name"`
+	Sources []string `json:"sources"`
+}
+
+// ParseSpec parses "NAME=SOURCE[,SOURCE...]".
+func ParseSpec(s string) (Spec, error) {
+	name, srcs, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.TrimSpace(srcs) == "" {
+		return Spec{}, fmt.Errorf("tokbench: %q: want NAME=SOURCE[,SOURCE...]", s)
+	}
+	return Spec{Name: name, Sources: SplitSources(srcs)}, nil
+}
+
+// SplitSources splits the seed's comma-separated fallbacks.
+func SplitSources(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Failure is a Spec that did not load.
+type Failure struct {
+	Spec Spec
+	Err  error // a *LoadError listing where Load looked, or ctx.Err()
+}
+
+// LoadAll loads every spec, returning those that loaded (in order) and
+// those that did not. It returns early only if ctx ends.
+func LoadAll(ctx context.Context, cfg LoadConfig, specs []Spec) ([]Named, []Failure) {
+	var ok []Named
+	var failed []Failure
+	for _, s := range specs {
+		if ctx.Err() != nil {
+			failed = append(failed, Failure{s, ctx.Err()})
+			continue
+		}
+		t, _, err := Load(ctx, cfg, s.Sources...)
+		if err != nil {
+			failed = append(failed, Failure{s, err})
+			continue
+		}
+		ok = append(ok, Named{Name: s.Name, Tokenizer: t})
+	}
+	return ok, failed
+}
+
+// LoadFixtures loads the module-cache Fixtures (see Fixtures), returning
+// those that loaded and the errors of those that did not.
+func LoadFixtures() ([]Named, []error) {
+	var ok []Named
+	var errs []error
+	for _, f := range Fixtures {
+		t, err := f.Load()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
+			continue
+		}
+		ok = append(ok, Named{Name: f.Name, Tokenizer: t})
+	}
+	return ok, errs
+}

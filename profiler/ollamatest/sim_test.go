@@ -320,3 +320,25 @@ func TestIncompleteUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigJSON checks that a Config, funcs and all, goes into a manifest.
+func TestConfigJSON(t *testing.T) {
+	cfg := Config{
+		TokensPerSecond: 60, TTFT: time.Second, Rates: map[string]float64{"qwen2.5:7b": 40},
+		Faults:    map[string]Fault{"tiny": {Kind: FaultStall, After: 3, Duration: time.Second}},
+		FaultFunc: func(Request) Fault { return Fault{} },
+		Sleep:     func(context.Context, time.Duration) error { return nil },
+		Now:       time.Now,
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Config
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.TTFT != time.Second || back.Faults["tiny"].Kind != FaultStall || back.Rates["qwen2.5:7b"] != 40 {
+		t.Errorf("round trip: %s -> %+v", b, back)
+	}
+}

@@ -309,12 +309,17 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 			res.Bytes += int64(n)
 			var parse time.Duration
 			lines := 0
+			// Parse time excludes the callback: the clock restarts after
+			// each line, but only when another line follows.
 			t0 := now
 			for {
 				i := bytes.IndexByte(buf[scanned:hi], '\n')
 				if i < 0 {
 					scanned = hi
 					break
+				}
+				if lines > 0 {
+					t0 = time.Now()
 				}
 				end := scanned + i
 				lines++
@@ -325,7 +330,6 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 					emitChunk(req, res.Chunks-1, now, n, since-prevChunk, parse, lines, since)
 					return c.endStream(ctx, rctx, res, sb, start, err, fail)
 				}
-				t0 = time.Now()
 			}
 			if lines == 0 {
 				parse = time.Since(t0)

@@ -93,6 +93,9 @@ func (c *Client) Config() ClientConfig { return c.cfg }
 // CloseIdleConnections closes the client's kept-alive connections.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
+// maxPooledBuf is the largest buffer kept for reuse between streams.
+const maxPooledBuf = 1 << 20
+
 // streamBuf is the per-stream state reused between streams.
 type streamBuf struct {
 	buf  []byte
@@ -212,7 +215,17 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 	if sb == nil {
 		sb = &streamBuf{}
 	}
-	defer c.bufs.Put(sb)
+	defer func() {
+		// A multi-megabyte final line must not stay pinned in the pool.
+		if cap(sb.buf) > maxPooledBuf {
+			sb.buf = nil
+		}
+		if cap(sb.resp) > maxPooledBuf {
+			sb.resp = nil
+		}
+		sb.msg = Message{}
+		c.bufs.Put(sb)
+	}()
 	sb.sc.chat = which == APIChat
 	sb.resp = sb.resp[:0]
 	readSize := c.readSize()

@@ -54,4 +54,12 @@
 // message), a malformed line, [ErrIdleTimeout], [ErrTimeout] or a transport
 // error. A cancelled context is returned as ctx.Err(). In a run, one agent's
 // failure leaves the others' results complete.
+//
+// # Concurrency
+//
+// [Client] and [LagProbe] are safe for concurrent use; a [Runner] runs one
+// Run or Warmup at a time. Every other type is plain data (configurations,
+// records, results): safe to read from several goroutines, not to modify
+// while others read it. A [Message] handed to a callback is valid only
+// during the call.
 package profiler

@@ -132,7 +132,8 @@ type BufferComparison struct {
 
 // AB is an A/B comparison: B − A with its interval and Mann-Whitney p.
 type AB struct {
-	A, B      string          `json:"-"`
+	A         string          `json:"a"` // baseline label
+	B         string          `json:"b"` // candidate label
 	NA        int             `json:"n_a"`
 	NB        int             `json:"n_b"`
 	MeanA     float64         `json:"mean_a"`

@@ -74,9 +74,9 @@ func (o optFloat) Set(s string) error {
 
 // optionFlags registers the --PREFIX-* flags of one tuned option set.
 func optionFlags(fs *flag.FlagSet, prefix string, o *profiler.Options) {
-	fs.Var(optInt{&o.NumGPU}, prefix+"-num-gpu", "num_gpu option (default 80)")
-	fs.Var(optInt{&o.NumCtx}, prefix+"-num-ctx", "num_ctx option (default 512)")
-	fs.Var(optFloat{&o.Temperature}, prefix+"-temperature", "temperature option (default 1.0)")
+	fs.Var(optInt{&o.NumGPU}, prefix+"-num-gpu", "num_gpu option")
+	fs.Var(optInt{&o.NumCtx}, prefix+"-num-ctx", "num_ctx option")
+	fs.Var(optFloat{&o.Temperature}, prefix+"-temperature", "temperature option")
 	fs.Var(optFloat{&o.TopP}, prefix+"-top-p", "top_p option (default: not sent)")
 	fs.Var(optInt{&o.TopK}, prefix+"-top-k", "top_k option (default: not sent)")
 	fs.Var(optFloat{&o.RepeatPenalty}, prefix+"-repeat-penalty", "repeat_penalty option (default: not sent)")

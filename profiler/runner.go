@@ -204,8 +204,7 @@ type RunResult struct {
 	ConcurrencySpeedup float64 `json:"concurrency_speedup"`
 	// EfficiencyPercent is ConcurrencySpeedup / len(Agents) × 100.
 	EfficiencyPercent float64 `json:"efficiency_percent"`
-	// ReadBufferSize is the configured read size; 0 means Go's default
-	// (the seed wrote null for it).
+	// ReadBufferSize is the configured read size; 0 means Go's default.
 	ReadBufferSize int `json:"read_buffer_size"`
 	// Concurrency is the number of permits agents shared.
 	Concurrency int `json:"concurrency_limit"`

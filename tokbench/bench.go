@@ -37,6 +37,7 @@ func SeedCorpus(n int) string {
 
 // Config configures Run. The zero value is the seed's bench: one warm-up
 // pass, then 3 timed passes on one goroutine.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Config struct {
 	// Iterations is the number of timed passes per tokenizer. Default 3
 	// (the readiness doc's run).
@@ -78,12 +79,14 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Named is a tokenizer under the name the report gives it.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Named struct {
 	Name      string
 	Tokenizer Tokenizer
 }
 
 // Pass is one encode of the whole corpus.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Pass struct {
 	Model    string
 	Index    int // 0-based timed pass index; -1 for the warm-up
@@ -93,6 +96,7 @@ type Pass struct {
 
 // Result is one tokenizer's measurements. Counts exclude special tokens:
 // the seed's encode added a BOS to every call, tr117 adds none.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Result struct {
 	Model  string `json:"model"`
 	Source string `json:"source"`
@@ -123,6 +127,7 @@ type Result struct {
 // tokenizer more than RuleFactor times slower than the other on the same
 // corpus? Slowness is pass time (CPU cost of the same text); the tokens/s
 // ratio is given too, since it is what the seed printed.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Comparison struct {
 	Faster string `json:"faster"`
 	Slower string `json:"slower"`
@@ -148,6 +153,7 @@ func (c Comparison) String() string {
 }
 
 // Report is the outcome of Run.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Report struct {
 	Config      Config       `json:"config"`
 	CorpusBytes int          `json:"corpus_bytes"`

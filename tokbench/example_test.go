@@ -39,5 +39,5 @@ func ExampleLoad() {
 	}
 	_, tried, err := tokbench.Load(context.Background(), cfg, "qwen2.5:7b", "Qwen/Qwen2.5-7B-Instruct")
 	fmt.Println(err != nil, len(tried))
-	// Output: true 4
+	// Output: true 5
 }

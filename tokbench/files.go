@@ -65,6 +65,7 @@ func WriteFiles(dir string, rep *Report, overwrite bool) error {
 
 // Spec asks for one tokenizer under a report name, with fallbacks tried in
 // order (see Load).
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Spec struct {
 	Name    string   `json:"name"`
 	Sources []string `json:"sources"`
@@ -92,6 +93,7 @@ func SplitSources(s string) []string {
 }
 
 // Failure is a Spec that did not load.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Failure struct {
 	Spec Spec
 	Err  error // a *LoadError listing where Load looked, or ctx.Err()

@@ -15,6 +15,10 @@ import (
 // SentencePiece ("llama"), or WordPiece ("bert"). Tensor data is not read.
 // A pre-tokenizer the engine does not know is refused with ErrUnsupported.
 func LoadGGUF(path string) (Tokenizer, error) {
+	return loadGGUF(path, BackendOllama)
+}
+
+func loadGGUF(path, backend string) (Tokenizer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokbench: %w", err)
@@ -24,7 +28,7 @@ func LoadGGUF(path string) (Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokbench: %s: GGUF: %w", path, err)
 	}
-	return fromGGUFKV(g.KV(), path)
+	return fromGGUFKV(g.KV(), path, backend)
 }
 
 // ggufPre maps (architecture, tokenizer.ggml.pre) to the regexes Ollama's
@@ -57,7 +61,7 @@ func ggufPre(arch, pre string) ([]string, error) {
 	return nil, fmt.Errorf("%w: tokenizer.ggml.pre %q for architecture %q", ErrUnsupported, pre, arch)
 }
 
-func fromGGUFKV(kv ggml.KV, source string) (Tokenizer, error) {
+func fromGGUFKV(kv ggml.KV, source, backend string) (Tokenizer, error) {
 	values := kv.Strings("tokenizer.ggml.tokens")
 	if len(values) == 0 {
 		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.tokens", source)
@@ -91,10 +95,13 @@ func fromGGUFKV(kv ggml.KV, source string) (Tokenizer, error) {
 		if len(vocab.Merges) == 0 {
 			return nil, fmt.Errorf("tokbench: %s: BPE GGUF has no tokenizer.ggml.merges", source)
 		}
-		bpe := tokenizer.NewBytePairEncoding(vocab, pre...)
-		tok = &bpe
-		info.Model = "bpe"
 		info.Notes = append(info.Notes, fmt.Sprintf("architecture %q, tokenizer.ggml.pre %q", arch, kv.String("tokenizer.ggml.pre")))
+		if backend == BackendExact {
+			if err := checkByteLevel(vocab, source); err != nil {
+				return nil, err
+			}
+		}
+		return newBPE(vocab, pre, true, backend, nil, info)
 	case "llama":
 		if len(vocab.Scores) != len(values) {
 			return nil, fmt.Errorf("tokbench: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))

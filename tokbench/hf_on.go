@@ -20,7 +20,7 @@ func LoadHuggingFace(path string) (Tokenizer, error) {
 	}
 	return &hfTok{t: t, info: Info{
 		Backend:   BackendHuggingFace,
-		Model:     "tokenizer.json",
+		Model:     "hf",
 		Format:    "tokenizer.json",
 		Source:    path,
 		VocabSize: int(t.VocabSize()),

@@ -16,6 +16,7 @@ import (
 
 // LoadConfig configures Load. The zero value looks in the default local
 // places and never downloads.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type LoadConfig struct {
 	// Store is the local Ollama model store.
 	Store StoreConfig `json:"store"`
@@ -25,9 +26,11 @@ type LoadConfig struct {
 	// which do not record one: "gpt2" (default), "llama3", "qwen2", or a
 	// regular expression.
 	Pretokenizer string `json:"pretokenizer,omitempty"`
-	// HuggingFace loads tokenizer.json files with the Hugging Face backend
-	// (build tag hftokenizers) instead of the Ollama one. Default false.
-	HuggingFace bool `json:"huggingface,omitempty"`
+	// Backend encodes: BackendOllama (default: Ollama's own pure-Go
+	// tokenizers), BackendExact (BPE with Hugging Face's merge order;
+	// WordPiece and SentencePiece stay Ollama's) or BackendHuggingFace
+	// (tokenizer.json through the Rust library; build tag hftokenizers).
+	Backend string `json:"backend,omitempty"`
 }
 
 func (c LoadConfig) pretokenizer() string {
@@ -46,6 +49,10 @@ func (c LoadConfig) pretokenizer() string {
 // vocab.bpe (merges, one "a b" per line, "#" lines skipped) onto Ollama's
 // BPE, splitting with the regular expression pre (PreGPT2 if empty).
 func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
+	return loadEncoderJSON(encoderPath, vocabPath, pre, BackendOllama)
+}
+
+func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, error) {
 	enc, err := os.ReadFile(encoderPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokbench: %w", err)
@@ -88,12 +95,10 @@ func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
 	if err := checkByteLevel(v, source); err != nil {
 		return nil, err
 	}
-	bpe := tokenizer.NewBytePairEncoding(v, pre)
-	return &ollamaTok{tok: &bpe, info: Info{
-		Backend: BackendOllama, Model: "bpe", Format: "encoder.json+vocab.bpe",
-		Source: source, VocabSize: len(values),
+	return newBPE(v, []string{pre}, true, backend, nil, Info{
+		Format: "encoder.json+vocab.bpe", Source: source,
 		Notes: []string{"pre-tokenizer " + preName(pre)},
-	}}, nil
+	})
 }
 
 func preName(p string) string {
@@ -109,6 +114,7 @@ func preName(p string) string {
 }
 
 // Attempt is one place Load looked.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Attempt struct {
 	Source string `json:"source"` // what was asked for
 	Where  string `json:"where"`  // the path or URL looked at
@@ -124,6 +130,7 @@ func (a Attempt) String() string {
 
 // LoadError is returned when no source gave a tokenizer; it lists every
 // place that was looked at.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type LoadError struct {
 	Sources  []string
 	Attempts []Attempt
@@ -166,6 +173,9 @@ func (e *LoadError) Unwrap() []error {
 // When every source fails the error is a *LoadError listing where it
 // looked. Only the download honours ctx.
 func Load(ctx context.Context, cfg LoadConfig, sources ...string) (Tokenizer, []Attempt, error) {
+	if err := checkBackend(cfg.Backend); err != nil {
+		return nil, nil, err
+	}
 	var tried []Attempt
 	for _, src := range sources {
 		src = strings.TrimSpace(src)
@@ -192,7 +202,7 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		return t
 	}
 	if name, ok := strings.CutPrefix(src, "ollama:"); ok {
-		t := try("ollama store: "+name, func() (Tokenizer, error) { return LoadOllamaModel(name, cfg.Store) })
+		t := try("ollama store: "+name, func() (Tokenizer, error) { return loadOllamaModel(name, cfg.Store, cfg.Backend) })
 		return t, tried
 	}
 	if repo, ok := strings.CutPrefix(src, "hf:"); ok {
@@ -205,9 +215,10 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		t := try(src, func() (Tokenizer, error) { return LoadFile(src, cfg) })
 		return t, tried
 	}
-	looksLocal := strings.HasPrefix(src, "/") || strings.HasPrefix(src, ".") || strings.ContainsRune(src, os.PathSeparator) && strings.Count(src, "/") > 1
+	looksLocal := filepath.IsAbs(src) || strings.HasPrefix(src, ".") || strings.HasPrefix(src, "~") ||
+		strings.HasSuffix(src, ".json") || strings.HasSuffix(src, ".model") || strings.HasSuffix(src, ".gguf")
 	if _, err := ParseModelName(src); err == nil && !looksLocal {
-		if t := try("ollama store: "+src, func() (Tokenizer, error) { return LoadOllamaModel(src, cfg.Store) }); t != nil {
+		if t := try("ollama store: "+src, func() (Tokenizer, error) { return loadOllamaModel(src, cfg.Store, cfg.Backend) }); t != nil {
 			return t, tried
 		}
 	}
@@ -271,16 +282,34 @@ func loadDir(dir string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt)
 }
 
 func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
-	if cfg.HuggingFace {
+	switch cfg.Backend {
+	case BackendHuggingFace:
 		return LoadHuggingFace(path)
+	case "", BackendOllama, BackendExact:
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("tokbench: %w", err)
+		}
+		return parseTokenizerJSON(data, path, cfg.Backend)
 	}
-	return LoadTokenizerJSON(path)
+	return nil, fmt.Errorf("tokbench: unknown backend %q (want %s, %s or %s)", cfg.Backend, BackendOllama, BackendExact, BackendHuggingFace)
+}
+
+func checkBackend(b string) error {
+	switch b {
+	case "", BackendOllama, BackendExact, BackendHuggingFace:
+		return nil
+	}
+	return fmt.Errorf("tokbench: unknown backend %q (want %s, %s or %s)", b, BackendOllama, BackendExact, BackendHuggingFace)
 }
 
 // LoadFile loads one tokenizer file, telling its format by its content: a
 // GGUF model, a SentencePiece model, a tokenizer.json, or an encoder.json
 // (whose vocab.bpe must sit beside it).
 func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
+	if err := checkBackend(cfg.Backend); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokbench: %w", err)
@@ -291,12 +320,12 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 	head = head[:n]
 	switch {
 	case bytes.HasPrefix(head, []byte("GGUF")):
-		return LoadGGUF(path)
+		return loadGGUF(path, cfg.Backend)
 	case bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")):
 		if filepath.Base(path) == "encoder.json" || !bytes.Contains(head, []byte(`"model"`)) && !bytes.Contains(head, []byte(`"added_tokens"`)) {
 			vocab := filepath.Join(filepath.Dir(path), "vocab.bpe")
 			if _, err := os.Stat(vocab); err == nil {
-				return LoadEncoderJSON(path, vocab, cfg.pretokenizer())
+				return loadEncoderJSON(path, vocab, cfg.pretokenizer(), cfg.Backend)
 			}
 			if filepath.Base(path) == "encoder.json" {
 				return nil, fmt.Errorf("tokbench: %s: no vocab.bpe beside it", path)

@@ -236,6 +236,7 @@ func TestTokenizerJSONUnsupported(t *testing.T) {
 		"prefix-space":     base(bpe, "null", `{"type":"ByteLevel","add_prefix_space":true}`),
 		"digits":           base(bpe, "null", `{"type":"Sequence","pretokenizers":[{"type":"Digits"},`+bl+`]}`),
 		"split-removed":    base(bpe, "null", `{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"a"},"behavior":"Removed","invert":false},`+bl+`]}`),
+		"split-gaps":       base(`{"type":"BPE","vocab":`+byteVocab()+`,"merges":[]}`, "null", `{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\p{N}"},"behavior":"Isolated","invert":false},`+bl+`]}`),
 		"missing-bytes":    base(bpe, "null", bl),
 		"wp-no-normalizer": base(`{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","vocab":{"[UNK]":0}}`, "null", `{"type":"BertPreTokenizer"}`),
 		"wp-other-unk":     base(`{"type":"WordPiece","unk_token":"<unk>","continuing_subword_prefix":"##","vocab":{"<unk>":0}}`, `{"type":"BertNormalizer"}`, `{"type":"BertPreTokenizer"}`),
@@ -263,6 +264,44 @@ func byteVocab(extra ...string) string {
 	}
 	s := strings.TrimSuffix(b.String(), ",")
 	return s + "}"
+}
+
+func TestExactBackendSplitWithGaps(t *testing.T) {
+	// Digits split one by one, then GPT-2's pattern: the first split leaves
+	// gaps, which only the exact backend handles.
+	doc := `{"added_tokens":[],"normalizer":null,"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\p{N}"},"behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"use_regex":true}]},
+"model":{"type":"BPE","vocab":` + byteVocab("12") + `,"merges":["1 2"]}}`
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tokenizer.json")
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(p, LoadConfig{}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("ollama backend: %v", err)
+	}
+	tok, err := LoadFile(p, LoadConfig{Backend: BackendExact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "a12b": digits isolated so "12" never merges; "a", "1", "2", "b".
+	want := []int32{'a', '1', '2', 'b'}
+	for i := range want {
+		want[i] = int32(slices.Index(byteSymbols(), string(byteRune(byte(want[i])))))
+	}
+	if got := encode(t, tok, "a12b"); !slices.Equal(got, want) {
+		t.Errorf("a12b = %v, want %v", got, want)
+	}
+	if _, err := LoadFile(p, LoadConfig{Backend: "nope"}); err == nil {
+		t.Error("unknown backend accepted")
+	}
+}
+
+func byteSymbols() []string {
+	var s []string
+	for c := 0; c < 256; c++ {
+		s = append(s, string(byteRune(byte(c))))
+	}
+	return s
 }
 
 func TestIgnoreMergesCheck(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 )
 
 // StoreConfig says where the local Ollama model store is.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type StoreConfig struct {
 	// Dir is the store root, holding manifests/ and blobs/. Default:
 	// $OLLAMA_MODELS, else ~/.ollama/models.
@@ -32,6 +33,7 @@ func (c StoreConfig) StoreDir() (string, error) {
 }
 
 // ModelName is a parsed Ollama model reference, host/namespace/model:tag.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ModelName struct {
 	Host, Namespace, Model, Tag string
 }
@@ -153,11 +155,15 @@ func ResolveModel(name string, cfg StoreConfig) (string, error) {
 // store (see ResolveModel and LoadGGUF): exactly the vocabulary Ollama
 // runs for that name.
 func LoadOllamaModel(name string, cfg StoreConfig) (Tokenizer, error) {
+	return loadOllamaModel(name, cfg, BackendOllama)
+}
+
+func loadOllamaModel(name string, cfg StoreConfig, backend string) (Tokenizer, error) {
 	blob, err := ResolveModel(name, cfg)
 	if err != nil {
 		return nil, err
 	}
-	t, err := LoadGGUF(blob)
+	t, err := loadGGUF(blob, backend)
 	if err != nil {
 		return nil, err
 	}

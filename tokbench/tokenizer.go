@@ -21,6 +21,7 @@ type Tokenizer interface {
 }
 
 // Info describes a loaded tokenizer. It is written into tokenizer_bench.json.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Info struct {
 	// Backend is the implementation that encodes: BackendOllama or
 	// BackendHuggingFace (or what a caller's Func says).
@@ -51,7 +52,8 @@ const (
 )
 
 // Func adapts a function to a Tokenizer, for benchmarking an encoder this
-// package does not load. Its Info reports Backend "func" and Source name.
+// package does not load. Its Info reports Backend "func" and Source Name.
+// It is safe for concurrent use if Fn is.
 type Func struct {
 	Name string
 	Fn   func(text string) ([]int32, error)
@@ -93,7 +95,11 @@ func (o *ollamaTok) Encode(text string) ([]int32, error) {
 		text = o.prep(text)
 	}
 	if o.encode != nil {
-		return o.encode(text)
+		ids, err := o.encode(text)
+		if err != nil {
+			return nil, fmt.Errorf("tokbench: %s: %w", o.info.Source, err)
+		}
+		return ids, nil
 	}
 	ids, err := o.tok.Encode(text, false)
 	if err != nil {

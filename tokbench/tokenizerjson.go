@@ -117,6 +117,10 @@ func LoadTokenizerJSON(path string) (Tokenizer, error) {
 // ParseTokenizerJSON is LoadTokenizerJSON on the file's contents; source
 // names it in errors and in Info.
 func ParseTokenizerJSON(data []byte, source string) (Tokenizer, error) {
+	return parseTokenizerJSON(data, source, BackendOllama)
+}
+
+func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) {
 	var f hfJSON
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("tokbench: %s: %w", source, err)
@@ -145,7 +149,7 @@ func ParseTokenizerJSON(data []byte, source string) (Tokenizer, error) {
 	}
 	switch typ {
 	case "BPE":
-		return parseHFBPE(&f, source)
+		return parseHFBPE(&f, source, backend)
 	case "WordPiece":
 		return parseHFWordPiece(&f, source)
 	case "":
@@ -242,7 +246,7 @@ func parseMerges(raw []json.RawMessage, source string) ([]string, error) {
 	return merges, nil
 }
 
-func parseHFBPE(f *hfJSON, source string) (Tokenizer, error) {
+func parseHFBPE(f *hfJSON, source, backend string) (Tokenizer, error) {
 	m := &f.Model
 	switch {
 	case m.Dropout != nil && *m.Dropout != 0:
@@ -283,29 +287,8 @@ func parseHFBPE(f *hfJSON, source string) (Tokenizer, error) {
 	if err := checkByteLevel(vocab, source); err != nil {
 		return nil, err
 	}
-	if !m.IgnoreMerges {
-		// Ollama's BPE takes a pre-token found whole in the vocabulary
-		// without merging (Hugging Face's ignore_merges). With
-		// ignore_merges false that is only exact if merging every
-		// vocabulary entry gives the entry itself; check it.
-		if bad, ok := wholeTokensReachable(vocab); !ok {
-			return nil, unsupported(source, "ignore_merges is false and token %q does not merge back to itself, so Ollama's whole-word shortcut would change ids", bad)
-		}
-		notes = append(notes, "ignore_merges=false: checked that every vocabulary token merges back to itself")
-	}
-	bpe := tokenizer.NewBytePairEncoding(vocab, pre...)
-	return &ollamaTok{
-		tok:  &bpe,
-		prep: prep,
-		info: Info{
-			Backend:   BackendOllama,
-			Model:     "bpe",
-			Format:    "tokenizer.json",
-			Source:    source,
-			VocabSize: len(values),
-			Notes:     notes,
-		},
-	}, nil
+	info := Info{Format: "tokenizer.json", Source: source, Notes: notes}
+	return newBPE(vocab, pre, m.IgnoreMerges, backend, prep, info)
 }
 
 // byteLevelRegexes maps a tokenizer.json pre_tokenizer onto the regexes

@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		gemma       = fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, HF repo id)")
 		qwen        = fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
 		llama       = fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
-		hf          = fs.Bool("hf", false, "encode tokenizer.json files with Hugging Face's Rust library (needs a build with -tags hftokenizers)")
+		backend     = fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order) or huggingface (Rust library; needs -tags hftokenizers)")
 		pre         = fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2 (default), llama3, qwen2 or a regex")
 		ollamaStore = fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
 		specs       specsFlag
@@ -92,6 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tokbench: --iterations, --parallel and --bytes must be at least 1")
 		return 2
 	}
+	switch *backend {
+	case tokbench.BackendOllama, tokbench.BackendExact, tokbench.BackendHuggingFace:
+	default:
+		fmt.Fprintf(stderr, "tokbench: --backend %q: want ollama, exact or huggingface\n", *backend)
+		return 2
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
@@ -99,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Store:        tokbench.StoreConfig{Dir: *ollamaStore},
 		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
 		Pretokenizer: *pre,
-		HuggingFace:  *hf,
+		Backend:      *backend,
 	}
 	// The seed's three models, unless --tokenizer replaces them.
 	var want []tokbench.Spec

@@ -101,7 +101,7 @@ func TestNothingFound(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}} {
+	for _, args := range [][]string{{"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

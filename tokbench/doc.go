@@ -1,0 +1,61 @@
+// Package tokbench races tokenizers on the same text: TR117's question
+// whether a model's tokenizer costs enough CPU to explain its slowdown
+// (the seed's rule: more than 2× slower than another flags a CPU
+// bottleneck).
+//
+// # Tokenizers
+//
+// A [Tokenizer] encodes text to ids, with no special token added, and says
+// where it came from ([Info]). The default backend is
+// github.com/ollama/ollama/tokenizer, the pure-Go code Ollama's own engine
+// runs, so the bench measures what Ollama pays. Loaders put a file onto it:
+//
+//   - [LoadOllamaModel]: a model name in the local Ollama store
+//     ($OLLAMA_MODELS or ~/.ollama/models: manifest → model layer → GGUF),
+//     exactly the vocabulary Ollama runs for "gemma3:latest";
+//   - [LoadGGUF]: a GGUF file's tokenizer.ggml.* metadata, with the
+//     pre-tokenizer Ollama's engine picks for its architecture;
+//   - [LoadTokenizerJSON]: a Hugging Face tokenizer.json, byte-level BPE
+//     (GPT-2, Llama 3, Qwen 2, with NFC if it asks) or WordPiece (BERT);
+//   - [LoadEncoderJSON]: GPT-2 style encoder.json + vocab.bpe;
+//   - [LoadSentencePiece]: a SentencePiece tokenizer.model (Gemma).
+//
+// A loader that cannot reproduce a file's pipeline exactly (an unsupported
+// normalizer, pre-tokenizer or model option) returns an error wrapping
+// [ErrUnsupported] that names it, never a tokenizer that gives other ids.
+// The Llama 3 tokenizer.json gives Hugging Face's count, 760,377 tokens for
+// war-and-peace.txt. Ollama's BPE pops pairs of equal merge rank from a heap
+// in no set order, so on runs of one symbol its ids can differ from Hugging
+// Face's (20 of those 760,377 do); [BackendExact] ([LoadConfig].Backend) is
+// the same pipeline with Hugging Face's merge order, for when ids must
+// match.
+//
+// [Load] takes the seed's comma-separated fallbacks (paths, Ollama model
+// names, Hugging Face repo ids found in the local Hugging Face cache) and,
+// when all fail, a [*LoadError] listing every place it looked. Only with
+// [HubConfig].AllowDownload does it fetch a tokenizer.json from the Hub
+// ([FetchTokenizerJSON]); otherwise nothing touches the network.
+//
+// [LoadHuggingFace] is the Hugging Face backend (the Rust tokenizers
+// library through github.com/daulet/tokenizers and cgo). It is compiled
+// only with the build tag hftokenizers; without it, it returns
+// [ErrNoHuggingFace] ("built without hftokenizers").
+//
+// # The bench
+//
+// [Run] encodes one corpus ([SeedCorpus], the fixed [SeedSentence] repeated
+// to a size, or any text) with each [Named] tokenizer: one warm-up, then
+// [Config].Iterations timed passes, optionally as [Config].Parallel shards
+// encoded at once. Each [Result] carries tokens per pass, tokens/s,
+// bytes/s, mean, p50 and p99 pass time and CV (computed by tr117/stats);
+// [Compare] applies the 2× rule to every pair. Counts exclude special
+// tokens: the seed's encode added a BOS to each call, tokbench adds none.
+//
+// [WriteTable] writes the seed's tokenizer_bench.txt
+// ("Model | Tokens/Sec | Latency (ms)"), [WriteBenchfmt] Go benchmark
+// lines for benchstat, and [WriteFiles] all outputs into a directory.
+// examples/tokbench is the command.
+//
+// Tokenizers from this package are safe for concurrent use; Run is safe to
+// call concurrently with different arguments (it holds no shared state).
+package tokbench

@@ -223,7 +223,39 @@ func AppendTime(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return dst
 	}
-	return t.UTC().AppendFormat(dst, TimeLayout)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	hour, min, sec := t.Clock()
+	// Written by hand: time.AppendFormat re-parses its layout on every
+	// call, and this runs once per chunk and per GPU sample.
+	dst = append4(dst, year)
+	dst = append(dst, '-')
+	dst = append2(dst, int(month))
+	dst = append(dst, '-')
+	dst = append2(dst, day)
+	dst = append(dst, 'T')
+	dst = append2(dst, hour)
+	dst = append(dst, ':')
+	dst = append2(dst, min)
+	dst = append(dst, ':')
+	dst = append2(dst, sec)
+	dst = append(dst, '.')
+	us := t.Nanosecond() / 1000
+	dst = append2(dst, us/10000)
+	dst = append2(dst, us/100%100)
+	dst = append2(dst, us%100)
+	return append(dst, 'Z')
+}
+
+func append2(dst []byte, v int) []byte {
+	return append(dst, byte('0'+v/10), byte('0'+v%10))
+}
+
+func append4(dst []byte, v int) []byte {
+	return append2(append2(dst, v/100), v%100)
 }
 
 // AppendMillis appends d in milliseconds with three decimals (microsecond

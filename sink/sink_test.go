@@ -275,3 +275,36 @@ func BenchmarkCSVWrite(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestAppendTimeMatchesLayout(t *testing.T) {
+	base := time.Date(2026, 11, 26, 16, 34, 46, 123456789, time.UTC)
+	times := []time.Time{
+		base,
+		base.In(time.FixedZone("UTC-9:30", -9*3600-1800)),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+		time.Now(),
+	}
+	for i := range 1000 {
+		times = append(times, base.Add(time.Duration(i)*7919*time.Hour+time.Duration(i)*1_000_003))
+	}
+	for _, tm := range times {
+		got := string(sink.AppendTime(nil, tm))
+		want := tm.UTC().Format(sink.TimeLayout)
+		if got != want {
+			t.Fatalf("AppendTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func BenchmarkAppendTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = sink.AppendTime(buf[:0], now)
+	}
+}

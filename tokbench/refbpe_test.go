@@ -116,19 +116,23 @@ func TestExactBPEMatchesReference(t *testing.T) {
 	if got := encode(t, exact, "<|begin_of_text|>hello world"); !slices.Equal(got, []int32{128000, 15339, 1917}) {
 		t.Errorf("special in text: %v", got)
 	}
-	// On the whole novel: Hugging Face's count, the reference's ids. Ollama's
-	// heap order gives the same count but 20 of the ids differ (runs such
-	// as "....\"\n\n\n").
-	a := encode(t, exact, text)
-	if len(a) != hfWarAndPeaceTokens || !slices.Equal(a, ref.encode(t, text)) {
-		t.Errorf("war-and-peace: exact gives %d ids (Hugging Face %d), equal to the reference: %v", len(a), hfWarAndPeaceTokens, slices.Equal(a, ref.encode(t, text)))
-	}
-	if b := encode(t, ollama, text); len(b) != len(a) || slices.Equal(a, b) {
-		t.Errorf("war-and-peace: ollama %d ids, equal to exact: %v (expected the documented divergence)", len(b), slices.Equal(a, b))
-	}
 	// The documented divergence: Ollama's heap order on a run of "!".
 	in := strings.Repeat("!", 33)
 	if slices.Equal(encode(t, ollama, in), ref.encode(t, in)) {
 		t.Errorf("Ollama's BPE now merges %q in Hugging Face's order: drop ollamaBPENote", in)
+	}
+	if raceEnabled {
+		t.Log("race detector: skipping the whole-novel comparison")
+		return
+	}
+	// On the whole novel: Hugging Face's count, the reference's ids. Ollama's
+	// heap order gives the same count but 20 of the ids differ (runs such
+	// as "....\"\n\n\n").
+	a, r := encode(t, exact, text), ref.encode(t, text)
+	if len(a) != hfWarAndPeaceTokens || !slices.Equal(a, r) {
+		t.Errorf("war-and-peace: exact gives %d ids (Hugging Face %d), equal to the reference: %v", len(a), hfWarAndPeaceTokens, slices.Equal(a, r))
+	}
+	if b := encode(t, ollama, text); len(b) != len(a) || slices.Equal(a, b) {
+		t.Errorf("war-and-peace: ollama %d ids, equal to exact: %v (expected the documented divergence)", len(b), slices.Equal(a, b))
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tokbench
+
+const raceEnabled = false

@@ -17,6 +17,7 @@ func BenchmarkEncode(b *testing.B) {
 		tok  func(testing.TB) Tokenizer
 	}{
 		{"llama3-tokenizer.json", llama3JSON},
+		{"llama3-tokenizer.json-exact", llama3Exact},
 		{"llama3.2-encoder.json", llama3Encoder},
 		{"gemma2-tokenizer.model", gemma2},
 		{"bert-tokenizer.json", bert},

@@ -90,11 +90,7 @@ func (r *refBPE) encode(t testing.TB, text string) []int32 {
 
 func TestExactBPEMatchesReference(t *testing.T) {
 	ollama := llama3JSON(t)
-	p := testdata(t, HFTokenizersModule, "test/data/Meta-Llama-3-8B-Instruct.json")
-	exact, err := LoadFile(p, LoadConfig{Backend: BackendExact})
-	if err != nil {
-		t.Fatal(err)
-	}
+	exact := llama3Exact(t)
 	if exact.Info().Backend != BackendExact {
 		t.Fatalf("info %+v", exact.Info())
 	}

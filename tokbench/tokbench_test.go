@@ -70,6 +70,22 @@ func llama3JSON(t testing.TB) Tokenizer {
 	return load(t, HFTokenizersModule, "test/data/Meta-Llama-3-8B-Instruct.json", "")
 }
 
+func llama3Exact(t testing.TB) Tokenizer {
+	t.Helper()
+	p := testdata(t, HFTokenizersModule, "test/data/Meta-Llama-3-8B-Instruct.json")
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if tok, ok := cache[p+"exact"]; ok {
+		return tok
+	}
+	tok, err := LoadFile(p, LoadConfig{Backend: BackendExact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache[p+"exact"] = tok
+	return tok
+}
+
 func llama3Encoder(t testing.TB) Tokenizer {
 	return load(t, OllamaModule, "tokenizer/testdata/llama3.2/encoder.json", "llama3")
 }

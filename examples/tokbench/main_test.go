@@ -9,8 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"tr117/tokbench"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // isolate points every default tokenizer location at empty directories.
 func isolate(t *testing.T) {

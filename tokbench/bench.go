@@ -106,7 +106,9 @@ type Result struct {
 	Source string `json:"source"`
 	Info   Info   `json:"info"`
 	// Tokens is the number of ids one pass produces (every pass must
-	// produce the same number; Run fails otherwise).
+	// produce the same number; Run fails otherwise). With Parallel > 1
+	// each shard is encoded on its own, so a cut can move the count by a
+	// token or so (760,378 instead of 760,377 for war-and-peace in two).
 	Tokens int `json:"tokens"`
 	// Bytes is the corpus size.
 	Bytes int `json:"bytes"`

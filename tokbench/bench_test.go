@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -222,4 +223,26 @@ func TestWriters(t *testing.T) {
 		}
 	}
 	golden(t, "benchfmt.txt", []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+func TestParseSpec(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		name    string
+		backend string
+		sources []string
+		ok      bool
+	}{
+		{"qwen=qwen2.5:7b, Qwen/Qwen2.5-7B-Instruct", "qwen", "", []string{"qwen2.5:7b", "Qwen/Qwen2.5-7B-Instruct"}, true},
+		{"llama3@exact=/x/tokenizer.json", "llama3@exact", BackendExact, []string{"/x/tokenizer.json"}, true},
+		{"a@rust=x", "", "", nil, false},
+		{"=x", "", "", nil, false},
+		{"a=", "", "", nil, false},
+		{"noequals", "", "", nil, false},
+	} {
+		sp, err := ParseSpec(tc.in)
+		if (err == nil) != tc.ok || tc.ok && (sp.Name != tc.name || sp.Backend != tc.backend || !slices.Equal(sp.Sources, tc.sources)) {
+			t.Errorf("ParseSpec(%q) = %+v, %v", tc.in, sp, err)
+		}
+	}
 }

@@ -69,16 +69,27 @@ func WriteFiles(dir string, rep *Report, overwrite bool) error {
 type Spec struct {
 	Name    string   `json:"name"`
 	Sources []string `json:"sources"`
+	// Backend, if set, overrides LoadConfig.Backend for this spec, so one
+	// run can race Ollama's BPE against the exact or Hugging Face one.
+	Backend string `json:"backend,omitempty"`
 }
 
-// ParseSpec parses "NAME=SOURCE[,SOURCE...]".
+// ParseSpec parses "NAME=SOURCE[,SOURCE...]" or
+// "NAME@BACKEND=SOURCE[,SOURCE...]".
 func ParseSpec(s string) (Spec, error) {
 	name, srcs, ok := strings.Cut(s, "=")
 	name = strings.TrimSpace(name)
 	if !ok || name == "" || strings.TrimSpace(srcs) == "" {
-		return Spec{}, fmt.Errorf("tokbench: %q: want NAME=SOURCE[,SOURCE...]", s)
+		return Spec{}, fmt.Errorf("tokbench: %q: want NAME[@BACKEND]=SOURCE[,SOURCE...]", s)
 	}
-	return Spec{Name: name, Sources: SplitSources(srcs)}, nil
+	sp := Spec{Name: name, Sources: SplitSources(srcs)}
+	if n, b, ok := strings.Cut(name, "@"); ok {
+		if err := checkBackend(b); err != nil || b == "" || n == "" {
+			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s, %s, %s", s, BackendOllama, BackendExact, BackendHuggingFace)
+		}
+		sp.Backend = b
+	}
+	return sp, nil
 }
 
 // SplitSources splits the seed's comma-separated fallbacks.
@@ -109,7 +120,11 @@ func LoadAll(ctx context.Context, cfg LoadConfig, specs []Spec) ([]Named, []Fail
 			failed = append(failed, Failure{s, ctx.Err()})
 			continue
 		}
-		t, _, err := Load(ctx, cfg, s.Sources...)
+		c := cfg
+		if s.Backend != "" {
+			c.Backend = s.Backend
+		}
+		t, _, err := Load(ctx, c, s.Sources...)
 		if err != nil {
 			failed = append(failed, Failure{s, err})
 			continue

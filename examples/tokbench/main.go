@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ollamaStore = fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
 		specs       specsFlag
 	)
-	fs.Var(&specs, "tokenizer", "NAME=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too)")
+	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

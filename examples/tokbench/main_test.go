@@ -92,6 +92,22 @@ func TestDefaultFallsBackToModuleCache(t *testing.T) {
 	}
 }
 
+func TestBackendsInOneRun(t *testing.T) {
+	isolate(t)
+	p := fixture(t, "llama3")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "ollama=" + p, "--tokenizer", "exact@exact=" + p,
+		"--bytes", "5000", "--iterations", "1", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"ollama: ollama bpe", "exact@exact: exact bpe"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
 func TestNothingFound(t *testing.T) {
 	isolate(t)
 	var stdout, stderr bytes.Buffer
@@ -107,7 +123,7 @@ func TestNothingFound(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}} {
+	for _, args := range [][]string{{"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

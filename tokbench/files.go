@@ -74,6 +74,19 @@ type Spec struct {
 	Backend string `json:"backend,omitempty"`
 }
 
+// SeedSpecs returns the seed's three tokenizers (gemma, qwen, llama), each
+// first as the Ollama model the TR117 suite runs and then as its Hugging
+// Face repo: gemma3:latest or google/gemma-3-4b-it, qwen2.5:7b or
+// Qwen/Qwen2.5-7B-Instruct, llama3.1:8b-instruct-q4_0 or
+// meta-llama/Llama-3.1-8B-Instruct.
+func SeedSpecs() []Spec {
+	return []Spec{
+		{Name: "gemma", Sources: []string{"gemma3:latest", "google/gemma-3-4b-it"}},
+		{Name: "qwen", Sources: []string{"qwen2.5:7b", "Qwen/Qwen2.5-7B-Instruct"}},
+		{Name: "llama", Sources: []string{"llama3.1:8b-instruct-q4_0", "meta-llama/Llama-3.1-8B-Instruct"}},
+	}
+}
+
 // ParseSpec parses "NAME=SOURCE[,SOURCE...]" or
 // "NAME@BACKEND=SOURCE[,SOURCE...]".
 func ParseSpec(s string) (Spec, error) {

@@ -50,12 +50,11 @@ func (s *specsFlag) Set(v string) error {
 	return nil
 }
 
-// Defaults of the seed's per-model flags: the Ollama model the suite runs,
-// then the Hugging Face repo.
-const (
-	defaultGemma = "gemma3:latest,google/gemma-3-4b-it"
-	defaultQwen  = "qwen2.5:7b,Qwen/Qwen2.5-7B-Instruct"
-	defaultLlama = "llama3.1:8b-instruct-q4_0,meta-llama/Llama-3.1-8B-Instruct"
+// Defaults of the seed's per-model flags (tokbench.SeedSpecs).
+var (
+	defaultGemma = strings.Join(tokbench.SeedSpecs()[0].Sources, ",")
+	defaultQwen  = strings.Join(tokbench.SeedSpecs()[1].Sources, ",")
+	defaultLlama = strings.Join(tokbench.SeedSpecs()[2].Sources, ",")
 )
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

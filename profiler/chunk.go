@@ -1,6 +1,9 @@
 package profiler
 
 import (
+	"errors"
+	"fmt"
+	"path/filepath"
 	"time"
 
 	"tr117/sink"
@@ -59,4 +62,22 @@ func (c Chunk) AppendCSV(dst []byte) []byte {
 	dst = sink.AppendInt(dst, int64(c.Lines))
 	dst = append(dst, ',')
 	return sink.AppendMillis(dst, c.Since)
+}
+
+// CreateSinks creates the seed's two CSV files in dir, chunk_metrics.csv
+// and loop_lag.csv (creating dir if needed), and returns them as Sinks for
+// NewRunner with a function that flushes and closes both. The files are
+// well-formed CSV at every moment, also if the process is interrupted.
+func CreateSinks(dir string) (Sinks, func() error, error) {
+	chunks, err := sink.CreateCSV[Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	if err != nil {
+		return Sinks{}, nil, fmt.Errorf("profiler: %w", err)
+	}
+	lags, err := sink.CreateCSV[LagSample](filepath.Join(dir, "loop_lag.csv"))
+	if err != nil {
+		chunks.Close()
+		return Sinks{}, nil, fmt.Errorf("profiler: %w", err)
+	}
+	closeBoth := func() error { return errors.Join(chunks.Close(), lags.Close()) }
+	return Sinks{Chunks: chunks, Lag: lags}, closeBoth, nil
 }

@@ -132,3 +132,25 @@ func DefaultAgents(model, collectorURL, insightURL string, sc Scenario, set1, se
 		{ID: InsightID, URL: insightURL, Model: model, Prompt: InsightPrompt, Options: io},
 	}
 }
+
+// WithNumPredict returns agents with num_predict = n added to every agent's
+// options, including an agent that sends no tuned options (the baseline of
+// BaselineVsChimera): a length cap only compares agents fairly if all of
+// them get it. n ≤ 0 returns agents unchanged. The options maps are copied,
+// never modified.
+func WithNumPredict(agents []Agent, n int) []Agent {
+	if n <= 0 {
+		return agents
+	}
+	out := make([]Agent, len(agents))
+	for i, a := range agents {
+		opts := make(map[string]any, len(a.Options)+1)
+		for k, v := range a.Options {
+			opts[k] = v
+		}
+		opts["num_predict"] = n
+		a.Options = opts
+		out[i] = a
+	}
+	return out
+}

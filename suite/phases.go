@@ -86,17 +86,7 @@ func (r *runner) agents(model string) ([]profiler.Agent, error) {
 	}
 	set := profiler.DefaultOptions()
 	agents := profiler.DefaultAgents(model, r.plan.CollectorURL, r.plan.InsightURL, sc, set, set)
-	if r.plan.NumPredict > 0 {
-		for i := range agents {
-			opts := make(map[string]any, len(agents[i].Options)+1)
-			for k, v := range agents[i].Options {
-				opts[k] = v
-			}
-			opts["num_predict"] = r.plan.NumPredict
-			agents[i].Options = opts
-		}
-	}
-	return agents, nil
+	return profiler.WithNumPredict(agents, r.plan.NumPredict), nil
 }
 
 // conditionFor returns the Runner of the run's condition, creating it (and

@@ -128,15 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if *numPredict > 0 {
-		set1.NumPredict, set2.NumPredict = numPredict, numPredict
-	}
-	agents := profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set1, set2)
-	if sc == profiler.BaselineVsChimera && *numPredict > 0 {
-		// The baseline sends no tuned options, but the length cap applies
-		// to both agents so that they stay comparable.
-		agents[0].Options = map[string]any{"num_predict": *numPredict}
-	}
+	agents := profiler.WithNumPredict(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set1, set2), *numPredict)
 	cfg := profiler.Config{
 		Agents:         agents,
 		Scenario:       sc,
@@ -156,17 +148,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // profile runs cfg runs times, writing into dir, and returns an error
 // unless every agent of every run succeeded.
 func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout io.Writer) (err error) {
-	chunks, err := sink.CreateCSV[profiler.Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	sinks, closeSinks, err := profiler.CreateSinks(dir)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, chunks.Close()) }()
-	lags, err := sink.CreateCSV[profiler.LagSample](filepath.Join(dir, "loop_lag.csv"))
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, lags.Close()) }()
-	r, err := profiler.NewRunner(cfg, profiler.Sinks{Chunks: chunks, Lag: lags})
+	defer func() { err = errors.Join(err, closeSinks()) }()
+	r, err := profiler.NewRunner(cfg, sinks)
 	if err != nil {
 		return err
 	}

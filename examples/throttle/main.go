@@ -87,13 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	set := profiler.DefaultOptions()
-	if *numPredict > 0 {
-		set.NumPredict = numPredict
-	}
-	agents := profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set, set)
-	if sc == profiler.BaselineVsChimera && *numPredict > 0 {
-		agents[0].Options = map[string]any{"num_predict": *numPredict}
-	}
+	agents := profiler.WithNumPredict(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set, set), *numPredict)
 	newLimiter := func() throttle.Limiter {
 		if *burst > 0 {
 			return throttle.NewWithBurst(*rate, *burst)
@@ -116,17 +110,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) (err error) {
-	chunks, err := sink.CreateCSV[profiler.Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	sinks, closeSinks, err := profiler.CreateSinks(dir)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, chunks.Close()) }()
-	lags, err := sink.CreateCSV[profiler.LagSample](filepath.Join(dir, "loop_lag.csv"))
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, lags.Close()) }()
-	r, err := profiler.NewRunner(cfg, profiler.Sinks{Chunks: chunks, Lag: lags})
+	defer func() { err = errors.Join(err, closeSinks()) }()
+	r, err := profiler.NewRunner(cfg, sinks)
 	if err != nil {
 		return err
 	}

@@ -143,10 +143,10 @@ func TestRecordsAppendCSVDoNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = c.AppendCSV(buf[:0]); buf = l.AppendCSV(buf[:0]) }); n != 0 {
 		t.Errorf("%v allocations", n)
 	}
-	if got := string(c.AppendCSV(nil)); got != ",collector,3,120,1.500,0.002,1,1,9.000" {
+	if got := string(c.AppendCSV(nil)); got != ",collector,3,120,1.500000,0.002000,1,1,9.000000" {
 		t.Errorf("chunk row %q", got)
 	}
-	if got := string(l.AppendCSV(nil)); got != ",1.235,2" {
+	if got := string(l.AppendCSV(nil)); got != ",1.234567,2" {
 		t.Errorf("lag row %q", got)
 	}
 }

@@ -258,8 +258,23 @@ func append4(dst []byte, v int) []byte {
 	return append2(append2(dst, v/100), v%100)
 }
 
-// AppendMillis appends d in milliseconds with three decimals (microsecond
-// resolution), the unit of every *_ms column.
+// AppendMillis appends d in milliseconds with six decimals, the unit of
+// every *_ms column. It is exact: a Duration counts nanoseconds, and six
+// decimals of a millisecond are nanoseconds, so sub-microsecond times
+// (parsing one chunk takes about a microsecond) keep their resolution.
 func AppendMillis(dst []byte, d time.Duration) []byte {
-	return strconv.AppendFloat(dst, float64(d)/float64(time.Millisecond), 'f', 3, 64)
+	if d < 0 {
+		dst = append(dst, '-')
+		if d == math.MinInt64 {
+			return append(dst, "9223372036854.775808"...)
+		}
+		d = -d
+	}
+	ms, ns := int64(d/time.Millisecond), int64(d%time.Millisecond)
+	dst = strconv.AppendInt(dst, ms, 10)
+	dst = append(dst, '.')
+	for div := int64(100000); div > 0; div /= 10 {
+		dst = append(dst, byte('0'+ns/div%10))
+	}
+	return dst
 }

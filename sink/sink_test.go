@@ -56,10 +56,10 @@ func TestCSVFields(t *testing.T) {
 		in   row
 		want []string
 	}{
-		{row{at, "collector", 7, 1500 * time.Microsecond, 2.5}, []string{"2026-11-26T15:34:46.123456Z", "collector", "7", "1.500", "2.500"}},
-		{row{time.Time{}, `a,"b"`, -1, 0, math.NaN()}, []string{"", `a,"b"`, "-1", "0.000", ""}},
-		{row{at, "line\nbreak", 0, time.Second, math.Inf(1)}, []string{"2026-11-26T15:34:46.123456Z", "line\nbreak", "0", "1000.000", ""}},
-		{row{at, " padded ", 0, 0, 0}, []string{"2026-11-26T15:34:46.123456Z", " padded ", "0", "0.000", "0.000"}},
+		{row{at, "collector", 7, 1500 * time.Microsecond, 2.5}, []string{"2026-11-26T15:34:46.123456Z", "collector", "7", "1.500000", "2.500"}},
+		{row{time.Time{}, `a,"b"`, -1, 0, math.NaN()}, []string{"", `a,"b"`, "-1", "0.000000", ""}},
+		{row{at, "line\nbreak", 0, time.Second, math.Inf(1)}, []string{"2026-11-26T15:34:46.123456Z", "line\nbreak", "0", "1000.000000", ""}},
+		{row{at, " padded ", 0, 0, 0}, []string{"2026-11-26T15:34:46.123456Z", " padded ", "0", "0.000000", "0.000"}},
 	}
 	for _, tt := range tests {
 		if err := s.Write(tt.in); err != nil {
@@ -306,5 +306,26 @@ func BenchmarkAppendTime(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = sink.AppendTime(buf[:0], now)
+	}
+}
+
+func TestAppendMillis(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0.000000"},
+		{1, "0.000001"},
+		{1500 * time.Microsecond, "1.500000"},
+		{23*time.Millisecond + 456789, "23.456789"},
+		{-2 * time.Microsecond, "-0.002000"},
+		{time.Hour, "3600000.000000"},
+		{math.MaxInt64, "9223372036854.775807"},
+		{math.MinInt64, "-9223372036854.775808"},
+	}
+	for _, tt := range tests {
+		if got := string(sink.AppendMillis(nil, tt.d)); got != tt.want {
+			t.Errorf("AppendMillis(%d) = %q, want %q", tt.d, got, tt.want)
+		}
 	}
 }

@@ -14,6 +14,11 @@ const (
 	DefaultVersion         = "0.6.5"
 )
 
+// RepeatLimit is Ollama's limit on repeated tokens: a stream ends when one
+// token's text, spaces trimmed, repeats more than RepeatLimit times in a row
+// (see [Config.NoRepeatAbort]).
+const RepeatLimit = 30
+
 // DefaultModels returns the model names a [Config] with no Models serves:
 // the three models of the TR117 plan and the tiny test model that
 // tr117/internal/ollamaserver creates in a real server.
@@ -70,6 +75,15 @@ type Config struct {
 	// Unpaced turns every delay (TTFT, tokens, load) into zero: streams go
 	// as fast as the client reads. For benchmarks of clients.
 	Unpaced bool `json:"unpaced,omitempty"`
+
+	// NoRepeatAbort turns off Ollama's repetition abort. Ollama v0.6.5
+	// (llm/server.go) ends a stream when the same text, spaces trimmed,
+	// comes from the model more than RepeatLimit times in a row: the 31
+	// identical messages it has sent are followed by a clean end of the
+	// body with no done message ("stream": false answers 200 with the text
+	// so far, "done": false and no metrics). The simulator does the same
+	// by default; [FaultRepeat] makes a model loop so that it happens.
+	NoRepeatAbort bool `json:"no_repeat_abort,omitempty"`
 
 	// ResponseTokens is how many tokens a response has when it ends on its
 	// own (done_reason "stop"); as with a real model, the end-of-sequence

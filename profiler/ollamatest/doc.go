@@ -30,7 +30,7 @@
 //   - [Fault] describes a failure (an HTTP error with Ollama's error JSON, an
 //     {"error":…} line mid-stream, a stream cut without a done message, a
 //     dropped connection, a stall, a malformed line, a multi-megabyte final
-//     line). Faults are chosen per request by [Config.FaultFunc] or per
+//     line, a model that loops on one token). Faults are chosen per request by [Config.FaultFunc] or per
 //     model by [Config.Faults], so one agent of a pair can fail while the
 //     other succeeds.
 //
@@ -61,6 +61,13 @@
 //     sequence (or an incomplete UTF-8 character) is held back and sent with
 //     the next token as one message. (The simulator's words are ASCII, so only
 //     stop sequences make it hold text back.)
+//   - A stream in which the model's text, spaces trimmed, repeats more than
+//     30 times in a row ends after the 31st identical message with a clean
+//     end of the body and no done message (llm/server.go's repetition
+//     abort); "stream": false then answers 200 with the text so far and
+//     "done": false. The simulator does the same ([Config.NoRepeatAbort],
+//     [FaultRepeat]); the parity test makes the tiny model loop with
+//     repeat_penalty 0.
 //   - load_duration includes the time the request waited for the scheduler.
 //   - A request with no prompt (generate) or no messages (chat) loads the
 //     model and answers {"done":true,"done_reason":"load"}; with keep_alive 0

@@ -37,6 +37,13 @@ const (
 	// padding the generate "context" array (chat, which has no context,
 	// gets a long content in its final message).
 	FaultHugeFinal FaultKind = "huge_final"
+	// FaultRepeat makes the model loop, as a small model at temperature 0
+	// (or with repeat_penalty 0) does: from token [Fault.After] on, every
+	// token is the same word. Ollama's repetition abort (see
+	// [Config.NoRepeatAbort]) then ends the stream after RepeatLimit+1
+	// identical messages without a done message; with the abort turned
+	// off the loop runs to the end of the response.
+	FaultRepeat FaultKind = "repeat"
 )
 
 // DefaultHugeFinalSize is the length of a [FaultHugeFinal] final line when

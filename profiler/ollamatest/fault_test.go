@@ -232,3 +232,85 @@ func TestStallForDuration(t *testing.T) {
 		t.Errorf("total_duration %v, slept %v", total, clk.total())
 	}
 }
+
+// TestRepeatAbort checks Ollama's repetition abort: a model that loops on
+// one token gets RepeatLimit+1 identical messages and then a clean end of
+// the body with no done message; stream:false gets the text so far with
+// done false; NoRepeatAbort lets the loop run to num_predict.
+func TestRepeatAbort(t *testing.T) {
+	const np = 80
+	gen := `{"model":"tiny","prompt":"hi","options":{"num_predict":80}}`
+	chat := `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":80}}`
+	noStream := `{"model":"tiny","prompt":"hi","stream":false,"options":{"num_predict":80}}`
+	tokens := func(t *testing.T, lines []string) []string {
+		t.Helper()
+		var out []string
+		for _, l := range lines {
+			var m struct {
+				Response string
+				Message  struct{ Content string }
+				Done     bool
+			}
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			if !m.Done {
+				out = append(out, m.Response+m.Message.Content)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		after    int
+		path     string
+		body     string
+		wantMsgs int // token messages
+		wantDone bool
+	}{
+		{"generate", Config{}, 5, "/api/generate", gen, 5 + RepeatLimit + 1, false},
+		{"chat", Config{}, 0, "/api/chat", chat, RepeatLimit + 1, false},
+		{"coalesced", Config{Coalesce: 4}, 2, "/api/generate", gen, 2 + RepeatLimit + 1, false},
+		{"abort off", Config{NoRepeatAbort: true}, 5, "/api/generate", gen, np, true},
+		{"loop too short", Config{}, np - RepeatLimit - 1, "/api/generate", gen, np, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Unpaced, cfg.Models = true, []string{"tiny"}
+			cfg.Faults = map[string]Fault{"tiny": {Kind: FaultRepeat, After: tc.after}}
+			srv := NewServer(cfg)
+			defer srv.Close()
+			_, lines, err := streamLines(t, context.Background(), srv.URL+tc.path, tc.body)
+			if err != nil {
+				t.Fatalf("the body should end cleanly: %v", err)
+			}
+			toks := tokens(t, lines)
+			if len(toks) != tc.wantMsgs || (len(lines) > 0 && isDone(lines[len(lines)-1])) != tc.wantDone {
+				t.Fatalf("%d token messages (done %v), want %d (done %v)", len(toks), isDone(lines[len(lines)-1]), tc.wantMsgs, tc.wantDone)
+			}
+			loop := toks[tc.after]
+			for i, tok := range toks[tc.after:] {
+				if tok != loop {
+					t.Fatalf("token %d is %q, want the loop's %q", tc.after+i, tok, loop)
+				}
+			}
+		})
+	}
+	t.Run("no stream", func(t *testing.T) {
+		srv := NewServer(Config{Unpaced: true, Models: []string{"tiny"}, Faults: map[string]Fault{"tiny": {Kind: FaultRepeat}}})
+		defer srv.Close()
+		resp, lines, err := streamLines(t, context.Background(), srv.URL+"/api/generate", noStream)
+		if err != nil || resp.StatusCode != 200 || len(lines) != 1 {
+			t.Fatalf("got %v %q %v", resp.StatusCode, lines, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+			t.Fatal(err)
+		}
+		resp0, _ := m["response"].(string)
+		if m["done"] != false || len(strings.Fields(resp0)) != RepeatLimit+1 || m["eval_count"] != nil || len(m) != 4 {
+			t.Errorf("got %s", lines[0])
+		}
+	})
+}

@@ -516,6 +516,28 @@ func (j *job) serve(rctx context.Context) {
 	}
 }
 
+// errRepeatAbort ends a job that Ollama's repetition abort has ended; the
+// response is complete.
+var errRepeatAbort = errors.New("token repeat limit reached")
+
+// repeatAbort ends the response as Ollama does when its repetition abort
+// fires: a stream ends cleanly after what was queued; "stream": false gets
+// the text so far in a message with "done": false and no metrics.
+func (j *job) repeatAbort(text string) error {
+	if j.stream {
+		if err := j.flush(); err != nil {
+			return err
+		}
+		return errRepeatAbort
+	}
+	if j.chat {
+		writeJSON(j.w, http.StatusOK, chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant", Content: text}})
+	} else {
+		writeJSON(j.w, http.StatusOK, generateResponse{Model: j.name, CreatedAt: j.h.now(), Response: text})
+	}
+	return errRepeatAbort
+}
+
 // sleepUntil sleeps until the clock reads t. Streams are paced against
 // such deadlines (start + TTFT + the intervals so far), so that the time
 // spent writing does not add up into a rate below the configured one, and a
@@ -654,12 +676,35 @@ func (j *job) run(ctx context.Context) error {
 		evalDur  time.Duration
 		stallDur time.Duration
 		respToks []int
+		loopTok  string // FaultRepeat: the token the model loops on
+		loopID   int
 	)
+	// lastPiece and repeats track Ollama's repetition abort
+	// (llm/server.go): the text of each piece from the runner, spaces
+	// trimmed, against the previous one, which starts out "".
+	var (
+		lastPiece string
+		repeats   int
+	)
+	looping := func(s string) bool {
+		if cfg.NoRepeatAbort {
+			return false
+		}
+		if t := strings.TrimSpace(s); t == lastPiece {
+			repeats++
+		} else {
+			lastPiece, repeats = t, 0
+		}
+		return repeats > RepeatLimit
+	}
 	// send passes text to the client, as Ollama's runner flushes its
 	// pending pieces: one message however many tokens they came from.
 	send := func(s string) error {
 		if s == "" {
 			return nil
+		}
+		if looping(s) {
+			return j.repeatAbort(text.String())
 		}
 		text.WriteString(s)
 		if !j.stream {
@@ -688,6 +733,12 @@ func (j *job) run(ctx context.Context) error {
 		evalDur += d
 		sampled++
 		tok, id := j.gen.next()
+		if j.fault.Kind == FaultRepeat && i >= j.fault.After {
+			if i == j.fault.After {
+				loopTok, loopID = tok, id
+			}
+			tok, id = loopTok, loopID
+		}
 		respToks = append(respToks, id)
 		if j.stream && j.fault.Kind == FaultMalformed && i == j.fault.After {
 			text.WriteString(tok)
@@ -740,6 +791,11 @@ func (j *job) run(ctx context.Context) error {
 		if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
 			return err
 		}
+	}
+
+	// The final message, whose text is "", passes the same check.
+	if looping("") {
+		return j.repeatAbort(text.String())
 	}
 
 	ttftR := max(ttft, minDuration)

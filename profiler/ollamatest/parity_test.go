@@ -160,7 +160,16 @@ func observe(t *testing.T, base, method, path, body string) observed {
 // agree.
 func TestParity(t *testing.T) {
 	real := ollamaserver.Start(t, 1)[0]
-	sim := NewServer(Config{Models: []string{real.Model}, TokensPerSecond: 2000, TTFT: time.Millisecond})
+	// A prompt of "loop" with repeat_penalty 0 makes the tiny model repeat
+	// one token, which Ollama's repetition abort cuts after 31 messages;
+	// the simulator loops on that prompt by FaultRepeat.
+	sim := NewServer(Config{Models: []string{real.Model}, TokensPerSecond: 2000, TTFT: time.Millisecond,
+		FaultFunc: func(r Request) Fault {
+			if r.Prompt == "loop" {
+				return Fault{Kind: FaultRepeat}
+			}
+			return Fault{}
+		}})
 	defer sim.Close()
 
 	cases := []struct{ name, method, path, body string }{
@@ -169,6 +178,9 @@ func TestParity(t *testing.T) {
 		{"generate stop at once", "POST", "/api/generate", `{"model":"tiny","prompt":"hi","options":{"num_predict":8,"stop":[" "]}}`},
 		{"chat stop at once", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":8,"stop":[" "]}}`},
 		{"generate no stream", "POST", "/api/generate", `{"model":"tiny","prompt":"hello <world> & you","stream":false,"options":{"num_predict":5}}`},
+		{"generate repetition abort", "POST", "/api/generate", `{"model":"tiny","prompt":"loop","options":{"temperature":0,"repeat_penalty":0,"num_predict":60}}`},
+		{"chat repetition abort", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"loop"}],"options":{"temperature":0,"repeat_penalty":0,"num_predict":60}}`},
+		{"generate repetition abort no stream", "POST", "/api/generate", `{"model":"tiny","prompt":"loop","stream":false,"options":{"temperature":0,"repeat_penalty":0,"num_predict":60}}`},
 		{"chat stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":4}}`},
 		{"chat empty message", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":""}],"options":{"num_predict":2}}`},
 		{"chat no stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":3}}`},

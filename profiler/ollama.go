@@ -102,6 +102,24 @@ type streamBuf struct {
 	sc   lineScanner
 	resp []byte
 	msg  Message
+	last []byte // the previous message's content, spaces trimmed
+}
+
+// repeatLimit is Ollama v0.6.5's repetition abort (llm/server.go): it ends
+// a stream, without a done message, once the model's text repeats more
+// than repeatLimit times in a row.
+const repeatLimit = 30
+
+// truncated explains a stream that ended without its final message: by
+// Ollama's repetition abort when the last messages were one token repeated
+// repeatLimit+1 times, else by one of the known causes.
+func truncated(repeats int, last []byte) error {
+	if repeats >= repeatLimit {
+		return fmt.Errorf("%w, after %d messages in a row of %q: Ollama aborts a generation once one token repeats more than %d times (the model is looping; a repeat_penalty above 1 or a higher temperature helps)",
+			ErrTruncated, repeats+1, last, repeatLimit)
+	}
+	return fmt.Errorf("%w; known causes: Ollama aborts a generation once one token repeats more than %d times in a row, or the server was stopped or ran out of memory",
+		ErrTruncated, repeatLimit)
 }
 
 func (c *Client) readSize() int {
@@ -223,11 +241,16 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 		if cap(sb.resp) > maxPooledBuf {
 			sb.resp = nil
 		}
+		if cap(sb.last) > maxPooledBuf {
+			sb.last = nil
+		}
 		sb.msg = Message{}
 		c.bufs.Put(sb)
 	}()
 	sb.sc.chat = which == APIChat
 	sb.resp = sb.resp[:0]
+	sb.last = sb.last[:0]
+	repeats := 0
 	readSize := c.readSize()
 	if cap(sb.buf) < 2*readSize {
 		sb.buf = make([]byte, 2*readSize)
@@ -264,6 +287,13 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 			return 0, &StreamError{Agent: req.Agent, URL: endpoint, Line: line, Err: &ServerError{Message: string(f.errMsg)}}
 		}
 		*msg = Message{Index: res.Messages, Line: line, Arrival: arrival, Content: f.content, Thinking: f.thinking, Done: f.done}
+		if !f.done {
+			if t := bytes.TrimSpace(f.content); bytes.Equal(t, sb.last) {
+				repeats++
+			} else {
+				sb.last, repeats = append(sb.last[:0], t...), 0
+			}
+		}
 		res.Messages++
 		if len(f.content) > 0 || len(f.thinking) > 0 {
 			msg.Tokens = 1
@@ -364,7 +394,7 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 			if !done {
 				res.Total = time.Since(start)
 				c.finish(res, sb)
-				return fail(line, ErrTruncated)
+				return fail(line, truncated(repeats, sb.last))
 			}
 			c.finish(res, sb)
 			return res, nil
@@ -375,7 +405,7 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 			// it does not change the result.
 			return res, nil
 		}
-		return failure(line, rerr)
+		return failure(line, fmt.Errorf("connection lost before the final message (did the server crash or run out of memory?): %w", rerr))
 	}
 }
 

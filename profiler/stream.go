@@ -225,8 +225,14 @@ func (r *Result) ClientOverhead() (time.Duration, bool) {
 // Errors. A StreamError wraps one of these, an *HTTPError, a *ServerError,
 // a malformed line's decoding error or a transport error.
 var (
-	// ErrTruncated: the body ended before the final (done) message.
-	ErrTruncated = errors.New("stream ended without a done message")
+	// ErrTruncated: the server ended the body cleanly before the final
+	// (done) message. Ollama v0.6.5 does this when the model repeats one
+	// token more than 30 times in a row (its repetition abort; the error
+	// then says which token); a proxy, or a server that was stopped, can
+	// do it too. A connection that breaks instead (a crashed or killed
+	// server) is a transport error, "connection lost before the final
+	// message".
+	ErrTruncated = errors.New("server closed the stream before its final (done) message")
 	// ErrIdleTimeout: no bytes arrived for longer than the idle timeout.
 	ErrIdleTimeout = errors.New("idle timeout")
 	// ErrTimeout: the request took longer than its overall timeout.

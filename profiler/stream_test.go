@@ -210,14 +210,17 @@ func TestStreamFaults(t *testing.T) {
 		{name: "unknown-model", model: "nosuch:7b", want: "model 'nosuch:7b' not found"},
 		{name: "http-500", fault: ollamatest.Fault{Kind: ollamatest.FaultHTTPError, Status: 500, Message: "boom"}, want: "500 Internal Server Error: boom"},
 		{name: "error-line", fault: ollamatest.Fault{Kind: ollamatest.FaultErrorLine, After: 5}, want: "server error: ", wantLine: 6, minTokens: 5},
-		{name: "cut", fault: ollamatest.Fault{Kind: ollamatest.FaultCut, After: 7}, wantErr: ErrTruncated, minTokens: 7},
-		{name: "abort", fault: ollamatest.Fault{Kind: ollamatest.FaultAbort, After: 4}, want: "unexpected EOF", minTokens: 4},
+		{name: "cut", fault: ollamatest.Fault{Kind: ollamatest.FaultCut, After: 7}, wantErr: ErrTruncated, wantLine: 7, minTokens: 7,
+			want: "line 7: server closed the stream before its final (done) message; known causes: Ollama aborts a generation once one token repeats more than 30 times in a row, or the server was stopped or ran out of memory"},
+		{name: "repetition-abort", fault: ollamatest.Fault{Kind: ollamatest.FaultRepeat, After: 2}, cfg: ClientConfig{}, wantErr: ErrTruncated, wantLine: 33, minTokens: 33,
+			want: "line 33: server closed the stream before its final (done) message, after 31 messages in a row of "},
+		{name: "abort", fault: ollamatest.Fault{Kind: ollamatest.FaultAbort, After: 4}, want: "line 4: connection lost before the final message (did the server crash or run out of memory?): unexpected EOF", minTokens: 4},
 		{name: "malformed", fault: ollamatest.Fault{Kind: ollamatest.FaultMalformed, After: 3}, want: "malformed message", wantLine: 4, minTokens: 3},
 		{name: "idle", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, cfg: ClientConfig{IdleTimeout: 150 * time.Millisecond}, wantErr: ErrIdleTimeout, minTokens: 2},
 		{name: "timeout", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, cfg: ClientConfig{Timeout: 200 * time.Millisecond}, wantErr: ErrTimeout, minTokens: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := ollamatest.Config{Unpaced: true, ResponseTokens: 30}
+			sim := ollamatest.Config{Unpaced: true, ResponseTokens: 60}
 			if tc.fault.Kind != "" {
 				sim.Faults = map[string]ollamatest.Fault{model: tc.fault}
 			}

@@ -37,6 +37,15 @@ type Report struct {
 	// LagMS pools every run's lag samples; Stalls sums their stall events.
 	LagMS  stats.Summary `json:"lag_ms"`
 	Stalls int           `json:"stall_events"`
+	// LagInterval is the lag probe's interval (of the first run). A run
+	// shorter than it has no lag samples.
+	LagInterval time.Duration `json:"lag_interval_ns"`
+	// SchedLatencyP99MS is the worst run's p99 of the runtime's
+	// /sched/latencies:seconds window, and GCPauseMaxMS the longest GC
+	// pause of any run: unlike the lag probe, these cover runs of any
+	// length (0 when the runtime recorded none).
+	SchedLatencyP99MS float64 `json:"sched_latency_p99_ms"`
+	GCPauseMaxMS      float64 `json:"gc_pause_max_ms"`
 }
 
 // AgentReport pools one agent's successful runs.
@@ -71,6 +80,11 @@ func NewReport(runs []*RunResult) Report {
 		speed = append(speed, rr.ConcurrencySpeedup)
 		lags = append(lags, rr.LoopLag.Lags...)
 		rep.Stalls += rr.LoopLag.Stalls
+		if rep.LagInterval == 0 {
+			rep.LagInterval = rr.LoopLag.Interval
+		}
+		rep.SchedLatencyP99MS = max(rep.SchedLatencyP99MS, rr.LoopLag.SchedLatency.P99)
+		rep.GCPauseMaxMS = max(rep.GCPauseMaxMS, rr.LoopLag.GCPauses.Max)
 		for _, ar := range rr.Agents {
 			k, ok := idx[ar.ID]
 			if !ok {
@@ -111,7 +125,10 @@ func NewReport(runs []*RunResult) Report {
 	return rep
 }
 
-// WriteText writes the report as a few human-readable lines.
+// WriteText writes the report as a few human-readable lines: per agent
+// TTFT p50/p99, ITL p50/p99 and tokens per second over its successful
+// runs; the runs' efficiency and speed-up; the scheduler lag's p99 and
+// stall events, or why there are no lag samples.
 func (rep Report) WriteText(w io.Writer) error {
 	var err error
 	p := func(format string, a ...any) {
@@ -121,12 +138,36 @@ func (rep Report) WriteText(w io.Writer) error {
 	}
 	p("runs: %d (%d with failures)\n", rep.Runs, rep.FailedRuns)
 	for _, a := range rep.Agents {
-		p("  %-10s ok %d failed %d  TTFT p50 %.1f ms p99 %.1f ms  ITL p50 %.2f ms p99 %.2f ms  tok/s mean %.1f (server %.1f)\n",
-			a.ID, a.OK, a.Failed, a.TTFTMS.P50, a.TTFTMS.P99, a.ITLMS.P50, a.ITLMS.P99, a.TokensPerSec.Mean, a.ServerTPS.Mean)
+		p("  %-10s ok %d failed %d", a.ID, a.OK, a.Failed)
+		switch {
+		case a.OK == 0:
+			p("  no successful runs\n")
+			continue
+		case a.TTFTMS.N == 0:
+			p("  TTFT -")
+		default:
+			p("  TTFT p50 %.1f ms p99 %.1f ms", a.TTFTMS.P50, a.TTFTMS.P99)
+		}
+		if a.ITLMS.N == 0 {
+			p("  ITL - (under two tokens)")
+		} else {
+			p("  ITL p50 %.2f ms p99 %.2f ms", a.ITLMS.P50, a.ITLMS.P99)
+		}
+		p("  tok/s mean %.1f", a.TokensPerSec.Mean)
+		if a.ServerTPS.N > 0 {
+			p(" (server %.1f)", a.ServerTPS.Mean)
+		}
+		p("\n")
 	}
-	p("  efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  speedup mean %.3f\n",
-		rep.EfficiencyPercent.Mean, rep.EfficiencyPercent.Min, rep.EfficiencyPercent.Max, rep.Speedup.Mean)
-	p("  scheduler lag p99 %.3f ms max %.3f ms over %d samples, %d stall events\n",
-		rep.LagMS.P99, rep.LagMS.Max, rep.LagMS.N, rep.Stalls)
+	if rep.EfficiencyPercent.N > 0 {
+		p("  efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  speedup mean %.3f\n",
+			rep.EfficiencyPercent.Mean, rep.EfficiencyPercent.Min, rep.EfficiencyPercent.Max, rep.Speedup.Mean)
+	}
+	if rep.LagMS.N == 0 {
+		p("  scheduler lag: no lag samples: run shorter than the %g ms interval", ms(rep.LagInterval))
+	} else {
+		p("  scheduler lag p99 %.3f ms max %.3f ms over %d samples, %d stall events", rep.LagMS.P99, rep.LagMS.Max, rep.LagMS.N, rep.Stalls)
+	}
+	p("; runtime sched latency p99 %.3f ms, GC pause max %.3f ms\n", rep.SchedLatencyP99MS, rep.GCPauseMaxMS)
 	return err
 }

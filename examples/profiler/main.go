@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"tr117/profiler"
 	"tr117/sink"
@@ -194,8 +195,13 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, std
 }
 
 func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
-	fmt.Fprintf(w, "run %d/%d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, lag p99 %.2f ms, %d stalls",
-		rr.Run, runs, rr.ConcurrentWallTimeMS, rr.ConcurrencySpeedup, rr.EfficiencyPercent, rr.LoopLag.LagMS.P99, rr.LoopLag.Stalls)
+	fmt.Fprintf(w, "run %d/%d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, ",
+		rr.Run, runs, rr.ConcurrentWallTimeMS, rr.ConcurrencySpeedup, rr.EfficiencyPercent)
+	if lag := rr.LoopLag; lag.Samples == 0 {
+		fmt.Fprintf(w, "no lag samples (run shorter than the %g ms interval)", float64(lag.Interval)/float64(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "lag p99 %.2f ms over %d samples, %d stalls", lag.LagMS.P99, lag.Samples, lag.Stalls)
+	}
 	for _, a := range rr.Agents {
 		if a.Error != "" {
 			fmt.Fprintf(w, " | %s FAILED: %s", a.ID, a.Error)

@@ -1,0 +1,48 @@
+package profiler
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReportText(t *testing.T) {
+	ttft := 12.5
+	ok := AgentResult{ID: "collector", Metrics: AgentMetrics{TokensGenerated: 3, ThroughputTokensPerSec: 50, TTFTMS: &ttft},
+		Stream: &Result{ITL: []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}}}
+	failed := AgentResult{ID: "insight", Error: "profiler: agent insight: boom", Err: errors.New("boom"), Stream: &Result{}}
+	short := &RunResult{Run: 1, Agents: []AgentResult{ok, failed}, EfficiencyPercent: 60, ConcurrencySpeedup: 1.2, Failed: 1,
+		LoopLag: LagReport{Interval: DefaultLagInterval}}
+	long := &RunResult{Run: 2, Agents: []AgentResult{ok, failed}, EfficiencyPercent: 80, ConcurrencySpeedup: 1.6, Failed: 1,
+		LoopLag: LagReport{Interval: DefaultLagInterval, Samples: 2, Lags: []float64{0.5, 15}, Stalls: 1, SchedLatency: HistWindow{Count: 9, P99: 0.25}}}
+	for _, tc := range []struct {
+		name string
+		runs []*RunResult
+		want []string
+	}{
+		{"short run", []*RunResult{short}, []string{
+			"runs: 1 (1 with failures)\n",
+			"  collector  ok 1 failed 0  TTFT p50 12.5 ms p99 12.5 ms  ITL p50 3.00 ms p99 3.98 ms  tok/s mean 50.0\n",
+			"  insight    ok 0 failed 1  no successful runs\n",
+			"  efficiency mean 60.0% (min 60.0%, max 60.0%)  speedup mean 1.200\n",
+			"  scheduler lag: no lag samples: run shorter than the 100 ms interval; runtime sched latency p99 0.000 ms, GC pause max 0.000 ms\n",
+		}},
+		{"long run", []*RunResult{short, long}, []string{
+			"scheduler lag p99 14.855 ms max 15.000 ms over 2 samples, 1 stall events; runtime sched latency p99 0.250 ms",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := NewReport(tc.runs).WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("report lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}

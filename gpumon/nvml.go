@@ -85,7 +85,10 @@ type nvmlSampler struct {
 	gpus    []*gpu
 	now     func() time.Time
 	closeFn func() error
-	closed  bool
+	// infoFn reads the system description (the cgo adapter sets it);
+	// nil: Info reports each GPU's identity only.
+	infoFn func() (SystemInfo, error)
+	closed bool
 }
 
 func newNVMLSampler(gpus []*gpu, cfg OpenConfig, closeFn func() error) *nvmlSampler {
@@ -113,6 +116,25 @@ func (s *nvmlSampler) Close() error {
 		}
 	}
 	return nil
+}
+
+// Info describes the driver and the GPUs. Fields a GPU does not report
+// are left empty.
+func (s *nvmlSampler) Info(ctx context.Context) (SystemInfo, error) {
+	if s.closed {
+		return SystemInfo{}, errors.New("gpumon: nvml: Info after Close")
+	}
+	if err := ctx.Err(); err != nil {
+		return SystemInfo{}, err
+	}
+	if s.infoFn != nil {
+		return s.infoFn()
+	}
+	info := SystemInfo{Sampler: s.Name(), GPUs: make([]GPUInfo, 0, len(s.gpus))}
+	for _, g := range s.gpus {
+		info.GPUs = append(info.GPUs, GPUInfo{Index: g.index, UUID: g.uuid, Name: g.name})
+	}
+	return info, nil
 }
 
 // Sample reads every GPU. It never fails as a whole except for a closed

@@ -51,12 +51,33 @@ func OpenNVML(cfg OpenConfig) (Sampler, error) {
 		if lib == "" {
 			lib = "libnvidia-ml.so.1"
 		}
-		return nil, fmt.Errorf("gpumon: nvml: %s could not be loaded (is the NVIDIA driver installed?): %w", lib, err)
+		return nil, &briefError{lib + " not found",
+			fmt.Errorf("gpumon: nvml: %s could not be loaded (is the NVIDIA driver installed?): %w", lib, err)}
 	}
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// symbols are the NVML functions the sampler calls, with the fields that
+// go missing when the loaded library lacks one. go-nvml resolves symbols
+// lazily (RTLD_LAZY), so calling a function an older driver does not
+// export kills the process with "undefined symbol" instead of returning
+// ERROR_FUNCTION_NOT_FOUND: every call is checked with LookupSymbol first.
+var symbols = []struct {
+	name string
+	bits uint32
+}{
+	{"nvmlDeviceGetSamples", fPowerSamples | fUtilSamples},
+	{"nvmlDeviceGetPowerUsage", fPower},
+	{"nvmlDeviceGetTotalEnergyConsumption", fEnergy},
+	{"nvmlDeviceGetUtilizationRates", fUtil},
+	{"nvmlDeviceGetMemoryInfo", fMemory},
+	{"nvmlDeviceGetPcieThroughput", fPCIeRx | fPCIeTx},
+	{"nvmlDeviceGetClockInfo", fClockSM | fClockMem},
+	{"nvmlDeviceGetTemperature", fTemp},
+	{"nvmlDeviceGetPerformanceState", fPState},
 }
 
 // openNVMLLib opens the sampler over any nvml.Interface (the real library
@@ -71,6 +92,26 @@ func openNVMLLib(lib nvml.Interface, cfg OpenConfig) (*nvmlSampler, error) {
 		}
 		return nil
 	}
+	has := func(sym string) bool { return lib.Extensions().LookupSymbol(sym) == nil }
+	var missing uint32
+	for _, sym := range symbols {
+		if !has(sym.name) {
+			missing |= sym.bits
+		}
+	}
+	reasons := reasonsEvent
+	switch {
+	case has("nvmlDeviceGetCurrentClocksEventReasons"): // driver 535 and later
+	case has("nvmlDeviceGetCurrentClocksThrottleReasons"):
+		reasons = reasonsThrottle
+	default:
+		missing |= fReasons
+	}
+	memV2 := has("nvmlDeviceGetMemoryInfo_v2") // driver 510 and later
+	if memV2 {
+		missing &^= fMemory
+	}
+
 	n, ret := lib.DeviceGetCount()
 	if ret != nvml.SUCCESS {
 		shutdown()
@@ -78,9 +119,10 @@ func openNVMLLib(lib nvml.Interface, cfg OpenConfig) (*nvmlSampler, error) {
 	}
 	if n == 0 {
 		shutdown()
-		return nil, errors.New("gpumon: nvml: no GPU found")
+		return nil, &briefError{"no GPU", errors.New("gpumon: nvml: no GPU found")}
 	}
 	gpus := make([]*gpu, 0, n)
+	devs := make([]*nvmlDevice, 0, n)
 	for i := range n {
 		h, ret := lib.DeviceGetHandleByIndex(i)
 		if ret != nvml.SUCCESS {
@@ -95,9 +137,99 @@ func openNVMLLib(lib nvml.Interface, cfg OpenConfig) (*nvmlSampler, error) {
 		if ret != nvml.SUCCESS {
 			name = ""
 		}
-		gpus = append(gpus, &gpu{d: nvmlDevice{h}, index: i, uuid: uuid, name: name})
+		d := &nvmlDevice{h: h, reasons: reasons, memV2: memV2}
+		devs = append(devs, d)
+		gpus = append(gpus, &gpu{d: d, index: i, uuid: uuid, name: name, unsupported: missing})
 	}
-	return newNVMLSampler(gpus, cfg, shutdown), nil
+	s := newNVMLSampler(gpus, cfg, shutdown)
+	s.infoFn = func() (SystemInfo, error) { return nvmlInfo(lib, has, gpus, devs), nil }
+	return s, nil
+}
+
+// nvmlInfo reads the driver and GPU descriptions; a query that fails
+// leaves its field empty.
+func nvmlInfo(lib nvml.Interface, has func(string) bool, gpus []*gpu, devs []*nvmlDevice) SystemInfo {
+	info := SystemInfo{Sampler: string(KindNVML), GPUs: make([]GPUInfo, 0, len(gpus))}
+	if has("nvmlSystemGetDriverVersion") {
+		if v, ret := lib.SystemGetDriverVersion(); ret == nvml.SUCCESS {
+			info.DriverVersion = v
+		}
+	}
+	if has("nvmlSystemGetNVMLVersion") {
+		if v, ret := lib.SystemGetNVMLVersion(); ret == nvml.SUCCESS {
+			info.NVMLVersion = v
+		}
+	}
+	if has("nvmlSystemGetCudaDriverVersion") {
+		if v, ret := lib.SystemGetCudaDriverVersion(); ret == nvml.SUCCESS {
+			info.CUDADriverVersion = cudaVersion(v)
+		}
+	}
+	for i, g := range gpus {
+		gi := GPUInfo{Index: g.index, UUID: g.uuid, Name: g.name}
+		h := devs[i].h
+		if has("nvmlDeviceGetPciInfo_v3") || has("nvmlDeviceGetPciInfo_v2") || has("nvmlDeviceGetPciInfo") {
+			if p, ret := h.GetPciInfo(); ret == nvml.SUCCESS {
+				gi.PCIBusID = cString(p.BusId[:])
+			}
+		}
+		if has("nvmlDeviceGetCudaComputeCapability") {
+			if major, minor, ret := h.GetCudaComputeCapability(); ret == nvml.SUCCESS {
+				gi.ComputeCapability = fmt.Sprintf("%d.%d", major, minor)
+			}
+		}
+		if has("nvmlDeviceGetVbiosVersion") {
+			if v, ret := h.GetVbiosVersion(); ret == nvml.SUCCESS {
+				gi.VBIOSVersion = v
+			}
+		}
+		if devs[i].memV2 {
+			if m, ret := h.GetMemoryInfo_v2(); ret == nvml.SUCCESS {
+				gi.MemoryTotalMiB = float64(m.Total) / (1 << 20)
+				gi.MemoryReservedMiB = float64(m.Reserved) / (1 << 20)
+			}
+		}
+		if gi.MemoryTotalMiB == 0 && has("nvmlDeviceGetMemoryInfo") {
+			if m, ret := h.GetMemoryInfo(); ret == nvml.SUCCESS {
+				gi.MemoryTotalMiB = float64(m.Total) / (1 << 20)
+			}
+		}
+		for _, q := range []struct {
+			sym string
+			get func() (int, nvml.Return)
+			dst *int
+		}{
+			{"nvmlDeviceGetCurrPcieLinkGeneration", h.GetCurrPcieLinkGeneration, &gi.PCIeLinkGen},
+			{"nvmlDeviceGetMaxPcieLinkGeneration", h.GetMaxPcieLinkGeneration, &gi.PCIeLinkGenMax},
+			{"nvmlDeviceGetCurrPcieLinkWidth", h.GetCurrPcieLinkWidth, &gi.PCIeLinkWidth},
+			{"nvmlDeviceGetMaxPcieLinkWidth", h.GetMaxPcieLinkWidth, &gi.PCIeLinkWidthMax},
+		} {
+			if has(q.sym) {
+				if v, ret := q.get(); ret == nvml.SUCCESS {
+					*q.dst = v
+				}
+			}
+		}
+		if has("nvmlDeviceGetEnforcedPowerLimit") {
+			if mw, ret := h.GetEnforcedPowerLimit(); ret == nvml.SUCCESS {
+				gi.PowerLimitW = float64(mw) / 1000
+			}
+		}
+		info.GPUs = append(info.GPUs, gi)
+	}
+	return info
+}
+
+// cString returns the bytes of a NUL-terminated C char array.
+func cString(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
 }
 
 // nvmlError turns an nvml.Return into an error: nil, ErrNotSupported,
@@ -114,25 +246,36 @@ func nvmlError(ret nvml.Return) error {
 	return ret // nvml.Return implements error with NVML's own message
 }
 
-// nvmlDevice adapts go-nvml's Device to device.
-type nvmlDevice struct{ h nvml.Device }
+// Which clock event reasons call a device makes.
+const (
+	reasonsEvent    = iota // nvmlDeviceGetCurrentClocksEventReasons (535+)
+	reasonsThrottle        // nvmlDeviceGetCurrentClocksThrottleReasons (deprecated)
+)
 
-func (d nvmlDevice) powerUsage() (uint32, error) {
+// nvmlDevice adapts go-nvml's Device to device. It calls only functions
+// the loaded library exports (see symbols).
+type nvmlDevice struct {
+	h       nvml.Device
+	reasons int
+	memV2   bool // nvmlDeviceGetMemoryInfo_v2: used excludes reserved memory
+}
+
+func (d *nvmlDevice) powerUsage() (uint32, error) {
 	v, ret := d.h.GetPowerUsage()
 	return v, nvmlError(ret)
 }
 
-func (d nvmlDevice) totalEnergy() (uint64, error) {
+func (d *nvmlDevice) totalEnergy() (uint64, error) {
 	v, ret := d.h.GetTotalEnergyConsumption()
 	return v, nvmlError(ret)
 }
 
-func (d nvmlDevice) utilization() (uint32, uint32, error) {
+func (d *nvmlDevice) utilization() (uint32, uint32, error) {
 	u, ret := d.h.GetUtilizationRates()
 	return u.Gpu, u.Memory, nvmlError(ret)
 }
 
-func (d nvmlDevice) samples(kind sampleKind, since uint64, dst []rawSample) ([]rawSample, error) {
+func (d *nvmlDevice) samples(kind sampleKind, since uint64, dst []rawSample) ([]rawSample, error) {
 	t := nvml.TOTAL_POWER_SAMPLES
 	if kind == sampleUtil {
 		t = nvml.GPU_UTILIZATION_SAMPLES
@@ -174,12 +317,26 @@ func sampleValue(vt nvml.ValueType, b [8]byte) (float64, bool) {
 	return 0, false
 }
 
-func (d nvmlDevice) memory() (uint64, uint64, error) {
+// memory reads nvmlDeviceGetMemoryInfo_v2 where the driver has it: its
+// used figure excludes the memory the driver reserves for itself, as
+// nvidia-smi's memory.used does (v1's used includes it, some hundreds of
+// MiB more on an H100). A driver that refuses the v2 struct falls back to
+// v1 for good.
+func (d *nvmlDevice) memory() (uint64, uint64, error) {
+	if d.memV2 {
+		m, ret := d.h.GetMemoryInfo_v2()
+		switch ret {
+		case nvml.ERROR_ARGUMENT_VERSION_MISMATCH, nvml.ERROR_FUNCTION_NOT_FOUND:
+			d.memV2 = false
+		default:
+			return m.Used, m.Total, nvmlError(ret)
+		}
+	}
 	m, ret := d.h.GetMemoryInfo()
 	return m.Used, m.Total, nvmlError(ret)
 }
 
-func (d nvmlDevice) pcie(rx bool) (uint32, error) {
+func (d *nvmlDevice) pcie(rx bool) (uint32, error) {
 	c := nvml.PCIE_UTIL_TX_BYTES
 	if rx {
 		c = nvml.PCIE_UTIL_RX_BYTES
@@ -188,7 +345,7 @@ func (d nvmlDevice) pcie(rx bool) (uint32, error) {
 	return v, nvmlError(ret)
 }
 
-func (d nvmlDevice) clock(mem bool) (uint32, error) {
+func (d *nvmlDevice) clock(mem bool) (uint32, error) {
 	c := nvml.CLOCK_SM
 	if mem {
 		c = nvml.CLOCK_MEM
@@ -197,12 +354,12 @@ func (d nvmlDevice) clock(mem bool) (uint32, error) {
 	return v, nvmlError(ret)
 }
 
-func (d nvmlDevice) temperature() (uint32, error) {
+func (d *nvmlDevice) temperature() (uint32, error) {
 	v, ret := d.h.GetTemperature(nvml.TEMPERATURE_GPU)
 	return v, nvmlError(ret)
 }
 
-func (d nvmlDevice) pstate() (int, error) {
+func (d *nvmlDevice) pstate() (int, error) {
 	v, ret := d.h.GetPerformanceState()
 	if ret == nvml.SUCCESS && v == nvml.PSTATE_UNKNOWN {
 		return -1, nil
@@ -210,10 +367,11 @@ func (d nvmlDevice) pstate() (int, error) {
 	return int(v), nvmlError(ret)
 }
 
-func (d nvmlDevice) clockReasons() (uint64, error) {
-	v, ret := d.h.GetCurrentClocksEventReasons()
-	if ret == nvml.ERROR_NOT_SUPPORTED || ret == nvml.ERROR_FUNCTION_NOT_FOUND {
-		v, ret = d.h.GetCurrentClocksThrottleReasons()
+func (d *nvmlDevice) clockReasons() (uint64, error) {
+	if d.reasons == reasonsEvent {
+		v, ret := d.h.GetCurrentClocksEventReasons()
+		return v, nvmlError(ret)
 	}
+	v, ret := d.h.GetCurrentClocksThrottleReasons()
 	return v, nvmlError(ret)
 }

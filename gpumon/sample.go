@@ -3,8 +3,11 @@ package gpumon
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"math"
+	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"tr117/sink"
@@ -197,8 +200,9 @@ func (s Sample) MarshalJSON() ([]byte, error) {
 // Errors a sampler reports. Test with errors.Is.
 var (
 	// ErrNoGPU means no sampler could be opened: the NVML library did not
-	// load (or found no GPU) and nvidia-smi is not on PATH.
-	ErrNoGPU = errors.New("gpumon: no NVIDIA GPU found (NVML did not load and nvidia-smi is not on PATH)")
+	// load (or found no GPU) and nvidia-smi is not on PATH (or failed).
+	// [Open] returns it as a [*NoGPUError] that says why each failed.
+	ErrNoGPU = errors.New("gpumon: no NVIDIA GPU found")
 	// ErrNotSupported marks a field the GPU does not support. Samplers
 	// record such a field as missing; it never reaches a Sample's Err.
 	ErrNotSupported = errors.New("gpumon: not supported")
@@ -209,3 +213,62 @@ var (
 	// CGO_ENABLED=0: NVML needs cgo.
 	ErrNoCgo = errors.New("gpumon: nvml: built without cgo")
 )
+
+// NoGPUError is what [Open] returns when neither NVML nor nvidia-smi could
+// be opened. errors.Is(err, ErrNoGPU) is true; NVML and SMI hold the two
+// causes, which errors.Is and errors.As reach as well. Its message is one
+// short line:
+//
+//	gpumon: no NVIDIA GPU found (NVML: libnvidia-ml.so.1 not found; nvidia-smi: not on PATH)
+type NoGPUError struct {
+	NVML, SMI error
+}
+
+func (e *NoGPUError) Error() string {
+	return ErrNoGPU.Error() + " (NVML: " + shortReason(e.NVML) + "; nvidia-smi: " + shortReason(e.SMI) + ")"
+}
+
+// Is makes errors.Is(err, ErrNoGPU) true.
+func (e *NoGPUError) Is(target error) bool { return target == ErrNoGPU }
+
+// Unwrap returns the two causes.
+func (e *NoGPUError) Unwrap() []error { return []error{e.NVML, e.SMI} }
+
+// briefError is an error with a short form for [NoGPUError]'s message.
+type briefError struct {
+	brief string
+	err   error
+}
+
+func (e *briefError) Error() string { return e.err.Error() }
+func (e *briefError) Unwrap() error { return e.err }
+
+// shortReason says in a few words why a sampler did not open.
+func shortReason(err error) string {
+	var b *briefError
+	switch {
+	case err == nil:
+		return "no error"
+	case errors.As(err, &b):
+		return b.brief
+	case errors.Is(err, ErrNoCgo):
+		return "built without cgo"
+	case errors.Is(err, exec.ErrNotFound):
+		return "not on PATH"
+	case errors.Is(err, fs.ErrNotExist):
+		return "not found"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	for _, p := range []string{"gpumon: nvml: ", "gpumon: nvidia-smi: ", "gpumon: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if r := []rune(msg); len(r) > 100 {
+		msg = string(r[:100]) + "…"
+	}
+	return msg
+}

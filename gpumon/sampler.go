@@ -108,8 +108,8 @@ func (c OpenConfig) logger() *slog.Logger {
 }
 
 // Open opens the sampler cfg.Kind names. With [KindAuto] it tries NVML,
-// then nvidia-smi, and fails with an error wrapping [ErrNoGPU] (and the
-// reasons each failed) when neither works; the returned Sampler's Name says
+// then nvidia-smi, and fails with a [*NoGPUError] (errors.Is(err,
+// ErrNoGPU) holds; it carries the reason each failed) when neither works; the returned Sampler's Name says
 // which was chosen. The caller must Close the sampler.
 func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 	switch cfg.Kind {
@@ -130,7 +130,7 @@ func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 		path = "nvidia-smi"
 	}
 	if _, err := exec.LookPath(path); err != nil {
-		return nil, fmt.Errorf("%w: %v; nvidia-smi: %v", ErrNoGPU, nerr, err)
+		return nil, &NoGPUError{NVML: nerr, SMI: err}
 	}
 	cfg.logger().Info("gpumon: NVML unavailable, using nvidia-smi", "reason", nerr.Error())
 	s, serr := OpenSMI(ctx, cfg)
@@ -138,7 +138,7 @@ func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %v; %v", ErrNoGPU, nerr, serr)
+		return nil, &NoGPUError{NVML: nerr, SMI: serr}
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -218,6 +219,30 @@ func TestOpenAutoWithoutGPU(t *testing.T) {
 	_, err := Open(context.Background(), OpenConfig{NVMLLibrary: "/nonexistent/libnvidia-ml.so.1"})
 	if !errors.Is(err, ErrNoGPU) {
 		t.Fatalf("err = %v, want ErrNoGPU", err)
+	}
+	var ne *NoGPUError
+	if !errors.As(err, &ne) || !errors.Is(err, exec.ErrNotFound) {
+		t.Fatalf("err = %#v: the causes must stay reachable", err)
+	}
+	want := "gpumon: no NVIDIA GPU found (NVML: /nonexistent/libnvidia-ml.so.1 not found; nvidia-smi: not on PATH)"
+	if !cgoEnabled {
+		want = "gpumon: no NVIDIA GPU found (NVML: built without cgo; nvidia-smi: not on PATH)"
+	}
+	if err.Error() != want {
+		t.Errorf("message\n%s\nwant\n%s", err, want)
+	}
+}
+
+func TestNoGPUErrorShortReasons(t *testing.T) {
+	long := errors.New("gpumon: nvidia-smi: /usr/bin/nvidia-smi: exit status 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n\nmore")
+	err := &NoGPUError{NVML: fmt.Errorf("gpumon: nvml: init: %w", errors.New("Driver Not Loaded")), SMI: long}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "gpumon: no NVIDIA GPU found (NVML: init: Driver Not Loaded; nvidia-smi: /usr/bin/nvidia-smi: exit status 9: NVIDIA-SMI") ||
+		strings.Contains(msg, "\n") || len(msg) > 200 {
+		t.Errorf("message %q", msg)
+	}
+	if !errors.Is(err, long) || !errors.Is(err, ErrNoGPU) {
+		t.Error("causes not reachable")
 	}
 }
 

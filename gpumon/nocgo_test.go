@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package gpumon
+
+const cgoEnabled = false

@@ -6,8 +6,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"tr117/stats"
 )
 
 // BenchmarkNVMLSample is the per-sample cost of the NVML path on fake GPUs
@@ -65,7 +63,7 @@ func BenchmarkMonitorJitter(b *testing.B) {
 		samples  int
 	}{{100 * time.Millisecond, 30}, {10 * time.Millisecond, 300}} {
 		b.Run(tc.interval.String(), func(b *testing.B) {
-			var all []float64
+			all := newHistogram()
 			var cpu, wall time.Duration
 			for b.Loop() {
 				s := &countingSampler{Sampler: fakeNVML(newFakeDev(), newFakeDev()), stopAt: tc.samples}
@@ -78,10 +76,10 @@ func BenchmarkMonitorJitter(b *testing.B) {
 				wall += time.Since(t0)
 				cancel()
 				m.mu.Lock()
-				all = append(all, m.intervals.vals...)
+				all.Merge(m.intervals)
 				m.mu.Unlock()
 			}
-			sum, err := stats.Summarize(all)
+			sum, err := all.Summary()
 			if err != nil {
 				b.Fatal(err)
 			}

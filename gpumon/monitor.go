@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tr117/sink"
+	"tr117/stats"
 )
 
 // Config configures a [Monitor]. The zero value is the default; it can be
@@ -28,12 +29,6 @@ type Config struct {
 	// RedlineWindow is how long utilization must stay at or above
 	// RedlineUtil to count. Default 2 s.
 	RedlineWindow time.Duration `json:"redline_window,omitempty"`
-	// MaxSummarySamples bounds the memory the percentiles of a long run
-	// need: power, utilization and interval summaries cover the most recent
-	// MaxSummarySamples values (16 bytes per GPU each), while energy,
-	// counts and redlining cover the whole run. Default 262144 (7.3 hours
-	// at 100 ms).
-	MaxSummarySamples int `json:"max_summary_samples,omitempty"`
 	// Logger receives sampling failures (rate-limited to one per state
 	// change). nil discards them.
 	Logger *slog.Logger `json:"-"`
@@ -47,9 +42,6 @@ func (c Config) withDefaults() Config {
 	if c.RedlineWindow <= 0 {
 		c.RedlineWindow = 2 * time.Second
 	}
-	if c.MaxSummarySamples <= 0 {
-		c.MaxSummarySamples = 1 << 18
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -59,6 +51,10 @@ func (c Config) withDefaults() Config {
 // Monitor runs a [Sampler] at a fixed interval, writes every reading to a
 // sink (one row per GPU per sample; rows of a failed sample are gaps with
 // Err set) and keeps per-GPU summaries.
+//
+// Its memory does not grow with the length of the run, so it can run for
+// weeks: the summaries are streaming histograms (about 28 KiB each, three
+// per GPU) and running sums, never a list of samples.
 //
 // Run it with [Monitor.Run] in a goroutine of your choosing, or with
 // [Monitor.Start] for the span of a piece of work. Latest, Report,
@@ -81,7 +77,7 @@ type Monitor struct {
 	failed    int
 	latest    []Sample
 	gpus      []*gpuAcc // sorted by index
-	intervals ring
+	intervals *stats.Histogram
 	lastTick  time.Time
 }
 
@@ -89,7 +85,7 @@ type Monitor struct {
 // summaries only).
 func NewMonitor(s Sampler, out sink.Sink[Sample], cfg Config) *Monitor {
 	cfg = cfg.withDefaults()
-	return &Monitor{s: s, out: out, cfg: cfg, intervals: newRing(cfg.MaxSummarySamples)}
+	return &Monitor{s: s, out: out, cfg: cfg, intervals: newHistogram()}
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -180,7 +176,7 @@ func (m *Monitor) once(ctx context.Context, buf []Sample, scheduled bool) ([]Sam
 	m.mu.Lock()
 	if scheduled {
 		if !m.lastTick.IsZero() {
-			m.intervals.add(float64(tick.Sub(m.lastTick)) / float64(time.Millisecond))
+			m.intervals.Record(float64(tick.Sub(m.lastTick)) / float64(time.Millisecond))
 		}
 		m.lastTick = tick
 	}
@@ -221,7 +217,7 @@ func (m *Monitor) acc(index int, uuid, name string) *gpuAcc {
 		return g
 	}
 	g := &gpuAcc{index: index, uuid: uuid, name: name,
-		power: newRing(m.cfg.MaxSummarySamples), util: newRing(m.cfg.MaxSummarySamples),
+		power: newHistogram(), util: newHistogram(),
 		firstEnergy: math.NaN(), lastEnergy: math.NaN(), maxMem: math.NaN(), lastRx: math.NaN(), lastTx: math.NaN()}
 	m.gpus = slices.Insert(m.gpus, i, g)
 	return g
@@ -281,20 +277,10 @@ func Watch(ctx context.Context, s Sampler, out sink.Sink[Sample], cfg Config, fn
 	return rep, errors.Join(ferr, merr)
 }
 
-// ring keeps the last max values added.
-type ring struct {
-	vals []float64
-	max  int
-	next int // where the next value goes once full
-}
+// histConfig is the configuration of the Monitor's histograms: watts,
+// percent and milliseconds from 0.01 to 10^6 with percentiles within 1%
+// (mean, min and max are exact; 0, such as an idle GPU's utilization, is
+// counted exactly).
+var histConfig = stats.HistogramConfig{RelativeError: 0.01, Lowest: 0.01, Highest: 1e6}
 
-func newRing(max int) ring { return ring{vals: make([]float64, 0, min(max, 1024)), max: max} }
-
-func (r *ring) add(v float64) {
-	if len(r.vals) < r.max {
-		r.vals = append(r.vals, v)
-		return
-	}
-	r.vals[r.next] = v
-	r.next = (r.next + 1) % r.max
-}
+func newHistogram() *stats.Histogram { return stats.NewHistogram(histConfig) }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,60 @@ func TestWatch(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "work failed") || rep.Tokens != 5 || rep.Samples < 1 {
 		t.Fatalf("Watch = %+v, %v", rep, err)
+	}
+}
+
+// rampSampler is one GPU whose power and utilization step through a fixed
+// cycle, as fast as it is asked.
+type rampSampler struct{ i int }
+
+func (s *rampSampler) Name() string { return "ramp" }
+func (s *rampSampler) Close() error { return nil }
+func (s *rampSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
+	s.i++
+	r := Missing(time.Unix(0, int64(s.i)*int64(100*time.Millisecond)), 0, "GPU-r", "Ramp")
+	r.PowerW, r.UtilGPU, r.EnergyJ = 100+float64(s.i%301), float64(s.i%101), float64(s.i)
+	return append(dst, r), nil
+}
+
+// A Monitor must be safe to run for weeks: its memory may not grow with
+// the number of samples, and its percentiles must stay close to the exact
+// ones.
+func TestMonitorMemoryDoesNotGrow(t *testing.T) {
+	m := NewMonitor(&rampSampler{}, nil, Config{})
+	ctx := context.Background()
+	var buf []Sample
+	step := func(n int) {
+		for range n {
+			buf, _ = m.once(ctx, buf[:0], true)
+		}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	step(1000)
+	before := heap()
+	const n = 300_000 // 8.3 hours at 100 ms; a list of samples would hold 7 MB
+	step(n)
+	after := heap()
+	if grew := int64(after) - int64(before); grew > 512<<10 {
+		t.Errorf("heap grew by %d bytes over %d samples: the summaries keep samples", grew, n)
+	}
+	rep := m.Report()
+	g := rep.GPUs[0]
+	if g.Samples != n+1000 || g.PowerW.N != n+1000 {
+		t.Fatalf("samples %d (power N %d), want %d", g.Samples, g.PowerW.N, n+1000)
+	}
+	// Power cycles uniformly through 100..400 W: exact p50 250, p99 397.
+	for _, tc := range []struct {
+		name      string
+		got, want float64
+	}{{"p50", g.PowerW.P50, 250}, {"p99", g.PowerW.P99, 397}, {"max", g.PowerW.Max, 400}, {"mean", g.PowerW.Mean, 250}} {
+		if math.Abs(tc.got-tc.want) > 0.01*tc.want+0.5 {
+			t.Errorf("power %s = %v, want %v within 1%%", tc.name, tc.got, tc.want)
+		}
 	}
 }

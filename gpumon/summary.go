@@ -28,7 +28,9 @@ type Report struct {
 	Tokens int64 `json:"tokens,omitempty"`
 	// ActualIntervalMS summarizes the time between the starts of
 	// consecutive samples, in milliseconds: the sampling jitter. Nil with
-	// fewer than two samples.
+	// fewer than two samples. Like every Summary in a Report it comes from
+	// a streaming histogram: N, mean, standard deviation, min and max are
+	// exact, percentiles within 1%.
 	ActualIntervalMS *stats.Summary `json:"actual_interval_ms,omitempty"`
 	// GPUs holds one summary per GPU, by index.
 	GPUs []GPUSummary `json:"gpus"`
@@ -81,8 +83,8 @@ type gpuAcc struct {
 	index      int
 	uuid, name string
 	n, gaps    int
-	power      ring
-	util       ring
+	power      *stats.Histogram
+	util       *stats.Histogram
 	maxMem     float64
 	// the newest PCIe readings, which NVML gives only every PCIeInterval
 	lastRx, lastTx float64
@@ -112,7 +114,7 @@ func (g *gpuAcc) add(s *Sample, cfg Config) {
 		return
 	}
 	if !math.IsNaN(s.PowerW) {
-		g.power.add(s.PowerW)
+		g.power.Record(s.PowerW)
 		if g.prevPSet && s.Time.Sub(g.prevT) <= max(5*cfg.Interval, time.Second) {
 			g.integJ += (s.PowerW + g.prevP) / 2 * s.Time.Sub(g.prevT).Seconds()
 			g.integOK = true
@@ -138,7 +140,7 @@ func (g *gpuAcc) add(s *Sample, cfg Config) {
 		g.maxMem = s.MemUsedMiB
 	}
 	if !math.IsNaN(s.UtilGPU) {
-		g.util.add(s.UtilGPU)
+		g.util.Record(s.UtilGPU)
 		if s.UtilGPU >= cfg.RedlineUtil {
 			if g.redStart.IsZero() {
 				g.redStart = s.Time
@@ -175,11 +177,11 @@ func (g *gpuAcc) energy() (float64, string, bool) {
 	return 0, "", false
 }
 
-func summarize(r *ring) *stats.Summary {
-	if len(r.vals) == 0 {
+func summarize(h *stats.Histogram) *stats.Summary {
+	if h.Count() == 0 {
 		return nil
 	}
-	s, err := stats.Summarize(r.vals)
+	s, err := h.Summary()
 	if err != nil {
 		return nil
 	}
@@ -194,7 +196,7 @@ func fptr(v float64) *float64 {
 }
 
 // Report returns the summary so far. It is safe to call while Run runs;
-// it costs a copy and a selection over the retained values.
+// it costs a walk over each histogram's buckets, however long the run.
 func (m *Monitor) Report() Report {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -209,14 +211,14 @@ func (m *Monitor) Report() Report {
 	r := Report{
 		Sampler: m.s.Name(), IntervalMS: float64(m.cfg.Interval) / float64(time.Millisecond),
 		Start: m.start, End: end, Samples: m.rounds, FailedSamples: m.failed,
-		Tokens: m.tokens.Load(), ActualIntervalMS: summarize(&m.intervals),
+		Tokens: m.tokens.Load(), ActualIntervalMS: summarize(m.intervals),
 	}
 	if !m.start.IsZero() {
 		r.DurationS = now.Sub(m.start).Seconds()
 	}
 	for _, g := range m.gpus {
 		gs := GPUSummary{Index: g.index, UUID: g.uuid, Name: g.name, Samples: g.n, Gaps: g.gaps,
-			PowerW: summarize(&g.power), UtilGPU: summarize(&g.util), MemUsedMaxMiB: fptr(g.maxMem)}
+			PowerW: summarize(g.power), UtilGPU: summarize(g.util), MemUsedMaxMiB: fptr(g.maxMem)}
 		if e, src, ok := g.energy(); ok {
 			gs.EnergyJ, gs.EnergySource = fptr(e), src
 			if r.Tokens > 0 {

@@ -181,10 +181,13 @@ func TestRunnerOneAgentFails(t *testing.T) {
 		{Kind: ollamatest.FaultCut, After: 3},
 		{Kind: ollamatest.FaultMalformed, After: 3},
 		{Kind: ollamatest.FaultStall, After: 3},
+		{Kind: ollamatest.FaultAbort, After: 3},
+		{Kind: ollamatest.FaultRepeat, After: 3},
 	} {
 		t.Run(string(fault.Kind), func(t *testing.T) {
 			ok := ollamatest.Config{Unpaced: true, ResponseTokens: 20}
 			bad := ok
+			bad.ResponseTokens = 60 // room for a loop that trips the repetition abort
 			bad.Faults = map[string]ollamatest.Fault{"gemma3:latest": fault}
 			cu, iu := twoSims(t, ok, bad)
 			servers := goleak.IgnoreCurrent()
@@ -232,6 +235,7 @@ func TestRunnerOneAgentFails(t *testing.T) {
 func TestRunnerCancel(t *testing.T) {
 	sim := ollamatest.Config{TokensPerSecond: 200, TTFT: -1, ResponseTokens: 10000}
 	cu, iu := twoSims(t, sim, sim)
+	servers := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Ctrl-C arrives while the insight agent is streaming.
@@ -262,6 +266,8 @@ func TestRunnerCancel(t *testing.T) {
 	if rr.Agents[1].Metrics.TokensGenerated < 10 {
 		t.Errorf("insight kept %d tokens", rr.Agents[1].Metrics.TokensGenerated)
 	}
+	r.Close()
+	goleak.VerifyNone(t, servers)
 }
 
 func TestRunnerConfigErrors(t *testing.T) {

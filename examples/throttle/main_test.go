@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -66,6 +67,63 @@ func TestThrottleUsage(t *testing.T) {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, &out, &errOut); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestThrottleInterrupted is Ctrl-C while the agents wait for tokens: the
+// run ends promptly, run_1.json names each agent's interruption and keeps
+// what it read, the CSVs are well-formed, and the exit code is 1.
+func TestThrottleInterrupted(t *testing.T) {
+	sim := ollamatest.Config{TokensPerSecond: 500, TTFT: -1, ResponseTokens: 100000}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := time.AfterFunc(300*time.Millisecond, cancel)
+	defer stop.Stop()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"--runs", "3", "--throttle-rate", "50", "--output-dir", dir,
+		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim)}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errOut.String())
+	}
+	var doc struct {
+		Agents []struct {
+			ID      string
+			Error   string
+			Metrics struct {
+				TokensGenerated int `json:"tokens_generated"`
+			}
+		}
+		ThrottleRate float64 `json:"throttle_rate"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range doc.Agents {
+		if !strings.Contains(a.Error, "agent "+a.ID+": http://") || !strings.HasSuffix(a.Error, "context canceled") || a.Metrics.TokensGenerated == 0 {
+			t.Errorf("agent %s: error %q, %d tokens", a.ID, a.Error, a.Metrics.TokensGenerated)
+		}
+	}
+	if doc.ThrottleRate != 50 {
+		t.Errorf("throttle_rate %v", doc.ThrottleRate)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run_2.json")); err == nil {
+		t.Error("run 2 ran after the interrupt")
+	}
+	for _, name := range []string{"chunk_metrics.csv", "loop_lag.csv"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil || len(rows) < 2 {
+			t.Errorf("%s: %d rows, %v", name, len(rows), err)
 		}
 	}
 }

@@ -12,6 +12,9 @@ import (
 // Chunk is one transport read of a response body that delivered bytes:
 // a row of chunk_metrics.csv. It implements [sink.Record]; AppendCSV does
 // not allocate.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Chunk struct {
 	// Time is when the read returned (wall clock).
 	Time time.Time

@@ -24,6 +24,9 @@ const (
 
 // LagConfig configures a [LagProbe]. The zero value is the seed's probe:
 // every 100 ms, stalls above 10 ms.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type LagConfig struct {
 	// Interval is how long the probe sleeps between wake-ups. Default
 	// DefaultLagInterval; values below MinLagInterval are raised to it.
@@ -48,6 +51,9 @@ func (c LagConfig) withDefaults() LagConfig {
 
 // LagSample is one wake-up of a [LagProbe]: a row of loop_lag.csv. It
 // implements [sink.Record]; AppendCSV does not allocate.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type LagSample struct {
 	// Time is when the probe woke up (wall clock).
 	Time time.Time
@@ -76,6 +82,9 @@ func (s LagSample) AppendCSV(dst []byte) []byte {
 // was recorded during a window. Quantiles are bucket upper bounds (the
 // runtime's buckets are a few percent wide), in milliseconds; all are 0
 // when Count is 0.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type HistWindow struct {
 	Count uint64  `json:"count"`
 	P50   float64 `json:"p50_ms"`
@@ -86,6 +95,9 @@ type HistWindow struct {
 }
 
 // LagReport is what a [LagProbe] measured.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type LagReport struct {
 	Interval       time.Duration `json:"interval_ns"`
 	StallThreshold time.Duration `json:"stall_threshold_ns"`

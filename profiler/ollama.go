@@ -29,6 +29,9 @@ const (
 
 // ClientConfig configures a [Client]. The zero value is usable: Go's
 // transport defaults, a 120 s request timeout and no idle timeout.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type ClientConfig struct {
 	// ReadBufferSize, when positive, bounds every transport read: it is the
 	// transport's ReadBufferSize and the size of each read of the body, so

@@ -49,6 +49,9 @@ type Report struct {
 }
 
 // AgentReport pools one agent's successful runs.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type AgentReport struct {
 	ID     string `json:"id"`
 	OK     int    `json:"ok_runs"`

@@ -73,6 +73,10 @@ type Config struct {
 // Sinks are where a Runner's records go. Nil sinks are skipped. A sink
 // with a Flush() error method is flushed at the end of every run, failed
 // or not.
+//
+// Sinks is plain data; a Runner writes to its sinks from several goroutines at
+// once, so they must be safe for concurrent use (the tr117/sink CSV, JSONL and
+// Memory sinks are).
 type Sinks struct {
 	Chunks sink.Sink[Chunk]
 	Lag    sink.Sink[LagSample]
@@ -217,6 +221,9 @@ type RunResult struct {
 }
 
 // AgentResult is one agent of a run.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type AgentResult struct {
 	ID       string         `json:"id"`
 	BaseURL  string         `json:"base_url"`
@@ -237,6 +244,9 @@ type AgentResult struct {
 // load_duration, server_total_duration) are nanoseconds as Ollama reports
 // them, the client's are milliseconds. Values that could not be measured
 // are null (nil pointers).
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type AgentMetrics struct {
 	// TokensGenerated is the client's token count (one per message with
 	// content or thinking text). Ollama's eval_count is one more on a
@@ -279,6 +289,9 @@ type AgentMetrics struct {
 }
 
 // ITLSummary is a compact summary of inter-token latencies in ms.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type ITLSummary struct {
 	N    int     `json:"n"`
 	Mean float64 `json:"mean"`

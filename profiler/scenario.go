@@ -6,6 +6,8 @@ import (
 
 // Scenario says which Ollama options each of the two default agents
 // sends. The names are the seed's.
+//
+// It is an immutable value, safe for concurrent use.
 type Scenario string
 
 // The seed's scenarios.
@@ -51,6 +53,9 @@ func (s Scenario) AgentOptions(set1, set2 Options) (collector, insight map[strin
 
 // Options is one set of tuned Ollama options, the seed's --chimera-*
 // flags. Nil fields are not sent.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Options struct {
 	NumGPU        *int     `json:"num_gpu,omitempty"`
 	NumCtx        *int     `json:"num_ctx,omitempty"`

@@ -13,6 +13,8 @@ import (
 )
 
 // API selects the Ollama endpoint a request streams from.
+//
+// It is an immutable value, safe for concurrent use.
 type API string
 
 // The Ollama completion endpoints.
@@ -45,6 +47,10 @@ func (a API) Path() string {
 
 // Request is one completion to stream. It can be written into a manifest
 // as JSON (Chunks is left out).
+//
+// A Request is plain data, read but not modified by Stream: safe to share
+// between goroutines that do not modify it (its Chunks sink must then be safe
+// for concurrent use).
 type Request struct {
 	// Agent labels the request in chunk records and errors ("collector").
 	Agent string `json:"agent,omitempty"`
@@ -73,6 +79,9 @@ type Request struct {
 // Message is one streamed message as handed to a Streamer's callback. The
 // callback must not retain it or its byte slices after it returns: they are
 // reused for the next message.
+//
+// A Message is not safe for concurrent use: it belongs to the goroutine that
+// runs the callback, and only for the duration of the call.
 type Message struct {
 	// Index numbers the messages of the stream from 0.
 	Index int
@@ -101,6 +110,9 @@ type Message struct {
 
 // Final is what Ollama's final (done) message reports about the request.
 // Durations are the server's, from its own clock.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Final struct {
 	// DoneReason is why generation stopped: "stop", "length", "load"...
 	DoneReason string `json:"done_reason,omitempty"`
@@ -131,6 +143,8 @@ type Streamer interface {
 }
 
 // StreamerFunc adapts a function to a [Streamer].
+//
+// A StreamerFunc is as safe for concurrent use as the function it adapts.
 type StreamerFunc func(ctx context.Context, req *Request, fn func(*Message) error) (*Result, error)
 
 // Stream calls f.
@@ -141,6 +155,9 @@ func (f StreamerFunc) Stream(ctx context.Context, req *Request, fn func(*Message
 // Trace holds the connection milestones of a request (net/http/httptrace),
 // as durations from the request's start. A milestone that was not observed
 // is 0 (a reused connection has no Connect).
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Trace struct {
 	// ConnReused is set when the request went over a kept-alive connection.
 	ConnReused bool `json:"conn_reused"`
@@ -156,6 +173,9 @@ type Trace struct {
 
 // Result is what one Stream measured. All durations come from one
 // monotonic clock and are measured from Start.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Result struct {
 	// Agent, URL, API and Model echo the request.
 	Agent string
@@ -241,6 +261,9 @@ var (
 
 // StreamError is a failed stream: which agent, which endpoint, which line
 // of the body (0 when it failed before the body), and why.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type StreamError struct {
 	Agent string
 	URL   string // the endpoint, "http://localhost:11434/api/generate"
@@ -270,6 +293,9 @@ func (e *StreamError) Unwrap() error { return e.Err }
 // HTTPError is a response with status 400 or above. Message is Ollama's
 // "error" text (or the body, when it was not Ollama's error JSON), kept as
 // the server wrote it: "model 'x' not found".
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type HTTPError struct {
 	StatusCode int
 	Status     string // "404 Not Found"
@@ -284,6 +310,9 @@ func (e *HTTPError) Error() string {
 }
 
 // ServerError is an {"error": "..."} message in the middle of a stream.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type ServerError struct {
 	Message string
 }

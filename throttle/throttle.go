@@ -35,6 +35,9 @@ import (
 // *rate.Limiter satisfies it without an adapter. WaitN blocks until n
 // tokens are available or ctx is done; Burst is the largest n WaitN
 // accepts (a limiter with an infinite rate may report 0).
+//
+// Implementations must be safe for concurrent use when a Limiter is shared
+// between streams; *rate.Limiter is.
 type Limiter interface {
 	WaitN(ctx context.Context, n int) error
 	Burst() int
@@ -141,6 +144,9 @@ func (t *Streamer) wait(ctx context.Context, n int) error {
 
 // Backpressure sets what the server did next to what the throttled client
 // achieved, for one stream. Rates are tokens per second; durations ms.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Backpressure struct {
 	// ThrottleRate is the cap (0: unlimited).
 	ThrottleRate float64 `json:"throttle_rate"`

@@ -87,6 +87,9 @@ func isExec(p string) bool {
 // Options configure [Launch]. The zero value is the binary [Find] finds, on
 // a free loopback port, with its models, home and log in a new temporary
 // directory that Stop removes.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Options struct {
 	// Bin is the ollama binary. Default: Find().
 	Bin string

@@ -11,6 +11,9 @@ import (
 )
 
 // Instance is a running server with the tiny model, as [Start] returns it.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Instance struct {
 	// URL is the server's base URL, "http://127.0.0.1:PORT".
 	URL string

@@ -29,6 +29,9 @@ import (
 )
 
 // Config shapes the model. The zero value is the default model.
+//
+// It is plain data: safe to read from several goroutines, not to modify while
+// others read it.
 type Config struct {
 	// Layers is the number of transformer blocks. Default 2.
 	Layers int `json:"layers,omitempty"`

@@ -142,13 +142,18 @@ func (s *smiSampler) Name() string { return string(KindSMI) }
 // polling).
 func (s *smiSampler) Streaming() bool { return s.st != nil }
 
-// runOnce runs nvidia-smi once and returns its standard output (and, on
-// failure, its standard error appended, so the caller can find nvidia-smi's
-// message).
+// runOnce runs nvidia-smi once with the sampler's query and returns its
+// standard output (and, on failure, its standard error appended, so the
+// caller can find nvidia-smi's message).
 func (s *smiSampler) runOnce(ctx context.Context) ([]byte, error) {
+	return s.run(ctx, s.query, "--format=csv,noheader,nounits")
+}
+
+// run runs nvidia-smi once with args, for at most 10 s.
+func (s *smiSampler) run(ctx context.Context, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.path, s.query, "--format=csv,noheader,nounits")
+	cmd := exec.CommandContext(ctx, s.path, args...)
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -361,6 +366,131 @@ func (s *smiSampler) poll(ctx context.Context, dst []Sample) ([]Sample, error) {
 		dst = append(dst, *row)
 	}
 	return dst, nil
+}
+
+// smiInfoFields are the --query-gpu fields Info asks for. name goes last:
+// it is the only value that may hold a comma. Fields an older nvidia-smi
+// rejects (compute_cap before 510, memory.reserved) are dropped.
+var smiInfoFields = []string{
+	"index", "uuid", "driver_version", "pci.bus_id", "vbios_version", "compute_cap",
+	"memory.total", "memory.reserved",
+	"pcie.link.gen.current", "pcie.link.gen.max", "pcie.link.width.current", "pcie.link.width.max",
+	"enforced.power.limit", "name",
+}
+
+// Info runs `nvidia-smi --query-gpu=driver_version,…` once, and plain
+// `nvidia-smi` for the CUDA version its banner prints (--query-gpu has no
+// such field). NVMLVersion stays empty.
+func (s *smiSampler) Info(ctx context.Context) (SystemInfo, error) {
+	if s.closed {
+		return SystemInfo{}, errors.New("gpumon: nvidia-smi: Info after Close")
+	}
+	fields := slices.Clone(smiInfoFields)
+	var out []byte
+	for {
+		var err error
+		out, err = s.run(ctx, "--query-gpu="+strings.Join(fields, ","), "--format=csv,noheader,nounits")
+		if f, ok := invalidField(out); ok && f != "index" && f != "name" && slices.Contains(fields, f) {
+			fields = slices.DeleteFunc(fields, func(x string) bool { return x == f })
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return SystemInfo{}, ctx.Err()
+			}
+			return SystemInfo{}, fmt.Errorf("gpumon: nvidia-smi: info: %w", err)
+		}
+		break
+	}
+	info := SystemInfo{Sampler: s.Name()}
+	for _, line := range nonEmptyLines(out) {
+		g, driver, err := parseSMIInfo(line, fields)
+		if err != nil {
+			return SystemInfo{}, err
+		}
+		if info.DriverVersion == "" {
+			info.DriverVersion = driver
+		}
+		info.GPUs = append(info.GPUs, g)
+	}
+	if banner, err := s.run(ctx); err == nil {
+		info.CUDADriverVersion = bannerCUDAVersion(banner)
+	} else if ctx.Err() != nil {
+		return SystemInfo{}, ctx.Err()
+	}
+	return info, nil
+}
+
+// parseSMIInfo parses one line of the Info query. Missing values
+// ("[N/A]") leave their field empty.
+func parseSMIInfo(line []byte, fields []string) (GPUInfo, string, error) {
+	var g GPUInfo
+	var driver string
+	vals := strings.SplitN(string(line), ",", len(fields)) // name, last, keeps its commas
+	if len(vals) != len(fields) {
+		return g, "", fmt.Errorf("gpumon: nvidia-smi: info: want %d fields in %q", len(fields), truncate(line))
+	}
+	for i, f := range fields {
+		v := strings.TrimSpace(vals[i])
+		if missingValue([]byte(v)) || lostValue([]byte(v)) {
+			continue
+		}
+		num := func() float64 {
+			x, ok := parseDecimal(trimUnit([]byte(v)))
+			if !ok {
+				return 0
+			}
+			return x
+		}
+		switch f {
+		case "index":
+			if err := setInt(&g.Index, []byte(v)); err != nil {
+				return g, "", fmt.Errorf("gpumon: nvidia-smi: info: index: %w", err)
+			}
+		case "uuid":
+			g.UUID = v
+		case "name":
+			g.Name = v
+		case "driver_version":
+			driver = v
+		case "pci.bus_id":
+			g.PCIBusID = v
+		case "vbios_version":
+			g.VBIOSVersion = v
+		case "compute_cap":
+			g.ComputeCapability = v
+		case "memory.total":
+			g.MemoryTotalMiB = num()
+		case "memory.reserved":
+			g.MemoryReservedMiB = num()
+		case "pcie.link.gen.current":
+			g.PCIeLinkGen = int(num())
+		case "pcie.link.gen.max":
+			g.PCIeLinkGenMax = int(num())
+		case "pcie.link.width.current":
+			g.PCIeLinkWidth = int(num())
+		case "pcie.link.width.max":
+			g.PCIeLinkWidthMax = int(num())
+		case "enforced.power.limit":
+			g.PowerLimitW = num()
+		}
+	}
+	return g, driver, nil
+}
+
+// bannerCUDAVersion finds "CUDA Version: 12.4" in nvidia-smi's banner.
+func bannerCUDAVersion(out []byte) string {
+	const key = "CUDA Version:"
+	i := bytes.Index(out, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := bytes.TrimLeft(out[i+len(key):], " ")
+	j := 0
+	for j < len(rest) && (rest[j] == '.' || '0' <= rest[j] && rest[j] <= '9') {
+		j++
+	}
+	return string(rest[:j])
 }
 
 // Close stops the nvidia-smi process, if one runs, and waits for it.

@@ -3,6 +3,7 @@ package gpumon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -189,8 +190,11 @@ func TestSMILostGPURowIsMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsNaN(rows[0].PowerW) || !math.IsNaN(rows[0].UtilGPU) || rows[0].UUID != "" {
-		t.Errorf("lost GPU row %+v", rows[0])
+	if !rows[0].Gap() || !errors.Is(rows[0].Err, ErrGPULost) || !math.IsNaN(rows[0].PowerW) || rows[0].Index != 0 {
+		t.Errorf("lost GPU row %+v: want a gap with ErrGPULost", rows[0])
+	}
+	if rows[1].Gap() || rows[1].Index != 1 {
+		t.Errorf("the other GPU's row %+v", rows[1])
 	}
 }
 
@@ -284,6 +288,14 @@ func TestParseSMILine(t *testing.T) {
 		{"x, GPU-1, X, 1, 1, 2, P0, 0x0", "index", nil},
 		{"0, GPU-1, X, 1, 1, 2, Q0, 0x0", "pstate", nil},
 		{"0, GPU-1, X, 1, 1, 2, P0, 0xZZ", "clocks_throttle_reasons.active", nil},
+		{"0, GPU-1, X, [Unknown Error], [Insufficient Permissions], 2, [N/A], N/A", "",
+			func(s Sample) bool {
+				return s.Err == nil && math.IsNaN(s.PowerW) && math.IsNaN(s.UtilGPU) && s.MemUsedMiB == 2 && s.PState == -1 && !s.ClockReasonsOK
+			}},
+		{"3, [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost]", "",
+			func(s Sample) bool { return s.Index == 3 && s.Gap() && errors.Is(s.Err, ErrGPULost) }},
+		{"[GPU requires reset], GPU-1, X, [GPU requires reset], 1, 2, P0, 0x0", "",
+			func(s Sample) bool { return s.Gap() && errors.Is(s.Err, ErrGPULost) && math.IsNaN(s.UtilGPU) }},
 	} {
 		var s Sample
 		err := ParseSMILine([]byte(tc.line), fields, &s)
@@ -304,6 +316,8 @@ func FuzzParseSMILine(f *testing.F) {
 		"0, GPU-1, NVIDIA A100-SXM4-40GB, 61.52, 0, 4, P0, 0x0000000000000001",
 		"1, GPU-2, A, b, [N/A], [Not Supported], 5 MiB, P8, [N/A]",
 		"0,,,,,,,", "", ",,,,,,,,,,,,,", "-1, x, y, 1e309, NaN, -0, P15, 0xFFFFFFFFFFFFFFFF",
+		"2, [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost], [GPU is lost]",
+		"0, GPU-1, X, [Unknown Error], [Insufficient Permissions], 2, [N/A], N/A",
 	} {
 		f.Add(s)
 	}
@@ -325,9 +339,81 @@ func FuzzParseSMILine(f *testing.F) {
 		if s.Index < 0 || s.PState < -1 || s.PState > 15 {
 			t.Errorf("%q: index %d pstate %d", line, s.Index, s.PState)
 		}
+		if s.Err != nil && !s.Gap() {
+			t.Errorf("%q: row with an error that is not a gap: %+v", line, s)
+		}
 		// A parsed row must survive the CSV writer.
 		if b := s.AppendCSV(nil); bytes.Count(b, []byte("\n")) > 0 && !bytes.Contains([]byte(line), []byte("\n")) {
 			t.Errorf("%q: CSV line holds a newline", line)
+		}
+	})
+}
+
+func TestSMIInfo(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		wantCap string
+		wantRes float64
+	}{
+		{"driver 550", nil, "9.0", 512},
+		{"driver 470 rejects compute_cap and memory.reserved", []string{"FAKESMI_OLD=1"}, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := fakeSMI(t, tc.env...)
+			s, err := Open(context.Background(), OpenConfig{Kind: KindSMI, SMIPath: path, SMINoStream: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			info, err := Info(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Sampler != "nvidia-smi" || info.DriverVersion != "550.54.15" || info.CUDADriverVersion != "12.4" || info.NVMLVersion != "" {
+				t.Errorf("system %+v", info)
+			}
+			if len(info.GPUs) != 2 {
+				t.Fatalf("GPUs %+v", info.GPUs)
+			}
+			want := GPUInfo{Index: 0, UUID: "GPU-0000abc0-1111-2222-3333-444455556660", Name: "NVIDIA H100 80GB HBM3",
+				PCIBusID: "00000000:18:00.0", ComputeCapability: tc.wantCap, VBIOSVersion: "96.00.74.00.01",
+				MemoryTotalMiB: 81559, MemoryReservedMiB: tc.wantRes, PCIeLinkGen: 5, PCIeLinkGenMax: 5,
+				PCIeLinkWidth: 16, PCIeLinkWidthMax: 16, PowerLimitW: 700}
+			if info.GPUs[0] != want {
+				t.Errorf("GPU 0 = %+v\nwant    %+v", info.GPUs[0], want)
+			}
+			if g := info.GPUs[1]; g.Index != 1 || g.PCIeLinkGen != 1 || g.PowerLimitW != 450 || g.Name != "NVIDIA GeForce RTX 4090" {
+				t.Errorf("GPU 1 = %+v", g)
+			}
+		})
+	}
+}
+
+func TestParseSMIInfoNameWithCommas(t *testing.T) {
+	g, driver, err := parseSMIInfo([]byte("1, GPU-2, 535.104.05, [N/A], 450.00 W, Quadro RTX 8000, with, commas"),
+		[]string{"index", "uuid", "driver_version", "compute_cap", "enforced.power.limit", "name"})
+	if err != nil || g.Index != 1 || g.Name != "Quadro RTX 8000, with, commas" || driver != "535.104.05" || g.ComputeCapability != "" || g.PowerLimitW != 450 {
+		t.Errorf("%+v %q %v", g, driver, err)
+	}
+	if bannerCUDAVersion([]byte("| NVIDIA-SMI 470.182.03   Driver Version: 470.182.03   CUDA Version: 11.4     |")) != "11.4" {
+		t.Error("CUDA version from a 470 banner")
+	}
+}
+
+func FuzzParseSMIInfo(f *testing.F) {
+	f.Add("0, GPU-1, 550.54.15, 00000000:18:00.0, 96.00.74.00.01, 9.0, 81559, 512, 5, 5, 16, 16, 700.00, NVIDIA H100 80GB HBM3")
+	f.Add("1, [N/A], [Not Supported], , , , x, 1e400, -1, 99999999999999999999, , , [GPU is lost], A, B")
+	f.Fuzz(func(t *testing.T, line string) {
+		g, _, err := parseSMIInfo([]byte(line), smiInfoFields)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(g); err != nil {
+			t.Errorf("%q: info is not JSON-safe: %v", line, err)
+		}
+		if g.Index < 0 {
+			t.Errorf("%q: index %d", line, g.Index)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package gpumon
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -27,6 +26,8 @@ var smiSetters = map[string]func(s *Sample, v []byte) error{
 	"index":              func(s *Sample, v []byte) error { return setInt(&s.Index, v) },
 	"uuid":               func(s *Sample, v []byte) error { s.UUID = intern(s.UUID, v); return nil },
 	"name":               func(s *Sample, v []byte) error { s.Name = intern(s.Name, v); return nil },
+	"gpu_uuid":           func(s *Sample, v []byte) error { s.UUID = intern(s.UUID, v); return nil },
+	"gpu_name":           func(s *Sample, v []byte) error { s.Name = intern(s.Name, v); return nil },
 	"power.draw":         func(s *Sample, v []byte) error { return setFloat(&s.PowerW, v) },
 	"power.draw.instant": func(s *Sample, v []byte) error { return setFloat(&s.PowerW, v) },
 	"power.draw.average": func(s *Sample, v []byte) error { return setFloat(&s.PowerW, v) },
@@ -46,12 +47,20 @@ var smiSetters = map[string]func(s *Sample, v []byte) error{
 	"clocks_event_reasons.active":    setReasons,
 }
 
-// errMissing marks a value nvidia-smi did not measure.
-var errMissing = errors.New("missing")
+// errSMILost is the Err of a row nvidia-smi printed as "[GPU is lost]" or
+// "[GPU requires reset]".
+var errSMILost = fmt.Errorf("gpumon: nvidia-smi: %w", ErrGPULost)
+
+// lostValue reports whether v is nvidia-smi's marker for a GPU that fell
+// off the bus or must be reset before it answers again.
+func lostValue(v []byte) bool {
+	return bytes.Equal(v, []byte("[GPU is lost]")) || bytes.Equal(v, []byte("[GPU requires reset]"))
+}
 
 // missingValue reports whether v is one of nvidia-smi's "no value" markers:
-// [N/A], [Not Supported], [Unknown Error], [Insufficient Permissions],
-// [GPU requires reset] and the like, or N/A without brackets.
+// [N/A], [Not Supported], [Unknown Error], [Insufficient Permissions] and
+// the like, or N/A without brackets. ("[GPU is lost]" and "[GPU requires
+// reset]" make the whole row a gap: see lostValue.)
 func missingValue(v []byte) bool {
 	return len(v) == 0 || v[0] == '[' || bytes.Equal(v, []byte("N/A"))
 }
@@ -226,11 +235,12 @@ func (p *smiLineParser) parse(line []byte, out *Sample) error {
 	}
 	nameAt := -1
 	for i, f := range p.fields {
-		if f == "name" {
+		if f == "name" || f == "gpu_name" {
 			nameAt = i
 		}
 	}
 	rest := line
+	lost := false
 	for i := range n {
 		var v []byte
 		switch {
@@ -255,9 +265,19 @@ func (p *smiLineParser) parse(line []byte, out *Sample) error {
 			v, rest = rest[:j], rest[j+1:]
 		}
 		v = bytes.TrimSpace(v)
+		if lostValue(v) {
+			lost = true
+			continue
+		}
 		if err := p.setters[i](out, v); err != nil {
 			return fmt.Errorf("gpumon: nvidia-smi: %s: %w", p.fields[i], err)
 		}
+	}
+	if lost {
+		// A lost GPU's row is a gap: whatever nvidia-smi still printed
+		// (its index, cached identity) is kept, no value is.
+		*out = Missing(out.Time, out.Index, out.UUID, out.Name)
+		out.Err = errSMILost
 	}
 	return nil
 }
@@ -272,7 +292,9 @@ func truncate(b []byte) string {
 // ParseSMILine parses one line of `nvidia-smi --query-gpu=FIELDS
 // --format=csv,noheader[,nounits]` output for the given fields into a
 // Sample taken at out.Time. Values nvidia-smi could not read ("[N/A]",
-// "[Not Supported]") are NaN; unit suffixes ("72.50 W") are accepted. It
+// "[Not Supported]", "[Unknown Error]") are NaN; a row with "[GPU is
+// lost]" or "[GPU requires reset]" is a gap whose Err wraps [ErrGPULost];
+// unit suffixes ("72.50 W") are accepted. It
 // returns an error naming the field for a malformed line, and for a field
 // gpumon does not know.
 func ParseSMILine(line []byte, fields []string, out *Sample) error {

@@ -13,13 +13,16 @@ import (
 // directly, it answers a query like nvidia-smi does.
 func ExampleFakeSMIMain() {
 	var out strings.Builder
-	code := gpumontest.FakeSMIMain([]string{"--query-gpu=index,name,power.draw,memory.used", "--format=csv"}, &out, os.Stderr)
+	gpumontest.FakeSMIMain([]string{"--query-gpu=index,name,power.draw,memory.used,clocks.sm,temperature.gpu", "--format=csv"}, &out, os.Stderr)
 	fmt.Print(out.String())
-	code = gpumontest.FakeSMIMain([]string{"--query-gpu=index,pcie.rx", "--format=csv,noheader"}, &out, os.Stderr)
-	fmt.Println("exit", code)
+	out.Reset()
+	code := gpumontest.FakeSMIMain([]string{"--query-gpu=index,pcie.rx", "--format=csv,noheader"}, &out, os.Stderr)
+	fmt.Printf("%sexit %d\n", out.String(), code)
 	// Output:
-	// index, name, power.draw [W], memory.used [MiB]
-	// 0, NVIDIA H100 80GB HBM3, 100.00 W, 1000 MiB
-	// 1, NVIDIA GeForce RTX 4090, [N/A], 1000 MiB
+	// index, name, power.draw [W], memory.used [MiB], clocks.current.sm [MHz], temperature.gpu
+	// 0, NVIDIA H100 80GB HBM3, 100.00 W, 1000 MiB, 1980 MHz, 40
+	// 1, NVIDIA GeForce RTX 4090, [N/A], 1000 MiB, 1980 MHz, 41
+	// Field "pcie.rx" is not a valid field to query.
+	//
 	// exit 2
 }

@@ -13,6 +13,10 @@
 //   - [LoadOllamaModel]: a model name in the local Ollama store
 //     ($OLLAMA_MODELS or ~/.ollama/models: manifest → model layer → GGUF),
 //     exactly the vocabulary Ollama runs for "gemma3:latest";
+//   - [LoadFromServer]: a model as a running Ollama server serves it,
+//     local or remote, from the GGUF metadata its POST /api/show returns
+//     with "verbose": true: the same tokenizer LoadGGUF builds from the
+//     model's file, with no access to the server's store;
 //   - [LoadGGUF]: a GGUF file's tokenizer.ggml.* metadata, with the
 //     pre-tokenizer Ollama's engine picks for its architecture;
 //   - [LoadTokenizerJSON]: a Hugging Face tokenizer.json, byte-level BPE
@@ -31,10 +35,12 @@
 // match.
 //
 // [Load] takes the seed's comma-separated fallbacks (paths, Ollama model
-// names, Hugging Face repo ids found in the local Hugging Face cache) and,
+// names, "http://HOST:PORT/MODEL" on an Ollama server ([ServerSource]),
+// Hugging Face repo ids found in the local Hugging Face cache) and,
 // when all fail, a [*LoadError] listing every place it looked. Only with
 // [HubConfig].AllowDownload does it fetch a tokenizer.json from the Hub
-// ([FetchTokenizerJSON]); otherwise nothing touches the network.
+// ([FetchTokenizerJSON]); otherwise the only requests are to the Ollama
+// servers the caller names.
 //
 // [LoadHuggingFace] is the Hugging Face backend (the Rust tokenizers
 // library through github.com/daulet/tokenizers and cgo). It is compiled
@@ -46,7 +52,8 @@
 // [Run] encodes one corpus ([SeedCorpus], the fixed [SeedSentence] repeated
 // to a size, or any text) with each [Named] tokenizer: one warm-up, then
 // [Config].Iterations timed passes, optionally as [Config].Parallel shards
-// encoded at once. Each [Result] carries tokens per pass, tokens/s,
+// encoded at once (cut where a word starts, so the count is that of one
+// call). Each [Result] carries tokens per pass, tokens/s,
 // bytes/s, mean, p50 and p99 pass time and CV (computed by tr117/stats);
 // [Compare] applies the 2× rule to every pair. Counts exclude special
 // tokens: the seed's encode added a BOS to each call, tokbench adds none.

@@ -28,7 +28,7 @@ func loadGGUF(path, backend string) (Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokbench: %s: GGUF: %w", path, err)
 	}
-	return fromGGUFKV(g.KV(), path, backend)
+	return fromGGUF(fromKV(g.KV()), path, backend)
 }
 
 // ggufPre maps (architecture, tokenizer.ggml.pre) to the regexes Ollama's
@@ -61,12 +61,41 @@ func ggufPre(arch, pre string) ([]string, error) {
 	return nil, fmt.Errorf("%w: tokenizer.ggml.pre %q for architecture %q", ErrUnsupported, pre, arch)
 }
 
-func fromGGUFKV(kv ggml.KV, source, backend string) (Tokenizer, error) {
-	values := kv.Strings("tokenizer.ggml.tokens")
+// ggufVocab is the tokenizer.ggml.* metadata a tokenizer is built from,
+// read from a GGUF file (fromKV) or from a server's /api/show model_info.
+type ggufVocab struct {
+	Arch   string    // general.architecture; "unknown" if absent, as ggml.KV says
+	Model  string    // tokenizer.ggml.model
+	Pre    string    // tokenizer.ggml.pre
+	Tokens []string  // tokenizer.ggml.tokens
+	Types  []int32   // tokenizer.ggml.token_type
+	Scores []float32 // tokenizer.ggml.scores
+	Merges []string  // tokenizer.ggml.merges
+}
+
+func fromKV(kv ggml.KV) ggufVocab {
+	return ggufVocab{
+		Arch:   kv.Architecture(),
+		Model:  kv.String("tokenizer.ggml.model"),
+		Pre:    kv.String("tokenizer.ggml.pre"),
+		Tokens: kv.Strings("tokenizer.ggml.tokens"),
+		Types:  kv.Ints("tokenizer.ggml.token_type"),
+		Scores: kv.Floats("tokenizer.ggml.scores"),
+		Merges: kv.Strings("tokenizer.ggml.merges"),
+	}
+}
+
+// fromGGUF builds the tokenizer Ollama's engine builds from g. Its Info
+// has Format "gguf"; callers that read the metadata elsewhere rewrite it.
+func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
+	if backend == BackendHuggingFace {
+		return nil, fmt.Errorf("tokbench: %s: backend %s needs a tokenizer.json; a GGUF has none (use %s or %s)", source, BackendHuggingFace, BackendOllama, BackendExact)
+	}
+	values := g.Tokens
 	if len(values) == 0 {
 		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.tokens", source)
 	}
-	types := kv.Ints("tokenizer.ggml.token_type")
+	types := g.Types
 	if len(types) == 0 {
 		types = make([]int32, len(values))
 		for i := range types {
@@ -76,26 +105,26 @@ func fromGGUFKV(kv ggml.KV, source, backend string) (Tokenizer, error) {
 	if len(types) != len(values) {
 		return nil, fmt.Errorf("tokbench: %s: %d token types for %d tokens", source, len(types), len(values))
 	}
-	arch := kv.Architecture()
+	arch := g.Arch
 	vocab := &tokenizer.Vocabulary{
 		Values: values,
 		Types:  types,
-		Scores: kv.Floats("tokenizer.ggml.scores"),
-		Merges: kv.Strings("tokenizer.ggml.merges"),
+		Scores: g.Scores,
+		Merges: g.Merges,
 	}
 	info := Info{Backend: BackendOllama, Format: "gguf", Source: source, VocabSize: len(values)}
-	model := kv.String("tokenizer.ggml.model")
+	model := g.Model
 	var tok tokenizer.Tokenizer
 	switch model {
 	case "gpt2":
-		pre, err := ggufPre(arch, kv.String("tokenizer.ggml.pre"))
+		pre, err := ggufPre(arch, g.Pre)
 		if err != nil {
 			return nil, fmt.Errorf("tokbench: %s: %w", source, err)
 		}
 		if len(vocab.Merges) == 0 {
 			return nil, fmt.Errorf("tokbench: %s: BPE GGUF has no tokenizer.ggml.merges", source)
 		}
-		info.Notes = append(info.Notes, fmt.Sprintf("architecture %q, tokenizer.ggml.pre %q", arch, kv.String("tokenizer.ggml.pre")))
+		info.Notes = append(info.Notes, fmt.Sprintf("architecture %q, tokenizer.ggml.pre %q", arch, g.Pre))
 		if backend == BackendExact {
 			if err := checkByteLevel(vocab, source); err != nil {
 				return nil, err

@@ -26,6 +26,8 @@ type LoadConfig struct {
 	// which do not record one: "gpt2" (default), "llama3", "qwen2", or a
 	// regular expression.
 	Pretokenizer string `json:"pretokenizer,omitempty"`
+	// Server is how http:// sources ask a running Ollama server.
+	Server ServerConfig `json:"server"`
 	// Backend encodes: BackendOllama (default: Ollama's own pure-Go
 	// tokenizers), BackendExact (BPE with Hugging Face's merge order;
 	// WordPiece and SentencePiece stay Ollama's) or BackendHuggingFace
@@ -166,12 +168,17 @@ func (e *LoadError) Unwrap() []error {
 //     unsupported, tokenizer.model);
 //   - "ollama:NAME" or a bare Ollama model name ("gemma3:latest") found in
 //     the local store;
+//   - "http://HOST:PORT/MODEL" (or https): the model as the Ollama server
+//     there serves it, asked over its API (see LoadFromServer and
+//     ServerSource); the server may be remote, its store need not be here;
 //   - "hf:ORG/NAME" or a bare "ORG/NAME" Hugging Face repo id, found in the
 //     Hugging Face cache or this package's download cache, or downloaded
 //     when cfg.Hub.AllowDownload is set.
 //
 // When every source fails the error is a *LoadError listing where it
-// looked. Only the download honours ctx.
+// looked. Only the server request and the download honour ctx; an
+// http:// source is a request the caller named, while nothing is fetched
+// from the Hugging Face Hub without cfg.Hub.AllowDownload.
 func Load(ctx context.Context, cfg LoadConfig, sources ...string) (Tokenizer, []Attempt, error) {
 	if err := checkBackend(cfg.Backend); err != nil {
 		return nil, nil, err
@@ -207,6 +214,14 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 	}
 	if repo, ok := strings.CutPrefix(src, "hf:"); ok {
 		return loadRepo(ctx, src, repo, cfg, tried)
+	}
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		base, model, err := ParseServerSource(src)
+		if err != nil {
+			return nil, append(tried, Attempt{Source: src, Where: src, Err: err})
+		}
+		t := try("POST "+base+"/api/show "+model, func() (Tokenizer, error) { return LoadFromServer(ctx, base, model, cfg) })
+		return t, tried
 	}
 	if st, err := os.Stat(src); err == nil {
 		if st.IsDir() {

@@ -6,9 +6,14 @@
 // qwen2.5:7b and llama3.1:8b-instruct-q4_0 from the local Ollama store
 // (falling back to Hugging Face repo ids in the local Hugging Face cache).
 // When none of them is found it benchmarks the real tokenizer files that
-// ship in the Go module cache (Llama 3, Gemma 2, BERT) and says so.
+// ship in the Go module cache (Llama 3, Gemma 2, BERT) and says so. With
+// --ollama-url it also asks that Ollama server (POST /api/show) for the
+// tokenizers of the models it serves, local or remote; a source
+// "http://HOST:PORT/MODEL" does the same for one model.
 //
 //	go run ./examples/tokbench
+//	go run ./examples/tokbench --ollama-url http://127.0.0.1:11434
+//	go run ./examples/tokbench --tokenizer gemma=http://gpu-box:11434/gemma3:latest
 //	go run ./examples/tokbench --tokenizer qwen=/models/qwen/tokenizer.json --corpus war-and-peace
 //	go run ./examples/tokbench --qwen-tokenizer Qwen/Qwen2.5-7B-Instruct --allow-download
 //
@@ -25,6 +30,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,12 +74,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		outDir      = fs.String("output-dir", "tokbench-results", "directory for tokenizer_bench.{txt,json,bench}")
 		overwrite   = fs.Bool("overwrite", false, "replace outputs already in --output-dir")
 		allowDL     = fs.Bool("allow-download", false, "fetch tokenizer.json from the Hugging Face Hub for repo ids not in a local cache (honours HF_TOKEN)")
-		gemma       = fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, HF repo id)")
+		gemma       = fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")
 		qwen        = fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
 		llama       = fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
 		backend     = fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order) or huggingface (Rust library; needs -tags hftokenizers)")
 		pre         = fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2 (default), llama3, qwen2 or a regex")
 		ollamaStore = fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
+		ollamaURL   = fs.String("ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
 		specs       specsFlag
 	)
 	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too)")
@@ -108,13 +115,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// The seed's three models, unless --tokenizer replaces them.
 	var want []tokbench.Spec
-	for _, m := range []struct{ name, flag, val string }{
+	if *ollamaURL != "" {
+		if _, _, err := tokbench.ParseServerSource(tokbench.ServerSource(*ollamaURL, "m")); err != nil {
+			fmt.Fprintf(stderr, "tokbench: --ollama-url %q: want http(s)://HOST[:PORT]\n", *ollamaURL)
+			return 2
+		}
+	}
+	for i, m := range []struct{ name, flag, val string }{
 		{"gemma", "gemma-tokenizer", *gemma},
 		{"qwen", "qwen-tokenizer", *qwen},
 		{"llama", "llama-tokenizer", *llama},
 	} {
 		if len(specs) == 0 || set[m.flag] {
-			want = append(want, tokbench.Spec{Name: m.name, Sources: tokbench.SplitSources(m.val)})
+			sources := tokbench.SplitSources(m.val)
+			if *ollamaURL != "" && !set[m.flag] {
+				// After the local store, the server's copy of the same model.
+				model := tokbench.SeedSpecs()[i].Sources[0]
+				sources = slices.Insert(sources, 1, tokbench.ServerSource(*ollamaURL, model))
+			}
+			want = append(want, tokbench.Spec{Name: m.name, Sources: sources})
 		}
 	}
 	want = append(want, specs...)
@@ -226,6 +245,9 @@ Supply one of:
                               a GGUF model, or a directory holding one
   --tokenizer NAME=MODEL      an Ollama model in the local store (--ollama-models, $OLLAMA_MODELS,
                               ~/.ollama/models), e.g. qwen=qwen2.5:7b after "ollama pull qwen2.5:7b"
+  --tokenizer NAME=http://HOST:PORT/MODEL
+                              the model as the Ollama server there serves it (POST /api/show), local
+                              or remote; --ollama-url URL does this for the three seed models
   --tokenizer NAME=ORG/REPO   a Hugging Face repo in the local Hugging Face cache ($HF_HUB_CACHE,
                               $HF_HOME/hub, ~/.cache/huggingface/hub), or with --allow-download
                               fetched from the Hub (set HF_TOKEN for gated repos)

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"tr117/internal/ollamaserver"
 	"tr117/tokbench"
 )
 
@@ -122,8 +123,38 @@ func TestNothingFound(t *testing.T) {
 	}
 }
 
+// TestOllamaServer benchmarks the tokenizer of a model a real Ollama
+// serves, named by URL and through --ollama-url for the seed models (which
+// the tiny server lacks, so the run falls back to the module cache and
+// lists the server among the places it looked).
+func TestOllamaServer(t *testing.T) {
+	isolate(t)
+	inst := ollamaserver.Start(t, 1)[0]
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "tiny=" + inst.URL + "/tiny",
+		"--bytes", "3000", "--iterations", "1", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if want := "tiny: ollama sentencepiece from " + inst.URL + "/tiny"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+
+	fixture(t, "gemma2")
+	stderr.Reset()
+	code = run(context.Background(), []string{"--ollama-url", inst.URL, "--bytes", "3000", "--iterations", "1", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"POST " + inst.URL + "/api/show gemma3:latest: ", "404", "module cache"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}} {
+	for _, args := range [][]string{{"--ollama-url", "localhost:11434"}, {"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

@@ -107,8 +107,9 @@ type Result struct {
 	Info   Info   `json:"info"`
 	// Tokens is the number of ids one pass produces (every pass must
 	// produce the same number; Run fails otherwise). With Parallel > 1
-	// each shard is encoded on its own, so a cut can move the count by a
-	// token or so (760,378 instead of 760,377 for war-and-peace in two).
+	// the shards are cut where a word starts (see Shards), so the count
+	// is that of one call (760,377 for war-and-peace with Llama 3 in any
+	// number of shards).
 	Tokens int `json:"tokens"`
 	// Bytes is the corpus size.
 	Bytes int `json:"bytes"`
@@ -172,9 +173,16 @@ type Report struct {
 // SpecialTokensNote is Report.SpecialTokens.
 const SpecialTokensNote = "counts exclude special tokens: no BOS/EOS is added (the seed's encode added a BOS, one token per call)"
 
-// Shards cuts text into n pieces of about equal size, each cut made just
-// after a whitespace character so that no word is split (a piece may be
-// empty if text has too little whitespace).
+// Shards cuts text into n pieces of about equal size. Each cut is made
+// just before a space that follows a non-space character and precedes a
+// letter ("… war| and …"): there every tokenizer this package loads starts
+// a new piece (the GPT-2, Llama 3 and Qwen 2 splits begin a word with its
+// space, SentencePiece and WordPiece split there too), so the pieces'
+// encodings laid end to end are the encoding of text and their token
+// counts add up to the count of one call. Text with no such place after
+// the ideal cut (no spaces between words) is cut after any whitespace
+// instead, which can move the count by a token; a piece may be empty if
+// text has too little whitespace.
 func Shards(text string, n int) []string {
 	if n <= 1 {
 		return []string{text}
@@ -182,18 +190,49 @@ func Shards(text string, n int) []string {
 	out := make([]string, 0, n)
 	start := 0
 	for i := 1; i < n; i++ {
-		cut := max(start, len(text)*i/n)
-		for cut < len(text) {
-			r, size := utf8.DecodeRuneInString(text[cut:])
-			cut += size
-			if unicode.IsSpace(r) {
-				break
-			}
+		from := max(start, len(text)*i/n)
+		cut := wordCut(text, from)
+		if cut < 0 {
+			cut = whitespaceCut(text, from)
 		}
 		out = append(out, text[start:cut])
 		start = cut
 	}
 	return append(out, text[start:])
+}
+
+// wordCut returns the first index at or after from (and after 0) where
+// text holds a space preceded by a non-space and followed by a letter, or
+// -1.
+func wordCut(text string, from int) int {
+	for i := max(from, 1); i < len(text)-1; i++ {
+		if text[i] != ' ' {
+			continue
+		}
+		prev, _ := utf8.DecodeLastRuneInString(text[:i])
+		next, _ := utf8.DecodeRuneInString(text[i+1:])
+		if !unicode.IsSpace(prev) && unicode.IsLetter(next) {
+			return i
+		}
+	}
+	return -1
+}
+
+// whitespaceCut returns the index just after the first whitespace
+// character at or after from (from moved to a character boundary), or
+// len(text).
+func whitespaceCut(text string, from int) int {
+	for from < len(text) && !utf8.RuneStart(text[from]) {
+		from++
+	}
+	for from < len(text) {
+		r, size := utf8.DecodeRuneInString(text[from:])
+		from += size
+		if unicode.IsSpace(r) {
+			break
+		}
+	}
+	return from
 }
 
 // Run encodes corpus with each tokenizer: a warm-up, then cfg.Iterations

@@ -43,8 +43,8 @@ func TestShards(t *testing.T) {
 		}
 		total := 0
 		for i, s := range sh {
-			if i < n-1 && !strings.HasSuffix(s, " ") {
-				t.Errorf("shard %d/%d does not end at whitespace: %q", i, n, s[max(0, len(s)-10):])
+			if i > 0 && (!strings.HasPrefix(s, " ") || s[1] == ' ' || strings.HasSuffix(sh[i-1], " ")) {
+				t.Errorf("shard %d/%d does not start at the space before a word: %q|%q", i, n, sh[i-1][max(0, len(sh[i-1])-10):], s[:min(len(s), 10)])
 			}
 			total += len(strings.Fields(s))
 		}
@@ -54,6 +54,61 @@ func TestShards(t *testing.T) {
 	}
 	if sh := Shards("nospace", 3); strings.Join(sh, "") != "nospace" || len(sh) != 3 {
 		t.Errorf("no whitespace: %q", sh)
+	}
+	// Without a space before a word past the ideal cut, any whitespace
+	// will do; a cut never lands inside a character.
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"aa bb\ncc\ndd", []string{"aa bb\n", "cc\ndd"}},
+		{"ab 12\n34", []string{"ab 12\n", "34"}},
+		{"日本語 日本語", []string{"日本語", " 日本語"}},
+		{"日本語日本語\t日本語", []string{"日本語日本語\t", "日本語"}},
+	} {
+		if got := Shards(tc.text, 2); !slices.Equal(got, tc.want) {
+			t.Errorf("Shards(%q, 2) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestShardsKeepTheEncoding checks that the shards' ids laid end to end are
+// the ids of one call, for every kind of tokenizer, so that --parallel
+// counts what one call counts.
+func TestShardsKeepTheEncoding(t *testing.T) {
+	novel := warAndPeace(t)
+	for _, tc := range []struct {
+		name string
+		tok  Tokenizer
+		size int
+	}{
+		{"llama3", llama3JSON(t), 512 << 10},
+		{"llama3-exact", llama3Exact(t), 512 << 10},
+		{"gemma2", gemma2(t), 128 << 10},
+		{"bert", bert(t), 256 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if raceEnabled {
+				tc.size /= 16
+			}
+			// A window from the middle: chapter headings, dialogue, numbers.
+			text := novel[len(novel)/3:]
+			text = text[:strings.LastIndexByte(text[:tc.size], '\n')+1]
+			want := encode(t, tc.tok, text)
+			for _, n := range []int{2, 3, 16} {
+				var got []int32
+				for _, s := range Shards(text, n) {
+					got = append(got, encode(t, tc.tok, s)...)
+				}
+				if !slices.Equal(got, want) {
+					i := 0
+					for i < min(len(got), len(want)) && got[i] == want[i] {
+						i++
+					}
+					t.Errorf("%d shards: %d ids, one call %d; first difference at id %d", n, len(got), len(want), i)
+				}
+			}
+		})
 	}
 }
 

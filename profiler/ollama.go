@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -225,6 +227,15 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 		FirstByte:    time.Duration(first.Load()),
 	}
 	if err != nil {
+		// The StreamError names the endpoint already; *url.Error would
+		// repeat it ("Post \"http://…\": dial tcp …").
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			err = fmt.Errorf("%w (is Ollama running there?)", err)
+		}
 		return failure(0, err)
 	}
 	defer resp.Body.Close()

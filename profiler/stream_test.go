@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -266,7 +267,8 @@ func TestStreamEndpointDown(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	ln.Close()
 	res, err, _, _ := streamOnce(t, ClientConfig{}, Request{Agent: "collector", URL: base, Model: "gemma3:latest", Prompt: "hi"})
-	if err == nil || !strings.Contains(err.Error(), "agent collector: "+base+"/api/generate") || !strings.Contains(err.Error(), "connection refused") {
+	if err == nil || !strings.HasPrefix(err.Error(), "profiler: agent collector: "+base+"/api/generate: dial tcp ") ||
+		!strings.HasSuffix(err.Error(), "connection refused (is Ollama running there?)") || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("error %v", err)
 	}
 	if res.Tokens != 0 || res.Chunks != 0 {

@@ -52,7 +52,7 @@ func OpenNVML(cfg OpenConfig) (Sampler, error) {
 			lib = "libnvidia-ml.so.1"
 		}
 		return nil, &briefError{lib + " not found",
-			fmt.Errorf("gpumon: nvml: %s could not be loaded (is the NVIDIA driver installed?): %w", lib, err)}
+			fmt.Errorf("gpumon: nvml: %s could not be loaded (is the NVIDIA driver installed?): %w", lib, nvml.ERROR_LIBRARY_NOT_FOUND)}
 	}
 	if err != nil {
 		return nil, err

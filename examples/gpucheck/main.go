@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
@@ -65,6 +66,11 @@ func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string
 		return fmt.Errorf("NVML: %w", err)
 	}
 	defer nv.Close()
+	if info, err := gpumon.Info(ctx, nv); err != nil {
+		fmt.Fprintf(w, "NVML system info: %v\n", err)
+	} else {
+		printInfo(w, info)
+	}
 	first, err := nv.Sample(ctx, nil)
 	if err != nil {
 		return err
@@ -72,6 +78,9 @@ func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string
 	for _, s := range first {
 		fmt.Fprintf(w, "GPU %d: %s (%s), %.0f MiB\n", s.Index, s.Name, s.UUID, s.MemTotalMiB)
 		fmt.Fprintf(w, "  fields NVML does not report here: %v\n", missingFields(s))
+		if s.Err != nil {
+			fmt.Fprintf(w, "  errors: %v\n", s.Err)
+		}
 	}
 
 	// The cost of one NVML sample of every GPU (a PCIe read, ~40 ms per
@@ -101,6 +110,7 @@ func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string
 		fmt.Fprintf(w, "\n== NVML alone at %v for %v ==\n", iv, phase)
 		printReport(w, rep, cpu)
 		printRepeats(w, rows.Records())
+		printPCIe(w, rows.Records())
 	}
 
 	fmt.Fprintf(w, "\n== NVML at 100ms next to nvidia-smi -lms 100 for %v ==\n", phase)
@@ -109,19 +119,82 @@ func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string
 		return fmt.Errorf("nvidia-smi: %w", err)
 	}
 	defer sm.Close()
+	if info, err := gpumon.Info(ctx, sm); err != nil {
+		fmt.Fprintf(w, "nvidia-smi system info: %v\n", err)
+	} else {
+		fmt.Fprintln(w, "as nvidia-smi describes it:")
+		printInfo(w, info)
+	}
 	var nvRows, smRows sink.Memory[gpumon.Sample]
-	errc := make(chan error, 1)
+	type result struct {
+		rep gpumon.Report
+		err error
+	}
+	smc := make(chan result, 1)
 	go func() {
-		_, err := watchFor(ctx, sm, &smRows, 100*time.Millisecond, phase)
-		errc <- err
+		rep, err := watchFor(ctx, sm, &smRows, 100*time.Millisecond, phase)
+		smc <- result{rep, err}
 	}()
 	_, nerr := watchFor(ctx, nv, &nvRows, 100*time.Millisecond, phase)
-	serr := <-errc
-	if err := errors.Join(nerr, serr); err != nil {
+	sr := <-smc
+	if err := errors.Join(nerr, sr.err); err != nil {
 		return err
 	}
+	// The stream's intervals show whether nvidia-smi flushes each round
+	// into the pipe (p50 near 100 ms) or buffers it (bursts: p50 near 0).
+	fmt.Fprintln(w, "nvidia-smi -lms 100 stream as gpumon read it:")
+	printReport(w, sr.rep, math.NaN())
 	printAgreement(w, nvRows.Records(), smRows.Records())
 	return nil
+}
+
+func printInfo(w io.Writer, info gpumon.SystemInfo) {
+	fmt.Fprintf(w, "driver %s, NVML %s, CUDA %s (via %s)\n", orNA(info.DriverVersion), orNA(info.NVMLVersion), orNA(info.CUDADriverVersion), info.Sampler)
+	for _, g := range info.GPUs {
+		fmt.Fprintf(w, "  GPU %d %s %s: bus %s, CC %s, VBIOS %s, %.0f MiB (%.0f reserved), PCIe gen %d/%d x%d/%d, power limit %.0f W\n",
+			g.Index, g.Name, g.UUID, orNA(g.PCIBusID), orNA(g.ComputeCapability), orNA(g.VBIOSVersion), g.MemoryTotalMiB, g.MemoryReservedMiB,
+			g.PCIeLinkGen, g.PCIeLinkGenMax, g.PCIeLinkWidth, g.PCIeLinkWidthMax, g.PowerLimitW)
+	}
+}
+
+func orNA(s string) string {
+	if s == "" {
+		return "n/a"
+	}
+	return s
+}
+
+// printPCIe prints the PCIe throughput readings (NVML's KB/s over 20 ms,
+// divided by 1000), to hold against the load's own host-to-device copy
+// rate, which scripts/gpu-check.sh prints: NVML documents the unit as KB/s,
+// but nvidia-settings#114 asks whether it is really MB/s.
+func printPCIe(w io.Writer, rows []gpumon.Sample) {
+	type mm struct {
+		n            int
+		maxRx, maxTx float64
+	}
+	per := map[int]*mm{}
+	for _, r := range rows {
+		if math.IsNaN(r.PCIeRxMBps) && math.IsNaN(r.PCIeTxMBps) {
+			continue
+		}
+		m := per[r.Index]
+		if m == nil {
+			m = &mm{}
+			per[r.Index] = m
+		}
+		m.n++
+		if r.PCIeRxMBps > m.maxRx {
+			m.maxRx = r.PCIeRxMBps
+		}
+		if r.PCIeTxMBps > m.maxTx {
+			m.maxTx = r.PCIeTxMBps
+		}
+	}
+	for _, i := range slices.Sorted(maps.Keys(per)) {
+		m := per[i]
+		fmt.Fprintf(w, "  GPU %d PCIe: %d readings, max rx %.1f MB/s, max tx %.1f MB/s\n", i, m.n, m.maxRx, m.maxTx)
+	}
 }
 
 func watchFor(ctx context.Context, s gpumon.Sampler, out sink.Sink[gpumon.Sample], iv, d time.Duration) (gpumon.Report, error) {
@@ -137,7 +210,11 @@ func watchFor(ctx context.Context, s gpumon.Sampler, out sink.Sink[gpumon.Sample
 }
 
 func printReport(w io.Writer, r gpumon.Report, cpu float64) {
-	fmt.Fprintf(w, "samples %d (failed %d), gpumon CPU %.3f%% of one core\n", r.Samples, r.FailedSamples, cpu)
+	fmt.Fprintf(w, "samples %d (failed %d)", r.Samples, r.FailedSamples)
+	if !math.IsNaN(cpu) {
+		fmt.Fprintf(w, ", gpumon CPU %.3f%% of one core", cpu)
+	}
+	fmt.Fprintln(w)
 	if s := r.ActualIntervalMS; s != nil {
 		fmt.Fprintf(w, "actual interval ms: p50 %.3f  p99 %.3f  max %.3f  (mean %.3f, sd %.3f)\n", s.P50, s.P99, s.Max, s.Mean, s.StdDev)
 	}

@@ -172,7 +172,11 @@ func (r *Runner) Warmup(ctx context.Context) error {
 		req := &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: r.cfg.WarmupPrompt, System: a.System, Options: opts}
 		wg.Go(func() {
 			_, err := r.clients[i].Stream(ctx, req, func(*Message) error { return nil })
-			if err != nil {
+			var se *StreamError
+			switch {
+			case errors.As(err, &se):
+				errs[i] = &StreamError{Agent: se.Agent, URL: se.URL, Line: se.Line, Err: fmt.Errorf("warm-up: %w", se.Err)}
+			case err != nil:
 				errs[i] = agentErr(a, r.cfg.API, fmt.Errorf("warm-up: %w", err))
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"net"
 	"math"
 	"os"
 	"path/filepath"
@@ -310,5 +311,25 @@ func TestRunnerConcurrencyLimit(t *testing.T) {
 	}
 	if second.Start.Before(first.Start.Add(first.Total)) {
 		t.Errorf("second agent started %v after the first, which took %v", second.Start.Sub(first.Start), first.Total)
+	}
+}
+
+func TestRunnerWarmupFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	up := simServer(t, ollamatest.Config{Unpaced: true}).URL
+	r, err := NewRunner(Config{Agents: DefaultAgents("gemma3:latest", down, up, ChimeraHomo, DefaultOptions(), DefaultOptions()), Warmup: true}, Sinks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	err = r.Warmup(context.Background())
+	var se *StreamError
+	if !errors.As(err, &se) || se.Agent != CollectorID || !strings.HasPrefix(err.Error(), "profiler: agent collector: "+down+"/api/generate: warm-up: dial tcp ") {
+		t.Errorf("warm-up error %v", err)
 	}
 }

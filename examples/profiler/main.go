@@ -164,7 +164,7 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, std
 	if cfg.Warmup {
 		if err := r.Warmup(ctx); err != nil {
 			errs = append(errs, err)
-			fmt.Fprintf(stdout, "warm-up failed: %v\n", err)
+			fmt.Fprintln(stdout, err)
 		}
 	}
 	var results []*profiler.RunResult

@@ -7,8 +7,8 @@
 // (a Ctrl-C at a terminal reaches COMMAND from the terminal as well, since
 // it stays in the foreground process group to keep the terminal),
 // writes DIR/gpu_metrics.csv (one row per GPU per sample) and
-// DIR/gpu_summary.json (the gpumon.Report plus the command and its exit
-// status), and exits with COMMAND's exit code, or 128+N if signal N ended
+// DIR/gpu_summary.json (the gpumon.Report plus the command, its exit
+// status and the gpumon.SystemInfo of driver and GPUs), and exits with COMMAND's exit code, or 128+N if signal N ended
 // it. Without a GPU it says so on stderr, writes no GPU files, and still
 // runs COMMAND and returns its code. Exit 2 is bad usage; 1 means dmon
 // itself failed (the command could not start, the files could not be
@@ -44,8 +44,11 @@ type summary struct {
 	ExitCode int           `json:"exit_code"`
 	Signal   string        `json:"signal,omitempty"`
 	Config   gpumon.Config `json:"config"`
-	Report   gpumon.Report `json:"report"`
-	Warning  string        `json:"warning,omitempty"`
+	// System is the driver and GPUs, read once before the command starts
+	// (absent if the sampler could not describe them).
+	System  *gpumon.SystemInfo `json:"system,omitempty"`
+	Report  gpumon.Report      `json:"report"`
+	Warning string             `json:"warning,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -97,12 +100,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		m    *gpumon.Monitor
 		csv  *sink.CSV[gpumon.Sample]
 		stop func() (gpumon.Report, error)
+		sys  *gpumon.SystemInfo
 	)
 	cfg := gpumon.Config{Interval: *interval}
 	if err != nil {
 		fmt.Fprintf(stderr, "dmon: no GPU monitoring, running the command anyway: %v\n", err)
 	} else {
 		defer s.Close()
+		infoCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if info, err := gpumon.Info(infoCtx, s); err == nil {
+			sys = &info
+		} else {
+			fmt.Fprintln(stderr, "dmon: no system description:", err)
+		}
+		cancel()
 		csv, err = sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, "gpu_metrics.csv"))
 		if err != nil {
 			fmt.Fprintln(stderr, "dmon:", err)
@@ -131,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dmon:", err)
 		failed = true
 	}
-	sum := summary{Command: cmdArgs, ExitCode: code, Signal: sig, Config: m.Config(), Report: rep}
+	sum := summary{Command: cmdArgs, ExitCode: code, Signal: sig, Config: m.Config(), System: sys, Report: rep}
 	if rep.FailedSamples > 0 {
 		sum.Warning = fmt.Sprintf("%d of %d samples failed; see the error column of gpu_metrics.csv", rep.FailedSamples, rep.Samples)
 	}

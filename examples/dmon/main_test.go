@@ -81,31 +81,36 @@ func TestUsage(t *testing.T) {
 }
 
 func TestSignalForwardedAndNoOrphan(t *testing.T) {
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), append(noGPU(t.TempDir()), "--", os.Args[0], "dmon-helper", "wait:"+pidFile), &bytes.Buffer{}, &bytes.Buffer{})
-	}()
-	var pid int
-	for pid == 0 { // wait for the child to be up
-		b, err := os.ReadFile(pidFile)
-		if err == nil && len(b) > 0 {
-			pid, _ = strconv.Atoi(string(b))
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("run ended early with %d", code)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	// Signal dmon (this process); it must forward SIGTERM to the child.
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	if code := <-done; code != 128+int(syscall.SIGTERM) {
-		t.Errorf("exit %d, want %d", code, 128+int(syscall.SIGTERM))
-	}
-	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("child %d still exists after dmon returned (kill 0: %v)", pid, err)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			done := make(chan int, 1)
+			go func() {
+				done <- run(context.Background(), append(noGPU(t.TempDir()), "--", os.Args[0], "dmon-helper", "wait:"+pidFile), &bytes.Buffer{}, &bytes.Buffer{})
+			}()
+			var pid int
+			for pid == 0 { // wait for the child to be up
+				b, err := os.ReadFile(pidFile)
+				if err == nil && len(b) > 0 {
+					pid, _ = strconv.Atoi(string(b))
+					break
+				}
+				select {
+				case code := <-done:
+					t.Fatalf("run ended early with %d", code)
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			// Signal dmon (this process); it must forward the signal to the
+			// child, whose default action ends it.
+			syscall.Kill(os.Getpid(), sig)
+			if code := <-done; code != 128+int(sig) {
+				t.Errorf("exit %d, want %d", code, 128+int(sig))
+			}
+			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("child %d still exists after dmon returned (kill 0: %v)", pid, err)
+			}
+		})
 	}
 }
 
@@ -135,5 +140,13 @@ func TestWritesMetricsWithFakeSMI(t *testing.T) {
 	}
 	if sum.ExitCode != 7 || sum.Report.Sampler != "nvidia-smi" || len(sum.Report.GPUs) != 2 {
 		t.Errorf("summary %s", b)
+	}
+	if sum.System == nil || sum.System.DriverVersion != "550.54.15" || len(sum.System.GPUs) != 2 || sum.System.GPUs[0].PowerLimitW != 700 {
+		t.Errorf("system %s", b)
+	}
+	for _, key := range []string{`"command": [`, `"exit_code": 7`, `"config": {`, `"system": {`, `"report": {`, `"interval_ms": 20`, `"power_w": {`, `"gaps": 0`, `"redline": {`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("gpu_summary.json lacks %s:\n%s", key, b)
+		}
 	}
 }

@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	optionFlags(fs, "chimera2", &set2)
 	apiFlag := fs.String("api", string(profiler.APIGenerate), "Ollama endpoint: generate or chat")
 	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
-	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request")
+	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
 	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
 	fs.Usage = func() {
@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Scenario:       sc,
 		API:            profiler.API(*apiFlag),
 		ReadBufferSize: *readBuf,
-		Timeout:        *timeout,
+		Timeout:        noneIfZero(*timeout),
 		IdleTimeout:    *idle,
 		Warmup:         *warmup,
 	}
@@ -214,4 +214,12 @@ func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
 		fmt.Fprintf(w, " | %s %d tok %.1f tok/s TTFT %s", a.ID, a.Metrics.TokensGenerated, a.Metrics.ThroughputTokensPerSec, ttft)
 	}
 	fmt.Fprintln(w)
+}
+
+// noneIfZero maps the flag's "0: none" to the library's negative timeout.
+func noneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -35,7 +35,7 @@ func TestProfilerRuns(t *testing.T) {
 		"--runs", "2", "--scenario", "chimera_hetero", "--output-dir", dir,
 		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim),
 		"--read-buffer-size", "8192", "--chimera2-num-ctx", "1024", "--chimera-top-k", "40",
-		"--num-predict", "20", "--api", "chat", "--warmup",
+		"--num-predict", "20", "--api", "chat", "--warmup", "--timeout", "0", "--idle-timeout", "5s",
 	}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
@@ -68,6 +68,15 @@ func TestProfilerRuns(t *testing.T) {
 		if a.Metrics.TokensGenerated != 20 || a.Metrics.EvalCount != 20 {
 			t.Errorf("agent %s: %+v", a.ID, a.Metrics)
 		}
+	}
+	var summary struct {
+		Config profiler.Config
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "summary.json")); err != nil || json.Unmarshal(b, &summary) != nil {
+		t.Fatalf("summary.json: %v", err)
+	}
+	if summary.Config.Timeout >= 0 || summary.Config.IdleTimeout != 5*time.Second || summary.Config.API != profiler.APIChat || !summary.Config.Warmup {
+		t.Errorf("--timeout 0 --idle-timeout 5s gave config %+v", summary.Config)
 	}
 	for _, f := range []string{"chunk_metrics.csv", "loop_lag.csv", "summary.json", "run_1.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"tr117/profiler"
 	"tr117/sink"
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rate := fs.Float64("throttle-rate", 60, "tokens per second each agent may read (0: unlimited)")
 	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
-	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request")
+	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: throttle [flags]")
 		fs.PrintDefaults()
@@ -97,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := profiler.Config{
 		Agents:   agents,
 		Scenario: sc,
-		Timeout:  *timeout,
+		Timeout:  noneIfZero(*timeout),
 		Wrap: func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
 			return throttle.WrapEach(s, newLimiter)
 		},
@@ -153,4 +154,12 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		errs = append(errs, fmt.Errorf("throttle: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
 	}
 	return errors.Join(errs...)
+}
+
+// noneIfZero maps the flag's "0: none" to the library's negative timeout.
+func noneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

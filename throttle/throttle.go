@@ -17,6 +17,14 @@
 //
 // [Measure] sets what the server reported (its eval rate and
 // total_duration) next to the rate the client achieved.
+//
+// A throttled stream's profiler.Result times messages as the profiler
+// always does, by the transport read that delivered them: while the reader
+// waits, the server's messages pile up in the socket buffers and the next
+// read returns many at once, so inter-token latencies cluster near zero
+// with gaps of a refill in between. The achieved rate is Result.Tokens /
+// Result.Total (the seed's throughput_tokens_per_sec), which counts the
+// waits.
 package throttle
 
 import (

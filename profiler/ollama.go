@@ -27,6 +27,9 @@ const (
 	// DefaultReadSize is the size of each body read when ReadBufferSize is
 	// zero (io.Copy's buffer size).
 	DefaultReadSize = 32 << 10
+	// MaxReadBufferSize is the largest ReadBufferSize: a client holds two
+	// read buffers per stream, and a transport buffer per connection.
+	MaxReadBufferSize = 16 << 20
 )
 
 // ClientConfig configures a [Client]. The zero value is usable: Go's
@@ -39,7 +42,8 @@ type ClientConfig struct {
 	// transport's ReadBufferSize and the size of each read of the body, so
 	// no chunk is larger. Zero means Go's defaults (a 4 KiB transport
 	// buffer; body reads of up to DefaultReadSize bytes). The seed's A/B
-	// compared the default with 65536 and 8192.
+	// compared the default with 65536 and 8192. Values above
+	// MaxReadBufferSize are lowered to it.
 	ReadBufferSize int `json:"read_buffer_size,omitempty"`
 	// Timeout bounds each request from start to the final message.
 	// Default DefaultTimeout; negative means none.
@@ -73,6 +77,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	cfg.ReadBufferSize = min(cfg.ReadBufferSize, MaxReadBufferSize)
 	c := &Client{cfg: cfg}
 	if cfg.HTTPClient != nil {
 		c.http = cfg.HTTPClient

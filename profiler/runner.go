@@ -48,7 +48,7 @@ type Config struct {
 	// API is the endpoint every agent streams from. Default APIGenerate.
 	API API `json:"api,omitempty"`
 	// ReadBufferSize bounds every transport read (see ClientConfig).
-	// Zero: Go's defaults.
+	// Zero: Go's defaults. At most MaxReadBufferSize.
 	ReadBufferSize int `json:"read_buffer_size,omitempty"`
 	// Timeout bounds each request. Default DefaultTimeout; negative: none.
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
@@ -118,6 +118,9 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 	api, err := ParseAPI(string(cfg.API))
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ReadBufferSize < 0 || cfg.ReadBufferSize > MaxReadBufferSize {
+		return nil, fmt.Errorf("profiler: read buffer size %d is not in [0, %d]", cfg.ReadBufferSize, MaxReadBufferSize)
 	}
 	cfg.API = api
 	if cfg.Timeout == 0 {

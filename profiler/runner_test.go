@@ -277,6 +277,8 @@ func TestRunnerConfigErrors(t *testing.T) {
 		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}, {ID: "a", URL: "http://y", Model: "m"}}},
 		{Agents: []Agent{{ID: "a", Model: "m"}}},
 		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, API: "completions"},
+		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, ReadBufferSize: -1},
+		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, ReadBufferSize: MaxReadBufferSize + 1},
 	} {
 		if _, err := NewRunner(cfg, Sinks{}); err == nil || !strings.HasPrefix(err.Error(), "profiler: ") {
 			t.Errorf("NewRunner(%+v) error %v", cfg, err)

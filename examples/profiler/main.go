@@ -125,6 +125,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil && (*readBuf < 0 || *numPredict < 0 || *timeout < 0 || *idle < 0) {
 		err = errors.New("profiler: --read-buffer-size, --num-predict, --timeout and --idle-timeout must not be negative")
 	}
+	if err == nil && *readBuf > profiler.MaxReadBufferSize {
+		err = fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", *readBuf, profiler.MaxReadBufferSize)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tr117/stats"
 )
 
 // BenchmarkNVMLSample is the per-sample cost of the NVML path on fake GPUs
@@ -63,7 +65,7 @@ func BenchmarkMonitorJitter(b *testing.B) {
 		samples  int
 	}{{100 * time.Millisecond, 30}, {10 * time.Millisecond, 300}} {
 		b.Run(tc.interval.String(), func(b *testing.B) {
-			all := newHistogram()
+			all := stats.NewHistogram(intervalHistConfig)
 			var cpu, wall time.Duration
 			for b.Loop() {
 				s := &countingSampler{Sampler: fakeNVML(newFakeDev(), newFakeDev()), stopAt: tc.samples}

@@ -140,6 +140,9 @@ func (rep Report) WriteText(w io.Writer) error {
 		}
 	}
 	p("runs: %d (%d with failures)\n", rep.Runs, rep.FailedRuns)
+	if rep.Runs == 0 {
+		return err
+	}
 	for _, a := range rep.Agents {
 		p("  %-10s ok %d failed %d", a.ID, a.OK, a.Failed)
 		switch {

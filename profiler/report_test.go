@@ -29,6 +29,7 @@ func TestReportText(t *testing.T) {
 			"  efficiency mean 60.0% (min 60.0%, max 60.0%)  speedup mean 1.200\n",
 			"  scheduler lag: no lag samples: run shorter than the 100 ms interval; runtime sched latency p99 0.000 ms, GC pause max 0.000 ms\n",
 		}},
+		{"no runs", nil, []string{"runs: 0 (0 with failures)\n"}},
 		{"long run", []*RunResult{short, long}, []string{
 			"scheduler lag p99 14.855 ms max 15.000 ms over 2 samples, 1 stall events; runtime sched latency p99 0.250 ms",
 		}},
@@ -37,6 +38,9 @@ func TestReportText(t *testing.T) {
 			var b bytes.Buffer
 			if err := NewReport(tc.runs).WriteText(&b); err != nil {
 				t.Fatal(err)
+			}
+			if tc.runs == nil && b.String() != tc.want[0] {
+				t.Errorf("report of no runs:\n%s", b.String())
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(b.String(), w) {

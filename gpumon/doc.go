@@ -9,12 +9,16 @@
 //     with dlopen at run time, so the binary builds and starts without it);
 //     [OpenSMI] runs one long-lived `nvidia-smi --query-gpu … -lms N` and
 //     falls back to polling; [Open] with [KindAuto] picks the first that
-//     works and fails with [ErrNoGPU] when none does.
+//     works and fails with a one-line [*NoGPUError] (errors.Is(err,
+//     ErrNoGPU)) when none does. Both samplers describe the driver and the
+//     GPUs for a manifest through [Info] ([SystemInfo]: driver, NVML and
+//     CUDA versions, each GPU's memory, PCIe link and power limit).
 //   - A [Monitor] runs a Sampler on a drift-free ticker (100 ms by default,
 //     down to 10 ms), writes every row to a [sink.Sink] (a sink.CSV of
 //     Sample writes gpu_metrics.csv, whose first columns are the seed's
 //     `timestamp,power.draw [W],utilization.gpu [%],memory.used [MiB]`) and
-//     keeps per-GPU summaries: a [Report] with mean/max/p99 power and
+//     keeps per-GPU summaries in constant memory (streaming histograms, so
+//     it can run for weeks): a [Report] with mean/max/p99 power and
 //     utilization, energy in the window, J per token and redlining.
 //     [Monitor.Start] and [Watch] run it around a piece of work.
 //   - For services, [Monitor.Collector] is a Prometheus collector to

@@ -3,11 +3,13 @@ package gpumon_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -114,4 +116,18 @@ func ExampleSample_AppendCSV() {
 	// Output:
 	// [timestamp power.draw [W] utilization.gpu [%] memory.used [MiB]]
 	// ,312.500,97.0,,0,GPU-1,NVIDIA H100 80GB HBM3,,,,,,,,,,,
+}
+
+// Open with KindAuto on a machine without an NVIDIA GPU fails with one short
+// line; the causes stay available to errors.Is and errors.As.
+func ExampleNoGPUError() {
+	err := error(&gpumon.NoGPUError{
+		NVML: errors.New("gpumon: nvml: init: Driver Not Loaded"),
+		SMI:  &exec.Error{Name: "nvidia-smi", Err: exec.ErrNotFound},
+	})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, gpumon.ErrNoGPU), errors.Is(err, exec.ErrNotFound))
+	// Output:
+	// gpumon: no NVIDIA GPU found (NVML: init: Driver Not Loaded; nvidia-smi: not on PATH)
+	// true true
 }

@@ -34,10 +34,16 @@ import (
 //     ~20 ms per direction on real hardware); KB/s divided by 1000. Read
 //     once per cfg.PCIeInterval (default 1 s), and for at most one GPU per
 //     sample; missing in the rows between.
-//   - MemUsedMiB, clocks, temperature, P-state and clock event reasons:
-//     instantaneous values.
+//   - MemUsedMiB: nvmlDeviceGetMemoryInfo_v2's used (driver 510 and
+//     later), which leaves out the memory the driver reserves for itself,
+//     as nvidia-smi's memory.used does; older drivers, v1's used, which
+//     includes it.
+//   - Clocks, temperature, P-state and clock event reasons (the
+//     nvmlClocksEventReason* bits; the deprecated throttle-reasons call
+//     before driver 535, same bits): instantaneous values.
 //
-// A field the GPU does not support (NVML_ERROR_NOT_SUPPORTED) is NaN in
+// A field the GPU does not support (NVML_ERROR_NOT_SUPPORTED), or whose
+// function the installed driver's library does not export, is NaN in
 // every row and not queried again. A GPU that is lost
 // (NVML_ERROR_GPU_IS_LOST) yields gap rows from then on.
 func OpenNVML(cfg OpenConfig) (Sampler, error) {

@@ -9,8 +9,9 @@
 // It writes OUTPUT-DIR/chunk_metrics.csv, OUTPUT-DIR/loop_lag.csv,
 // OUTPUT-DIR/run_<i>.json (i from 1) and OUTPUT-DIR/summary.json, prints a
 // line per run and a closing summary, and exits 0 only if every agent of
-// every run succeeded (1 otherwise, 2 for bad usage). Ctrl-C stops the run
-// in progress; what was measured so far is written.
+// every run succeeded (1 otherwise, 2 for bad usage). Ctrl-C (or SIGTERM)
+// stops the run in progress and writes what was measured so far, each
+// interrupted agent with its error; a second Ctrl-C kills the process.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"tr117/profiler"
@@ -30,8 +32,11 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C, which ends the run in progress and writes what
+	// it measured, a second one kills the process.
+	context.AfterFunc(ctx, stop)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 

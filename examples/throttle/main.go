@@ -12,7 +12,9 @@
 // to the achieved rate), chunk_metrics.csv and loop_lag.csv; agent
 // throughput_tokens_per_sec is the achieved client rate. It prints a line
 // per run and a summary, and exits 0 only if every agent of every run
-// succeeded (1 otherwise, 2 for bad usage).
+// succeeded (1 otherwise, 2 for bad usage). Ctrl-C (or SIGTERM) stops the
+// run in progress and writes what was measured so far; a second Ctrl-C
+// kills the process.
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"tr117/profiler"
@@ -33,8 +36,11 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C, which ends the run in progress and writes what
+	// it measured, a second one kills the process.
+	context.AfterFunc(ctx, stop)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 

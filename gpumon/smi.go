@@ -51,10 +51,21 @@ type smiStream struct {
 	killed bool
 }
 
+// smiFallback names the older field that stands in for a newer one an
+// older nvidia-smi rejects (driver 535 added both; it still accepts the
+// clocks_throttle_reasons names).
+var smiFallback = map[string]string{
+	"clocks_event_reasons.active": "clocks_throttle_reasons.active",
+	"power.draw.instant":          "power.draw",
+	"power.draw.average":          "power.draw",
+}
+
 // OpenSMI starts the nvidia-smi sampler. It first runs nvidia-smi once to
 // learn how many GPUs there are and which of cfg.SMIFields it accepts: a
 // field it rejects (`Field "pcie.rx" is not a valid field to query.`) is
-// dropped with a warning naming it. Then it starts the -lms stream; if
+// replaced by its older equivalent (power.draw.instant by power.draw,
+// clocks_event_reasons.active by clocks_throttle_reasons.active) or
+// dropped, with a warning naming it. Then it starts the -lms stream; if
 // nvidia-smi refuses -lms, it falls back to polling, with a warning.
 //
 // Fields at a 100 ms interval: each row is what nvidia-smi printed for
@@ -90,8 +101,15 @@ func OpenSMI(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 		s.query = "--query-gpu=" + strings.Join(fields, ",")
 		out, err := s.runOnce(ctx)
 		if f, ok := invalidField(out); ok && f != "index" && slices.Contains(fields, f) {
+			fields = slices.Clone(fields)
+			i := slices.Index(fields, f)
+			if alt, ok := smiFallback[f]; ok && !slices.Contains(fields, alt) {
+				s.log.Warn("gpumon: nvidia-smi rejected a field; using an older one", "field", f, "instead", alt)
+				fields[i] = alt
+				continue
+			}
 			s.log.Warn("gpumon: nvidia-smi rejected a field; dropping it", "field", f)
-			fields = slices.DeleteFunc(slices.Clone(fields), func(x string) bool { return x == f })
+			fields = slices.Delete(fields, i, i+1)
 			continue
 		}
 		if err != nil {

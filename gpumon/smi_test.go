@@ -101,25 +101,25 @@ func TestSMIRefusedLMSFallsBackToPolling(t *testing.T) {
 	}
 }
 
-func TestSMIRejectedFieldIsDroppedWithWarning(t *testing.T) {
+func TestSMIRejectedFieldIsReplacedOrDroppedWithWarning(t *testing.T) {
 	path := fakeSMI(t, "FAKESMI_OLD=1")
 	var log bytes.Buffer
-	fields := []string{"index", "power.draw.instant", "utilization.gpu", "clocks_event_reasons.active", "memory.used"}
+	fields := []string{"index", "power.draw.instant", "utilization.gpu", "clocks_event_reasons.active", "power.draw.average", "memory.used"}
 	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, SMIFields: fields, SMINoStream: true, Logger: logTo(&log)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, f := range []string{"power.draw.instant", "clocks_event_reasons.active"} {
-		if !strings.Contains(log.String(), "field="+f) {
-			t.Errorf("no warning naming %s; log: %s", f, log.String())
+	for _, want := range []string{"field=power.draw.instant instead=power.draw", "field=clocks_event_reasons.active instead=clocks_throttle_reasons.active", `dropping it" field=power.draw.average`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("no warning %q; log: %s", want, log.String())
 		}
 	}
 	rows, err := s.Sample(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsNaN(rows[0].PowerW) || rows[0].MemUsedMiB != 1000 || rows[0].UtilGPU != 0 {
+	if rows[0].PowerW != 100 || rows[0].MemUsedMiB != 1000 || rows[0].UtilGPU != 0 || !rows[0].ClockReasonsOK {
 		t.Errorf("row %+v", rows[0])
 	}
 }

@@ -53,7 +53,8 @@ var aliases = map[string]string{
 
 // newFields are what FAKESMI_OLD's driver 470 rejects.
 var newFields = map[string]bool{
-	"clocks_event_reasons.active": true, "power.draw.instant": true, "compute_cap": true, "memory.reserved": true,
+	"clocks_event_reasons.active": true, "power.draw.instant": true, "power.draw.average": true,
+	"compute_cap": true, "memory.reserved": true,
 }
 
 // h100 picks GPU 0's value (an H100) or the other GPUs' (an RTX 4090).
@@ -176,7 +177,9 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 			if i > 0 {
 				w.WriteString(", ")
 			}
-			if h := aliases[n]; h != "" {
+			if n == "clocks_throttle_reasons.active" && !old {
+				w.WriteString("clocks_event_reasons.active") // 535 renames it in the header
+			} else if h := aliases[n]; h != "" {
 				w.WriteString(h)
 			} else {
 				w.WriteString(n)

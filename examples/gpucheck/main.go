@@ -6,9 +6,11 @@
 // Three phases of --phase each: the NVML sampler alone at 100 ms and at
 // 10 ms (interval jitter, and the CPU this process used as a percentage of
 // one core, from getrusage), then the NVML sampler at 100 ms next to
-// nvidia-smi's -lms 100 stream, matching each nvidia-smi row to the NVML row
-// of the same GPU nearest in time to print per-field agreement. Everything
-// goes to stdout as plain text. Exit 1 when NVML cannot be opened or a
+// nvidia-smi's -lms 100 stream (power.draw.instant where the driver has it),
+// matching each nvidia-smi row to the NVML row of the same GPU nearest in
+// time to print per-field agreement. It prints the SystemInfo both samplers
+// give, PCIe readings and the stream's own intervals too. Everything goes to
+// stdout as plain text. Exit 1 when NVML cannot be opened or a
 // phase fails, 2 on bad usage.
 package main
 
@@ -18,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math"
 	"os"
@@ -114,7 +117,16 @@ func check(ctx context.Context, w io.Writer, phase time.Duration, smiPath string
 	}
 
 	fmt.Fprintf(w, "\n== NVML at 100ms next to nvidia-smi -lms 100 for %v ==\n", phase)
-	sm, err := gpumon.OpenSMI(ctx, gpumon.OpenConfig{SMIPath: smiPath, Interval: 100 * time.Millisecond})
+	// power.draw.instant (driver 535+; power.draw, a 1 s average on
+	// Ampere and newer, before) is what NVML's power samples compare with.
+	smFields := gpumon.DefaultSMIFields()
+	for i, f := range smFields {
+		if f == "power.draw" {
+			smFields[i] = "power.draw.instant"
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sm, err := gpumon.OpenSMI(ctx, gpumon.OpenConfig{SMIPath: smiPath, Interval: 100 * time.Millisecond, SMIFields: smFields, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("nvidia-smi: %w", err)
 	}

@@ -2,15 +2,19 @@ package suite
 
 import (
 	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"tr117/stats"
 )
 
-// compare runs stats.Compare on b (candidate) against a (baseline). It
+// compare runs stats.Compare on b (candidate) against a (baseline); unit
+// names what a value is ("runs", "agent runs") for the warnings. It
 // returns nil when either side has fewer than two values: a comparison of
 // single runs says nothing, and the report says so instead.
-func (a *analyzer) compare(xa, xb []float64, labelA, labelB string) *AB {
+func (a *analyzer) compare(xa, xb []float64, labelA, labelB, unit string) *AB {
 	if len(xa) < 2 || len(xb) < 2 {
 		return nil
 	}
@@ -24,13 +28,7 @@ func (a *analyzer) compare(xa, xb []float64, labelA, labelB string) *AB {
 		Diff:   c.MeanDiff,
 		PValue: c.MannWhitney.P,
 	}
-	// Keep the caveats about the numbers the verdict uses (the mean
-	// difference and Mann-Whitney), not those about Welch or Hedges' g.
-	for _, w := range c.Warnings {
-		if !strings.HasPrefix(w, "welch") && !strings.HasPrefix(w, "hedges") {
-			ab.Warnings = append(ab.Warnings, w)
-		}
-	}
+	ab.Warnings = plainWarnings(c.Warnings, ab, unit)
 	if c.Welch != nil {
 		p := c.Welch.P
 		ab.WelchP = &p
@@ -61,4 +59,48 @@ func (a *analyzer) correlate(x, y []float64) *Correlation {
 		c.Warnings = append(c.Warnings, "Spearman's ρ not computed: "+err.Error())
 	}
 	return c
+}
+
+var (
+	ciWarning    = regexp.MustCompile(`^(a|b): need >= (\d+) samples for confidence interval at level ([\d.]+)$`)
+	alphaWarning = regexp.MustCompile(`^need >= (\d+) samples to detect a difference at alpha level ([\d.]+)$`)
+)
+
+// plainWarnings rewrites stats.Compare's caveats (benchstat's terse
+// sample-size messages among them) into plain words about the numbers the
+// report shows: the mean difference, its interval and Mann-Whitney's p.
+// Caveats about numbers the report does not show (Welch's t, Hedges' g,
+// ratios) are dropped.
+func plainWarnings(ws []string, ab *AB, unit string) []string {
+	var out []string
+	ciNeed, ciSides, ciLevel := 0, []string{}, ""
+	for _, w := range ws {
+		switch {
+		case strings.HasPrefix(w, "welch"), strings.HasPrefix(w, "hedges"), strings.Contains(w, "ratio not computed"):
+		case ciWarning.MatchString(w):
+			m := ciWarning.FindStringSubmatch(w)
+			ciNeed, _ = strconv.Atoi(m[2])
+			ciLevel = m[3]
+			if m[1] == "a" {
+				ciSides = append(ciSides, fmt.Sprintf("%s: %d", ab.A, ab.NA))
+			} else {
+				ciSides = append(ciSides, fmt.Sprintf("%s: %d", ab.B, ab.NB))
+			}
+		case alphaWarning.MatchString(w):
+			m := alphaWarning.FindStringSubmatch(w)
+			out = append(out, fmt.Sprintf("too few %s (%d vs %d) for any difference to reach significance at α = %s: fewer than %s per side can never give p below it", unit, ab.NA, ab.NB, m[2], m[1]))
+		case strings.HasPrefix(w, "mann-whitney p-value is from the normal approximation"):
+			out = append(out, fmt.Sprintf("tied values: the Mann-Whitney p is from the normal approximation, which is rough with this few %s", unit))
+		default:
+			out = append(out, w)
+		}
+	}
+	if ciNeed > 0 {
+		level := ciLevel
+		if f, err := strconv.ParseFloat(ciLevel, 64); err == nil {
+			level = strconv.FormatFloat(100*f, 'g', -1, 64) + "%"
+		}
+		out = append([]string{fmt.Sprintf("fewer than %d %s per side (%s): the %s confidence interval is not reliable", ciNeed, unit, strings.Join(ciSides, ", "), level)}, out...)
+	}
+	return out
 }

@@ -59,8 +59,10 @@ type Manifest struct {
 type Session struct {
 	Started time.Time  `json:"started"`
 	Ended   *time.Time `json:"ended,omitempty"`
-	// Outcome is "complete", "interrupted" (context cancelled) or
-	// "failed" (a run failed).
+	// Outcome is "complete", "interrupted" (context cancelled),
+	// "failed" (a run failed), or "killed" when the process ended without
+	// recording one (SIGKILL, a crash, a power cut); the next session on
+	// the root writes that.
 	Outcome string `json:"outcome,omitempty"`
 }
 

@@ -2,8 +2,10 @@ package suite
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"tr117/stats"
@@ -18,14 +20,14 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 	}
 	p("# TR117 report\n\n")
 	p("Generated %s by tr117 %s (%s). Backend: %s.\n\n", rep.Generated.Format("2006-01-02 15:04:05 UTC"), rep.Version, man.GoVersion, backendText(rep))
+	plan := man.Plan.WithDefaults()
 	p("## Setup\n\n")
 	p("| | |\n|---|---|\n")
 	p("| Host | %s (%s/%s, %d CPUs: %s) |\n", mdCell(man.Host.Hostname), man.Host.OS, man.Host.Arch, man.Host.NumCPU, mdCell(man.Host.CPU))
-	p("| GPU | %s |\n", mdCell(gpuText(man.GPU)))
+	p("| GPU | %s |\n", mdCell(gpuText(man.GPU, plan.Hardware.Skip)))
 	for _, ep := range man.Endpoints {
 		p("| %s | %s |\n", ep.Role, mdCell(endpointText(ep)))
 	}
-	plan := man.Plan.WithDefaults()
 	p("| Scenario | %s |\n", plan.Scenario)
 	np := "server default"
 	if plan.NumPredict > 0 {
@@ -47,25 +49,23 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 	}
 	for _, cm := range rep.ClientCeiling {
 		p("### %s\n\n", cm.Model)
-		p("| Read buffer | Runs | Efficiency %% (mean ± sd) | 95%% CI | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag ms p99 / max | Stalls |\n")
-		p("|---|---|---|---|---|---|---|---|---|\n")
+		p("| Read buffer | Runs | Efficiency %% (mean ± sd) | 95%% CI | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range cm.Conditions {
-			p("| %s | %d | %s | %s | %d | %s | %s | %s | %d |\n", c.Buffer, c.Runs, meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), c.Chunks,
+			p("| %s | %d | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, c.Runs, meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), c.Chunks,
 				pair(c.ParseMs, 4, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				pair(c.GapMs, 2, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
+				intRange(c.LagSamples),
 				pair(c.LagMs, 2, func(s *stats.Summary) (float64, float64) { return s.P99, s.Max }),
 				c.Stalls)
 		}
 		p("\n")
 		if len(cm.Comparisons) > 0 {
-			p("| Buffer vs default | Efficiency Δ pp | CI | p (Mann-Whitney) | Parse median Δ ms | CI | p |\n|---|---|---|---|---|---|---|\n")
+			p("| Buffer vs default | Efficiency Δ pp | 95%% CI | p (Mann-Whitney) | Parse median Δ ms | 95%% CI | p |\n|---|--:|--:|--:|--:|--:|--:|\n")
 			for _, c := range cm.Comparisons {
 				p("| %s | %s | %s | %s | %s | %s | %s |\n", c.Buffer, abDiff(c.Efficiency, 2), abCI(c.Efficiency, 2), abP(c.Efficiency), abDiff(c.ParseMs, 4), abCI(c.ParseMs, 4), abP(c.ParseMs))
 			}
 			p("\n")
-		}
-		if c := cm.LagVsLoss; c != nil {
-			p("Lag p99 vs efficiency loss (n = %d runs): Pearson r = %.3f (p = %.3g), Spearman ρ = %.3f (p = %.3g).\n\n", c.N, c.Pearson, c.PearsonP, c.Spearman, c.SpearmanP)
 		}
 		writeVerdicts(&b, cm.Verdicts)
 	}
@@ -76,13 +76,25 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 	case plan.Hardware.Skip:
 		p("Phase 2 (hardware) was not part of the plan.\n\n")
 	case hw.NoGPU:
-		p("**No GPU.** %s\n\n", mdCell(hw.Reason))
+		// One compact statement (the first verdict), then what was
+		// measured without a GPU: the server's eval rate.
+		if len(hw.Verdicts) > 0 {
+			p("**%s** (n = %d runs; the full error is in %s.)\n\n", mdCell(hw.Verdicts[0].Text), hw.Verdicts[0].N, ManifestFile)
+		}
+		p("| Model | Runs | Server tok/s (mean ± sd) |\n|---|--:|--:|\n")
+		for _, hm := range hw.Models {
+			p("| %s | %d | %s |\n", hm.Model, hm.Runs, meanSD(hm.ServerTokSec, 1))
+		}
+		p("\n")
+		if len(hw.Verdicts) > 1 {
+			writeVerdicts(&b, hw.Verdicts[1:])
+		}
 	default:
 		p("Sampler: %s.\n\n", hw.Sampler)
 	}
-	if !plan.Hardware.Skip {
+	if !plan.Hardware.Skip && !hw.NoGPU {
 		p("| Model | Runs | Samples | Power W mean / max | Util %% mean / max | Memory MiB mean / max | PCIe RX / TX MB/s mean | Energy J per run | J per token | Redlining | Server tok/s |\n")
-		p("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
 		for _, hm := range hw.Models {
 			jpt := "n/a"
 			if hm.JPerToken != nil {
@@ -110,7 +122,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 	}
 	for _, fm := range rep.Flow {
 		p("### %s at %s (baseline: %s)\n\n", fm.Model, RateDir(fm.Rate), fm.Baseline)
-		p("| Metric | Unthrottled | Throttled | Δ | CI | p (Mann-Whitney) |\n|---|---|---|---|---|---|\n")
+		p("| Metric | Unthrottled | Throttled | Δ | 95%% CI | p (Mann-Whitney) |\n|---|--:|--:|--:|--:|--:|\n")
 		for _, row := range []struct {
 			name string
 			ab   *AB
@@ -129,9 +141,9 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 	if tr := rep.Tokenizers; tr != nil {
 		p("## 4. Tokenizers: is tokenization a CPU bottleneck?\n\n")
 		if len(tr.Results) > 0 {
-			p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|---|---|---|\n")
+			p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|--:|--:|---|\n")
 			for _, r := range tr.Results {
-				p("| %s | %.0f | %.2f | %s |\n", r.Model, r.TokensPerSec, r.LatencyMs, mdCell(r.Source))
+				p("| %s | %s | %.2f | %s |\n", r.Model, thousands(r.TokensPerSec), r.LatencyMs, mdCell(r.Source))
 			}
 			p("\n")
 		}
@@ -154,8 +166,12 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 func writeVerdicts(b *strings.Builder, vs []Verdict) {
 	for _, v := range vs {
 		fmt.Fprintf(b, "- %s (n = %d)\n", v.Text, v.N)
+		seen := map[string]bool{}
 		for _, w := range v.Warnings {
-			fmt.Fprintf(b, "  - ⚠ %s\n", w)
+			if !seen[w] {
+				seen[w] = true
+				fmt.Fprintf(b, "  - ⚠ %s\n", w)
+			}
 		}
 	}
 	if len(vs) > 0 {
@@ -170,12 +186,12 @@ func backendText(rep *Report) string {
 	return "real Ollama servers"
 }
 
-func gpuText(g GPU) string {
+func gpuText(g GPU, hardwareSkipped bool) string {
 	if g.None || len(g.Devices) == 0 {
-		if g.Error != "" {
-			return "none (" + g.Error + ")"
+		if hardwareSkipped {
+			return "not probed (no hardware phase)"
 		}
-		return "none"
+		return "none (see section 2)"
 	}
 	var names []string
 	for _, d := range g.Devices {
@@ -254,7 +270,38 @@ func abP(ab *AB) string {
 	if ab == nil {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.3g", ab.PValue)
+	return strings.TrimPrefix(pv(ab.PValue), "= ")
+}
+
+// thousands writes v rounded to an integer with thousands separators
+// ("4,000,000").
+func thousands(v float64) string {
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// intRange writes a list of counts as "min–max" (or one number when they
+// are all equal).
+func intRange(xs []int) string {
+	if len(xs) == 0 {
+		return "n/a"
+	}
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d–%d", lo, hi)
 }
 
 func sortedKeys(m map[string]string) []string {

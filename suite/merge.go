@@ -19,7 +19,8 @@ import (
 // Per-run trace files. Each run writes its own (run_<i>_chunk_metrics.csv …)
 // so that a finished run's files are never touched again; after a session,
 // the finished runs of a condition are merged into the seed's file names
-// (chunk_metrics.csv …) with a trailing "run" column.
+// (chunk_metrics.csv …) with a trailing "run" column: when a condition's
+// last run ends, and for every condition at the end of a session.
 const (
 	ChunkMetrics = "chunk_metrics"
 	LoopLag      = "loop_lag"
@@ -38,31 +39,49 @@ func RunFile(i int, base string) string {
 	return "run_" + strconv.Itoa(i) + "_" + base + ".csv"
 }
 
-// mergeTouched rebuilds the merged CSV files of every condition directory
-// that gained runs in this session.
-func (r *runner) mergeTouched() error {
-	var errs []error
-	dirs := make([]string, 0, len(r.touched))
-	for d := range r.touched {
-		dirs = append(dirs, d)
+// mergeCondition rebuilds the merged CSV files of one condition directory
+// from the per-run files of its runs recorded as ok. A merged file whose
+// content would not change is left alone.
+func (r *runner) mergeCondition(dir string) error {
+	var idx []int
+	for _, rec := range r.man.Runs {
+		if rec.Status != StatusOK || rec.Phase == PhaseTokenizers {
+			continue
+		}
+		if d, err := rec.Run.Dir(r.root); err == nil && d == dir {
+			idx = append(idx, rec.Index)
+		}
 	}
-	sort.Strings(dirs)
-	for _, dir := range dirs {
-		var idx []int
-		for _, rec := range r.man.Runs {
-			if rec.Status != StatusOK || rec.Phase == PhaseTokenizers {
-				continue
-			}
-			if d, err := rec.Run.Dir(r.root); err == nil && d == dir {
-				idx = append(idx, rec.Index)
-			}
+	sort.Ints(idx)
+	var errs []error
+	for _, base := range mergedTraces {
+		if err := mergeRuns(dir, base, idx); err != nil {
+			errs = append(errs, err)
 		}
-		sort.Ints(idx)
-		for _, base := range mergedTraces {
-			if err := mergeRuns(dir, base, idx); err != nil {
-				errs = append(errs, err)
-			}
+	}
+	return errors.Join(errs...)
+}
+
+// mergeAll rebuilds the merged CSV files of every condition of the plan.
+// Doing all of them (not only those that gained runs in this session)
+// repairs a condition whose merge a killed session (SIGKILL, a crash)
+// never reached.
+func (r *runner) mergeAll(runs []Run) error {
+	seen := map[string]bool{}
+	var errs []error
+	for _, run := range runs {
+		if run.Phase == PhaseTokenizers {
+			continue
 		}
+		dir, err := run.Dir(r.root)
+		if err != nil || seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		errs = append(errs, r.mergeCondition(dir))
 	}
 	return errors.Join(errs...)
 }
@@ -132,6 +151,9 @@ func mergeRuns(dir, base string, idx []int) error {
 	w.Flush()
 	if err := w.Error(); err != nil {
 		return fmt.Errorf("suite: merge: %s: %w", target, err)
+	}
+	if old, err := os.ReadFile(target); err == nil && bytes.Equal(old, out.Bytes()) {
+		return nil
 	}
 	return sink.WriteFileAtomic(target, out.Bytes())
 }

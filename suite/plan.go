@@ -23,6 +23,9 @@ const (
 	DefaultCollectorURL = "http://127.0.0.1:11434"
 	DefaultInsightURL   = "http://127.0.0.1:11435"
 	DefaultRuns         = 5
+	// DefaultLagInterval is Plan.LagInterval's default; see there why it
+	// is shorter than the seed's 100ms.
+	DefaultLagInterval = 10 * time.Millisecond
 )
 
 // Default model lists and conditions of the seed's 25-run plan.
@@ -61,7 +64,14 @@ type Plan struct {
 	// pollute run 1. The default (nil) is true.
 	Warmup *bool `json:"warmup,omitempty" yaml:"warmup"`
 	// LagInterval is the scheduler-lag probe's interval during dual-agent
-	// runs (default 100ms, the seed's; at least 1ms).
+	// runs (default [DefaultLagInterval], 10ms; at least 1ms).
+	//
+	// The seed sampled every 100ms, which leaves a short run (a real
+	// small-model completion takes 50–100ms) with no lag sample at all, so
+	// its lag p99 is missing from the lag-vs-efficiency correlation. At
+	// 10ms such a run has 5–10 samples and the seed's 2–3s runs a few
+	// hundred; the probe's cost (one timer wake-up per interval, one CSV
+	// row) stays negligible next to a streaming client.
 	LagInterval Duration `json:"lag_interval,omitempty" yaml:"lag_interval"`
 
 	MRI        MRIPlan       `json:"mri" yaml:"mri"`
@@ -255,7 +265,7 @@ func (p Plan) WithDefaults() Plan {
 		p.InsightURL = DefaultInsightURL
 	}
 	if p.LagInterval == 0 {
-		p.LagInterval = Duration(100 * time.Millisecond)
+		p.LagInterval = Duration(DefaultLagInterval)
 	}
 	if p.Warmup == nil {
 		t := true

@@ -24,6 +24,7 @@ type Progress struct {
 	skipped int // finished in an earlier session
 	failed  int
 	cur     string
+	curAt   time.Time // when the current run started
 	start   time.Time
 	spent   time.Duration // time spent on runs finished in this session
 	now     func() time.Time
@@ -70,6 +71,7 @@ func (p *Progress) Start(r Run, runsInCondition int) {
 		}
 		p.cur += fmt.Sprintf(" run %d/%d", r.Index, runsInCondition)
 	}
+	p.curAt = p.now()
 	if p.tty {
 		p.drawLocked()
 		return
@@ -99,6 +101,20 @@ func (p *Progress) Finish(r Run, d time.Duration, err error) {
 	p.linef("[%d/%d] done  %s in %s: %s%s", p.done, p.total, r, d.Round(10*time.Millisecond), status, p.etaSuffixLocked())
 }
 
+// Redraw redraws the bar (on a terminal; elsewhere it does nothing), so
+// that the ETA counts down during a long run. The suite calls it once a
+// second.
+func (p *Progress) Redraw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && p.drawn {
+		p.drawLocked()
+	}
+}
+
+// IsTerminal reports whether the progress is drawn as a bar.
+func (p *Progress) IsTerminal() bool { return p.tty }
+
 // Printf writes a message line without breaking the bar.
 func (p *Progress) Printf(format string, args ...any) {
 	p.mu.Lock()
@@ -117,14 +133,19 @@ func (p *Progress) Close() {
 }
 
 // eta estimates the time left from the mean duration of the runs finished
-// in this session; ok is false before the first one.
+// in this session, less the time the current run has already taken; ok is
+// false before the first one.
 func (p *Progress) etaLocked() (time.Duration, bool) {
 	n := p.done - p.skipped
 	if n <= 0 {
 		return 0, false
 	}
 	left := p.total - p.done
-	return time.Duration(int64(p.spent) / int64(n) * int64(left)), true
+	eta := time.Duration(int64(p.spent) / int64(n) * int64(left))
+	if p.cur != "" {
+		eta = max(0, eta-p.now().Sub(p.curAt))
+	}
+	return eta, true
 }
 
 func (p *Progress) etaSuffixLocked() string {

@@ -44,3 +44,32 @@ func TestProgressBar(t *testing.T) {
 		t.Errorf("bar output %q", out)
 	}
 }
+
+// TestProgressETACountsDown: between events, Redraw moves the ETA by the
+// time the current run has taken.
+func TestProgressETACountsDown(t *testing.T) {
+	var b strings.Builder
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := NewProgress(&b, 3)
+	p.tty, p.width, p.now = true, 100, func() time.Time { return now }
+	r := Run{Phase: PhaseMRI, Model: "m", Index: 1}
+	p.Start(r, 3)
+	now = now.Add(10 * time.Second)
+	p.Finish(r, 10*time.Second, nil)
+	r.Index = 2
+	p.Start(r, 3)
+	if !strings.HasSuffix(b.String(), "1/3  ETA 20s  mri m default run 2/3") {
+		t.Fatalf("bar at the start of run 2: %q", b.String())
+	}
+	now = now.Add(7 * time.Second)
+	p.Redraw()
+	if !strings.HasSuffix(b.String(), "1/3  ETA 13s  mri m default run 2/3") {
+		t.Errorf("bar 7s into run 2: %q", b.String())
+	}
+	b.Reset()
+	p.tty = false
+	p.Redraw()
+	if b.Len() != 0 {
+		t.Errorf("Redraw wrote %q when not on a terminal", b.String())
+	}
+}

@@ -119,8 +119,12 @@ type BufferCondition struct {
 	ParseMs      Dist            `json:"chunk_parse_ms"`
 	GapMs        Dist            `json:"chunk_gap_ms"`
 	LagMs        Dist            `json:"lag_ms"`
-	Chunks       int             `json:"chunks"`
-	Stalls       int             `json:"stalls"`
+	// LagSamples is the number of scheduler-lag samples of each run, in
+	// run order: a run with none has no lag p99 and is left out of the
+	// lag-vs-efficiency correlation.
+	LagSamples []int `json:"lag_samples_per_run"`
+	Chunks     int   `json:"chunks"`
+	Stalls     int   `json:"stalls"`
 }
 
 // BufferComparison is one buffer size against the default.
@@ -362,6 +366,7 @@ func (a *analyzer) ceiling() []CeilingModel {
 			bc := BufferCondition{Buffer: b, Runs: len(ds)}
 			var parse, gap, lag []float64
 			for _, d := range ds {
+				bc.LagSamples = append(bc.LagSamples, len(d.LagMs))
 				parse = append(parse, d.ChunkParseMs...)
 				gap = append(gap, d.ChunkGapMs...)
 				lag = append(lag, d.LagMs...)
@@ -394,10 +399,10 @@ func (a *analyzer) ceiling() []CeilingModel {
 				continue
 			}
 			cmp := BufferComparison{Buffer: b}
-			cmp.Efficiency = a.compare(efficiencies(base), efficiencies(byBuf[b]), "default", b.String())
+			cmp.Efficiency = a.compare(efficiencies(base), efficiencies(byBuf[b]), "default", b.String(), "runs")
 			// Chunks within a run are not independent: compare the runs'
 			// median parse times (n = runs), not the pooled chunks.
-			cmp.ParseMs = a.compare(perRunMedian(base, parseOf), perRunMedian(byBuf[b], parseOf), "default", b.String())
+			cmp.ParseMs = a.compare(perRunMedian(base, parseOf), perRunMedian(byBuf[b], parseOf), "default", b.String(), "runs")
 			cm.Comparisons = append(cm.Comparisons, cmp)
 			cm.Verdicts = append(cm.Verdicts, a.bufferVerdict(model, b, cmp, len(efficiencies(base)), len(efficiencies(byBuf[b]))))
 		}
@@ -429,12 +434,12 @@ func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferCompariso
 	v := Verdict{N: e.NA + e.NB}
 	diff := e.Diff.Estimate
 	if e.Different {
-		v.Text = fmt.Sprintf("%s: read buffer %s changes multi-agent efficiency by %+.2f pp (%.2f%% → %.2f%%; %s; Mann-Whitney p = %.3g).", model, b, diff, e.MeanA, e.MeanB, ciText(e.Diff, "pp"), e.PValue)
+		v.Text = fmt.Sprintf("%s: read buffer %s changes multi-agent efficiency by %+.2f pp (%.2f%% → %.2f%%; %s; Mann-Whitney p %s).", model, b, diff, e.MeanA, e.MeanB, ciText(e.Diff, "pp"), pv(e.PValue))
 	} else {
-		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes efficiency: %+.2f pp (%s; Mann-Whitney p = %.3g).", model, b, diff, ciText(e.Diff, "pp"), e.PValue)
+		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes efficiency: %+.2f pp (%s; Mann-Whitney p %s).", model, b, diff, ciText(e.Diff, "pp"), pv(e.PValue))
 	}
 	if p := cmp.ParseMs; p != nil {
-		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p = %.3g; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), p.PValue, p.NA, p.NB)
+		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p %s; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), pv(p.PValue), p.NA, p.NB)
 	}
 	v.Warnings = append(v.Warnings, a.smallN(min(e.NA, e.NB), "runs per buffer")...)
 	v.Warnings = append(v.Warnings, e.Warnings...)
@@ -443,22 +448,49 @@ func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferCompariso
 
 func (a *analyzer) lagVerdict(cm CeilingModel) Verdict {
 	c := cm.LagVsLoss
+	runs, without := 0, 0
+	minS, maxS := math.MaxInt, 0
+	for _, bc := range cm.Conditions {
+		for _, n := range bc.LagSamples {
+			runs++
+			if n == 0 {
+				without++
+				continue
+			}
+			minS, maxS = min(minS, n), max(maxS, n)
+		}
+	}
+	interval := a.plan.LagInterval.D()
+	samples := fmt.Sprintf(" Lag samples per run (every %v): none.", interval)
+	if maxS > 0 {
+		samples = fmt.Sprintf(" Lag samples per run (every %v): %d to %d.", interval, minS, maxS)
+		if minS == maxS {
+			samples = fmt.Sprintf(" Lag samples per run (every %v): %d.", interval, minS)
+		}
+	}
+	var warns []string
+	if without > 0 {
+		warns = append(warns, fmt.Sprintf("%d of %d runs ended before the first lag sample (every %v) and are left out of the correlation: use a shorter lag interval (--lag-interval)", without, runs, interval))
+	}
+	if maxS > 0 && minS < 10 {
+		warns = append(warns, fmt.Sprintf("some runs have only %d lag samples: their p99 is about their maximum", minS))
+	}
 	if c == nil {
-		return Verdict{Text: fmt.Sprintf("%s: lag p99 vs efficiency loss: not enough runs with both measured (need 3).", cm.Model)}
+		return Verdict{N: runs - without, Warnings: warns, Text: fmt.Sprintf("%s: lag p99 vs efficiency loss: not computed: it needs at least 3 runs with both measured and some spread in each (%d of %d runs have lag samples).%s", cm.Model, runs-without, runs, samples)}
 	}
 	met := c.Pearson > CorrelationCriterion
 	word := "not met"
 	if met {
 		word = "met"
 	}
-	v := Verdict{N: c.N, Warnings: append([]string(nil), c.Warnings...)}
-	v.Text = fmt.Sprintf("%s: scheduler-lag p99 vs efficiency loss across runs: Pearson r = %.3f (p = %.3g), Spearman ρ = %.3f (p = %.3g). The seed's criterion r > %.1f (client lag explains the efficiency loss) is %s.",
-		cm.Model, c.Pearson, c.PearsonP, c.Spearman, c.SpearmanP, CorrelationCriterion, word)
+	v := Verdict{N: c.N, Warnings: append(warns, c.Warnings...)}
+	v.Text = fmt.Sprintf("%s: scheduler-lag p99 vs efficiency loss across runs: Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s). The seed's criterion r > %.1f (client lag explains the efficiency loss) is %s.",
+		cm.Model, c.Pearson, pv(c.PearsonP), c.Spearman, pv(c.SpearmanP), CorrelationCriterion, word)
 	stalls := 0
 	for _, bc := range cm.Conditions {
 		stalls += bc.Stalls
 	}
-	v.Text += fmt.Sprintf(" Stall events (lag > %.0f ms): %d.", StallThresholdMs, stalls)
+	v.Text += fmt.Sprintf(" Stall events (lag > %.0f ms): %d.", StallThresholdMs, stalls) + samples
 	v.Warnings = append(v.Warnings, a.smallN(c.N, "runs for a correlation")...)
 	return v
 }
@@ -572,7 +604,7 @@ func (a *analyzer) hardware() HardwareSection {
 		for _, hm := range hs.Models {
 			runs += hm.Runs
 		}
-		hs.Verdicts = append(hs.Verdicts, Verdict{N: runs, Text: fmt.Sprintf("No GPU: %s. The %d hardware runs ran without GPU telemetry, so power, utilisation, memory, PCIe and energy per token are unmeasured on this machine.", hs.Reason, runs)})
+		hs.Verdicts = append(hs.Verdicts, Verdict{N: runs, Text: fmt.Sprintf("No GPU (%s): the %d hardware runs ran without GPU telemetry, so power, utilisation, memory, PCIe and energy per token are unmeasured on this machine.", shortGPUReason(hs.Reason), runs)})
 	} else {
 		for _, hm := range hs.Models {
 			hs.Verdicts = append(hs.Verdicts, a.hardwareVerdict(hm))
@@ -580,10 +612,10 @@ func (a *analyzer) hardware() HardwareSection {
 	}
 	if len(evalRates) >= 2 {
 		m := a.plan.Hardware.Models
-		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1])
+		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1], "agent runs")
 		if e := hs.EvalRate; e != nil {
 			v := Verdict{N: e.NA + e.NB, Warnings: append(a.smallN(min(e.NA, e.NB), "agent runs per model"), e.Warnings...)}
-			v.Text = fmt.Sprintf("Server eval rate: %s %.1f tok/s vs %s %.1f tok/s (difference %s; Mann-Whitney p = %.3g).", m[0], e.MeanA, m[1], e.MeanB, ciText(e.Diff, "tok/s"), e.PValue)
+			v.Text = fmt.Sprintf("Server eval rate: %s %.1f tok/s vs %s %.1f tok/s (difference %s; Mann-Whitney p %s).", m[0], e.MeanA, m[1], e.MeanB, ciText(e.Diff, "tok/s"), pv(e.PValue))
 			hs.Verdicts = append(hs.Verdicts, v)
 		}
 	}
@@ -643,8 +675,8 @@ func (a *analyzer) flow() []FlowModel {
 			}
 			ds := a.runs(PhaseThrottle, model, func(r Run) bool { return r.Rate == rate })
 			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName}
-			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, RateDir(rate))
-			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, RateDir(rate))
+			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, RateDir(rate), "runs")
+			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, RateDir(rate), "agent runs")
 			fm.ClientRate = summarize(clientRates(ds))
 			var shares []float64
 			for _, d := range ds {
@@ -700,8 +732,8 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 			word = "met"
 		}
 		v := Verdict{N: e.NA + e.NB, Warnings: append(a.smallN(min(e.NA, e.NB), "runs per condition"), e.Warnings...)}
-		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %+.2f pp (%s; Mann-Whitney p = %.3g). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
-			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, e.Diff.Estimate, ciText(e.Diff, "pp"), e.PValue, ThrottleCriterionPP, word)
+		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %+.2f pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
+			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, e.Diff.Estimate, ciText(e.Diff, "pp"), pv(e.PValue), ThrottleCriterionPP, word)
 		vs = append(vs, v)
 	}
 	if s := fm.ServerRate; s != nil {
@@ -714,7 +746,7 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 		if s.Different {
 			what = fmt.Sprintf("the server's eval rate changed by %+.1f%%: back-pressure from the reader reached the GPU", change)
 		}
-		v.Text = fmt.Sprintf("%s under back-pressure: server eval rate %.1f tok/s throttled vs %.1f tok/s unthrottled (p = %.3g); %s.", fm.Model, s.MeanB, s.MeanA, s.PValue, what)
+		v.Text = fmt.Sprintf("%s under back-pressure: server eval rate %.1f tok/s throttled vs %.1f tok/s unthrottled (p %s); %s.", fm.Model, s.MeanB, s.MeanA, pv(s.PValue), what)
 		if fm.ClientRate != nil {
 			v.Text += fmt.Sprintf(" Achieved client rate: %.1f tok/s per agent (cap %g).", fm.ClientRate.Mean, fm.Rate)
 		}
@@ -775,6 +807,25 @@ func (a *analyzer) tokenizers(root string) *TokenizerReport {
 	}
 	tr.Verdicts = append(tr.Verdicts, v)
 	return tr
+}
+
+// shortGPUReason is the first clause of gpumon's error for the report
+// ("no NVIDIA GPU found (…)"); the whole chain is in manifest.json.
+func shortGPUReason(s string) string {
+	s = strings.TrimPrefix(s, "gpumon: ")
+	if i := strings.Index(s, ": gpumon: "); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// pv writes a p-value for a sentence: "= 0.0159", or "< 0.001" below
+// that (report.json keeps the exact value).
+func pv(p float64) string {
+	if p < 0.001 {
+		return "< 0.001"
+	}
+	return fmt.Sprintf("= %.3g", p)
 }
 
 func ciText(iv stats.Interval, unit string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,66 @@ func TestOverwriteAndIncompatibleResume(t *testing.T) {
 	man, _ := ReadManifest(root)
 	if man.Plan.Scenario != "chimera_hetero" || len(man.Sessions) != 1 {
 		t.Errorf("manifest after overwrite: %s, %d sessions", man.Plan.Scenario, len(man.Sessions))
+	}
+}
+
+// TestKilledThenResumed models SIGKILL: the session stops dead in its 9th
+// run (buf8192 run 4), with no deferred bookkeeping written to the
+// manifest. The next session marks it killed, redoes the cut-off run and
+// leaves every merged CSV holding exactly the runs recorded as ok, also for
+// a condition whose merge the killed session never reached.
+func TestKilledThenResumed(t *testing.T) {
+	root := t.TempDir()
+	inner := synthExec(root)
+	calls := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		execute(context.Background(), fakeConfig(root), func(ctx context.Context, r Run, dir string) ([]string, error) {
+			calls++
+			if calls == 9 {
+				inner(ctx, r, dir) // half-written files, then the process is gone
+				runtime.Goexit()
+			}
+			return inner(ctx, r, dir)
+		})
+	}()
+	<-done
+	man, err := ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(man.Runs) != 8 || man.Sessions[0].Ended != nil || man.Sessions[0].Outcome != "" {
+		t.Fatalf("manifest after kill: %d runs, sessions %+v", len(man.Runs), man.Sessions)
+	}
+	// As if the kill had come just before default's merge.
+	os.Remove(filepath.Join(root, "phase1/gemma3_latest/default", ChunkMetrics+".csv"))
+
+	res, err := execute(context.Background(), fakeConfig(root), synthExec(root))
+	if err != nil || res.Ran != 17 || res.Resumed != 8 {
+		t.Fatalf("resume: %v, ran %d resumed %d", err, res.Ran, res.Resumed)
+	}
+	man, _ = ReadManifest(root)
+	if len(man.Sessions) != 2 || man.Sessions[0].Outcome != "killed" || man.Sessions[1].Outcome != "complete" {
+		t.Errorf("sessions %+v", man.Sessions)
+	}
+	for _, dir := range []string{"phase1/gemma3_latest/default", "phase1/gemma3_latest/buf8192", "phase3/gemma3_latest/60tps", "phase2/qwen2_5_7b"} {
+		for _, base := range []string{ChunkMetrics, LoopLag} {
+			perRun := 0
+			for i := 1; i <= 5; i++ {
+				b, err := os.ReadFile(filepath.Join(root, dir, RunFile(i, base)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				perRun += strings.Count(string(b), "\n") - 1
+			}
+			b, err := os.ReadFile(filepath.Join(root, dir, base+".csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if merged := strings.Count(string(b), "\n") - 1; merged != perRun {
+				t.Errorf("%s/%s.csv: %d rows, want the %d rows of the 5 per-run files", dir, base, merged, perRun)
+			}
+		}
 	}
 }

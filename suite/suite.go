@@ -94,9 +94,6 @@ type runner struct {
 	exec executor // nil: the real phases
 	gpu  *gpuState
 	cond *condition // the profiler Runner of the current condition
-	// touched lists condition directories that gained runs this session,
-	// whose merged CSV files must be rebuilt.
-	touched map[string]bool
 }
 
 // Execute runs the plan of cfg, resuming from cfg.OutputRoot, then writes
@@ -140,12 +137,11 @@ func newRunner(cfg Config, exec executor) (*runner, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &runner{
-		cfg:     cfg,
-		plan:    cfg.Plan.WithDefaults(),
-		root:    cfg.OutputRoot,
-		log:     log,
-		exec:    exec,
-		touched: map[string]bool{},
+		cfg:  cfg,
+		plan: cfg.Plan.WithDefaults(),
+		root: cfg.OutputRoot,
+		log:  log,
+		exec: exec,
 	}, nil
 }
 
@@ -175,6 +171,11 @@ func (r *runner) prepare(ctx context.Context) error {
 			return err
 		}
 		r.man = old
+		for i := range r.man.Sessions {
+			if s := &r.man.Sessions[i]; s.Ended == nil && s.Outcome == "" {
+				s.Outcome = "killed"
+			}
+		}
 		fresh := newManifest()
 		r.man.Tool, r.man.Version, r.man.GoVersion, r.man.Host = fresh.Tool, fresh.Version, fresh.GoVersion, fresh.Host
 	}
@@ -223,6 +224,9 @@ func compatible(old *Manifest, p Plan, backend string) error {
 	if op.NumPredict != p.NumPredict {
 		diffs = append(diffs, fmt.Sprintf("num_predict %d, now %d", op.NumPredict, p.NumPredict))
 	}
+	if op.LagInterval != p.LagInterval {
+		diffs = append(diffs, fmt.Sprintf("lag interval %s, now %s", op.LagInterval, p.LagInterval))
+	}
 	if op.Hardware.CommandTemplate != p.Hardware.CommandTemplate {
 		diffs = append(diffs, fmt.Sprintf("hardware command template %q, now %q", op.Hardware.CommandTemplate, p.Hardware.CommandTemplate))
 	}
@@ -241,6 +245,23 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	res := &Result{Root: r.root, Manifest: r.man}
 	r.prog = NewProgress(r.cfg.Progress, len(runs))
 	defer r.prog.Close()
+	if r.prog.IsTerminal() {
+		// Keep the bar's ETA moving during long runs.
+		tick := time.NewTicker(time.Second)
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-tick.C:
+					r.prog.Redraw()
+				case <-stop:
+					return
+				}
+			}
+		}()
+		defer func() { tick.Stop(); close(stop); <-done }()
+	}
 	defer r.gpu.close()
 	defer func() { r.cond.close(); r.cond = nil }()
 	for _, run := range runs {
@@ -254,7 +275,7 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	}
 
 	var runErr error
-	for _, run := range runs {
+	for i, run := range runs {
 		if rec := r.man.record(run.Key()); rec != nil && rec.Status == StatusOK {
 			continue
 		}
@@ -271,7 +292,6 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 		files, err := r.execOne(ctx, run, dir)
 		rec.Ended = time.Now().UTC()
 		rec.Files = files
-		r.touched[dir] = true
 		if err != nil && ctx.Err() != nil {
 			// Interrupted: not a failure of the run. Record nothing, so a
 			// resumed suite runs it again from scratch.
@@ -291,11 +311,18 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 			return res, werr
 		}
 		r.prog.Finish(run, rec.Ended.Sub(rec.Started), err)
+		if i+1 == len(runs) || runs[i+1].relDir() != run.relDir() {
+			// The condition's last run: merge its traces now, so that a
+			// session killed later leaves this condition complete.
+			if err := r.mergeCondition(dir); err != nil {
+				r.log.Warn("merging per-run CSV files", "dir", dir, "err", err)
+			}
+		}
 	}
 
-	// Rebuild merged CSVs of the conditions that changed, even when
-	// interrupted: they are derived from the per-run files on disk.
-	if err := r.mergeTouched(); err != nil {
+	// Rebuild the merged CSVs of every condition, even when interrupted:
+	// they are derived from the per-run files of the runs recorded as ok.
+	if err := r.mergeAll(runs); err != nil {
 		r.log.Warn("merging per-run CSV files", "err", err)
 	}
 	for _, rec := range r.man.Runs {

@@ -97,7 +97,7 @@ func synthRun(root string, r Run) ([]string, error) {
 	b.WriteString("timestamp,lag_ms,run\n")
 	for i := 0; i < 26; i++ {
 		lag := 0.2 + rng.ExpFloat64()*(100-eff)
-		fmt.Fprintf(&b, "%s,%.3f,%d\n", t0.Add(time.Duration(i)*100*time.Millisecond).Format(sink.TimeLayout), lag, r.Index)
+		fmt.Fprintf(&b, "%s,%.3f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), lag, r.Index)
 	}
 	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, LoopLag)), []byte(b.String()), 0o644); err != nil {
 		return nil, err

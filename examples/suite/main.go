@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, else simulators), ollama or sim")
 		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
 		samplerKind    = fs.String("sampler", "", "GPU sampler: auto (default), nvml or nvidia-smi")
+		lagInterval    = fs.Duration("lag-interval", 0, "scheduler-lag probe interval (default 10ms; the seed's was 100ms, too long for short runs)")
 		showPlanAndRun = fs.Bool("dry-run", false, "print the plan and the runs it makes, and exit")
 	)
 	fs.Usage = func() {
@@ -126,6 +127,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			plan.NumPredict = *numPredict
 		case "sampler":
 			plan.Hardware.Sampler = *samplerKind
+		case "lag-interval":
+			plan.LagInterval = suite.Duration(*lagInterval)
 		}
 		if err != nil && usageErr == nil {
 			usageErr = err
@@ -163,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "suite: interrupted")
 			return 1
 		}
-		fmt.Fprintln(stderr, "suite:", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer be.Close()

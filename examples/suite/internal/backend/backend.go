@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -76,7 +77,14 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL}, nil
 	}
 	if mode == Ollama {
-		return nil, fmt.Errorf("%w\n(--backend ollama needs both servers running: start them, e.g. OLLAMA_HOST=127.0.0.1:11435 ollama serve, or use --backend sim)", errors.Join(down...))
+		var hint []string
+		for _, s := range silent {
+			_, u, _ := strings.Cut(s, " ")
+			if pu, err := url.Parse(u); err == nil && pu.Host != "" {
+				hint = append(hint, "OLLAMA_HOST="+pu.Host+" ollama serve")
+			}
+		}
+		return nil, fmt.Errorf("%w\n--backend ollama needs both servers answering: start them (%s), point --collector-url/--insight-url at running ones, or use --backend sim", errors.Join(down...), strings.Join(hint, "; "))
 	}
 	return startSims(sim, "no Ollama answered at "+strings.Join(silent, " and ")), nil
 }

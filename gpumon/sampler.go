@@ -74,6 +74,9 @@ type OpenConfig struct {
 	// NVML measures it by counting for 20 ms inside the call, per
 	// direction, so reading it every 10 ms or 100 ms would stall sampling;
 	// rows between reads leave it missing. Default 1 s; negative: never.
+	// Even once a second, the sample that reads it takes ~40 ms, which at a
+	// 10 ms interval skips ticks and shows in the interval p99: set it
+	// negative where 10 ms jitter matters more than PCIe traffic.
 	PCIeInterval time.Duration `json:"pcie_interval,omitempty"`
 	// SMINoStream skips the -lms stream and polls nvidia-smi once per Sample.
 	SMINoStream bool `json:"smi_no_stream,omitempty"`

@@ -77,10 +77,10 @@ type Config struct {
 	Unpaced bool `json:"unpaced,omitempty"`
 
 	// NoRepeatAbort turns off Ollama's repetition abort. Ollama v0.6.5
-	// (llm/server.go) ends a stream when the same text, spaces trimmed,
-	// comes from the model more than RepeatLimit times in a row: the 31
-	// identical messages it has sent are followed by a clean end of the
-	// body with no done message ("stream": false answers 200 with the text
+	// (llm/server.go) ends a stream when the model's text, spaces trimmed,
+	// repeats more than RepeatLimit times in a row (its 32nd identical
+	// piece in a row is not sent): the 31 identical messages it has sent
+	// are followed by a clean end of the body with no done message ("stream": false answers 200 with the text
 	// so far, "done": false and no metrics). The simulator does the same
 	// by default; [FaultRepeat] makes a model loop so that it happens.
 	NoRepeatAbort bool `json:"no_repeat_abort,omitempty"`

@@ -2,7 +2,9 @@ package profiler
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +76,25 @@ func TestRealServerTwoInstances(t *testing.T) {
 	}
 	if chunks.Len() == 0 {
 		t.Error("no chunks recorded")
+	}
+
+	// The same servers through a Client: /api/chat, and a looping model
+	// that Ollama's repetition abort cuts (repeat_penalty 0 and the prompt
+	// "loop" make the tiny model repeat one token).
+	c := NewClient(ClientConfig{Timeout: time.Minute})
+	defer c.CloseIdleConnections()
+	chat := &Request{Agent: "insight", URL: insts[1].URL, API: APIChat, Model: insts[1].Model, System: "Be brief.", Prompt: "Describe a benchmark.",
+		Options: map[string]any{"num_predict": 12, "seed": 7}}
+	res, err := c.Stream(ctx, chat, func(*Message) error { return nil })
+	if err != nil || res.Final == nil || res.Final.EvalCount != 12 || res.Tokens != 12 || res.Final.DoneReason != "length" || !res.HasTTFT || res.Response == "" {
+		t.Errorf("chat: %v, %d tokens, final %+v", err, res.Tokens, res.Final)
+	}
+	loop := &Request{Agent: "collector", URL: insts[0].URL, Model: insts[0].Model, Prompt: "loop",
+		Options: map[string]any{"num_predict": 60, "temperature": 0, "repeat_penalty": 0}}
+	res, err = c.Stream(ctx, loop, func(*Message) error { return nil })
+	var se *StreamError
+	if !errors.Is(err, ErrTruncated) || !errors.As(err, &se) || se.Line != 31 || res.Tokens != 31 ||
+		!strings.Contains(err.Error(), "after 31 messages in a row of ") {
+		t.Errorf("looping model: %d tokens, error %v", res.Tokens, err)
 	}
 }

@@ -131,6 +131,25 @@ func TestSMIUnknownFieldIsAConfigError(t *testing.T) {
 	}
 }
 
+// A stream whose first round does not parse is stopped (its process and
+// reader end: goleak checks the reader) and the sampler polls instead.
+func TestSMIStreamThatDoesNotParseFallsBackToPolling(t *testing.T) {
+	path := fakeSMI(t, "FAKESMI_GARBLE=1", "FAKESMI_GPUS=1")
+	var log bytes.Buffer
+	s, err := OpenSMI(context.Background(), OpenConfig{SMIPath: path, Interval: 10 * time.Millisecond, Logger: logTo(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.(*smiSampler).Streaming() || !strings.Contains(log.String(), "does not parse") {
+		t.Fatalf("streaming=%v; log: %s", s.(*smiSampler).Streaming(), log.String())
+	}
+	rows, err := s.Sample(context.Background(), nil)
+	if err != nil || len(rows) != 1 || rows[0].PowerW != 100 {
+		t.Fatalf("polled rows %+v, err %v", rows, err)
+	}
+}
+
 func TestSMIStreamDiesThenPolls(t *testing.T) {
 	path := fakeSMI(t, "FAKESMI_DIE_AFTER=2", "FAKESMI_GPUS=1")
 	var log bytes.Buffer

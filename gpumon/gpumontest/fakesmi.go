@@ -23,6 +23,7 @@
 //	FAKESMI_DIE_AFTER=n   in -lms mode, exit with an error after n rounds
 //	FAKESMI_LOST=1        GPU 0 answers "[GPU is lost]"-style errors
 //	FAKESMI_SKIP=1        in -lms mode, the last GPU's line is left out of odd rounds
+//	FAKESMI_GARBLE=1      in -lms mode, every value is "garbled" (a stream that does not parse)
 package gpumontest
 
 import (
@@ -170,6 +171,7 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 	dieAfter, _ := strconv.Atoi(os.Getenv("FAKESMI_DIE_AFTER"))
 	lost := os.Getenv("FAKESMI_LOST") != ""
 	skip := os.Getenv("FAKESMI_SKIP") != ""
+	garble := os.Getenv("FAKESMI_GARBLE") != "" && lms > 0
 
 	w := bufio.NewWriter(stdout)
 	if !noheader {
@@ -202,6 +204,9 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 				v := fields[n].val(g, round)
 				if lost && g == 0 && n != "index" {
 					v = "[GPU is lost]"
+				}
+				if garble {
+					v = "garbled"
 				}
 				w.WriteString(v)
 				if u := fields[n].unit; u != "" && !nounits && !strings.HasPrefix(v, "[") {

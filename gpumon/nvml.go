@@ -74,10 +74,12 @@ type gpu struct {
 	lost        error // set once the GPU is lost; every later row is a gap
 
 	// NVML sample buffers: the newest timestamp already reported, and the
-	// newest value, carried forward when no new sample has arrived.
-	last  [2]uint64
-	carry [2]float64
-	buf   []rawSample
+	// newest value, carried forward when no new sample has arrived (for at
+	// most staleSamples after the last new one, by our clock).
+	last    [2]uint64
+	carry   [2]float64
+	lastNew [2]time.Time
+	buf     []rawSample
 }
 
 // nvmlSampler reads devices through NVML.
@@ -189,7 +191,7 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 	// without them (unsupported, or nothing buffered yet) the instant API.
 	gotPower, gotUtil := false, false
 	if g.has(fPowerSamples) {
-		if v, ok := g.fromSamples(samplePower, fPowerSamples, out); ok {
+		if v, ok := g.fromSamples(now, samplePower, fPowerSamples, out); ok {
 			out.PowerW, gotPower = v/1000, true
 		}
 	}
@@ -200,7 +202,7 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 		}
 	}
 	if g.has(fUtilSamples) {
-		if v, ok := g.fromSamples(sampleUtil, fUtilSamples, out); ok {
+		if v, ok := g.fromSamples(now, sampleUtil, fUtilSamples, out); ok {
 			out.UtilGPU, gotUtil = v, true
 		}
 	}
@@ -283,11 +285,18 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 	}
 }
 
+// staleSamples is how long a buffered value is carried forward without a
+// new sample before the row falls back to the instant query: a buffer that
+// stops filling (an idle GPU whose driver samples less often, or not at
+// all) must not repeat a value from minutes ago.
+const staleSamples = time.Second
+
 // fromSamples returns the mean of the buffered samples of kind that are
 // newer than the last one reported, or, when none has arrived since, the
-// newest value seen (NVML refreshes some buffers more slowly than 10 Hz).
-// On the first read only the newest sample is used, not the whole buffer.
-func (g *gpu) fromSamples(kind sampleKind, bit uint32, out *Sample) (float64, bool) {
+// newest value seen (NVML refreshes some buffers more slowly than 10 Hz)
+// as long as it is under staleSamples old. On the first read only the
+// newest sample is used, not the whole buffer.
+func (g *gpu) fromSamples(now time.Time, kind sampleKind, bit uint32, out *Sample) (float64, bool) {
 	buf, err := g.d.samples(kind, g.last[kind], g.buf[:0])
 	if len(buf) > cap(g.buf) {
 		g.buf = buf[:0]
@@ -316,10 +325,13 @@ func (g *gpu) fromSamples(kind sampleKind, bit uint32, out *Sample) (float64, bo
 		// An empty buffer on a supported GPU (it has just been reset):
 		// nothing measured yet.
 		return 0, false
+	case n == 0 && now.Sub(g.lastNew[kind]) > staleSamples:
+		return 0, false
 	case n == 0:
 		return g.carry[kind], true
 	}
 	g.last[kind] = newest
+	g.lastNew[kind] = now
 	if first {
 		return g.carry[kind], true
 	}

@@ -20,8 +20,11 @@ import (
 //   - PowerW: the mean of the power samples NVML buffered since the
 //     previous row (nvmlDeviceGetSamples, NVML_TOTAL_POWER_SAMPLES), so each
 //     row is a fresh measurement; when the GPU refreshes the buffer more
-//     slowly than the interval, the newest sample is repeated. Without
-//     sample buffers, nvmlDeviceGetPowerUsage (on many boards a 1 s average).
+//     slowly than the interval, the newest sample is repeated (for up to 1 s
+//     without a new one; then nvmlDeviceGetPowerUsage, so a buffer that
+//     stops filling cannot hold a stale value). Without sample buffers,
+//     nvmlDeviceGetPowerUsage: per nvml.h a 1 s average on Ampere (but
+//     GA100) and newer, H100 included, instantaneous on older GPUs.
 //   - UtilGPU: likewise from NVML_GPU_UTILIZATION_SAMPLES; each buffered
 //     sample covers the GPU's own sampling period (1/6 s to 1 s), so at
 //     100 ms consecutive rows can repeat a value. Without buffers,

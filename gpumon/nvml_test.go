@@ -185,3 +185,31 @@ func TestNVMLClosed(t *testing.T) {
 		t.Errorf("cancelled Sample: %v, want context.Canceled as is", err)
 	}
 }
+
+// A sample buffer that stops filling is carried for at most staleSamples;
+// after that the row comes from the instant query, not a stale sample.
+func TestNVMLStaleSampleBufferFallsBackToInstantQuery(t *testing.T) {
+	d := newFakeDev()
+	d.tick(20000, 300, 90)
+	s := fakeNVML(d)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	s.now = func() time.Time { return now }
+	rows, _ := s.Sample(context.Background(), nil)
+	if rows[0].PowerW != 300 {
+		t.Fatalf("first read %v W", rows[0].PowerW)
+	}
+	d.mu.Lock()
+	d.powerMW, d.util = 60000, 0 // the load ended; the buffers stay as they were
+	d.mu.Unlock()
+	now = t0.Add(staleSamples / 2)
+	rows, _ = s.Sample(context.Background(), rows[:0])
+	if rows[0].PowerW != 300 || rows[0].UtilGPU != 90 {
+		t.Errorf("within staleSamples: %v W %v%%, want the carried 300 W 90%%", rows[0].PowerW, rows[0].UtilGPU)
+	}
+	now = t0.Add(staleSamples + time.Millisecond)
+	rows, _ = s.Sample(context.Background(), rows[:0])
+	if rows[0].PowerW != 60 || rows[0].UtilGPU != 0 {
+		t.Errorf("after staleSamples: %v W %v%%, want the instant 60 W 0%%", rows[0].PowerW, rows[0].UtilGPU)
+	}
+}

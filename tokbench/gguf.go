@@ -88,8 +88,8 @@ func fromKV(kv ggml.KV) ggufVocab {
 // fromGGUF builds the tokenizer Ollama's engine builds from g. Its Info
 // has Format "gguf"; callers that read the metadata elsewhere rewrite it.
 func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
-	if backend == BackendHuggingFace {
-		return nil, fmt.Errorf("tokbench: %s: backend %s needs a tokenizer.json; a GGUF has none (use %s or %s)", source, BackendHuggingFace, BackendOllama, BackendExact)
+	if err := noHuggingFace(backend, source, "GGUF"); err != nil {
+		return nil, err
 	}
 	values := g.Tokens
 	if len(values) == 0 {

@@ -310,6 +310,15 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 	return nil, fmt.Errorf("tokbench: unknown backend %q (want %s, %s or %s)", cfg.Backend, BackendOllama, BackendExact, BackendHuggingFace)
 }
 
+// noHuggingFace refuses the Hugging Face backend for a format it does not
+// read, rather than quietly encoding with another backend.
+func noHuggingFace(backend, path, format string) error {
+	if backend == BackendHuggingFace {
+		return fmt.Errorf("tokbench: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, BackendHuggingFace, format, BackendOllama, BackendExact)
+	}
+	return nil
+}
+
 func checkBackend(b string) error {
 	switch b {
 	case "", BackendOllama, BackendExact, BackendHuggingFace:
@@ -340,6 +349,9 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 		if filepath.Base(path) == "encoder.json" || !bytes.Contains(head, []byte(`"model"`)) && !bytes.Contains(head, []byte(`"added_tokens"`)) {
 			vocab := filepath.Join(filepath.Dir(path), "vocab.bpe")
 			if _, err := os.Stat(vocab); err == nil {
+				if err := noHuggingFace(cfg.Backend, path, "encoder.json+vocab.bpe"); err != nil {
+					return nil, err
+				}
 				return loadEncoderJSON(path, vocab, cfg.pretokenizer(), cfg.Backend)
 			}
 			if filepath.Base(path) == "encoder.json" {
@@ -349,6 +361,9 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 		return loadJSON(path, cfg)
 	case strings.HasSuffix(path, ".model") || len(head) > 0 && head[0] == 0x0a:
 		// A SentencePiece ModelProto starts with field 1 (pieces), tag 0x0a.
+		if err := noHuggingFace(cfg.Backend, path, "SentencePiece tokenizer.model"); err != nil {
+			return nil, err
+		}
 		return LoadSentencePiece(path)
 	}
 	return nil, fmt.Errorf("tokbench: %s: %w: not a GGUF, tokenizer.json, encoder.json or SentencePiece model", path, ErrUnsupported)

@@ -187,7 +187,7 @@ func TestLoadFromServerFixture(t *testing.T) {
 		for _, tc := range []struct {
 			name, base, model, backend, want string
 		}{
-			{"huggingface backend", srv.URL, "llama3:8b", BackendHuggingFace, "needs a tokenizer.json"},
+			{"huggingface backend", srv.URL, "llama3:8b", BackendHuggingFace, "reads only tokenizer.json, not a GGUF"},
 			{"unknown backend", srv.URL, "llama3:8b", "rust", "unknown backend"},
 			{"no model", srv.URL, "", "", "no model name"},
 			{"not http", "ftp://x", "m", "", "not http(s)"},

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ollama/ollama/fs/ggml"
 	"go.uber.org/goleak"
 )
 
@@ -292,6 +293,26 @@ func TestHuggingFaceBackendAbsent(t *testing.T) {
 	}
 	if !errors.Is(err, ErrNoHuggingFace) || !strings.Contains(err.Error(), "built without hftokenizers") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The Hugging Face backend reads tokenizer.json only; asked for another
+// format it refuses instead of quietly encoding with Ollama's code.
+func TestHuggingFaceBackendOnlyForTokenizerJSON(t *testing.T) {
+	gguf := filepath.Join(t.TempDir(), "gemma2.gguf")
+	writeGGUF(t, gguf, ggml.KV{"general.architecture": "llama", "tokenizer.ggml.model": "bert", "tokenizer.ggml.tokens": []string{"[UNK]", "▁a"}})
+	for _, p := range []string{
+		testdata(t, OllamaModule, "tokenizer/testdata/gemma2/tokenizer.model"),
+		testdata(t, OllamaModule, "tokenizer/testdata/llama3.2/encoder.json"),
+		gguf,
+	} {
+		tok, err := LoadFile(p, LoadConfig{Backend: BackendHuggingFace})
+		if err == nil || !strings.Contains(err.Error(), "reads only tokenizer.json") {
+			t.Errorf("%s: %v, %v; want a refusal", filepath.Base(p), tok, err)
+		}
+		if _, err := LoadFile(p, LoadConfig{}); err != nil {
+			t.Errorf("%s with the default backend: %v", filepath.Base(p), err)
+		}
 	}
 }
 

@@ -128,8 +128,8 @@ func TestNothingFound(t *testing.T) {
 // the tiny server lacks, so the run falls back to the module cache and
 // lists the server among the places it looked).
 func TestOllamaServer(t *testing.T) {
+	inst := ollamaserver.Start(t, 1)[0] // before isolate hides the cached binary
 	isolate(t)
-	inst := ollamaserver.Start(t, 1)[0]
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--tokenizer", "tiny=" + inst.URL + "/tiny",
 		"--bytes", "3000", "--iterations", "1", "--output-dir", t.TempDir()}, &stdout, &stderr)

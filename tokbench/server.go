@@ -187,8 +187,11 @@ func ParseServerSource(src string) (baseURL, model string, err error) {
 		return "", "", fmt.Errorf("tokbench: %q: %w", src, ErrNotServerSource)
 	}
 	model = strings.TrimPrefix(u.Path, "/")
+	if model == "" {
+		return "", "", fmt.Errorf("tokbench: %q: %w: no model name after the host", src, ErrNotServerSource)
+	}
 	if _, err := ParseModelName(model); err != nil {
-		return "", "", fmt.Errorf("tokbench: %q: %w: %w", src, ErrNotServerSource, err)
+		return "", "", fmt.Errorf("tokbench: %q: %w: %q is not an Ollama model name", src, ErrNotServerSource, model)
 	}
 	return u.Scheme + "://" + u.Host, model, nil
 }

@@ -137,6 +137,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	want = append(want, specs...)
+	names := map[string]bool{}
+	for _, sp := range want {
+		if names[sp.Name] {
+			fmt.Fprintf(stderr, "tokbench: tokenizer name %q given twice\n", sp.Name)
+			return 2
+		}
+		names[sp.Name] = true
+	}
 	explicit := len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
 
 	toks, failed := tokbench.LoadAll(ctx, cfg, want)

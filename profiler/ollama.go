@@ -123,10 +123,18 @@ const repeatLimit = 30
 // truncated explains a stream that ended without its final message: by
 // Ollama's repetition abort when the last messages were one token repeated
 // repeatLimit+1 times, else by one of the known causes.
+//
+// repeats mirrors Ollama's counter: how often the last message's trimmed
+// text repeated the one before, where the text before the first message
+// counts as "" (so whitespace-only messages repeat from the start).
 func truncated(repeats int, last []byte) error {
 	if repeats >= repeatLimit {
+		n := repeats
+		if len(last) > 0 {
+			n++ // the first of the run
+		}
 		return fmt.Errorf("%w, after %d messages in a row of %q: Ollama aborts a generation once one token repeats more than %d times (the model is looping; a repeat_penalty above 1 or a higher temperature helps)",
-			ErrTruncated, repeats+1, last, repeatLimit)
+			ErrTruncated, n, last, repeatLimit)
 	}
 	return fmt.Errorf("%w; known causes: Ollama aborts a generation once one token repeats more than %d times in a row, or the server was stopped or ran out of memory",
 		ErrTruncated, repeatLimit)

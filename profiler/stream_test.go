@@ -468,3 +468,21 @@ func TestStreamTimings(t *testing.T) {
 		t.Errorf("server rate %.1f tok/s", s)
 	}
 }
+
+func TestTruncatedExplains(t *testing.T) {
+	for _, tc := range []struct {
+		repeats int
+		last    string
+		want    string
+	}{
+		{30, "the", `after 31 messages in a row of "the": Ollama aborts`},
+		// Ollama's previous text starts out "", so 30 blank messages trip it.
+		{30, "", `after 30 messages in a row of "": Ollama aborts`},
+		{29, "the", "; known causes: Ollama aborts a generation once one token repeats more than 30 times in a row, or the server was stopped or ran out of memory"},
+	} {
+		err := truncated(tc.repeats, []byte(tc.last))
+		if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("truncated(%d, %q) = %v, want %q", tc.repeats, tc.last, err, tc.want)
+		}
+	}
+}

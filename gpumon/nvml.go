@@ -79,6 +79,7 @@ type gpu struct {
 	last    [2]uint64
 	carry   [2]float64
 	lastNew [2]time.Time
+	primed  [2]bool // the buffer has been read once
 	buf     []rawSample
 }
 
@@ -294,8 +295,8 @@ const staleSamples = time.Second
 // fromSamples returns the mean of the buffered samples of kind that are
 // newer than the last one reported, or, when none has arrived since, the
 // newest value seen (NVML refreshes some buffers more slowly than 10 Hz)
-// as long as it is under staleSamples old. On the first read only the
-// newest sample is used, not the whole buffer.
+// as long as it is under staleSamples old. The first read uses none of
+// the buffer's history: it only marks where new samples begin.
 func (g *gpu) fromSamples(now time.Time, kind sampleKind, bit uint32, out *Sample) (float64, bool) {
 	buf, err := g.d.samples(kind, g.last[kind], g.buf[:0])
 	if len(buf) > cap(g.buf) {
@@ -305,7 +306,8 @@ func (g *gpu) fromSamples(now time.Time, kind sampleKind, bit uint32, out *Sampl
 		g.ok(err, bit, kind.String(), out)
 		return 0, false
 	}
-	first := g.last[kind] == 0
+	first := !g.primed[kind]
+	g.primed[kind] = true
 	var sum float64
 	var n int
 	newest := g.last[kind]
@@ -321,9 +323,11 @@ func (g *gpu) fromSamples(now time.Time, kind sampleKind, bit uint32, out *Sampl
 		n++
 	}
 	switch {
-	case n == 0 && first:
-		// An empty buffer on a supported GPU (it has just been reset):
-		// nothing measured yet.
+	case first:
+		// The buffer's history is of unknown age (an idle GPU's newest
+		// sample may be minutes old): remember where it ends, and take
+		// this row from the instant query.
+		g.last[kind] = newest
 		return 0, false
 	case n == 0 && now.Sub(g.lastNew[kind]) > staleSamples:
 		return 0, false
@@ -332,8 +336,5 @@ func (g *gpu) fromSamples(now time.Time, kind sampleKind, bit uint32, out *Sampl
 	}
 	g.last[kind] = newest
 	g.lastNew[kind] = now
-	if first {
-		return g.carry[kind], true
-	}
 	return sum / float64(n), true
 }

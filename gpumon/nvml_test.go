@@ -65,12 +65,15 @@ func TestNVMLSeveralGPUsUnsupportedFieldsAreMissing(t *testing.T) {
 
 func TestNVMLSampleBuffersGiveFreshValues(t *testing.T) {
 	d := newFakeDev()
-	d.tick(20000, 100, 10) // history before the first read: only the newest counts
+	d.tick(20000, 100, 10) // history before the first read, of unknown age: not used
 	d.tick(20000, 200, 20)
+	d.mu.Lock()
+	d.powerMW, d.util = 250000, 25 // what the instant queries answer now
+	d.mu.Unlock()
 	s := fakeNVML(d)
 	rows, _ := s.Sample(context.Background(), nil)
-	if rows[0].PowerW != 200 || rows[0].UtilGPU != 20 {
-		t.Fatalf("first read = %v W %v%%, want the newest sample 200 W 20%%", rows[0].PowerW, rows[0].UtilGPU)
+	if rows[0].PowerW != 250 || rows[0].UtilGPU != 25 {
+		t.Fatalf("first read = %v W %v%%, want the instant queries' 250 W 25%%", rows[0].PowerW, rows[0].UtilGPU)
 	}
 	d.tick(20000, 300, 30)
 	d.tick(20000, 500, 50)
@@ -190,17 +193,18 @@ func TestNVMLClosed(t *testing.T) {
 // after that the row comes from the instant query, not a stale sample.
 func TestNVMLStaleSampleBufferFallsBackToInstantQuery(t *testing.T) {
 	d := newFakeDev()
-	d.tick(20000, 300, 90)
 	s := fakeNVML(d)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := t0
 	s.now = func() time.Time { return now }
 	rows, _ := s.Sample(context.Background(), nil)
+	d.tick(20000, 300, 90)
+	rows, _ = s.Sample(context.Background(), rows[:0])
 	if rows[0].PowerW != 300 {
-		t.Fatalf("first read %v W", rows[0].PowerW)
+		t.Fatalf("read of a new sample: %v W", rows[0].PowerW)
 	}
 	d.mu.Lock()
-	d.powerMW, d.util = 60000, 0 // the load ended; the buffers stay as they were
+	d.powerMW, d.util = 60000, 0 // the load ended; the buffers stop filling
 	d.mu.Unlock()
 	now = t0.Add(staleSamples / 2)
 	rows, _ = s.Sample(context.Background(), rows[:0])

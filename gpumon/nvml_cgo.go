@@ -19,7 +19,8 @@ import (
 // Fields at a 100 ms interval (see Sample for units):
 //   - PowerW: the mean of the power samples NVML buffered since the
 //     previous row (nvmlDeviceGetSamples, NVML_TOTAL_POWER_SAMPLES), so each
-//     row is a fresh measurement; when the GPU refreshes the buffer more
+//     row is a fresh measurement (the first row, before there is a previous
+//     one, comes from nvmlDeviceGetPowerUsage); when the GPU refreshes the buffer more
 //     slowly than the interval, the newest sample is repeated (for up to 1 s
 //     without a new one; then nvmlDeviceGetPowerUsage, so a buffer that
 //     stops filling cannot hold a stale value). Without sample buffers,

@@ -16,13 +16,13 @@ import (
 // or platform.
 type BootstrapConfig struct {
 	// Resamples is the number of bootstrap resamples. Default 10,000.
-	Resamples int `json:",omitempty"`
+	Resamples int `json:"resamples,omitempty"`
 	// Level is the confidence level in (0, 1). Default 0.95 (in [Compare],
 	// 1 - CompareConfig.Alpha).
-	Level float64 `json:",omitempty"`
+	Level float64 `json:"level,omitempty"`
 	// Seed seeds the resampling. Zero is a seed like any other: leaving it
 	// unset still gives reproducible intervals.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 }
 
 // DefaultResamples is the number of resamples when BootstrapConfig.Resamples is 0.
@@ -49,11 +49,12 @@ func (c BootstrapConfig) withDefaults(level float64) (BootstrapConfig, error) {
 // JSON-safe value.
 type Interval struct {
 	// Estimate is the statistic computed on the sample(s) themselves.
-	Estimate float64
+	Estimate float64 `json:"estimate"`
 	// Lo and Hi bound the interval; Lo <= Hi.
-	Lo, Hi float64
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
 	// Level is the confidence level, such as 0.95.
-	Level float64
+	Level float64 `json:"level"`
 }
 
 // Contains reports whether v lies in [Lo, Hi].

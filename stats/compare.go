@@ -12,10 +12,10 @@ import (
 type CompareConfig struct {
 	// Alpha is the significance level: a difference is significant when
 	// the Mann-Whitney p-value is below it. Default 0.05.
-	Alpha float64 `json:",omitempty"`
+	Alpha float64 `json:"alpha,omitempty"`
 	// Bootstrap configures the confidence intervals of the differences and
 	// ratios. Its Level defaults to 1 - Alpha.
-	Bootstrap BootstrapConfig
+	Bootstrap BootstrapConfig `json:"bootstrap"`
 }
 
 // DefaultAlpha is the significance level when CompareConfig.Alpha is 0.
@@ -27,42 +27,46 @@ const DefaultAlpha = 0.05
 // are undefined for the samples are nil and say why in Warnings.
 type Comparison struct {
 	// NA and NB are the sample sizes.
-	NA, NB int
+	NA int `json:"n_a"`
+	NB int `json:"n_b"`
 	// MedianA, MedianB, MeanA and MeanB describe the samples.
-	MedianA, MedianB, MeanA, MeanB float64
+	MedianA float64 `json:"median_a"`
+	MedianB float64 `json:"median_b"`
+	MeanA   float64 `json:"mean_a"`
+	MeanB   float64 `json:"mean_b"`
 	// MedianDiff is median(b) - median(a) with its bootstrap interval.
-	MedianDiff Interval
+	MedianDiff Interval `json:"median_diff"`
 	// MedianRatio is median(b) / median(a) with its bootstrap interval,
 	// nil when median(a) is 0 or the medians of a's resamples are not all
 	// of one sign.
-	MedianRatio *Interval `json:",omitempty"`
+	MedianRatio *Interval `json:"median_ratio,omitempty"`
 	// MeanDiff is mean(b) - mean(a) with its bootstrap interval.
-	MeanDiff Interval
+	MeanDiff Interval `json:"mean_diff"`
 	// MeanRatio is mean(b) / mean(a), nil under the same conditions as
 	// MedianRatio.
-	MeanRatio *Interval `json:",omitempty"`
+	MeanRatio *Interval `json:"mean_ratio,omitempty"`
 	// MannWhitney is the rank test that decides Significant.
-	MannWhitney MannWhitney
+	MannWhitney MannWhitney `json:"mann_whitney"`
 	// Welch is Welch's t-test, nil when either sample has fewer than two
 	// values or both are constant.
-	Welch *TTest `json:",omitempty"`
+	Welch *TTest `json:"welch,omitempty"`
 	// CliffsDelta is P(b > a) - P(b < a), in [-1, 1].
-	CliffsDelta float64
+	CliffsDelta float64 `json:"cliffs_delta"`
 	// CliffsMagnitude names the size of CliffsDelta (see [CliffsMagnitude]).
-	CliffsMagnitude string
+	CliffsMagnitude string `json:"cliffs_magnitude"`
 	// HedgesG is the standardized mean difference (see [HedgesG]), nil
 	// when Welch is.
-	HedgesG *float64 `json:",omitempty"`
+	HedgesG *float64 `json:"hedges_g,omitempty"`
 	// Alpha is the significance level used.
-	Alpha float64
+	Alpha float64 `json:"alpha"`
 	// Significant reports whether MannWhitney.P < Alpha.
-	Significant bool
+	Significant bool `json:"significant"`
 	// Verdict is one line a report can print, such as
 	// "b is larger: median +12.1% [+8.0%, +16.3%], p=0.0002 (Mann-Whitney exact), effect large".
-	Verdict string
+	Verdict string `json:"verdict"`
 	// Warnings are statistical caveats in benchstat's manner: reasons the
 	// result may not support a conclusion. They are not errors.
-	Warnings []string `json:",omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Compare compares sample b (the candidate) with sample a (the baseline):

@@ -201,7 +201,7 @@ func TestResultsMarshalJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(back, c) {
 		t.Errorf("round trip: %v\n%s", err, data)
 	}
-	for _, field := range []string{`"MannWhitney":{"U":25.5,`, `"Method":"normal"`, `"Welch":{"T":-1.86`, `"Verdict":"no significant difference: p=0.069 (Mann-Whitney normal)"`} {
+	for _, field := range []string{`"mann_whitney":{"u":25.5,`, `"method":"normal"`, `"welch":{"t":-1.86`, `"verdict":"no significant difference: p=0.069 (Mann-Whitney normal)"`} {
 		if !strings.Contains(string(data), field) {
 			t.Errorf("JSON lacks %s:\n%s", field, data)
 		}

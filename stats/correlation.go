@@ -13,15 +13,15 @@ import (
 // JSON-safe.
 type Correlation struct {
 	// N is the number of pairs.
-	N int
+	N int `json:"n"`
 	// R is the coefficient, in [-1, 1]: Pearson's r or Spearman's rho.
-	R float64
+	R float64 `json:"r"`
 	// P is the two-sided p-value of the null hypothesis of no correlation,
 	// from Student's t distribution with N-2 degrees of freedom applied to
 	// t = R·√((N-2)/(1-R²)) (0 when |R| is 1).
-	P float64
+	P float64 `json:"p"`
 	// Method is "pearson" or "spearman".
-	Method string
+	Method string `json:"method"`
 }
 
 // Pearson returns Pearson's product-moment correlation of x and y (gonum's

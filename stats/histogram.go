@@ -13,17 +13,17 @@ type HistogramConfig struct {
 	// Highest]. Default 0.01 (1%). It is clamped to [1e-4, 0.1]. Memory is
 	// 16·2^m bytes per power of two between Lowest and Highest, where 2^-m
 	// is about twice RelativeError.
-	RelativeError float64 `json:",omitempty"`
+	RelativeError float64 `json:"relative_error,omitempty"`
 	// Lowest is the smallest magnitude recorded with the stated relative
 	// error; values of smaller magnitude may be counted as 0 (an absolute
 	// error below Lowest). Default 1e-9. Clamped to at least 2.3e-308 (the
 	// smallest normal float64).
-	Lowest float64 `json:",omitempty"`
+	Lowest float64 `json:"lowest,omitempty"`
 	// Highest is the largest magnitude recorded with the stated error;
 	// larger ones land in the top bucket (Min, Max, Mean and StdDev stay
 	// exact, percentiles near them are clamped to Max). Default 1e15.
 	// Clamped to at least 2·Lowest and at most MaxFloat64.
-	Highest float64 `json:",omitempty"`
+	Highest float64 `json:"highest,omitempty"`
 }
 
 const (

@@ -38,23 +38,28 @@ var (
 // for samples whose range does not overflow float64.
 type Summary struct {
 	// N is the number of values.
-	N int
+	N int `json:"n"`
 	// Mean is the arithmetic mean.
-	Mean float64
+	Mean float64 `json:"mean"`
 	// StdDev is the sample standard deviation (divisor n-1, numpy's ddof=1,
 	// R's sd). It is 0 when N is 1.
-	StdDev float64
+	StdDev float64 `json:"stddev"`
 	// Min and Max are the smallest and largest values.
-	Min, Max float64
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
 	// P50 (the median), P90, P95, P99 and P999 (the 99.9th) are the
 	// percentiles every report prints.
-	P50, P90, P95, P99, P999 float64
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
 	// CV is the coefficient of variation StdDev/Mean. It carries the sign of
 	// Mean and is 0 when Mean is 0 or the ratio is not a finite float64.
-	CV float64
+	CV float64 `json:"cv"`
 	// Extra holds the percentiles asked for by the caller, keyed by
 	// [PercentileKey] ("p75", "p99.99").
-	Extra map[string]float64 `json:",omitempty"`
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 // Summarize describes xs. It returns [ErrEmpty] for an empty sample,

@@ -40,20 +40,20 @@ type MannWhitney struct {
 	// b_j) with a_i > b_j plus half the number of ties. It is scipy's
 	// mannwhitneyu statistic and R's wilcox.test W. The statistic of b is
 	// NA·NB - U.
-	U float64
+	U float64 `json:"u"`
 	// Z is the standardized statistic of the normal approximation, with
 	// continuity correction; 0 when Method is "exact".
-	Z float64 `json:",omitempty"`
+	Z float64 `json:"z,omitempty"`
 	// P is the two-sided p-value.
-	P float64
+	P float64 `json:"p"`
 	// Method is "exact" (the exact distribution of U, used when both
 	// samples have at most MannWhitneyExactLimit values and there are no
 	// ties) or "normal" (the normal approximation with tie correction and
 	// continuity correction, R's wilcox.test(correct = TRUE)).
-	Method string
+	Method string `json:"method"`
 	// Ties reports whether any value occurs more than once across both
 	// samples.
-	Ties bool `json:",omitempty"`
+	Ties bool `json:"ties,omitempty"`
 }
 
 // MannWhitneyU performs the two-sided Mann-Whitney U test of the null
@@ -192,12 +192,12 @@ func exactUCDF(n1, n2, u int) float64 {
 type TTest struct {
 	// T is the t statistic (mean(a) - mean(b)) / SE, scipy's sign
 	// convention for ttest_ind(a, b, equal_var=False).
-	T float64
+	T float64 `json:"t"`
 	// DF is the Welch–Satterthwaite degrees of freedom.
-	DF float64
+	DF float64 `json:"df"`
 	// P is the two-sided p-value from Student's t distribution with DF
 	// degrees of freedom (gonum's distuv.StudentsT).
-	P float64
+	P float64 `json:"p"`
 }
 
 // WelchT performs Welch's two-sided t-test of the null hypothesis that a

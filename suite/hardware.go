@@ -47,16 +47,27 @@ func (r *runner) openGPU(ctx context.Context) *gpuState {
 		return &gpuState{info: GPU{None: true, Error: err.Error()}}
 	}
 	g := &gpuState{sampler: s, info: GPU{Sampler: s.Name()}}
+	if si, err := gpumon.Info(ctx, s); err == nil {
+		g.info.Driver, g.info.CUDA, g.info.NVML = si.DriverVersion, si.CUDADriverVersion, si.NVMLVersion
+		g.info.Devices = si.GPUs
+	} else {
+		if ctx.Err() != nil {
+			return g
+		}
+		g.info.InfoError = err.Error()
+	}
 	samples, err := s.Sample(ctx, nil)
 	if err != nil {
 		g.info.Error = "first sample: " + err.Error()
 	}
-	for _, smp := range samples {
-		d := GPUDevice{Index: smp.Index, UUID: smp.UUID, Name: smp.Name}
-		if smp.MemTotalMiB == smp.MemTotalMiB { // not NaN
-			d.MemTotalMiB = smp.MemTotalMiB
+	if len(g.info.Devices) == 0 {
+		for _, smp := range samples {
+			d := GPUDevice{Index: smp.Index, UUID: smp.UUID, Name: smp.Name}
+			if smp.MemTotalMiB == smp.MemTotalMiB { // not NaN
+				d.MemoryTotalMiB = smp.MemTotalMiB
+			}
+			g.info.Devices = append(g.info.Devices, d)
 		}
-		g.info.Devices = append(g.info.Devices, d)
 	}
 	if len(g.info.Devices) == 0 {
 		g.info.None = true

@@ -18,6 +18,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"tr117"
+	"tr117/gpumon"
 	"tr117/sink"
 )
 
@@ -41,10 +42,12 @@ type Manifest struct {
 	GPU       GPU    `json:"gpu"`
 	// Backend is "ollama" for real servers or "sim" for the embedded
 	// simulator (tr117/profiler/ollamatest); Simulated is true for "sim".
-	Backend   string     `json:"backend"`
-	Simulated bool       `json:"simulated"`
-	Endpoints []Endpoint `json:"endpoints"`
-	Plan      Plan       `json:"plan"`
+	Backend   string `json:"backend"`
+	Simulated bool   `json:"simulated"`
+	// Simulator is Config.Simulator: how the simulated endpoints behaved.
+	Simulator json.RawMessage `json:"simulator,omitempty"`
+	Endpoints []Endpoint      `json:"endpoints"`
+	Plan      Plan            `json:"plan"`
 	// Started is when the first session on this output root began;
 	// Sessions counts the invocations (1 + resumes). Finished is set when
 	// a session ran every run of the plan (successfully or not).
@@ -93,19 +96,23 @@ type GPU struct {
 	// when none could be opened.
 	Sampler string `json:"sampler"`
 	// None is true when no GPU could be read; Error says why.
-	None    bool        `json:"none"`
-	Error   string      `json:"error,omitempty"`
+	None  bool   `json:"none"`
+	Error string `json:"error,omitempty"`
+	// Driver is the NVIDIA driver's version, CUDA the newest CUDA version
+	// it supports and NVML NVML's version (NVML sampler only), from
+	// gpumon.Info.
+	Driver string `json:"driver,omitempty"`
+	CUDA   string `json:"cuda_driver_version,omitempty"`
+	NVML   string `json:"nvml_version,omitempty"`
+	// Devices describes each GPU (from gpumon.Info: memory, PCIe link,
+	// power limit …; from the first sample when Info is not available).
 	Devices []GPUDevice `json:"devices,omitempty"`
-	Driver  string      `json:"driver,omitempty"`
+	// InfoError says why gpumon.Info failed, when it did.
+	InfoError string `json:"info_error,omitempty"`
 }
 
 // GPUDevice is one GPU.
-type GPUDevice struct {
-	Index       int     `json:"index"`
-	UUID        string  `json:"uuid,omitempty"`
-	Name        string  `json:"name,omitempty"`
-	MemTotalMiB float64 `json:"memory_total_mib,omitempty"`
-}
+type GPUDevice = gpumon.GPUInfo
 
 // Endpoint is one Ollama server as found when the session started.
 type Endpoint struct {

@@ -79,7 +79,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		// One compact statement (the first verdict), then what was
 		// measured without a GPU: the server's eval rate.
 		if len(hw.Verdicts) > 0 {
-			p("**%s** (n = %d runs; the full error is in %s.)\n\n", mdCell(hw.Verdicts[0].Text), hw.Verdicts[0].N, ManifestFile)
+			p("**No GPU:** %s (n = %d runs; the full error is in %s.)\n\n", mdCell(strings.TrimPrefix(hw.Verdicts[0].Text, "No GPU: ")), hw.Verdicts[0].N, ManifestFile)
 		}
 		p("| Model | Runs | Server tok/s (mean ± sd) |\n|---|--:|--:|\n")
 		for _, hm := range hw.Models {
@@ -195,11 +195,31 @@ func gpuText(g GPU, hardwareSkipped bool) string {
 	}
 	var names []string
 	for _, d := range g.Devices {
-		names = append(names, fmt.Sprintf("%d: %s", d.Index, d.Name))
+		var det []string
+		if d.MemoryTotalMiB > 0 {
+			det = append(det, fmt.Sprintf("%.0f MiB", d.MemoryTotalMiB))
+		}
+		if d.PCIeLinkGenMax > 0 && d.PCIeLinkWidthMax > 0 {
+			det = append(det, fmt.Sprintf("PCIe gen %d x%d", d.PCIeLinkGenMax, d.PCIeLinkWidthMax))
+		}
+		if d.PowerLimitW > 0 {
+			det = append(det, fmt.Sprintf("%.0f W limit", d.PowerLimitW))
+		}
+		if d.ComputeCapability != "" {
+			det = append(det, "compute "+d.ComputeCapability)
+		}
+		n := fmt.Sprintf("%d: %s", d.Index, d.Name)
+		if len(det) > 0 {
+			n += " (" + strings.Join(det, ", ") + ")"
+		}
+		names = append(names, n)
 	}
-	s := strings.Join(names, ", ") + " via " + g.Sampler
+	s := strings.Join(names, "; ") + "; sampler " + g.Sampler
 	if g.Driver != "" {
-		s += ", driver " + g.Driver
+		s += "; driver " + g.Driver
+	}
+	if g.CUDA != "" {
+		s += ", CUDA " + g.CUDA
 	}
 	return s
 }
@@ -252,17 +272,27 @@ func ivText(iv *stats.Interval) string {
 	return fmt.Sprintf("[%.2f, %.2f]", iv.Lo, iv.Hi)
 }
 
+// diffPrec is prec, or 4 decimals when the difference and its interval
+// are all below 0.1 in size and would print as ±0.00.
+func diffPrec(ab *AB, prec int) int {
+	if w := math.Max(math.Abs(ab.Diff.Lo), math.Abs(ab.Diff.Hi)); w > 0 && w < 0.1 && prec < 4 {
+		return 4
+	}
+	return prec
+}
+
 func abDiff(ab *AB, prec int) string {
 	if ab == nil {
 		return "n/a"
 	}
-	return fmt.Sprintf("%+.*f", prec, ab.Diff.Estimate)
+	return fmt.Sprintf("%+.*f", diffPrec(ab, prec), ab.Diff.Estimate)
 }
 
 func abCI(ab *AB, prec int) string {
 	if ab == nil {
 		return "n/a"
 	}
+	prec = diffPrec(ab, prec)
 	return fmt.Sprintf("[%+.*f, %+.*f]", prec, ab.Diff.Lo, prec, ab.Diff.Hi)
 }
 

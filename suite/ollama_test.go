@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"tr117/internal/ollamaserver"
+	"tr117/tokbench"
 )
 
 // TestRealOllama runs a small plan against two real Ollama servers with the
@@ -26,14 +27,17 @@ func TestRealOllama(t *testing.T) {
 		MRI:      MRIPlan{Models: []string{model}},
 		Throttle: ThrottlePlan{Models: []string{model}, Rates: []float64{30}},
 		Hardware: HardwarePlan{Models: []string{model}},
+		// The tiny model is in the servers' own store, not the local
+		// default one: its tokenizer comes from the collector's /api/show.
+		Tokenizers: TokenizerPlan{Run: true, Models: []string{model}, Bytes: 16 << 10, Iterations: 3},
 	}
 	plan.SetRuns(2)
 	res, err := Execute(context.Background(), Config{Plan: plan, OutputRoot: root, Backend: BackendOllama})
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
-	if res.Ran != 8 || res.Failed != 0 {
-		t.Fatalf("ran %d failed %d, want 8 and 0", res.Ran, res.Failed)
+	if res.Ran != 9 || res.Failed != 0 {
+		t.Fatalf("ran %d failed %d, want 9 and 0", res.Ran, res.Failed)
 	}
 	man, err := ReadManifest(root)
 	if err != nil {
@@ -53,6 +57,9 @@ func TestRealOllama(t *testing.T) {
 	}
 	// Client token counts equal Ollama's eval_count in every run.
 	for _, rec := range man.Runs {
+		if rec.Phase == PhaseTokenizers {
+			continue
+		}
 		dir, _ := rec.Run.Dir(root)
 		b, err := os.ReadFile(filepath.Join(dir, RunFile(rec.Index, "")))
 		if err != nil {
@@ -83,8 +90,11 @@ func TestRealOllama(t *testing.T) {
 	if rep.Simulated || rep.Banner != "" || !rep.Hardware.NoGPU && man.GPU.None {
 		t.Errorf("report: simulated %v banner %q noGPU %v", rep.Simulated, rep.Banner, rep.Hardware.NoGPU)
 	}
+	if tr := rep.Tokenizers; tr == nil || len(tr.Results) != 1 || tr.Results[0].Source != tokbench.ServerSource(insts[0].URL, model) || tr.Results[0].TokensPerSec <= 0 {
+		t.Errorf("tokenizer from the collector's /api/show: %+v", tr)
+	}
 	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
-	if man.GPU.None && (!strings.Contains(string(md), "**No GPU (") || strings.Count(string(md), "No GPU") != 1) {
+	if man.GPU.None && (!strings.Contains(string(md), "**No GPU:**") || strings.Count(string(md), "No GPU") != 1) {
 		t.Error("report.md does not say plainly, once, that there was no GPU")
 	}
 	// Short real runs (12 tokens) still have lag samples at the suite's

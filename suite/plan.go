@@ -134,8 +134,10 @@ type TokenizerPlan struct {
 	Models []string `json:"models,omitempty" yaml:"models"`
 	// Sources overrides where a model's tokenizer is looked for:
 	// comma-separated fallbacks (a file or directory, "ollama:NAME",
-	// "hf:ORG/NAME"), as the seed's --gemma-tokenizer flags. Default: the
-	// local Ollama store, then the model's Hugging Face repo.
+	// "hf:ORG/NAME", "http://HOST:PORT/MODEL" for a running Ollama), as
+	// the seed's --gemma-tokenizer flags. Default: the local Ollama store,
+	// then the collector endpoint's /api/show, then the model's Hugging
+	// Face repo.
 	Sources map[string]string `json:"sources,omitempty" yaml:"sources"`
 	// Bytes of corpus (default 1 MiB) and Iterations (default 3).
 	Bytes      int `json:"bytes,omitempty" yaml:"bytes"`

@@ -157,8 +157,14 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 		mid := (p.Y.Max + p.Y.Min) / 2
 		p.Y.Min, p.Y.Max = mid-0.5, mid+0.5
 	}
+	// Efficiency cannot exceed 100%: keep the window below it.
+	if p.Y.Max > 100 && p.Y.Min < 100 {
+		p.Y.Min, p.Y.Max = p.Y.Min-(p.Y.Max-100), 100
+	}
 	p.X.Tick.Label.Rotation = 0.3
 	p.X.Tick.Label.XAlign = -0.9
+	// Room at both ends, so the last rotated label is not cut off.
+	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.2
 	return p, true
 }
 
@@ -197,11 +203,20 @@ func lagPlot(model string, bufs []BufferSize, interval float64, ds []*runData) (
 	return p, drawn
 }
 
-// gapCDFPlot draws the empirical CDF of chunk gaps per buffer condition.
+// minGapMs is where the chunk-gap CDF's log axis starts: gaps below it
+// (back-to-back chunks from one read) are drawn at it.
+const minGapMs = 0.001
+
+// gapCDFPlot draws the empirical CDF of chunk gaps per buffer condition on
+// a log x axis: gaps span from microseconds (chunks delivered by one read)
+// to the token interval and the odd stall of tens of milliseconds, and a
+// linear axis squeezes all but the stalls into one step.
 func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, bool) {
 	p := plot.New()
 	p.Title.Text = "Chunk gap CDF: " + model
-	p.X.Label.Text = "gap ms"
+	p.X.Label.Text = "gap ms (log scale)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Y.Label.Text = "fraction of chunks"
 	drawn := false
 	for i, b := range bufs {
@@ -217,9 +232,9 @@ func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, boo
 		step := max(1, len(gaps)/2000)
 		var xy plotter.XYs
 		for j := 0; j < len(gaps); j += step {
-			xy = append(xy, plotter.XY{X: gaps[j], Y: float64(j+1) / float64(len(gaps))})
+			xy = append(xy, plotter.XY{X: max(gaps[j], minGapMs), Y: float64(j+1) / float64(len(gaps))})
 		}
-		xy = append(xy, plotter.XY{X: gaps[len(gaps)-1], Y: 1})
+		xy = append(xy, plotter.XY{X: max(gaps[len(gaps)-1], minGapMs), Y: 1})
 		l, err := plotter.NewLine(xy)
 		if err != nil {
 			continue
@@ -229,8 +244,9 @@ func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, boo
 		p.Legend.Add(b.Dir(), l)
 		drawn = true
 	}
-	p.Legend.Left = false
-	p.Legend.Top = false
+	// Top left: the curves start at 0 there.
+	p.Legend.Left = true
+	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return p, drawn
 }

@@ -604,7 +604,7 @@ func (a *analyzer) hardware() HardwareSection {
 		for _, hm := range hs.Models {
 			runs += hm.Runs
 		}
-		hs.Verdicts = append(hs.Verdicts, Verdict{N: runs, Text: fmt.Sprintf("No GPU (%s): the %d hardware runs ran without GPU telemetry, so power, utilisation, memory, PCIe and energy per token are unmeasured on this machine.", shortGPUReason(hs.Reason), runs)})
+		hs.Verdicts = append(hs.Verdicts, Verdict{N: runs, Text: fmt.Sprintf("No GPU: %s. The %d hardware runs ran without GPU telemetry, so power, utilisation, memory, PCIe and energy per token are unmeasured on this machine.", shortGPUReason(hs.Reason), runs)})
 	} else {
 		for _, hm := range hs.Models {
 			hs.Verdicts = append(hs.Verdicts, a.hardwareVerdict(hm))

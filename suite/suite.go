@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ type Config struct {
 	// manifest and announced atop the report; the caller chooses what
 	// serves the plan's endpoints.
 	Backend string `json:"backend"`
+	// Simulator, for the "sim" backend, is the simulators' configuration
+	// (an ollamatest.Config, say), written into the manifest as is. It
+	// must marshal to JSON.
+	Simulator any `json:"simulator,omitempty"`
 
 	// Progress receives a progress bar (on a terminal) or progress lines.
 	// nil: no progress.
@@ -181,6 +186,14 @@ func (r *runner) prepare(ctx context.Context) error {
 	}
 	r.man.Backend = r.cfg.Backend
 	r.man.Simulated = r.cfg.Backend == BackendSim
+	r.man.Simulator = nil
+	if r.cfg.Simulator != nil {
+		raw, err := json.Marshal(r.cfg.Simulator)
+		if err != nil {
+			return fmt.Errorf("suite: simulator configuration: %w", err)
+		}
+		r.man.Simulator = raw
+	}
 	r.man.Plan = r.plan
 	r.man.Finished = nil
 

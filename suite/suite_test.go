@@ -38,6 +38,14 @@ func (f *fakeGPU) Sample(ctx context.Context, dst []gpumon.Sample) ([]gpumon.Sam
 	return append(dst, s), nil
 }
 
+// Info describes the fake GPU as gpumon's samplers describe a real one.
+func (f *fakeGPU) Info(ctx context.Context) (gpumon.SystemInfo, error) {
+	return gpumon.SystemInfo{Sampler: "fake", DriverVersion: "550.54.15", CUDADriverVersion: "12.4", GPUs: []gpumon.GPUInfo{{
+		Index: 0, UUID: "GPU-fake-0", Name: "Fake GPU 4080", MemoryTotalMiB: 12282,
+		PCIeLinkGenMax: 4, PCIeLinkWidthMax: 16, PowerLimitW: 175, ComputeCapability: "8.9",
+	}}}, nil
+}
+
 // simPair starts two simulators, collector and insight, at a fast rate.
 func simPair(t *testing.T, tps float64) (string, string) {
 	t.Helper()
@@ -90,10 +98,13 @@ func TestSimulatedDefaultPlan(t *testing.T) {
 	if !man.Simulated || man.Backend != "sim" || len(man.Endpoints) != 2 || man.Endpoints[0].Version == "" || len(man.Endpoints[0].Models) == 0 {
 		t.Errorf("manifest backend/endpoints: %+v %+v", man.Backend, man.Endpoints)
 	}
-	if man.GPU.Sampler != "fake" || len(man.GPU.Devices) != 1 || man.Finished == nil {
+	if man.GPU.Sampler != "fake" || len(man.GPU.Devices) != 1 || man.GPU.Driver != "550.54.15" || man.GPU.CUDA != "12.4" || man.GPU.Devices[0].PowerLimitW != 175 || man.Finished == nil {
 		t.Errorf("manifest GPU/finished: %+v %v", man.GPU, man.Finished)
 	}
 	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
+	if want := "| GPU | 0: Fake GPU 4080 (12282 MiB, PCIe gen 4 x16, 175 W limit, compute 8.9); sampler fake; driver 550.54.15, CUDA 12.4 |"; !strings.Contains(string(md), want) {
+		t.Errorf("report.md's Setup table lacks %q", want)
+	}
 	if !strings.HasPrefix(string(md), "> **SIMULATED") {
 		t.Errorf("report.md does not start with the simulated banner:\n%.300s", md)
 	}

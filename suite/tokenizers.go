@@ -29,10 +29,15 @@ var hubRepos = map[string]string{
 	"llama3.1": "hf:meta-llama/Llama-3.1-8B-Instruct",
 }
 
-// tokenizerSources lists where to look for model's tokenizer: the Ollama
-// store first (exactly what Ollama runs), then a Hugging Face repo.
-func tokenizerSources(model string) []string {
+// tokenizerSources lists where to look for model's tokenizer: the local
+// Ollama store first (exactly what Ollama runs), then the collector endpoint
+// being measured (the same tokenizer, from its /api/show, for a server on
+// another machine or with a store of its own), then a Hugging Face repo.
+func tokenizerSources(model, serverURL string) []string {
 	src := []string{"ollama:" + model}
+	if serverURL != "" {
+		src = append(src, tokbench.ServerSource(serverURL, model))
+	}
 	family, _, _ := strings.Cut(model, ":")
 	if repo, ok := hubRepos[family]; ok {
 		src = append(src, repo)
@@ -53,7 +58,7 @@ func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]stri
 		}
 	}()
 	for _, m := range r.plan.Tokenizers.Models {
-		sources := tokenizerSources(m)
+		sources := tokenizerSources(m, r.plan.CollectorURL)
 		if s, ok := r.plan.Tokenizers.Sources[m]; ok {
 			sources = splitList(s)
 		}
@@ -80,7 +85,7 @@ func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]stri
 		for _, m := range r.plan.Tokenizers.Models {
 			errs = append(errs, fmt.Errorf("%s: %s", m, missing[m]))
 		}
-		return files, fmt.Errorf("suite: tokenizers: none found (pass --allow-download-tokenizers to fetch from the Hugging Face Hub, or pull the models into Ollama):\n%w", errors.Join(errs...))
+		return files, fmt.Errorf("suite: tokenizers: none found (pull the models into the collector's Ollama, or pass --allow-download-tokenizers to fetch from the Hugging Face Hub):\n%w", errors.Join(errs...))
 	}
 	rep, err := tokbench.Run(ctx, tokbench.SeedCorpus(r.plan.Tokenizers.Bytes), toks, tokbench.Config{Iterations: r.plan.Tokenizers.Iterations})
 	if err != nil {

@@ -184,6 +184,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		OutputRoot: *outputRoot,
 		Overwrite:  *overwrite,
 		Backend:    be.Name,
+		Simulator:  be.Sim,
 		Progress:   stdout,
 	})
 	elapsed := time.Since(start).Round(time.Second)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,10 @@ func TestDefaultPlanFallsBackToSimulator(t *testing.T) {
 	man, err := suite.ReadManifest(root)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var sims map[string]ollamatest.Config
+	if err := json.Unmarshal(man.Simulator, &sims); err != nil || sims["insight"].TokensPerSecond != 1000 || sims["collector"].Rates["qwen2.5:7b"] != 700 || sims["insight"].Seed != 2 {
+		t.Errorf("manifest: simulator %s (%v)", man.Simulator, err)
 	}
 	if !man.Simulated || len(man.Runs) != 5 {
 		t.Errorf("manifest: simulated %v, %d runs", man.Simulated, len(man.Runs))

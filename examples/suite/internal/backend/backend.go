@@ -25,12 +25,16 @@ const (
 
 // SimConfig is how the embedded simulators behave: a realistic pace by
 // default (100 tok/s per stream, 50 ms to the first token, ±10% jitter),
-// about what gemma3 does on a laptop RTX 4080.
+// about what gemma3 does on a laptop RTX 4080, with qwen2.5:7b at 70% of
+// that rate, as a 7B model is slower than a 4B one on the same GPU.
 type SimConfig struct {
 	TokensPerSecond float64
 	TTFT            time.Duration
 	Jitter          float64
 }
+
+// QwenShare is qwen2.5:7b's simulated rate as a share of TokensPerSecond.
+const QwenShare = 0.7
 
 // Backend is the chosen backend. Close stops the simulators, if any.
 type Backend struct {
@@ -39,7 +43,10 @@ type Backend struct {
 	InsightURL   string
 	// Reason says why the simulator is used, for the screen.
 	Reason string
-	sims   []*ollamatest.Server
+	// Sim is the simulators' configurations by role (for the manifest),
+	// nil for real servers.
+	Sim  map[string]ollamatest.Config
+	sims []*ollamatest.Server
 }
 
 // Close stops the simulators.
@@ -91,14 +98,18 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 
 func startSims(sim SimConfig, reason string) *Backend {
 	b := &Backend{Name: suite.BackendSim, Reason: reason}
-	for i := 0; i < 2; i++ {
-		s := ollamatest.NewServer(ollamatest.Config{
-			TokensPerSecond: sim.TokensPerSecond,
-			TTFT:            sim.TTFT,
-			Jitter:          sim.Jitter,
-			Seed:            uint64(i + 1),
-		})
-		b.sims = append(b.sims, s)
+	cfg := ollamatest.Config{
+		TokensPerSecond: sim.TokensPerSecond,
+		Rates:           map[string]float64{"qwen2.5:7b": QwenShare * sim.TokensPerSecond},
+		TTFT:            sim.TTFT,
+		Jitter:          sim.Jitter,
+	}
+	b.Sim = map[string]ollamatest.Config{}
+	for i, role := range []string{"collector", "insight"} {
+		c := cfg
+		c.Seed = uint64(i + 1)
+		b.Sim[role] = c
+		b.sims = append(b.sims, ollamatest.NewServer(c))
 	}
 	b.CollectorURL, b.InsightURL = b.sims[0].URL, b.sims[1].URL
 	return b

@@ -139,6 +139,14 @@ func TestLlama3MatchesHuggingFace(t *testing.T) {
 	if n := len(encode(t, tok, warAndPeace(t))); n != hfWarAndPeaceTokens {
 		t.Errorf("war-and-peace: %d tokens, Hugging Face gives %d", n, hfWarAndPeaceTokens)
 	}
+	// The bench in two shards counts the same.
+	rep, err := Run(context.Background(), warAndPeace(t), []Named{{"llama3", tok}}, Config{Iterations: 1, Parallel: 2, NoWarmUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rep.Results[0].Tokens; n != hfWarAndPeaceTokens {
+		t.Errorf("war-and-peace in 2 shards: %d tokens, Hugging Face gives %d", n, hfWarAndPeaceTokens)
+	}
 }
 
 func TestEncoderJSONMatchesTokenizerJSON(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"tr117/profiler"
 	"tr117/sink"
@@ -89,6 +90,27 @@ func (r *runner) agents(model string) ([]profiler.Agent, error) {
 	return profiler.WithNumPredict(agents, r.plan.NumPredict), nil
 }
 
+// throttleTokenBudget is the completion length assumed when a throttled
+// run's request timeout is sized and the plan sets no num_predict: about
+// the longest completion a small model writes before it stops on its own.
+const throttleTokenBudget = 8192
+
+// requestTimeout bounds each request of a run: the profiler's default (two
+// minutes) plus, for a throttled run, the time the reader needs at the
+// throttle rate for num_predict tokens (or throttleTokenBudget), so that a
+// long completion read at 60 tok/s is not cut off as a timeout.
+func (r *runner) requestTimeout(run Run) time.Duration {
+	t := profiler.DefaultTimeout
+	if run.Phase == PhaseThrottle && run.Rate > 0 {
+		n := r.plan.NumPredict
+		if n <= 0 {
+			n = throttleTokenBudget
+		}
+		t += time.Duration(float64(n) / run.Rate * float64(time.Second))
+	}
+	return t
+}
+
 // conditionFor returns the Runner of the run's condition, creating it (and
 // closing the previous condition's) when the run starts a new one.
 func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer) (*condition, error) {
@@ -108,6 +130,7 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 		Agents:         agents,
 		Scenario:       sc,
 		ReadBufferSize: buffer,
+		Timeout:        r.requestTimeout(run),
 		Warmup:         *r.plan.Warmup,
 		Lag:            profiler.LagConfig{Interval: r.plan.LagInterval.D()},
 		Wrap:           wrap,

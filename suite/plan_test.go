@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tr117/profiler"
 )
 
 func TestDefaultPlanIsSeedPlan(t *testing.T) {
@@ -176,4 +178,24 @@ func FuzzDecodePlan(f *testing.F) {
 		}
 		Runs(p)
 	})
+}
+
+// TestThrottledRequestTimeout: a throttled request may take as long as its
+// tokens need at the throttle rate, on top of the profiler's default.
+func TestThrottledRequestTimeout(t *testing.T) {
+	for _, c := range []struct {
+		run        Run
+		numPredict int
+		want       time.Duration
+	}{
+		{Run{Phase: PhaseMRI}, 0, profiler.DefaultTimeout},
+		{Run{Phase: PhaseThrottle, Rate: 0}, 0, profiler.DefaultTimeout},
+		{Run{Phase: PhaseThrottle, Rate: 60}, 600, profiler.DefaultTimeout + 10*time.Second},
+		{Run{Phase: PhaseThrottle, Rate: 64}, 0, profiler.DefaultTimeout + 128*time.Second},
+	} {
+		r := &runner{plan: Plan{NumPredict: c.numPredict}.WithDefaults()}
+		if got := r.requestTimeout(c.run); got != c.want {
+			t.Errorf("%s rate %v num_predict %d: timeout %v, want %v", c.run.Phase, c.run.Rate, c.numPredict, got, c.want)
+		}
+	}
 }

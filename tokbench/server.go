@@ -22,7 +22,7 @@ type ServerConfig struct {
 	// outlives it.
 	Client *http.Client `json:"-"`
 	// MaxBytes caps the /api/show response, which carries the whole
-	// vocabulary (about 10 MB for Llama 3's 128k tokens and 280k merges).
+	// vocabulary (5.6 MB for Llama 3's 128k tokens and 280k merges).
 	// Default 512 MiB.
 	MaxBytes int64 `json:"max_bytes,omitempty"`
 }

@@ -29,10 +29,12 @@ type Info struct {
 	// Model is the algorithm: "bpe", "sentencepiece" or "wordpiece".
 	Model string `json:"model"`
 	// Format is what was read: "tokenizer.json", "encoder.json+vocab.bpe",
-	// "tokenizer.model", "gguf".
+	// "tokenizer.model", "gguf", "ollama-store" (a GGUF found by model
+	// name) or "ollama-api" (a GGUF's metadata from a server's /api/show).
 	Format string `json:"format,omitempty"`
 	// Source is where it was loaded from: a path, an Ollama model name and
-	// its blob, or a Hugging Face repo id and the cached file.
+	// its blob, a server source "http://HOST:PORT/MODEL", or a Hugging
+	// Face repo id and the cached file.
 	Source string `json:"source"`
 	// VocabSize is the number of ids, added tokens included.
 	VocabSize int `json:"vocab_size,omitempty"`

@@ -19,7 +19,8 @@
 //
 // It writes tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
-// (Go benchmark format: compare two runs with benchstat).
+// (Go benchmark format: compare two runs with benchstat). Ctrl-C stops it
+// after the pass in flight; a second Ctrl-C quits at once.
 package main
 
 import (
@@ -39,6 +40,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C ends the run after the pass in flight (an encode cannot be
+	// cut short); a second one, with the default handler back, quits at once.
+	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

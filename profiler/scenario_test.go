@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func TestWithNumPredict(t *testing.T) {
+func TestCapTokens(t *testing.T) {
 	set := DefaultOptions()
 	for _, sc := range Scenarios() {
 		agents := DefaultAgents("m", "http://a", "http://b", sc, set, set)
@@ -17,7 +17,7 @@ func TestWithNumPredict(t *testing.T) {
 		for i, a := range agents {
 			before[i] = a.Options
 		}
-		got := WithNumPredict(agents, 64)
+		got := CapTokens(agents, 64)
 		for i, a := range got {
 			if a.Options["num_predict"] != 64 {
 				t.Errorf("%s: agent %s options %v lack num_predict 64", sc, a.ID, a.Options)
@@ -27,10 +27,10 @@ func TestWithNumPredict(t *testing.T) {
 				t.Errorf("%s: agent %s has %d options, want %d", sc, a.ID, len(a.Options), want)
 			}
 			if !reflect.DeepEqual(agents[i].Options, before[i]) || (before[i] != nil && before[i]["num_predict"] != nil) {
-				t.Errorf("%s: WithNumPredict modified the caller's options", sc)
+				t.Errorf("%s: CapTokens modified the caller's options", sc)
 			}
 		}
-		if same := WithNumPredict(agents, 0); !reflect.DeepEqual(same, agents) {
+		if same := CapTokens(agents, 0); !reflect.DeepEqual(same, agents) {
 			t.Errorf("%s: n=0 changed the agents", sc)
 		}
 	}

@@ -87,7 +87,7 @@ func (r *runner) agents(model string) ([]profiler.Agent, error) {
 	}
 	set := profiler.DefaultOptions()
 	agents := profiler.DefaultAgents(model, r.plan.CollectorURL, r.plan.InsightURL, sc, set, set)
-	return profiler.WithNumPredict(agents, r.plan.NumPredict), nil
+	return profiler.CapTokens(agents, r.plan.NumPredict), nil
 }
 
 // throttleTokenBudget is the completion length assumed when a throttled

@@ -137,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	agents := profiler.WithNumPredict(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set1, set2), *numPredict)
+	agents := profiler.CapTokens(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set1, set2), *numPredict)
 	cfg := profiler.Config{
 		Agents:         agents,
 		Scenario:       sc,

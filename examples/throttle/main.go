@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	set := profiler.DefaultOptions()
-	agents := profiler.WithNumPredict(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set, set), *numPredict)
+	agents := profiler.CapTokens(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set, set), *numPredict)
 	newLimiter := func() throttle.Limiter {
 		if *burst > 0 {
 			return throttle.NewWithBurst(*rate, *burst)

@@ -66,7 +66,7 @@ func ExampleRunner() {
 	for _, a := range rr.Agents {
 		fmt.Println(a.ID, a.Metrics.TokensGenerated, "tokens, options", a.Options)
 	}
-	fmt.Println("efficiency = speedup / 2 × 100:", rr.EfficiencyPercent == rr.ConcurrencySpeedup/2*100)
+	fmt.Println("efficiency = speedup / 2 × 100:", *rr.EfficiencyPercent == *rr.ConcurrencySpeedup/2*100)
 	// Output:
 	// collector 20 tokens, options map[num_ctx:512 num_gpu:80 temperature:1]
 	// insight 30 tokens, options map[num_ctx:512 num_gpu:80 temperature:1]

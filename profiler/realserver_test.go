@@ -66,13 +66,16 @@ func TestRealServerTwoInstances(t *testing.T) {
 				t.Errorf("run %d %s: client overhead %v", i, a.ID, m.ClientOverheadMS)
 			}
 		}
-		if want := rr.ConcurrencySpeedup / 2 * 100; math.Abs(rr.EfficiencyPercent-want) > 1e-9 {
-			t.Errorf("run %d: efficiency %v, speedup/2×100 = %v", i, rr.EfficiencyPercent, want)
+		if rr.ConcurrencySpeedup == nil || rr.EfficiencyPercent == nil {
+			t.Fatalf("run %d: no speedup or efficiency", i)
 		}
-		if rr.ConcurrencySpeedup <= 0 {
-			t.Errorf("run %d: speedup %v", i, rr.ConcurrencySpeedup)
+		if want := *rr.ConcurrencySpeedup / 2 * 100; math.Abs(*rr.EfficiencyPercent-want) > 1e-9 {
+			t.Errorf("run %d: efficiency %v, speedup/2×100 = %v", i, *rr.EfficiencyPercent, want)
 		}
-		t.Logf("run %d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, TTFT %.1f/%.1f ms", i, rr.ConcurrentWallTimeMS, rr.ConcurrencySpeedup, rr.EfficiencyPercent, *rr.Agents[0].Metrics.TTFTMS, *rr.Agents[1].Metrics.TTFTMS)
+		if *rr.ConcurrencySpeedup <= 0 {
+			t.Errorf("run %d: speedup %v", i, *rr.ConcurrencySpeedup)
+		}
+		t.Logf("run %d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, TTFT %.1f/%.1f ms", i, rr.ConcurrentWallTimeMS, *rr.ConcurrencySpeedup, *rr.EfficiencyPercent, *rr.Agents[0].Metrics.TTFTMS, *rr.Agents[1].Metrics.TTFTMS)
 	}
 	if chunks.Len() == 0 {
 		t.Error("no chunks recorded")

@@ -30,10 +30,13 @@ type Report struct {
 	FailedRuns int `json:"failed_runs"`
 	// Agents holds one entry per agent ID, in the order first seen.
 	Agents []AgentReport `json:"agents"`
-	// EfficiencyPercent and SpeedUp summarise the runs' efficiency and
-	// speed-up (failed runs included, as measured).
-	EfficiencyPercent stats.Summary `json:"efficiency_percent"`
-	Speedup           stats.Summary `json:"concurrency_speedup"`
+	// EfficiencyPercent and Speedup summarise the efficiency and
+	// speed-up of the runs in which every agent succeeded; the other runs
+	// have none (see RunResult.EfficiencyPercent) and are counted in
+	// EfficiencyExcluded.
+	EfficiencyPercent  stats.Summary `json:"efficiency_percent"`
+	Speedup            stats.Summary `json:"concurrency_speedup"`
+	EfficiencyExcluded int           `json:"efficiency_excluded_runs"`
 	// LagMS pools every run's lag samples; Stalls sums their stall events.
 	LagMS  stats.Summary `json:"lag_ms"`
 	Stalls int           `json:"stall_events"`
@@ -79,8 +82,12 @@ func NewReport(runs []*RunResult) Report {
 		if rr.Failed > 0 {
 			rep.FailedRuns++
 		}
-		eff = append(eff, rr.EfficiencyPercent)
-		speed = append(speed, rr.ConcurrencySpeedup)
+		if rr.EfficiencyPercent != nil && rr.ConcurrencySpeedup != nil {
+			eff = append(eff, *rr.EfficiencyPercent)
+			speed = append(speed, *rr.ConcurrencySpeedup)
+		} else {
+			rep.EfficiencyExcluded++
+		}
 		lags = append(lags, rr.LoopLag.Lags...)
 		rep.Stalls += rr.LoopLag.Stalls
 		if rep.LagInterval == 0 {
@@ -130,7 +137,8 @@ func NewReport(runs []*RunResult) Report {
 
 // WriteText writes the report as a few human-readable lines: per agent
 // TTFT p50/p99, ITL p50/p99 and tokens per second over its successful
-// runs; the runs' efficiency and speed-up; the scheduler lag's p99 and
+// runs; the efficiency and speed-up of the runs without failures (and how
+// many failed runs were left out); the scheduler lag's p99 and
 // stall events, or why there are no lag samples.
 func (rep Report) WriteText(w io.Writer) error {
 	var err error
@@ -166,8 +174,14 @@ func (rep Report) WriteText(w io.Writer) error {
 		p("\n")
 	}
 	if rep.EfficiencyPercent.N > 0 {
-		p("  efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  speedup mean %.3f\n",
+		p("  efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  speedup mean %.3f",
 			rep.EfficiencyPercent.Mean, rep.EfficiencyPercent.Min, rep.EfficiencyPercent.Max, rep.Speedup.Mean)
+		if rep.EfficiencyExcluded > 0 {
+			p("  (excluded: %d runs with a failed agent)", rep.EfficiencyExcluded)
+		}
+		p("\n")
+	} else {
+		p("  efficiency: none (no run in which every agent succeeded)\n")
 	}
 	if rep.LagMS.N == 0 {
 		p("  scheduler lag: no lag samples: run shorter than the %g ms interval", ms(rep.LagInterval))

@@ -13,9 +13,14 @@ func TestReportText(t *testing.T) {
 	ok := AgentResult{ID: "collector", Metrics: AgentMetrics{TokensGenerated: 3, ThroughputTokensPerSec: 50, TTFTMS: &ttft},
 		Stream: &Result{ITL: []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}}}
 	failed := AgentResult{ID: "insight", Error: "profiler: agent insight: boom", Err: errors.New("boom"), Stream: &Result{}}
-	short := &RunResult{Run: 1, Agents: []AgentResult{ok, failed}, EfficiencyPercent: 60, ConcurrencySpeedup: 1.2, Failed: 1,
+	eff, speedup := 60.0, 1.2
+	good := &RunResult{Run: 3, Agents: []AgentResult{ok, ok}, EfficiencyPercent: &eff, ConcurrencySpeedup: &speedup,
 		LoopLag: LagReport{Interval: DefaultLagInterval}}
-	long := &RunResult{Run: 2, Agents: []AgentResult{ok, failed}, EfficiencyPercent: 80, ConcurrencySpeedup: 1.6, Failed: 1,
+	// Runs with a failed agent have no efficiency (RunResult.Run leaves
+	// it nil); the summary leaves them out and says how many.
+	short := &RunResult{Run: 1, Agents: []AgentResult{ok, failed}, Failed: 1,
+		LoopLag: LagReport{Interval: DefaultLagInterval}}
+	long := &RunResult{Run: 2, Agents: []AgentResult{ok, failed}, Failed: 1,
 		LoopLag: LagReport{Interval: DefaultLagInterval, Samples: 2, Lags: []float64{0.5, 15}, Stalls: 1, SchedLatency: HistWindow{Count: 9, P99: 0.25}}}
 	for _, tc := range []struct {
 		name string
@@ -26,8 +31,12 @@ func TestReportText(t *testing.T) {
 			"runs: 1 (1 with failures)\n",
 			"  collector  ok 1 failed 0  TTFT p50 12.5 ms p99 12.5 ms  ITL p50 3.00 ms p99 3.98 ms  tok/s mean 50.0\n",
 			"  insight    ok 0 failed 1  no successful runs\n",
-			"  efficiency mean 60.0% (min 60.0%, max 60.0%)  speedup mean 1.200\n",
+			"  efficiency: none (no run in which every agent succeeded)\n",
 			"  scheduler lag: no lag samples: run shorter than the 100 ms interval; runtime sched latency p99 0.000 ms, GC pause max 0.000 ms\n",
+		}},
+		{"failed runs excluded", []*RunResult{short, good, long}, []string{
+			"runs: 3 (2 with failures)\n",
+			"  efficiency mean 60.0% (min 60.0%, max 60.0%)  speedup mean 1.200  (excluded: 2 runs with a failed agent)\n",
 		}},
 		{"no runs", nil, []string{"runs: 0 (0 with failures)\n"}},
 		{"long run", []*RunResult{short, long}, []string{

@@ -209,12 +209,17 @@ type RunResult struct {
 	// ConcurrentWallTimeMS is the time from starting all agents to the
 	// last one finishing.
 	ConcurrentWallTimeMS float64 `json:"concurrent_wall_time_ms"`
-	// SequentialEstimateMS is the sum of the agents' own total times.
+	// SequentialEstimateMS is the sum of the agents' own total times
+	// (a failed agent's up to its failure).
 	SequentialEstimateMS float64 `json:"sequential_estimate_ms"`
 	// ConcurrencySpeedup is SequentialEstimateMS / ConcurrentWallTimeMS.
-	ConcurrencySpeedup float64 `json:"concurrency_speedup"`
-	// EfficiencyPercent is ConcurrencySpeedup / len(Agents) × 100.
-	EfficiencyPercent float64 `json:"efficiency_percent"`
+	// It is nil (JSON null) when any agent failed: a failed agent's time
+	// is not the time of a completion, so the ratio would compare
+	// nothing (both agents refused quickly still gave "79% efficiency").
+	ConcurrencySpeedup *float64 `json:"concurrency_speedup"`
+	// EfficiencyPercent is ConcurrencySpeedup / len(Agents) × 100; nil
+	// (JSON null) when any agent failed, like ConcurrencySpeedup.
+	EfficiencyPercent *float64 `json:"efficiency_percent"`
 	// ReadBufferSize is the configured read size; 0 means Go's default.
 	ReadBufferSize int `json:"read_buffer_size"`
 	// Concurrency is the number of permits agents shared.
@@ -394,9 +399,10 @@ func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	}
 	rr.ConcurrentWallTimeMS = ms(wall)
 	rr.SequentialEstimateMS = ms(seq)
-	if wall > 0 {
-		rr.ConcurrencySpeedup = float64(seq) / float64(wall)
-		rr.EfficiencyPercent = rr.ConcurrencySpeedup / float64(len(rr.Agents)) * 100
+	if wall > 0 && rr.Failed == 0 {
+		speedup := float64(seq) / float64(wall)
+		eff := speedup / float64(len(rr.Agents)) * 100
+		rr.ConcurrencySpeedup, rr.EfficiencyPercent = &speedup, &eff
 	}
 	var errs []error
 	for _, s := range []any{r.sinks.Chunks, r.sinks.Lag} {

@@ -91,14 +91,18 @@ func TestRunnerTwoAgents(t *testing.T) {
 		if math.Abs(rr.SequentialEstimateMS-seq) > 1e-9 {
 			t.Errorf("sequential estimate %v, want %v", rr.SequentialEstimateMS, seq)
 		}
-		if got := rr.SequentialEstimateMS / rr.ConcurrentWallTimeMS; math.Abs(rr.ConcurrencySpeedup-got) > 1e-9 {
-			t.Errorf("speedup %v, want %v", rr.ConcurrencySpeedup, got)
+		if rr.ConcurrencySpeedup == nil || rr.EfficiencyPercent == nil {
+			t.Fatalf("run %d without failures has no speedup or efficiency", rr.Run)
 		}
-		if math.Abs(rr.EfficiencyPercent-rr.ConcurrencySpeedup/2*100) > 1e-9 {
-			t.Errorf("efficiency %v, speedup %v", rr.EfficiencyPercent, rr.ConcurrencySpeedup)
+		speedup, eff := *rr.ConcurrencySpeedup, *rr.EfficiencyPercent
+		if got := rr.SequentialEstimateMS / rr.ConcurrentWallTimeMS; math.Abs(speedup-got) > 1e-9 {
+			t.Errorf("speedup %v, want %v", speedup, got)
 		}
-		if rr.ConcurrentWallTimeMS < 100 || rr.EfficiencyPercent <= 50 || rr.EfficiencyPercent > 100.5 {
-			t.Errorf("wall %v ms, efficiency %v%%", rr.ConcurrentWallTimeMS, rr.EfficiencyPercent)
+		if math.Abs(eff-speedup/2*100) > 1e-9 {
+			t.Errorf("efficiency %v, speedup %v", eff, speedup)
+		}
+		if rr.ConcurrentWallTimeMS < 100 || eff <= 50 || eff > 100.5 {
+			t.Errorf("wall %v ms, efficiency %v%%", rr.ConcurrentWallTimeMS, eff)
 		}
 		if rr.LoopLag.Samples == 0 {
 			t.Errorf("no lag samples")
@@ -222,8 +226,24 @@ func TestRunnerOneAgentFails(t *testing.T) {
 			if fault.After > 0 && in.Metrics.TokensGenerated < fault.After {
 				t.Errorf("insight kept %d tokens", in.Metrics.TokensGenerated)
 			}
-			if _, err := json.Marshal(rr); err != nil {
-				t.Errorf("marshal: %v", err)
+			// A run with a failed agent has no speedup or efficiency: JSON
+			// null, so that no one averages the time of a failure. Its wall
+			// time is still measured.
+			b, err := json.Marshal(rr)
+			if err != nil {
+				t.Fatalf("marshal: %v", err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"concurrency_speedup", "efficiency_percent"} {
+				if v, ok := doc[k]; !ok || v != nil {
+					t.Errorf("run with a failed agent: %s = %v (present %v), want null", k, v, ok)
+				}
+			}
+			if w, _ := doc["concurrent_wall_time_ms"].(float64); w <= 0 {
+				t.Errorf("concurrent_wall_time_ms %v", doc["concurrent_wall_time_ms"])
 			}
 			// Nothing the run started outlives it but the kept-alive
 			// connections, which Close ends.
@@ -303,8 +323,8 @@ func TestRunnerConcurrencyLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rr.Concurrency != 1 || rr.ConcurrencySpeedup > 1.0001 || rr.EfficiencyPercent > 50.01 {
-		t.Errorf("one permit: speedup %.3f, efficiency %.1f%%", rr.ConcurrencySpeedup, rr.EfficiencyPercent)
+	if rr.Concurrency != 1 || *rr.ConcurrencySpeedup > 1.0001 || *rr.EfficiencyPercent > 50.01 {
+		t.Errorf("one permit: speedup %.3f, efficiency %.1f%%", *rr.ConcurrencySpeedup, *rr.EfficiencyPercent)
 	}
 	a, b := rr.Agents[0].Stream, rr.Agents[1].Stream
 	first, second := a, b

@@ -203,8 +203,12 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, std
 }
 
 func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
-	fmt.Fprintf(w, "run %d/%d: wall %.1f ms, speedup %.3f, efficiency %.1f%%, ",
-		rr.Run, runs, rr.ConcurrentWallTimeMS, rr.ConcurrencySpeedup, rr.EfficiencyPercent)
+	fmt.Fprintf(w, "run %d/%d: wall %.1f ms, ", rr.Run, runs, rr.ConcurrentWallTimeMS)
+	if rr.EfficiencyPercent == nil || rr.ConcurrencySpeedup == nil {
+		fmt.Fprintf(w, "speedup and efficiency: failed (%d of %d agents failed), ", rr.Failed, len(rr.Agents))
+	} else {
+		fmt.Fprintf(w, "speedup %.3f, efficiency %.1f%%, ", *rr.ConcurrencySpeedup, *rr.EfficiencyPercent)
+	}
 	if lag := rr.LoopLag; lag.Samples == 0 {
 		fmt.Fprintf(w, "no lag samples (run shorter than the %g ms interval)", float64(lag.Interval)/float64(time.Millisecond))
 	} else {

@@ -115,6 +115,13 @@ func TestProfilerAgentDown(t *testing.T) {
 	if rr.Agents[0].Error != "" || rr.Agents[0].Metrics.TokensGenerated != 25 || rr.Agents[1].Error == "" {
 		t.Errorf("agents %+v", rr.Agents)
 	}
+	// The refused agent's time is no completion time: no efficiency.
+	if rr.EfficiencyPercent != nil || rr.ConcurrencySpeedup != nil || rr.ConcurrentWallTimeMS <= 0 {
+		t.Errorf("efficiency %v speedup %v wall %v for a run with a failed agent", rr.EfficiencyPercent, rr.ConcurrencySpeedup, rr.ConcurrentWallTimeMS)
+	}
+	if s := out.String(); !strings.Contains(s, "speedup and efficiency: failed (1 of 2 agents failed)") || !strings.Contains(s, "efficiency: none") || strings.Contains(s, "efficiency mean") {
+		t.Errorf("stdout shows an efficiency for a failed run:\n%s", s)
+	}
 	f, _ := os.Open(filepath.Join(dir, "chunk_metrics.csv"))
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()

@@ -143,7 +143,12 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		if werr := sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(i)), doc); werr != nil {
 			errs = append(errs, werr)
 		}
-		fmt.Fprintf(stdout, "run %d/%d: cap %g tok/s, wall %.1f ms, efficiency %.1f%%", i, runs, rate, rr.ConcurrentWallTimeMS, rr.EfficiencyPercent)
+		fmt.Fprintf(stdout, "run %d/%d: cap %g tok/s, wall %.1f ms, ", i, runs, rate, rr.ConcurrentWallTimeMS)
+		if rr.EfficiencyPercent == nil {
+			fmt.Fprintf(stdout, "efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
+		} else {
+			fmt.Fprintf(stdout, "efficiency %.1f%%", *rr.EfficiencyPercent)
+		}
 		for k, a := range rr.Agents {
 			if a.Error != "" {
 				fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)

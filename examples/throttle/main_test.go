@@ -97,7 +97,8 @@ func TestThrottleInterrupted(t *testing.T) {
 				TokensGenerated int `json:"tokens_generated"`
 			}
 		}
-		ThrottleRate float64 `json:"throttle_rate"`
+		ThrottleRate float64  `json:"throttle_rate"`
+		Efficiency   *float64 `json:"efficiency_percent"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "run_1.json"))
 	if err != nil {
@@ -113,6 +114,13 @@ func TestThrottleInterrupted(t *testing.T) {
 	}
 	if doc.ThrottleRate != 50 {
 		t.Errorf("throttle_rate %v", doc.ThrottleRate)
+	}
+	// Interrupted agents have no completion time: no efficiency.
+	if doc.Efficiency != nil {
+		t.Errorf("efficiency %v for an interrupted run", *doc.Efficiency)
+	}
+	if !strings.Contains(out.String(), "efficiency: failed (2 of 2 agents failed)") {
+		t.Errorf("stdout:\n%s", out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run_2.json")); err == nil {
 		t.Error("run 2 ran after the interrupt")

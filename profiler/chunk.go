@@ -24,8 +24,11 @@ type Chunk struct {
 	Index int
 	// Bytes is how many bytes the read delivered.
 	Bytes int
-	// Gap is the time since the stream's previous chunk; for the first
-	// chunk, since the request started.
+	// Gap is the time since the stream's previous chunk. The first chunk
+	// (Index 0) has no previous chunk and so no gap (see HasGap): Gap is
+	// 0 and its gap_ms field empty, so that gap statistics hold only
+	// inter-read times; its time from the request's start (the time to
+	// first byte, with TTFT in it) is Since.
 	Gap time.Duration
 	// Parse is the time spent finding and decoding the lines the chunk
 	// completed (the caller's callback excluded).
@@ -39,11 +42,15 @@ type Chunk struct {
 	Since time.Duration
 }
 
+// HasGap reports whether the chunk has a gap, which all but a stream's
+// first chunk have.
+func (c Chunk) HasGap() bool { return c.Index > 0 }
+
 var chunkHeader = []string{"timestamp", "agent_id", "chunk_index", "bytes", "gap_ms", "parse_ms", "run", "lines", "since_start_ms"}
 
 // CSVHeader returns the seed's columns
 // timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms followed by
-// run,lines,since_start_ms.
+// run,lines,since_start_ms. gap_ms is empty for chunk 0 (see Gap).
 func (Chunk) CSVHeader() []string { return chunkHeader }
 
 // AppendCSV appends the record as one CSV line without the newline.
@@ -56,7 +63,9 @@ func (c Chunk) AppendCSV(dst []byte) []byte {
 	dst = append(dst, ',')
 	dst = sink.AppendInt(dst, int64(c.Bytes))
 	dst = append(dst, ',')
-	dst = sink.AppendMillis(dst, c.Gap)
+	if c.HasGap() {
+		dst = sink.AppendMillis(dst, c.Gap)
+	}
 	dst = append(dst, ',')
 	dst = sink.AppendMillis(dst, c.Parse)
 	dst = append(dst, ',')

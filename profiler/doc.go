@@ -14,8 +14,10 @@
 //     scanner that does not allocate; see BenchmarkStreamOverhead.
 //   - Each read that delivers bytes is a [Chunk] (bytes, gap since the
 //     previous read, parse time) sent to the request's chunk sink: the rows
-//     of chunk_metrics.csv. Lines split across reads, and UTF-8 split
-//     across reads, are reassembled; lines have no length limit.
+//     of chunk_metrics.csv. A stream's first chunk has no gap (an empty
+//     gap_ms field): its time from the start is the time to first byte.
+//     Lines split across reads, and UTF-8 split across reads, are
+//     reassembled; lines have no length limit.
 //   - A stream's [Result] holds its timings from one monotonic clock:
 //     connection milestones (net/http/httptrace), TTFT, inter-token
 //     latencies, total time, and Ollama's own durations from the final

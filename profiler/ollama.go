@@ -459,6 +459,9 @@ func emitChunk(req *Request, idx int, now time.Time, n int, gap, parse time.Dura
 	}
 	// A sink error must not end the measurement; sinks report their own
 	// errors on Flush/Close.
+	if idx == 0 {
+		gap = 0 // no previous chunk
+	}
 	_ = req.Chunks.Write(Chunk{Time: now, Agent: req.Agent, Index: idx, Bytes: n, Gap: gap, Parse: parse, Run: req.Run, Lines: lines, Since: since})
 }
 

@@ -150,6 +150,13 @@ func TestRunnerTwoAgents(t *testing.T) {
 	if len(rows)-1 != want {
 		t.Errorf("%d chunk rows, want %d", len(rows)-1, want)
 	}
+	// gap_ms is empty exactly for each stream's first chunk: its time to
+	// first byte is no gap between chunks.
+	for _, row := range rows[1:] {
+		if first := row[2] == "0"; first != (row[4] == "") {
+			t.Errorf("chunk %s of %s has gap_ms %q", row[2], row[1], row[4])
+		}
+	}
 	lrows := readCSV(t, filepath.Join(dir, "loop_lag.csv"))
 	if strings.Join(lrows[0][:2], ",") != "timestamp,lag_ms" || len(lrows)-1 != runs[0].LoopLag.Samples+runs[1].LoopLag.Samples {
 		t.Errorf("loop_lag.csv: header %v, %d rows", lrows[0], len(lrows)-1)

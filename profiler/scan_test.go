@@ -146,6 +146,11 @@ func TestRecordsAppendCSVDoNotAllocate(t *testing.T) {
 	if got := string(c.AppendCSV(nil)); got != ",collector,3,120,1.500000,0.002000,1,1,9.000000" {
 		t.Errorf("chunk row %q", got)
 	}
+	// The first chunk of a stream has no gap: an empty gap_ms field.
+	first := Chunk{Agent: "collector", Index: 0, Bytes: 80, Parse: 2000, Run: 1, Lines: 1, Since: 9000000}
+	if got := string(first.AppendCSV(nil)); got != ",collector,0,80,,0.002000,1,1,9.000000" {
+		t.Errorf("first chunk row %q", got)
+	}
 	if got := string(l.AppendCSV(nil)); got != ",1.234567,2" {
 		t.Errorf("lag row %q", got)
 	}

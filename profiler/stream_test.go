@@ -86,7 +86,13 @@ func checkChunks(t *testing.T, res *Result, chunks []Chunk, maxBytes int) {
 		if c.Bytes <= 0 || (maxBytes > 0 && c.Bytes > maxBytes) {
 			t.Errorf("chunk %d has %d bytes (limit %d)", i, c.Bytes, maxBytes)
 		}
-		if c.Gap < 0 || c.Parse < 0 || c.Since < prevSince || c.Gap != c.Since-prevSince {
+		// The first chunk has no previous chunk, so no gap (its time
+		// from the request's start is Since: the time to first byte).
+		wantGap := c.Since - prevSince
+		if i == 0 {
+			wantGap = 0
+		}
+		if c.Gap < 0 || c.Parse < 0 || c.Since < prevSince || c.Gap != wantGap {
 			t.Errorf("chunk %d: gap %v parse %v since %v (previous %v)", i, c.Gap, c.Parse, c.Since, prevSince)
 		}
 		prevSince = c.Since

@@ -61,6 +61,12 @@ func (a *analyzer) correlate(x, y []float64) *Correlation {
 	return c
 }
 
+// Prefixes of plainWarnings' sample-size caveats.
+const (
+	tooFewPrefix    = "too few"
+	fewerThanPrefix = "fewer than"
+)
+
 var (
 	ciWarning    = regexp.MustCompile(`^(a|b): need >= (\d+) samples for confidence interval at level ([\d.]+)$`)
 	alphaWarning = regexp.MustCompile(`^need >= (\d+) samples to detect a difference at alpha level ([\d.]+)$`)
@@ -88,7 +94,7 @@ func plainWarnings(ws []string, ab *AB, unit string) []string {
 			}
 		case alphaWarning.MatchString(w):
 			m := alphaWarning.FindStringSubmatch(w)
-			out = append(out, fmt.Sprintf("too few %s (%d vs %d) for any difference to reach significance at α = %s: fewer than %s per side can never give p below it", unit, ab.NA, ab.NB, m[2], m[1]))
+			out = append(out, fmt.Sprintf(tooFewPrefix+" %s (%d vs %d) for any difference to reach significance at α = %s: fewer than %s per side can never give p below it", unit, ab.NA, ab.NB, m[2], m[1]))
 		case strings.HasPrefix(w, "mann-whitney p-value is from the normal approximation"):
 			out = append(out, fmt.Sprintf("tied values: the Mann-Whitney p is from the normal approximation, which is rough with this few %s", unit))
 		default:
@@ -100,7 +106,7 @@ func plainWarnings(ws []string, ab *AB, unit string) []string {
 		if f, err := strconv.ParseFloat(ciLevel, 64); err == nil {
 			level = strconv.FormatFloat(100*f, 'g', -1, 64) + "%"
 		}
-		out = append([]string{fmt.Sprintf("fewer than %d %s per side (%s): the %s confidence interval is not reliable", ciNeed, unit, strings.Join(ciSides, ", "), level)}, out...)
+		out = append([]string{fmt.Sprintf(fewerThanPrefix+" %d %s per side (%s): the %s confidence interval is not reliable", ciNeed, unit, strings.Join(ciSides, ", "), level)}, out...)
 	}
 	return out
 }

@@ -26,7 +26,9 @@ type runData struct {
 	Efficiency float64 // percent; NaN when not recorded
 	WallMs     float64
 	Agents     []agentData
-	// From run_<i>_chunk_metrics.csv.
+	// From run_<i>_chunk_metrics.csv. ChunkParseMs, ChunkT and
+	// ChunkAgent have one value per chunk; ChunkGapMs one per chunk that
+	// has a gap (not a stream's first).
 	ChunkGapMs, ChunkParseMs []float64
 	ChunkT                   []float64 // seconds since the run's first chunk
 	ChunkAgent               []string
@@ -123,13 +125,20 @@ func loadRun(root string, r Run) (*runData, error) {
 		if err != nil {
 			return err
 		}
-		gap, err1 := parseFloat(field(rec, col, "gap_ms"))
-		parse, err2 := parseFloat(field(rec, col, "parse_ms"))
-		if err := errors.Join(err1, err2); err != nil {
+		parse, err := parseFloat(field(rec, col, "parse_ms"))
+		if err != nil {
 			return err
 		}
+		// A stream's first chunk has no gap (an empty field): its wait
+		// was the time to first byte, not an inter-read gap.
+		if g := field(rec, col, "gap_ms"); g != "" {
+			gap, err := parseFloat(g)
+			if err != nil {
+				return err
+			}
+			d.ChunkGapMs = append(d.ChunkGapMs, gap)
+		}
 		d.ChunkT = append(d.ChunkT, secondsSince(ts, &firstChunk))
-		d.ChunkGapMs = append(d.ChunkGapMs, gap)
 		d.ChunkParseMs = append(d.ChunkParseMs, parse)
 		d.ChunkAgent = append(d.ChunkAgent, field(rec, col, "agent_id"))
 		return nil

@@ -60,9 +60,12 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 				c.Stalls)
 		}
 		p("\n")
-		if len(cm.Comparisons) > 0 {
+		if anyComparison(cm.Comparisons) {
 			p("| Buffer vs default | Efficiency Δ pp | 95%% CI | p (Mann-Whitney) | Parse median Δ ms | 95%% CI | p |\n|---|--:|--:|--:|--:|--:|--:|\n")
 			for _, c := range cm.Comparisons {
+				if c.Efficiency == nil && c.ParseMs == nil {
+					continue
+				}
 				p("| %s | %s | %s | %s | %s | %s | %s |\n", c.Buffer, abDiff(c.Efficiency, 2), abCI(c.Efficiency, 2), abP(c.Efficiency), abDiff(c.ParseMs, 4), abCI(c.ParseMs, 4), abP(c.ParseMs))
 			}
 			p("\n")
@@ -248,9 +251,23 @@ func mdCell(s string) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
+func anyComparison(cs []BufferComparison) bool {
+	for _, c := range cs {
+		if c.Efficiency != nil || c.ParseMs != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// meanSD writes "mean ± sd", or the mean alone for a single value, whose
+// standard deviation is undefined.
 func meanSD(s Dist, prec int) string {
 	if s == nil {
 		return "n/a"
+	}
+	if s.N < 2 {
+		return fmt.Sprintf("%.*f", prec, s.Mean)
 	}
 	return fmt.Sprintf("%.*f ± %.*f", prec, s.Mean, prec, s.StdDev)
 }

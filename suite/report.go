@@ -336,6 +336,34 @@ func (a *analyzer) smallN(n int, what string) []string {
 	return nil
 }
 
+// abWarnings is an A/B verdict's caveats: stats' (in plain words), and
+// the report's own small-n warning when stats has no sample-size caveat.
+// Of the sample-size caveats only the strongest is kept: "no difference
+// can be significant" implies "the interval is not reliable", which
+// implies "n is small".
+func (a *analyzer) abWarnings(e *AB, what string) []string {
+	var out, size []string
+	for _, w := range e.Warnings {
+		if strings.HasPrefix(w, tooFewPrefix) || strings.HasPrefix(w, fewerThanPrefix) {
+			size = append(size, w)
+			continue
+		}
+		out = append(out, w)
+	}
+	switch {
+	case len(size) == 0:
+		size = a.smallN(min(e.NA, e.NB), what)
+	case len(size) > 1:
+		for _, w := range size {
+			if strings.HasPrefix(w, tooFewPrefix) {
+				size = []string{w}
+				break
+			}
+		}
+	}
+	return append(size, out...)
+}
+
 func summarize(xs []float64) Dist {
 	s, err := stats.Summarize(xs)
 	if err != nil {
@@ -441,8 +469,7 @@ func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferCompariso
 	if p := cmp.ParseMs; p != nil {
 		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p %s; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), pv(p.PValue), p.NA, p.NB)
 	}
-	v.Warnings = append(v.Warnings, a.smallN(min(e.NA, e.NB), "runs per buffer")...)
-	v.Warnings = append(v.Warnings, e.Warnings...)
+	v.Warnings = append(v.Warnings, a.abWarnings(e, "runs per buffer")...)
 	return v
 }
 
@@ -614,7 +641,7 @@ func (a *analyzer) hardware() HardwareSection {
 		m := a.plan.Hardware.Models
 		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1], "agent runs")
 		if e := hs.EvalRate; e != nil {
-			v := Verdict{N: e.NA + e.NB, Warnings: append(a.smallN(min(e.NA, e.NB), "agent runs per model"), e.Warnings...)}
+			v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "agent runs per model")}
 			v.Text = fmt.Sprintf("Server eval rate: %s %.1f tok/s vs %s %.1f tok/s (difference %s; Mann-Whitney p %s).", m[0], e.MeanA, m[1], e.MeanB, ciText(e.Diff, "tok/s"), pv(e.PValue))
 			hs.Verdicts = append(hs.Verdicts, v)
 		}
@@ -731,18 +758,18 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 		if met {
 			word = "met"
 		}
-		v := Verdict{N: e.NA + e.NB, Warnings: append(a.smallN(min(e.NA, e.NB), "runs per condition"), e.Warnings...)}
+		v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per condition")}
 		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %+.2f pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
 			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, e.Diff.Estimate, ciText(e.Diff, "pp"), pv(e.PValue), ThrottleCriterionPP, word)
 		vs = append(vs, v)
 	}
 	if s := fm.ServerRate; s != nil {
-		v := Verdict{N: s.NA + s.NB, Warnings: append([]string(nil), s.Warnings...)}
+		v := Verdict{N: s.NA + s.NB, Warnings: a.abWarnings(s, "agent runs per condition")}
 		change := 0.0
 		if s.MeanA != 0 {
 			change = 100 * (s.MeanB - s.MeanA) / s.MeanA
 		}
-		what := "the server's eval rate did not measurably change: back-pressure did not slow generation"
+		what := fmt.Sprintf("the server's eval rate changed by %+.1f%%, which is not significant: no evidence that back-pressure slowed generation", change)
 		if s.Different {
 			what = fmt.Sprintf("the server's eval rate changed by %+.1f%%: back-pressure from the reader reached the GPU", change)
 		}

@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tr117/gpumon"
 	"tr117/stats"
 )
 
@@ -44,7 +46,35 @@ func synthRoot(t *testing.T) string {
 }
 
 func TestReportGolden(t *testing.T) {
-	root := synthRoot(t)
+	checkGolden(t, synthRoot(t), "report.golden.md")
+}
+
+// TestReportGoldenOneRunNoGPU is the report of `--runs 1` on a machine
+// without a GPU: no comparison is possible, and the missing GPU is said
+// once.
+func TestReportGoldenOneRunNoGPU(t *testing.T) {
+	root := t.TempDir()
+	cfg := fakeConfig(root)
+	cfg.Plan.SetRuns(1)
+	if _, err := execute(context.Background(), cfg, synthExecGPU(root, false)); err != nil {
+		t.Fatal(err)
+	}
+	man, err := ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man.Host = Host{Hostname: "testhost", OS: "linux", Arch: "amd64", CPU: "Test CPU", NumCPU: 2}
+	man.GoVersion = "go1.x"
+	man.Endpoints = nil
+	man.GPU = GPU{None: true, Error: (&gpumon.NoGPUError{NVML: errors.New("libnvidia-ml.so.1 not found"), SMI: errors.New("not on PATH")}).Error()}
+	if err := man.write(root); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, root, "report_1run_nogpu.golden.md")
+}
+
+func checkGolden(t *testing.T, root, name string) {
+	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 26, 18, 0, 0, 0, time.UTC) }
 	if _, err := BuildReport(root, ReportOptions{Now: now}); err != nil {
 		t.Fatal(err)
@@ -53,7 +83,7 @@ func TestReportGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "report.golden.md")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ import (
 // the run's key: run_<i>.json in the profiler's shape, chunk and lag traces,
 // and for hardware runs GPU samples with gpumon's summary. Efficiency
 // depends on the condition so that the report has something to find.
-func synthRun(root string, r Run) ([]string, error) {
+func synthRun(root string, r Run, gpu bool) ([]string, error) {
 	dir, err := r.Dir(root)
 	if err != nil {
 		return nil, err
@@ -87,7 +88,11 @@ func synthRun(root string, r Run) ([]string, error) {
 		if r.Buffer != 0 {
 			parse *= 1.5
 		}
-		fmt.Fprintf(&b, "%s,%s,%d,120,%.3f,%.4f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), agents[i%2].ID, i/2, gap, parse, r.Index)
+		gapField := strconv.FormatFloat(gap, 'f', 3, 64)
+		if i < 2 {
+			gapField = "" // a stream's first chunk has no gap, as the profiler writes it
+		}
+		fmt.Fprintf(&b, "%s,%s,%d,120,%s,%.4f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), agents[i%2].ID, i/2, gapField, parse, r.Index)
 	}
 	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, ChunkMetrics)), []byte(b.String()), 0o644); err != nil {
 		return nil, err
@@ -103,7 +108,7 @@ func synthRun(root string, r Run) ([]string, error) {
 		return nil, err
 	}
 	add(RunFile(r.Index, LoopLag))
-	if r.Phase == PhaseHardware {
+	if r.Phase == PhaseHardware && gpu {
 		out, err := sink.CreateCSV[gpumon.Sample](filepath.Join(dir, RunFile(r.Index, GPUMetrics)))
 		if err != nil {
 			return nil, err
@@ -135,7 +140,11 @@ func synthRun(root string, r Run) ([]string, error) {
 	return files, nil
 }
 
-func synthExec(root string) executor {
+func synthExec(root string) executor { return synthExecGPU(root, true) }
+
+// synthExecGPU is synthExec; without gpu, hardware runs write no GPU
+// files, as on a machine without one.
+func synthExecGPU(root string, gpu bool) executor {
 	return func(ctx context.Context, r Run, dir string) ([]string, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -148,7 +157,7 @@ func synthExec(root string) executor {
 			rep := tokbench.Report{Config: tokbench.Config{Iterations: 3}, Results: res, Comparisons: tokbench.Compare(res, 2)}
 			return nil, sink.WriteJSONFile(filepath.Join(dir, TokenizerBenchJSON), rep)
 		}
-		return synthRun(root, r)
+		return synthRun(root, r, gpu)
 	}
 }
 

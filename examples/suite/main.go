@@ -11,6 +11,10 @@
 // so on screen, in manifest.json and atop the report. --backend ollama
 // insists on real servers; --backend sim forces the simulators.
 //
+// The scheduler-lag probe samples every 10ms (--lag-interval), not the
+// seed's 100ms: a real small-model run of 50–100ms would otherwise have no
+// lag sample, and no lag p99 for the lag-vs-efficiency correlation.
+//
 // Running it again with the same --output-root resumes where it stopped
 // (Ctrl-C saves the state); --overwrite starts over. Exit 0: every run
 // succeeded; 1: a run failed, the suite was interrupted or could not run;

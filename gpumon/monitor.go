@@ -97,7 +97,8 @@ func (m *Monitor) Config() Config { return m.cfg }
 // not drift by the time a sample takes (a sample slower than the interval
 // skips ticks instead of piling them up). A failed sample does not stop
 // Run: it logs, writes gap rows and goes on. Run returns early with an
-// error only when the sink fails or Run is already running.
+// error only when the sink fails, the sampler was closed under it
+// ([ErrSamplerClosed]) or Run is already running.
 func (m *Monitor) Run(ctx context.Context) error { return m.run(ctx, nil) }
 
 func (m *Monitor) run(ctx context.Context, started func()) error {
@@ -136,6 +137,9 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 			if errors.As(err, &se) {
 				return se.err
 			}
+			if errors.Is(err, ErrSamplerClosed) {
+				return err
+			}
 			if msg := err.Error(); msg != lastErr {
 				m.cfg.Logger.Warn("gpumon: sampling failed", "sampler", m.s.Name(), "err", msg)
 				lastErr = msg
@@ -173,6 +177,10 @@ func (m *Monitor) once(ctx context.Context, buf []Sample, scheduled bool) ([]Sam
 	buf, serr := m.s.Sample(ctx, buf)
 	if serr != nil && ctx.Err() != nil {
 		return buf, ctx.Err()
+	}
+	if errors.Is(serr, ErrSamplerClosed) {
+		// The end of sampling, not a GPU failure: nothing to record.
+		return buf[:0], serr
 	}
 	m.mu.Lock()
 	if scheduled {

@@ -125,7 +125,7 @@ func (s *nvmlSampler) Close() error {
 // are left empty.
 func (s *nvmlSampler) Info(ctx context.Context) (SystemInfo, error) {
 	if s.closed {
-		return SystemInfo{}, errors.New("gpumon: nvml: Info after Close")
+		return SystemInfo{}, ErrSamplerClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return SystemInfo{}, err
@@ -144,7 +144,7 @@ func (s *nvmlSampler) Info(ctx context.Context) (SystemInfo, error) {
 // sampler or a cancelled ctx; per-GPU failures are in each row's Err.
 func (s *nvmlSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
 	if s.closed {
-		return dst, errors.New("gpumon: nvml: Sample after Close")
+		return dst, ErrSamplerClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return dst, err
@@ -169,9 +169,9 @@ func (g *gpu) ok(err error, bit uint32, what string, out *Sample) bool {
 	case errors.Is(err, ErrNotSupported):
 		g.unsupported |= bit
 	case errors.Is(err, ErrGPULost):
-		g.lost = fmt.Errorf("gpumon: nvml: GPU %d (%s): %s: %w", g.index, g.uuid, what, err)
+		g.lost = withPrefix(fmt.Sprintf("gpumon: nvml: GPU %d (%s): %s", g.index, g.uuid, what), err)
 	default:
-		out.Err = joinErr(out.Err, fmt.Errorf("gpumon: nvml: GPU %d (%s): %s: %w", g.index, g.uuid, what, err))
+		out.Err = joinErr(out.Err, withPrefix(fmt.Sprintf("gpumon: nvml: GPU %d (%s): %s", g.index, g.uuid, what), err))
 	}
 	return false
 }

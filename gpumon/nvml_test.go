@@ -179,8 +179,8 @@ func TestNVMLClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sample(context.Background(), nil); err == nil {
-		t.Error("Sample after Close succeeded")
+	if _, err := s.Sample(context.Background(), nil); !errors.Is(err, ErrSamplerClosed) {
+		t.Errorf("Sample after Close: %v, want ErrSamplerClosed", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

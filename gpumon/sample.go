@@ -209,6 +209,10 @@ var (
 	// ErrGPULost means the GPU fell off the bus or stopped responding. Every
 	// later sample of that GPU is a gap.
 	ErrGPULost = errors.New("gpumon: GPU is lost")
+	// ErrSamplerClosed is what Sample returns once Close has been called,
+	// including a Sample that was waiting when Close ran. A [Monitor]
+	// treats it as the end of sampling, not as a GPU failure.
+	ErrSamplerClosed = errors.New("gpumon: sampler closed")
 	// ErrNoCgo is returned by [OpenNVML] in a binary built with
 	// CGO_ENABLED=0: NVML needs cgo.
 	ErrNoCgo = errors.New("gpumon: nvml: built without cgo")
@@ -233,6 +237,28 @@ func (e *NoGPUError) Is(target error) bool { return target == ErrNoGPU }
 
 // Unwrap returns the two causes.
 func (e *NoGPUError) Unwrap() []error { return []error{e.NVML, e.SMI} }
+
+// prefixError is err under a prefix that already names the package and
+// the part ("gpumon: nvidia-smi: "), with err's own "gpumon: " (and the
+// same part) left out of the message so that each is said once.
+type prefixError struct {
+	msg string
+	err error
+}
+
+func (e *prefixError) Error() string { return e.msg }
+func (e *prefixError) Unwrap() error { return e.err }
+
+// withPrefix wraps err after prefix ("gpumon: nvml: GPU 0: power").
+func withPrefix(prefix string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "gpumon: ")
+	if part, _, ok := strings.Cut(strings.TrimPrefix(prefix, "gpumon: "), ": "); ok {
+		msg = strings.TrimPrefix(msg, part+": ")
+	} else {
+		msg = strings.TrimPrefix(msg, strings.TrimPrefix(prefix, "gpumon: ")+": ")
+	}
+	return &prefixError{prefix + ": " + msg, err}
+}
 
 // briefError is an error with a short form for [NoGPUError]'s message.
 type briefError struct {

@@ -29,11 +29,13 @@ type smiSampler struct {
 	parser   *smiLineParser
 	ngpu     int
 
-	// stream state; nil in polling mode
-	st *smiStream
+	// mu guards st and closed, so that Close may end a Sample that waits
+	// on the stream.
+	mu     sync.Mutex
+	st     *smiStream // nil in polling mode
+	closed bool
 
 	pollBuf []Sample
-	closed  bool
 }
 
 // smiStream is the running -lms process and the goroutine reading it.
@@ -131,7 +133,7 @@ func OpenSMI(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 	}
 	var probe Sample
 	if err := s.parser.parse(lines[0], &probe); err != nil {
-		return nil, fmt.Errorf("gpumon: nvidia-smi: probe: %w", err)
+		return nil, withPrefix("gpumon: nvidia-smi: probe", err)
 	}
 	if cfg.SMINoStream {
 		return s, nil
@@ -158,7 +160,11 @@ func (s *smiSampler) Name() string { return string(KindSMI) }
 
 // Streaming reports whether the sampler is reading an -lms stream (false:
 // polling).
-func (s *smiSampler) Streaming() bool { return s.st != nil }
+func (s *smiSampler) Streaming() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st != nil
+}
 
 // runOnce runs nvidia-smi once with the sampler's query and returns its
 // standard output (and, on failure, its standard error appended, so the
@@ -177,9 +183,23 @@ func (s *smiSampler) run(ctx context.Context, args ...string) ([]byte, error) {
 	out, err := cmd.Output()
 	if err != nil {
 		msg := bytes.TrimSpace(append(out, stderr.Bytes()...))
-		return msg, fmt.Errorf("gpumon: nvidia-smi: %s: %w: %s", s.path, err, truncate(msg))
+		return msg, s.execError(err, msg)
 	}
 	return out, nil
+}
+
+// execError describes a failed run of nvidia-smi: the executable, what
+// went wrong and what nvidia-smi said, if anything. An *exec.Error (not
+// found, not executable) names the executable itself.
+func (s *smiSampler) execError(err error, said []byte) error {
+	prefix := "gpumon: nvidia-smi: " + s.path
+	if _, ok := errors.AsType[*exec.Error](err); ok {
+		prefix = "gpumon: nvidia-smi"
+	}
+	if len(said) == 0 {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	return fmt.Errorf("%s: %w: %s", prefix, err, truncate(said))
 }
 
 // startStream starts the -lms process and waits for its first complete
@@ -194,7 +214,7 @@ func (s *smiSampler) startStream() error {
 	st := &smiStream{cmd: cmd, stderr: &limitedBuffer{}, done: make(chan struct{}), notify: make(chan struct{}, 1)}
 	cmd.Stderr = st.stderr
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("gpumon: nvidia-smi: %s: %w", s.path, err)
+		return s.execError(err, nil)
 	}
 	go s.readStream(st, stdout)
 	// Wait for the first batch: a refused -lms exits at once.
@@ -214,11 +234,13 @@ func (s *smiSampler) startStream() error {
 		st.mu.Unlock()
 		if perr == nil {
 			st.notify <- struct{}{} // leave it for the first Sample
+			s.mu.Lock()
 			s.st = st
+			s.mu.Unlock()
 			return nil
 		}
 		st.stop()
-		return fmt.Errorf("gpumon: nvidia-smi: -lms output does not parse: %w", perr)
+		return withPrefix("gpumon: nvidia-smi: -lms output does not parse", perr)
 	case <-st.done:
 	case <-timer.C:
 	}
@@ -299,12 +321,13 @@ func (s *smiSampler) readStream(st *smiStream, r io.Reader) {
 	defer st.mu.Unlock()
 	switch {
 	case st.killed:
-		st.err = errors.New("gpumon: nvidia-smi: sampler closed")
+		st.err = ErrSamplerClosed
 	case err != nil:
 		st.err = fmt.Errorf("gpumon: nvidia-smi: reading -lms stream: %w", err)
+	case werr != nil:
+		st.err = withPrefix("gpumon: nvidia-smi: -lms stream ended", s.execError(werr, bytes.TrimSpace(st.stderr.Bytes())))
 	default:
-		msg := bytes.TrimSpace(st.stderr.Bytes())
-		st.err = fmt.Errorf("gpumon: nvidia-smi: -lms stream ended: %v: %s", werr, truncate(msg))
+		st.err = errors.New("gpumon: nvidia-smi: -lms stream ended")
 	}
 }
 
@@ -324,14 +347,19 @@ func (st *smiStream) stop() {
 // Sample returns the next batch of the stream (waiting for it if the
 // previous one was already returned), or, when polling, runs nvidia-smi
 // once. If the stream dies, the sampler logs why and polls from then on.
+// Close may be called while Sample waits: Sample then returns
+// [ErrSamplerClosed], and logs nothing.
 func (s *smiSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
-	if s.closed {
-		return dst, errors.New("gpumon: nvidia-smi: Sample after Close")
+	s.mu.Lock()
+	st, closed := s.st, s.closed
+	s.mu.Unlock()
+	if closed {
+		return dst, ErrSamplerClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return dst, err
 	}
-	if st := s.st; st != nil {
+	if st != nil {
 		for {
 			st.mu.Lock()
 			if st.seq > st.read {
@@ -351,8 +379,16 @@ func (s *smiSampler) Sample(ctx context.Context, dst []Sample) ([]Sample, error)
 			st.mu.Lock()
 			err := st.err
 			st.mu.Unlock()
+			s.mu.Lock()
+			closed := s.closed
+			if !closed {
+				s.st = nil
+			}
+			s.mu.Unlock()
+			if closed || errors.Is(err, ErrSamplerClosed) {
+				return dst, ErrSamplerClosed
+			}
 			s.log.Warn("gpumon: nvidia-smi stream stopped; polling instead", "err", err.Error())
-			s.st = nil
 			st.stop()
 			break
 		}
@@ -400,8 +436,11 @@ var smiInfoFields = []string{
 // `nvidia-smi` for the CUDA version its banner prints (--query-gpu has no
 // such field). NVMLVersion stays empty.
 func (s *smiSampler) Info(ctx context.Context) (SystemInfo, error) {
-	if s.closed {
-		return SystemInfo{}, errors.New("gpumon: nvidia-smi: Info after Close")
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return SystemInfo{}, ErrSamplerClosed
 	}
 	fields := slices.Clone(smiInfoFields)
 	var out []byte
@@ -416,7 +455,7 @@ func (s *smiSampler) Info(ctx context.Context) (SystemInfo, error) {
 			if ctx.Err() != nil {
 				return SystemInfo{}, ctx.Err()
 			}
-			return SystemInfo{}, fmt.Errorf("gpumon: nvidia-smi: info: %w", err)
+			return SystemInfo{}, withPrefix("gpumon: nvidia-smi: info", err)
 		}
 		break
 	}
@@ -511,15 +550,16 @@ func bannerCUDAVersion(out []byte) string {
 	return string(rest[:j])
 }
 
-// Close stops the nvidia-smi process, if one runs, and waits for it.
+// Close stops the nvidia-smi process, if one runs, and waits for it. It
+// may be called while Sample waits on the stream (that Sample returns
+// [ErrSamplerClosed]); it is idempotent.
 func (s *smiSampler) Close() error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if s.st != nil {
-		s.st.stop()
-		s.st = nil
+	s.mu.Lock()
+	st := s.st
+	s.st, s.closed = nil, true
+	s.mu.Unlock()
+	if st != nil {
+		st.stop()
 	}
 	return nil
 }

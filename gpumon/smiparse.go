@@ -51,7 +51,7 @@ var smiSetters = map[string]func(s *Sample, v []byte) error{
 
 // errSMILost is the Err of a row nvidia-smi printed as "[GPU is lost]" or
 // "[GPU requires reset]".
-var errSMILost = fmt.Errorf("gpumon: nvidia-smi: %w", ErrGPULost)
+var errSMILost = withPrefix("gpumon: nvidia-smi", ErrGPULost)
 
 // lostValue reports whether v is nvidia-smi's marker for a GPU that fell
 // off the bus or must be reset before it answers again.

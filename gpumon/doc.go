@@ -23,7 +23,9 @@
 //     [Monitor.Start] and [Watch] run it around a piece of work.
 //   - For services, [Monitor.Collector] is a Prometheus collector to
 //     register on your own Registerer and [Monitor.Handler] serves the
-//     latest readings as JSON.
+//     latest readings as JSON. Where Open fails (no GPU), [Unavailable] turns its
+//     error into a Sampler, so the service still serves: gpu_up 0 and a
+//     503 that says why.
 //
 // A value a GPU does not report is NaN in a Sample, an empty CSV field and
 // absent from JSON and Prometheus: never 0. A GPU that fails mid-run gets

@@ -84,6 +84,53 @@ func Example_embed() {
 	// example Example GPU 312.5
 }
 
+// A service keeps /metrics and /gpu serving on a machine without a GPU:
+// Open's error becomes an Unavailable sampler, the collector exports
+// gpu_up 0 and the handler answers 503 with the reason.
+func Example_noGPU() {
+	ctx := context.Background()
+	s, err := gpumon.Open(ctx, gpumon.OpenConfig{NVMLLibrary: "/nonexistent/libnvidia-ml.so.1", SMIPath: "/nonexistent/nvidia-smi"})
+	if err != nil {
+		s = gpumon.Unavailable(err) // errors.Is(err, gpumon.ErrNoGPU)
+	}
+	defer s.Close()
+	m := gpumon.NewMonitor(s, nil, gpumon.Config{})
+	go m.Run(ctx) // returns the reason at once without a GPU; log it if you like
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.Collector())
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /gpu", m.Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if strings.HasPrefix(line, "gpu_") {
+			fmt.Println(line)
+		}
+	}
+	resp, err = http.Get(srv.URL + "/gpu")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var body struct{ Sampler, Error string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	fmt.Println(resp.StatusCode, body.Sampler, strings.HasPrefix(body.Error, "gpumon: no NVIDIA GPU found ("))
+	// Output:
+	// gpu_up 0
+	// 503 none true
+}
+
 // Watch samples around a piece of work and writes gpu_metrics.csv.
 func ExampleWatch() {
 	ctx := context.Background()

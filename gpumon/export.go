@@ -23,7 +23,11 @@ import (
 // gpu_energy_joules_total (energy since the Monitor started: counter
 // difference or power integral, see GPUSummary.EnergyJ), gpu_samples_total
 // and gpu_sample_gaps_total (counters). A value the GPU does not report is
-// left out, not reported as 0. It is safe for concurrent use.
+// left out, not reported as 0. gpu_up (no labels) is 1 while the latest
+// sample succeeded and 0 before the first, after a sample that failed as
+// a whole, and always for a Monitor without a GPU (then the only metric),
+// so an alert can tell "no GPU" from "idle GPU". It is safe for
+// concurrent use.
 func (m *Monitor) Collector() prometheus.Collector { return &collector{m: m} }
 
 type collector struct{ m *Monitor }
@@ -44,11 +48,12 @@ var (
 	descEnergy   = prometheus.NewDesc("gpu_energy_joules_total", "Energy used since the monitor started.", gpuLabels, nil)
 	descSamples  = prometheus.NewDesc("gpu_samples_total", "Rows sampled.", gpuLabels, nil)
 	descGaps     = prometheus.NewDesc("gpu_sample_gaps_total", "Rows whose sampling failed.", gpuLabels, nil)
+	descUp       = prometheus.NewDesc("gpu_up", "Whether the GPU monitor reads its GPUs: 1 if its last sample succeeded, 0 without a GPU or after a failed sample.", nil, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPower, descUtil, descMemUtil, descMemUsed, descMemTotal,
-		descTemp, descSMClock, descMemClock, descPCIeRx, descPCIeTx, descEnergy, descSamples, descGaps} {
+		descTemp, descSMClock, descMemClock, descPCIeRx, descPCIeTx, descEnergy, descSamples, descGaps, descUp} {
 		ch <- d
 	}
 }
@@ -68,7 +73,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		e, _, ok := g.energy()
 		byIndex[g.index] = counts{g.n, g.gaps, e, ok, g.lastRx, g.lastTx}
 	}
+	up := 0.0
+	if m.lastOK {
+		up = 1
+	}
 	m.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 	for _, s := range latest {
 		labels := []string{strconv.Itoa(s.Index), s.UUID, s.Name}
 		gauge := func(d *prometheus.Desc, v, scale float64) {
@@ -101,7 +111,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 //	{"sampler":"nvml","time":"…","gpus":[{"time":"…","index":0,"power_watts":71.2,…}]}
 //
 // With ?report=1 it serves the [Report] so far instead. Missing values are
-// left out. It answers GET and HEAD only and is safe for concurrent use.
+// left out. A Monitor without a GPU answers 503 Service Unavailable with
+// {"sampler":"none","error":"gpumon: no NVIDIA GPU found (…)"}. It answers
+// GET and HEAD only and is safe for concurrent use.
 func (m *Monitor) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -110,7 +122,14 @@ func (m *Monitor) Handler() http.Handler {
 			return
 		}
 		var v any
-		if r.URL.Query().Get("report") != "" {
+		status := http.StatusOK
+		if m.noGPU != nil {
+			status = http.StatusServiceUnavailable
+			v = struct {
+				Sampler string `json:"sampler"`
+				Error   string `json:"error"`
+			}{m.s.Name(), m.noGPU.Error()}
+		} else if r.URL.Query().Get("report") != "" {
 			v = m.Report()
 		} else {
 			gpus := m.Latest(nil)
@@ -130,6 +149,7 @@ func (m *Monitor) Handler() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
 		w.Write(append(b, '\n'))
 	})
 }

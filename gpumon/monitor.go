@@ -67,6 +67,9 @@ type Monitor struct {
 	s   Sampler
 	out sink.Sink[Sample]
 	cfg Config
+	// noGPU is the reason the Monitor has no GPU to read (s is an
+	// Unavailable sampler); nil otherwise.
+	noGPU error
 
 	running atomic.Bool
 	tokens  atomic.Int64
@@ -77,6 +80,7 @@ type Monitor struct {
 	rounds    int
 	failed    int
 	latest    []Sample
+	lastOK    bool      // the latest round succeeded as a whole
 	gpus      []*gpuAcc // sorted by index
 	intervals *stats.Histogram
 	lastTick  time.Time
@@ -84,15 +88,28 @@ type Monitor struct {
 
 // NewMonitor returns a Monitor that reads s and writes to out (nil: keep
 // summaries only).
+//
+// s may be nil or [Unavailable](reason) when no GPU could be opened (nil
+// means Unavailable(ErrNoGPU)): the Monitor then samples nothing, but a
+// service can still register its Collector (gpu_up 0) and serve its
+// Handler (503 with the reason); Run and Start's stop return the reason.
 func NewMonitor(s Sampler, out sink.Sink[Sample], cfg Config) *Monitor {
 	cfg = cfg.withDefaults()
-	return &Monitor{s: s, out: out, cfg: cfg, intervals: stats.NewHistogram(intervalHistConfig)}
+	if s == nil {
+		s = Unavailable(nil)
+	}
+	m := &Monitor{s: s, out: out, cfg: cfg, intervals: stats.NewHistogram(intervalHistConfig)}
+	if u, ok := s.(*unavailable); ok {
+		m.noGPU = u.err
+	}
+	return m
 }
 
 // Config returns the configuration in effect, defaults filled in.
 func (m *Monitor) Config() Config { return m.cfg }
 
-// Run samples until ctx is done and then returns ctx.Err(). The first
+// Run samples until ctx is done and then returns ctx.Err(). A Monitor
+// without a GPU (see [NewMonitor]) returns the reason at once. The first
 // sample is taken at once, the rest on a time.Ticker, so the schedule does
 // not drift by the time a sample takes (a sample slower than the interval
 // skips ticks instead of piling them up). A failed sample does not stop
@@ -102,6 +119,9 @@ func (m *Monitor) Config() Config { return m.cfg }
 func (m *Monitor) Run(ctx context.Context) error { return m.run(ctx, nil) }
 
 func (m *Monitor) run(ctx context.Context, started func()) error {
+	if m.noGPU != nil {
+		return m.noGPU
+	}
 	if !m.running.CompareAndSwap(false, true) {
 		return errors.New("gpumon: Monitor.Run called while running")
 	}
@@ -190,6 +210,7 @@ func (m *Monitor) once(ctx context.Context, buf []Sample, scheduled bool) ([]Sam
 		m.lastTick = tick
 	}
 	m.rounds++
+	m.lastOK = serr == nil
 	if serr != nil {
 		// The whole sample failed: one gap row per GPU seen so far.
 		m.failed++

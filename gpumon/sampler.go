@@ -146,6 +146,30 @@ func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 	return s, nil
 }
 
+// Unavailable returns the Sampler of a machine without a usable GPU:
+// reason (nil means [ErrNoGPU]) is why, typically the error [Open]
+// returned. Its Name is "none" and its Sample returns reason. A [Monitor]
+// over it keeps serving: its Run returns reason at once, its Handler
+// answers 503 with reason, its Collector exports gpu_up 0 and its Report
+// says why (Report.Unavailable). It is safe for concurrent use.
+func Unavailable(reason error) Sampler {
+	if reason == nil {
+		reason = ErrNoGPU
+	}
+	return &unavailable{reason}
+}
+
+type unavailable struct{ err error }
+
+// KindNone is the Name of an [Unavailable] sampler.
+const KindNone Kind = "none"
+
+func (u *unavailable) Name() string { return string(KindNone) }
+func (u *unavailable) Close() error { return nil }
+func (u *unavailable) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
+	return dst, u.err
+}
+
 // joinErr adds err to the errors of a sample's row.
 func joinErr(old, err error) error {
 	if old == nil {

@@ -11,8 +11,12 @@ import (
 // never measured are null (nil pointers), never NaN. It is plain data,
 // safe to copy and share once returned.
 type Report struct {
-	// Sampler is the sampler's Name ("nvml", "nvidia-smi").
+	// Sampler is the sampler's Name ("nvml", "nvidia-smi", or "none"
+	// without a GPU).
 	Sampler string `json:"sampler"`
+	// Unavailable says why there was no GPU to sample (sampler "none"),
+	// typically [Open]'s error; empty otherwise.
+	Unavailable string `json:"unavailable,omitempty"`
 	// IntervalMS is the configured sampling interval in milliseconds.
 	IntervalMS float64 `json:"interval_ms"`
 	// Start and End bound the run (End is zero while it runs).
@@ -213,6 +217,9 @@ func (m *Monitor) Report() Report {
 		Sampler: m.s.Name(), IntervalMS: float64(m.cfg.Interval) / float64(time.Millisecond),
 		Start: m.start, End: end, Samples: m.rounds, FailedSamples: m.failed,
 		Tokens: m.tokens.Load(), ActualIntervalMS: summarize(m.intervals),
+	}
+	if m.noGPU != nil {
+		r.Unavailable = m.noGPU.Error()
 	}
 	if !m.start.IsZero() {
 		r.DurationS = now.Sub(m.start).Seconds()

@@ -500,7 +500,7 @@ func (a *analyzer) lagVerdict(cm CeilingModel) Verdict {
 		warns = append(warns, fmt.Sprintf("%d of %d runs ended before the first lag sample (every %v) and are left out of the correlation: use a shorter lag interval (--lag-interval)", without, runs, interval))
 	}
 	if maxS > 0 && minS < 10 {
-		warns = append(warns, fmt.Sprintf("some runs have only %d lag samples: their p99 is about their maximum", minS))
+		warns = append(warns, fmt.Sprintf("the shortest runs have only %d lag sample(s): their p99 is about their maximum", minS))
 	}
 	if c == nil {
 		return Verdict{N: runs - without, Warnings: warns, Text: fmt.Sprintf("%s: lag p99 vs efficiency loss: not computed: it needs at least 3 runs with both measured and some spread in each (%d of %d runs have lag samples).%s", cm.Model, runs-without, runs, samples)}
@@ -755,8 +755,11 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 	} else {
 		met := e.Diff.Estimate >= ThrottleCriterionPP && e.Different
 		word := "not met"
-		if met {
+		switch {
+		case met:
 			word = "met"
+		case e.Diff.Estimate >= ThrottleCriterionPP:
+			word = "not established: the gain is large enough but not significant"
 		}
 		v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per condition")}
 		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %+.2f pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",

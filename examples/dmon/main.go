@@ -9,8 +9,10 @@
 // writes DIR/gpu_metrics.csv (one row per GPU per sample) and
 // DIR/gpu_summary.json (the gpumon.Report plus the command, its exit
 // status and the gpumon.SystemInfo of driver and GPUs), and exits with COMMAND's exit code, or 128+N if signal N ended
-// it. Without a GPU it says so on stderr, writes no GPU files, and still
-// runs COMMAND and returns its code. Exit 2 is bad usage; 1 means dmon
+// it. Without a GPU it says so on stderr, still runs COMMAND and returns
+// its code, and writes a header-only gpu_metrics.csv and a
+// gpu_summary.json whose report has sampler "none" and, in "unavailable",
+// the reason, so scripts that read the files need no special case. Exit 2 is bad usage; 1 means dmon
 // itself failed (the command could not start, the files could not be
 // written).
 package main
@@ -96,17 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	s, err := gpumon.Open(openCtx, gpumon.OpenConfig{Kind: kind, Interval: *interval, SMIPath: *smiPath})
 	cancel()
-	var (
-		m    *gpumon.Monitor
-		csv  *sink.CSV[gpumon.Sample]
-		stop func() (gpumon.Report, error)
-		sys  *gpumon.SystemInfo
-	)
-	cfg := gpumon.Config{Interval: *interval}
-	if err != nil {
+	var sys *gpumon.SystemInfo
+	noGPU := err != nil
+	if noGPU {
 		fmt.Fprintf(stderr, "dmon: no GPU monitoring, running the command anyway: %v\n", err)
+		s = gpumon.Unavailable(err)
 	} else {
-		defer s.Close()
 		infoCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if info, err := gpumon.Info(infoCtx, s); err == nil {
 			sys = &info
@@ -114,12 +111,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "dmon: no system description:", err)
 		}
 		cancel()
-		csv, err = sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, "gpu_metrics.csv"))
-		if err != nil {
-			fmt.Fprintln(stderr, "dmon:", err)
-			return 1
-		}
-		m = gpumon.NewMonitor(s, csv, cfg)
+	}
+	defer s.Close()
+	csv, err := sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, "gpu_metrics.csv"))
+	if err != nil {
+		fmt.Fprintln(stderr, "dmon:", err)
+		return 1
+	}
+	m := gpumon.NewMonitor(s, csv, gpumon.Config{Interval: *interval})
+	stop := func() (gpumon.Report, error) { return m.Report(), nil }
+	if !noGPU {
 		fmt.Fprintf(stderr, "dmon: sampling with %s every %v into %s\n", s.Name(), *interval, *outDir)
 		stop = m.Start(ctx)
 	}
@@ -128,9 +129,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cerr != nil {
 		fmt.Fprintln(stderr, "dmon:", cerr)
 		code = 1
-	}
-	if m == nil {
-		return code
 	}
 	rep, merr := stop()
 	failed := false

@@ -62,6 +62,35 @@ func TestExitCodesWithoutGPU(t *testing.T) {
 	}
 }
 
+// Without a GPU, dmon still writes gpu_summary.json (sampler "none" and
+// why) and a header-only gpu_metrics.csv, so scripts that read them work.
+func TestFilesWithoutGPU(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out") // does not exist yet
+	var errb bytes.Buffer
+	if got := run(context.Background(), append(noGPU(dir), "--", os.Args[0], "dmon-helper", "exit:3"), &bytes.Buffer{}, &errb); got != 3 {
+		t.Fatalf("exit %d, want 3; stderr %s", got, errb.String())
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "gpu_metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(csv)), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "timestamp,power.draw [W],") {
+		t.Errorf("gpu_metrics.csv, want its header alone:\n%s", csv)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "gpu_summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.ExitCode != 3 || sum.Report.Sampler != "none" || !strings.Contains(sum.Report.Unavailable, "/nonexistent/nvidia-smi") ||
+		sum.System != nil || len(sum.Command) != 3 {
+		t.Errorf("gpu_summary.json:\n%s", b)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--", "true"},

@@ -2,6 +2,7 @@ package gpumon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,22 +17,45 @@ import (
 )
 
 // Config configures a [Monitor]. The zero value is the default; it can be
-// written into a manifest as JSON (durations as nanoseconds). It is plain
-// data, safe to copy.
+// written into a manifest as JSON, with durations in milliseconds under
+// names that say so ("interval_ms", "redline_window_ms", as in [Report]).
+// It is plain data, safe to copy.
 type Config struct {
 	// Interval between samples. Default 100 ms; values under 10 ms are
 	// raised to 10 ms.
-	Interval time.Duration `json:"interval,omitempty"`
+	Interval time.Duration `json:"-"` // JSON: interval_ms
 	// RedlineUtil is the GPU utilization, in percent, at or above which a
 	// GPU counts as redlining once it has stayed there for RedlineWindow.
 	// Default 95.
 	RedlineUtil float64 `json:"redline_util_percent,omitempty"`
 	// RedlineWindow is how long utilization must stay at or above
 	// RedlineUtil to count. Default 2 s.
-	RedlineWindow time.Duration `json:"redline_window,omitempty"`
+	RedlineWindow time.Duration `json:"-"` // JSON: redline_window_ms
 	// Logger receives sampling failures (rate-limited to one per state
 	// change). nil discards them.
 	Logger *slog.Logger `json:"-"`
+}
+
+// configJSON is Config's JSON form.
+type configJSON struct {
+	IntervalMS      float64 `json:"interval_ms,omitempty"`
+	RedlineUtil     float64 `json:"redline_util_percent,omitempty"`
+	RedlineWindowMS float64 `json:"redline_window_ms,omitempty"`
+}
+
+// MarshalJSON writes the durations in milliseconds.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{ms(c.Interval), c.RedlineUtil, ms(c.RedlineWindow)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes. Logger is left as it was.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	var j configJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("gpumon: Config: %w", err)
+	}
+	c.Interval, c.RedlineUtil, c.RedlineWindow = fromMS(j.IntervalMS), j.RedlineUtil, fromMS(j.RedlineWindowMS)
+	return nil
 }
 
 func (c Config) withDefaults() Config {

@@ -2,9 +2,11 @@ package gpumon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os/exec"
 	"time"
 )
@@ -53,15 +55,16 @@ func ParseKind(s string) (Kind, error) {
 }
 
 // OpenConfig configures [Open]. The zero value picks a sampler automatically
-// with the defaults below. It can be written into a manifest as JSON; it is
-// plain data, safe to copy.
+// with the defaults below. It can be written into a manifest as JSON, with
+// durations in milliseconds under names that say so ("interval_ms",
+// "pcie_interval_ms"); it is plain data, safe to copy.
 type OpenConfig struct {
 	// Kind is the sampler to open; "" means [KindAuto].
 	Kind Kind `json:"kind,omitempty"`
 	// Interval is the interval the nvidia-smi sampler asks for with -lms
 	// (NVML needs none). Default 100 ms; values under 10 ms are raised to
 	// 10 ms.
-	Interval time.Duration `json:"interval,omitempty"`
+	Interval time.Duration `json:"-"` // JSON: interval_ms
 	// NVMLLibrary is the path of libnvidia-ml; "" means
 	// "libnvidia-ml.so.1" found by the dynamic loader.
 	NVMLLibrary string `json:"nvml_library,omitempty"`
@@ -77,7 +80,7 @@ type OpenConfig struct {
 	// Even once a second, the sample that reads it takes ~40 ms, which at a
 	// 10 ms interval skips ticks and shows in the interval p99: set it
 	// negative where 10 ms jitter matters more than PCIe traffic.
-	PCIeInterval time.Duration `json:"pcie_interval,omitempty"`
+	PCIeInterval time.Duration `json:"-"` // JSON: pcie_interval_ms
 	// SMINoStream skips the -lms stream and polls nvidia-smi once per Sample.
 	SMINoStream bool `json:"smi_no_stream,omitempty"`
 	// Logger receives warnings (a field nvidia-smi rejected, a fallback).
@@ -90,6 +93,39 @@ const (
 	DefaultInterval = 100 * time.Millisecond
 	MinInterval     = 10 * time.Millisecond
 )
+
+// openConfigJSON is OpenConfig's JSON form.
+type openConfigJSON struct {
+	Kind           Kind     `json:"kind,omitempty"`
+	IntervalMS     float64  `json:"interval_ms,omitempty"`
+	NVMLLibrary    string   `json:"nvml_library,omitempty"`
+	SMIPath        string   `json:"smi_path,omitempty"`
+	SMIFields      []string `json:"smi_fields,omitempty"`
+	PCIeIntervalMS float64  `json:"pcie_interval_ms,omitempty"`
+	SMINoStream    bool     `json:"smi_no_stream,omitempty"`
+}
+
+// MarshalJSON writes the durations in milliseconds.
+func (c OpenConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(openConfigJSON{c.Kind, ms(c.Interval), c.NVMLLibrary, c.SMIPath, c.SMIFields, ms(c.PCIeInterval), c.SMINoStream})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes. Logger is left as it was.
+func (c *OpenConfig) UnmarshalJSON(b []byte) error {
+	var j openConfigJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("gpumon: OpenConfig: %w", err)
+	}
+	c.Kind, c.Interval, c.NVMLLibrary, c.SMIPath = j.Kind, fromMS(j.IntervalMS), j.NVMLLibrary, j.SMIPath
+	c.SMIFields, c.PCIeInterval, c.SMINoStream = j.SMIFields, fromMS(j.PCIeIntervalMS), j.SMINoStream
+	return nil
+}
+
+// ms is d in milliseconds, for JSON.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// fromMS is the Duration of v milliseconds, to the nanosecond.
+func fromMS(v float64) time.Duration { return time.Duration(math.Round(v * float64(time.Millisecond))) }
 
 func (c OpenConfig) interval() time.Duration { return clampInterval(c.Interval) }
 

@@ -173,9 +173,14 @@ func TestWritesMetricsWithFakeSMI(t *testing.T) {
 	if sum.System == nil || sum.System.DriverVersion != "550.54.15" || len(sum.System.GPUs) != 2 || sum.System.GPUs[0].PowerLimitW != 700 {
 		t.Errorf("system %s", b)
 	}
-	for _, key := range []string{`"command": [`, `"exit_code": 7`, `"config": {`, `"system": {`, `"report": {`, `"interval_ms": 20`, `"power_w": {`, `"gaps": 0`, `"redline": {`} {
+	for _, key := range []string{`"command": [`, `"exit_code": 7`, `"config": {`, `"system": {`, `"report": {`, `"interval_ms": 20`, `"redline_window_ms": 2000`, `"power_w": {`, `"gaps": 0`, `"redline": {`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("gpu_summary.json lacks %s:\n%s", key, b)
+		}
+	}
+	for _, key := range []string{`"interval":`, `"redline_window":`} { // durations name their unit
+		if strings.Contains(string(b), key) {
+			t.Errorf("gpu_summary.json has %s:\n%s", key, b)
 		}
 	}
 }

@@ -113,6 +113,9 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 		case a.Model == "":
 			return nil, fmt.Errorf("profiler: agent %s has no model", a.ID)
 		}
+		if err := checkURL(a.URL); err != nil {
+			return nil, fmt.Errorf("profiler: agent %s: %w", a.ID, err)
+		}
 		seen[a.ID] = true
 	}
 	api, err := ParseAPI(string(cfg.API))

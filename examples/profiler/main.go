@@ -7,11 +7,20 @@
 //	    --output-dir results/phase1/gemma3_latest/default [--read-buffer-size 8192]
 //
 // It writes OUTPUT-DIR/chunk_metrics.csv, OUTPUT-DIR/loop_lag.csv,
-// OUTPUT-DIR/run_<i>.json (i from 1) and OUTPUT-DIR/summary.json, prints a
-// line per run and a closing summary, and exits 0 only if every agent of
-// every run succeeded (1 otherwise, 2 for bad usage). Ctrl-C (or SIGTERM)
-// stops the run in progress and writes what was measured so far, each
-// interrupted agent with its error; a second Ctrl-C kills the process.
+// OUTPUT-DIR/run_<i>.json (i from 1) and OUTPUT-DIR/summary.json
+// (default OUTPUT-DIR: tr117-results/profiler), prints a line per run and a
+// closing summary, and exits 0 only if every agent of every run succeeded
+// (1 otherwise, 2 for bad usage). It refuses (exit 2) an OUTPUT-DIR that
+// already holds such files unless --overwrite is given, which removes them
+// (and no other files) first. Ctrl-C (or SIGTERM) stops the run in progress
+// and writes what was measured so far, each interrupted agent with its
+// error, and exits 130; a second Ctrl-C kills the process.
+//
+// A process started with SIGINT ignored (a background job of a
+// non-interactive shell: "profiler … &" in a script) cannot see a SIGINT
+// sent in its first few milliseconds, before main has asked for it: the
+// kernel discards it, and the runs go on. Send SIGTERM, or wait for the
+// first output, when stopping it from a script.
 package main
 
 import (
@@ -20,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -94,7 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", profiler.DefaultModel, "model both agents ask for")
 	runs := fs.Int("runs", 5, "number of measured runs")
 	scenario := fs.String("scenario", string(profiler.ChimeraHomo), "baseline_vs_chimera, chimera_homo or chimera_hetero")
-	outDir := fs.String("output-dir", "tr117_results/profiler", "directory for chunk_metrics.csv, loop_lag.csv and run_<i>.json")
+	outDir := fs.String("output-dir", "tr117-results/profiler", "directory for chunk_metrics.csv, loop_lag.csv, run_<i>.json and summary.json")
+	overwrite := fs.Bool("overwrite", false, "replace the results of an earlier run in --output-dir (else refused)")
 	collectorURL := fs.String("collector-ollama-url", profiler.DefaultCollectorURL, "collector agent's Ollama URL")
 	insightURL := fs.String("insight-ollama-url", profiler.DefaultInsightURL, "insight agent's Ollama URL")
 	readBuf := fs.Int("read-buffer-size", 0, "bytes per transport read (0: Go's default)")
@@ -133,6 +144,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil && *readBuf > profiler.MaxReadBufferSize {
 		err = fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", *readBuf, profiler.MaxReadBufferSize)
 	}
+	if err == nil {
+		err = checkURLFlag("collector-ollama-url", *collectorURL)
+	}
+	if err == nil {
+		err = checkURLFlag("insight-ollama-url", *insightURL)
+	}
+	if err == nil {
+		err = prepareOutputDir(*outDir, *overwrite)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -149,9 +169,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
 		return 1
 	}
 	return 0
+}
+
+// exitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT,
+// as a shell reports a command that Ctrl-C ended.
+const exitInterrupted = 130
+
+// checkURLFlag checks the URL given to flag --name, naming the flag.
+func checkURLFlag(name, value string) error {
+	if err := profiler.CheckURL(value); err != nil {
+		return fmt.Errorf("profiler: --%s: %w", name, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// prepareOutputDir refuses a directory with earlier results unless
+// overwrite, naming the flag that allows it.
+func prepareOutputDir(dir string, overwrite bool) error {
+	err := profiler.PrepareOutputDir(dir, overwrite)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w; pass --overwrite to replace them", err)
+	}
+	return err
 }
 
 // profile runs cfg runs times, writing into dir, and returns an error

@@ -130,6 +130,66 @@ func TestProfilerAgentDown(t *testing.T) {
 	}
 }
 
+// TestProfilerURLFlags: a URL that is not http(s) with a host is bad usage,
+// caught before any request, naming the flag.
+func TestProfilerURLFlags(t *testing.T) {
+	for _, tc := range []struct{ flag, url string }{
+		{"collector-ollama-url", "notaurl"},
+		{"insight-ollama-url", "localhost:11434"},
+		{"insight-ollama-url", "ftp://host:21"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"--runs", "1", "--output-dir", t.TempDir(), "--" + tc.flag, tc.url}, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), "--"+tc.flag) || !strings.Contains(errOut.String(), tc.url) || out.Len() > 0 {
+			t.Errorf("--%s %s: exit %d, want 2 naming the flag; stdout %q stderr %q", tc.flag, tc.url, code, out.String(), errOut.String())
+		}
+	}
+}
+
+// TestProfilerOutputDirReused: results of an earlier run are not silently
+// truncated or left stale: the command refuses the directory, naming a
+// file, unless --overwrite, which removes them first.
+func TestProfilerOutputDirReused(t *testing.T) {
+	sim := simURL(t, ollamatest.Config{Unpaced: true, ResponseTokens: 5})
+	dir := t.TempDir()
+	args := func(runs string, more ...string) []string {
+		return append([]string{"--runs", runs, "--output-dir", dir, "--collector-ollama-url", sim, "--insight-ollama-url", sim}, more...)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), args("2"), &out, &errOut); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, errOut.String())
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "chunk_metrics.csv"))
+	out.Reset()
+	errOut.Reset()
+	code := run(context.Background(), args("1"), &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "already holds results ("+dir+string(filepath.Separator)) || !strings.Contains(errOut.String(), "--overwrite") {
+		t.Fatalf("second run into the same dir: exit %d, stderr %q", code, errOut.String())
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "chunk_metrics.csv")); !bytes.Equal(before, after) {
+		t.Error("the refused run changed chunk_metrics.csv")
+	}
+	errOut.Reset()
+	if code := run(context.Background(), args("1", "--overwrite"), &out, &errOut); code != 0 {
+		t.Fatalf("--overwrite: exit %d\n%s", code, errOut.String())
+	}
+	for name, want := range map[string]bool{"run_1.json": true, "run_2.json": false, "summary.json": true, "chunk_metrics.csv": true, "loop_lag.csv": true, "notes.txt": true} {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != want {
+			t.Errorf("after --overwrite --runs 1: %s exists %v, want %v", name, err == nil, want)
+		}
+	}
+}
+
+func TestProfilerDefaultOutputDir(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), `(default "tr117-results/profiler")`) {
+		t.Errorf("exit %d; --help:\n%s", code, errOut.String())
+	}
+}
+
 func TestProfilerUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--scenario", "nope"},
@@ -160,8 +220,8 @@ func TestProfilerInterrupted(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(ctx, []string{"--runs", "3", "--output-dir", dir,
 		"--collector-ollama-url", simURL(t, slow), "--insight-ollama-url", simURL(t, slow)}, &out, &errOut)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1", code)
+	if code != 130 {
+		t.Fatalf("exit %d, want 130", code)
 	}
 	if !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
 		t.Errorf("stderr:\n%s", errOut.String())

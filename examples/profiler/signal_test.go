@@ -59,7 +59,7 @@ func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 // TestSIGINT sends a real SIGINT to the command while both agents are
 // mid-stream (the server has sent each 5 tokens and then stalls): the
-// command exits 1, run_1.json holds each agent's interruption, and the CSVs
+// command exits 130, run_1.json holds each agent's interruption, and the CSVs
 // and summary.json are written. (How many of the 5 tokens the client had
 // read when the signal came is not known here; TestProfilerInterrupted
 // checks that what was read is kept.)
@@ -94,8 +94,8 @@ func TestSIGINT(t *testing.T) {
 	}
 	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("exit %v, want 1\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "interrupted after 1 of 3 runs") {
 		t.Errorf("stderr:\n%s", stderr.String())

@@ -9,12 +9,22 @@
 // second (0: unlimited) that starts empty and holds one second of tokens
 // (or --burst). It writes OUTPUT-DIR/run_<i>.json (the profiler's fields
 // plus throttle_rate, burst and, per agent, what the server reported next
-// to the achieved rate), chunk_metrics.csv and loop_lag.csv; agent
+// to the achieved rate), chunk_metrics.csv, loop_lag.csv and summary.json
+// (the configuration, throttle_rate, burst and the profiler's report), like
+// the profiler command (default OUTPUT-DIR: tr117-results/throttle); agent
 // throughput_tokens_per_sec is the achieved client rate. It prints a line
 // per run and a summary, and exits 0 only if every agent of every run
-// succeeded (1 otherwise, 2 for bad usage). Ctrl-C (or SIGTERM) stops the
-// run in progress and writes what was measured so far; a second Ctrl-C
-// kills the process.
+// succeeded (1 otherwise, 2 for bad usage). It refuses (exit 2) an
+// OUTPUT-DIR that already holds such files unless --overwrite is given,
+// which removes them (and no other files) first. Ctrl-C (or SIGTERM) stops
+// the run in progress, writes what was measured so far and exits 130; a
+// second Ctrl-C kills the process.
+//
+// A process started with SIGINT ignored (a background job of a
+// non-interactive shell: "throttle … &" in a script) cannot see a SIGINT
+// sent in its first few milliseconds, before main has asked for it: the
+// kernel discards it, and the runs go on. Send SIGTERM, or wait for the
+// first output, when stopping it from a script.
 package main
 
 import (
@@ -23,6 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -58,7 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", profiler.DefaultModel, "model both agents ask for")
 	runs := fs.Int("runs", 5, "number of measured runs")
 	scenario := fs.String("scenario", string(profiler.ChimeraHomo), "baseline_vs_chimera, chimera_homo or chimera_hetero")
-	outDir := fs.String("output-dir", "tr117_results/throttle", "directory for run_<i>.json and the CSVs")
+	outDir := fs.String("output-dir", "tr117-results/throttle", "directory for run_<i>.json, summary.json and the CSVs")
+	overwrite := fs.Bool("overwrite", false, "replace the results of an earlier run in --output-dir (else refused)")
 	collectorURL := fs.String("collector-ollama-url", profiler.DefaultCollectorURL, "collector agent's Ollama URL")
 	insightURL := fs.String("insight-ollama-url", profiler.DefaultInsightURL, "insight agent's Ollama URL")
 	rate := fs.Float64("throttle-rate", 60, "tokens per second each agent may read (0: unlimited)")
@@ -88,6 +100,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = errors.New("throttle: --throttle-rate must be a rate ≥ 0")
 	case *numPredict < 0 || *burst < 0 || *timeout < 0:
 		err = errors.New("throttle: --num-predict, --burst and --timeout must not be negative")
+	default:
+		err = checkURLFlag("collector-ollama-url", *collectorURL)
+		if err == nil {
+			err = checkURLFlag("insight-ollama-url", *insightURL)
+		}
+		if err == nil {
+			err = prepareOutputDir(*outDir, *overwrite)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -111,9 +131,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
 		return 1
 	}
 	return 0
+}
+
+// exitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT,
+// as a shell reports a command that Ctrl-C ended.
+const exitInterrupted = 130
+
+// checkURLFlag checks the URL given to flag --name, naming the flag.
+func checkURLFlag(name, value string) error {
+	if err := profiler.CheckURL(value); err != nil {
+		return fmt.Errorf("throttle: --%s: %w", name, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// prepareOutputDir refuses a directory with earlier results unless
+// overwrite, naming the flag that allows it.
+func prepareOutputDir(dir string, overwrite bool) error {
+	err := profiler.PrepareOutputDir(dir, overwrite)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w; pass --overwrite to replace them", err)
+	}
+	return err
+}
+
+// capText says what the cap is: "60 tok/s", or "unlimited" for 0.
+func capText(rate float64) string {
+	if rate <= 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%g tok/s", rate)
+}
+
+// summaryDoc is summary.json: the profiler command's, plus the cap.
+type summaryDoc struct {
+	Config       profiler.Config `json:"config"`
+	ThrottleRate float64         `json:"throttle_rate"`
+	Burst        int             `json:"burst"`
+	Report       profiler.Report `json:"report"`
 }
 
 func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) (err error) {
@@ -143,7 +204,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		if werr := sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(i)), doc); werr != nil {
 			errs = append(errs, werr)
 		}
-		fmt.Fprintf(stdout, "run %d/%d: cap %g tok/s, wall %.1f ms, ", i, runs, rate, rr.ConcurrentWallTimeMS)
+		fmt.Fprintf(stdout, "run %d/%d: cap %s, wall %.1f ms, ", i, runs, capText(rate), rr.ConcurrentWallTimeMS)
 		if rr.EfficiencyPercent == nil {
 			fmt.Fprintf(stdout, "efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
 		} else {
@@ -159,8 +220,17 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		}
 		fmt.Fprintln(stdout)
 	}
-	fmt.Fprintln(stdout, "summary:")
-	profiler.NewReport(results).WriteText(stdout)
+	fmt.Fprintf(stdout, "summary (cap %s):\n", capText(rate))
+	rep := profiler.NewReport(results)
+	rep.WriteText(stdout)
+	if rate > 0 {
+		// The profiler times a message by the read that delivered it; a
+		// throttled reader finds many waiting at once.
+		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s is the measure of the cap)")
+	}
+	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: r.Config(), ThrottleRate: rate, Burst: burst, Report: rep}); err != nil {
+		errs = append(errs, err)
+	}
 	if ctx.Err() != nil {
 		errs = append(errs, fmt.Errorf("throttle: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
 	}

@@ -59,23 +59,84 @@ func TestThrottleCommand(t *testing.T) {
 	if bp := doc["backpressure"].([]any); len(bp) != 2 {
 		t.Errorf("backpressure %v", bp)
 	}
-	if !strings.Contains(out.String(), "summary:") {
+	if !strings.Contains(out.String(), "summary (cap 100 tok/s):") || !strings.Contains(out.String(), "ITL of a throttled stream") {
 		t.Errorf("stdout:\n%s", out.String())
+	}
+	// summary.json, like the profiler command's, with the cap.
+	var sum struct {
+		Config struct {
+			Agents []any `json:"agents"`
+		} `json:"config"`
+		ThrottleRate float64 `json:"throttle_rate"`
+		Burst        int     `json:"burst"`
+		Report       struct {
+			Runs int `json:"runs"`
+		} `json:"report"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "summary.json")); err != nil || json.Unmarshal(b, &sum) != nil {
+		t.Fatalf("summary.json: %v", err)
+	}
+	if sum.ThrottleRate != 100 || sum.Burst != 100 || sum.Report.Runs != 1 || len(sum.Config.Agents) != 2 {
+		t.Errorf("summary.json: %+v", sum)
+	}
+}
+
+// TestThrottleUnlimited: --throttle-rate 0 says "unlimited", not "cap 0 tok/s".
+func TestThrottleUnlimited(t *testing.T) {
+	sim := simURL(t, ollamatest.Config{Unpaced: true, ResponseTokens: 5})
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--runs", "1", "--output-dir", t.TempDir(), "--throttle-rate", "0",
+		"--collector-ollama-url", sim, "--insight-ollama-url", sim}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "run 1/1: cap unlimited,") || strings.Contains(out.String(), "cap 0") || strings.Contains(out.String(), "ITL of a throttled") {
+		t.Errorf("exit %d; stdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestThrottleOutputDirReused: an earlier run's results are refused, naming
+// a file, unless --overwrite, which removes them (a stale run_2.json too).
+func TestThrottleOutputDirReused(t *testing.T) {
+	sim := simURL(t, ollamatest.Config{Unpaced: true, ResponseTokens: 5})
+	dir := t.TempDir()
+	args := func(runs string, more ...string) []string {
+		return append([]string{"--runs", runs, "--throttle-rate", "0", "--output-dir", dir, "--collector-ollama-url", sim, "--insight-ollama-url", sim}, more...)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), args("2"), &out, &errOut); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(context.Background(), args("1"), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "already holds results") || !strings.Contains(errOut.String(), "--overwrite") {
+		t.Fatalf("second run into the same dir: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(context.Background(), args("1", "--overwrite"), &out, &errOut); code != 0 {
+		t.Fatalf("--overwrite: exit %d\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run_2.json")); err == nil {
+		t.Error("stale run_2.json left after --overwrite --runs 1")
 	}
 }
 
 func TestThrottleUsage(t *testing.T) {
-	for _, args := range [][]string{{"--throttle-rate", "-1"}, {"--runs", "0"}, {"--scenario", "x"}, {"--burst", "-2"}, {"x"}} {
+	for _, args := range [][]string{{"--throttle-rate", "-1"}, {"--runs", "0"}, {"--scenario", "x"}, {"--burst", "-2"}, {"x"},
+		{"--collector-ollama-url", "notaurl"}, {"--insight-ollama-url", "localhost:11434"}} {
 		var out, errOut bytes.Buffer
-		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+		if code := run(context.Background(), append(args, "--output-dir", t.TempDir()), &out, &errOut); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+		if strings.HasSuffix(args[0], "-url") && !strings.Contains(errOut.String(), args[0]) {
+			t.Errorf("%v: stderr %q does not name the flag", args, errOut.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), `(default "tr117-results/throttle")`) {
+		t.Errorf("--help: exit %d\n%s", code, errOut.String())
 	}
 }
 
 // TestThrottleInterrupted is Ctrl-C while the agents wait for tokens: the
 // run ends promptly, run_1.json names each agent's interruption and keeps
-// what it read, the CSVs are well-formed, and the exit code is 1.
+// what it read, the CSVs are well-formed, and the exit code is 130.
 func TestThrottleInterrupted(t *testing.T) {
 	sim := ollamatest.Config{TokensPerSecond: 500, TTFT: -1, ResponseTokens: 100000}
 	dir := t.TempDir()
@@ -86,8 +147,8 @@ func TestThrottleInterrupted(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(ctx, []string{"--runs", "3", "--throttle-rate", "50", "--output-dir", dir,
 		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim)}, &out, &errOut)
-	if code != 1 || !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
-		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errOut.String())
+	if code != 130 || !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
+		t.Fatalf("exit %d, want 130; stderr:\n%s", code, errOut.String())
 	}
 	var doc struct {
 		Agents []struct {

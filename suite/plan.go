@@ -94,7 +94,10 @@ type MRIPlan struct {
 }
 
 // ThrottlePlan is phase 3, flow dynamics ("tortoise and hare"): dual-agent
-// runs with each agent's reader capped by a token bucket.
+// runs with each agent's reader capped by a token bucket. A throttled
+// request may take the profiler's 2-minute timeout plus the time its
+// tokens need at the rate (num_predict tokens, or 8192 when the plan sets
+// no num_predict).
 type ThrottlePlan struct {
 	Skip bool `json:"skip,omitempty" yaml:"skip"`
 	// Models (default [gemma3:latest]).

@@ -308,7 +308,7 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 		if err != nil && ctx.Err() != nil {
 			// Interrupted: not a failure of the run. Record nothing, so a
 			// resumed suite runs it again from scratch.
-			r.prog.Printf("interrupted during %s; run the suite again with the same output root to resume", run)
+			r.prog.Printf("interrupted during %s: it is not recorded, and a resumed suite redoes it", run)
 			runErr = ctx.Err()
 			break
 		}

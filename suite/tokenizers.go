@@ -20,27 +20,23 @@ const (
 	tokenizerMissing    = "tokenizer_missing.json"
 )
 
-// hubRepos are Hugging Face fallbacks for the seed's models, tried after
-// the local Ollama store (found in the local Hugging Face cache, or
-// downloaded only with TokenizerPlan.AllowDownload).
-var hubRepos = map[string]string{
-	"gemma3":   "hf:google/gemma-3-4b-it",
-	"qwen2.5":  "hf:Qwen/Qwen2.5-7B-Instruct",
-	"llama3.1": "hf:meta-llama/Llama-3.1-8B-Instruct",
-}
-
 // tokenizerSources lists where to look for model's tokenizer: the local
 // Ollama store first (exactly what Ollama runs), then the collector endpoint
 // being measured (the same tokenizer, from its /api/show, for a server on
-// another machine or with a store of its own), then a Hugging Face repo.
+// another machine or with a store of its own), then, for the seed's models,
+// the Hugging Face repo tokbench.SeedSpecs names (found in the local
+// Hugging Face cache, or downloaded only with TokenizerPlan.AllowDownload).
 func tokenizerSources(model, serverURL string) []string {
 	src := []string{"ollama:" + model}
 	if serverURL != "" {
 		src = append(src, tokbench.ServerSource(serverURL, model))
 	}
-	family, _, _ := strings.Cut(model, ":")
-	if repo, ok := hubRepos[family]; ok {
-		src = append(src, repo)
+	family := func(m string) string { f, _, _ := strings.Cut(m, ":"); return f }
+	for _, sp := range tokbench.SeedSpecs() {
+		if len(sp.Sources) > 0 && (sp.Sources[0] == model || family(sp.Sources[0]) == family(model)) {
+			src = append(src, sp.Sources[1:]...)
+			break
+		}
 	}
 	return src
 }

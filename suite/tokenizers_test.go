@@ -66,3 +66,15 @@ func TestTokenizerPhase(t *testing.T) {
 		t.Errorf("no tokenizer found: %v, manifest %+v", err, man.Runs)
 	}
 }
+
+func TestTokenizerSources(t *testing.T) {
+	for model, want := range map[string][]string{
+		"gemma3:latest": {"ollama:gemma3:latest", "http://127.0.0.1:11434/gemma3:latest", "google/gemma-3-4b-it"},
+		"qwen2.5:14b":   {"ollama:qwen2.5:14b", "http://127.0.0.1:11434/qwen2.5:14b", "Qwen/Qwen2.5-7B-Instruct"},
+		"tiny":          {"ollama:tiny", "http://127.0.0.1:11434/tiny"},
+	} {
+		if got := tokenizerSources(model, "http://127.0.0.1:11434"); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: sources %q, want %q", model, got, want)
+		}
+	}
+}

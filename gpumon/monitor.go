@@ -85,8 +85,16 @@ func (c Config) withDefaults() Config {
 // [Monitor.Start] for the span of a piece of work. Latest, Report,
 // AddTokens, Collector and Handler are safe to call concurrently with Run;
 // Run itself runs once at a time. The Monitor does not close the sampler
-// or the sink. Open an nvidia-smi sampler with the same interval as the
-// Monitor: its -lms stream paces the samples.
+// or the sink.
+//
+// The Monitor's ticker paces the rows: a Sampler returns the latest
+// reading of each GPU, never a queue of them, so a Monitor at 1 s over an
+// nvidia-smi stream at 100 ms writes one row per GPU per second. A
+// sampler cannot read more often than it measures, though: over an
+// nvidia-smi stream slower than the Monitor's interval, each Sample waits
+// for the stream's next round (rows are never repeated), and Run logs a
+// warning that names both intervals. Open the nvidia-smi sampler with the
+// Monitor's interval (OpenConfig.Interval), as examples/dmon does.
 type Monitor struct {
 	s   Sampler
 	out sink.Sink[Sample]
@@ -150,6 +158,12 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 		return errors.New("gpumon: Monitor.Run called while running")
 	}
 	defer m.running.Store(false)
+	if p, ok := m.s.(interface{ Interval() time.Duration }); ok {
+		if d := p.Interval(); d > m.cfg.Interval {
+			m.cfg.Logger.Warn("gpumon: the sampler reads less often than the Monitor asks; rows come at the sampler's interval",
+				"sampler", m.s.Name(), "sampler_interval", d, "interval", m.cfg.Interval)
+		}
+	}
 	m.mu.Lock()
 	if m.start.IsZero() {
 		m.start = time.Now()

@@ -15,7 +15,11 @@ import (
 //
 // Sample appends one [Sample] per GPU to dst and returns the extended slice,
 // so a caller that passes the previous result back as dst[:0] reads without
-// allocating (the runtime/metrics pattern). A GPU whose reading failed still
+// allocating (the runtime/metrics pattern). Each call gives the newest
+// reading: a sampler that measures on its own schedule (the nvidia-smi
+// -lms stream) returns its latest complete round and drops the rounds no
+// call asked for, so the caller's schedule decides how many rows there
+// are. A GPU whose reading failed still
 // gets a row, with Err set; the error return is for the sampler as a whole
 // (its nvidia-smi process died, ctx was cancelled). Name says which sampler
 // it is ("nvml", "nvidia-smi"). Close releases the library or ends the

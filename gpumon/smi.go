@@ -166,6 +166,17 @@ func (s *smiSampler) Streaming() bool {
 	return s.st != nil
 }
 
+// Interval is how often the -lms stream prints a round, or 0 when polling
+// (then each Sample reads at once, so the caller's schedule paces it).
+// A [Monitor] uses it to warn when the stream is slower than its own
+// interval.
+func (s *smiSampler) Interval() time.Duration {
+	if s.Streaming() {
+		return s.interval
+	}
+	return 0
+}
+
 // runOnce runs nvidia-smi once with the sampler's query and returns its
 // standard output (and, on failure, its standard error appended, so the
 // caller can find nvidia-smi's message).

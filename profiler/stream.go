@@ -271,6 +271,8 @@ type StreamError struct {
 	Err   error
 }
 
+// Error is "profiler: agent A: URL: line N: cause", leaving out the parts
+// that are not set (a StreamError from a custom Streamer may have no URL).
 func (e *StreamError) Error() string {
 	b := []byte("profiler: ")
 	if e.Agent != "" {
@@ -278,14 +280,19 @@ func (e *StreamError) Error() string {
 		b = append(b, e.Agent...)
 		b = append(b, ": "...)
 	}
-	b = append(b, e.URL...)
-	if e.Line > 0 {
-		b = append(b, ": line "...)
-		b = strconv.AppendInt(b, int64(e.Line), 10)
+	if e.URL != "" {
+		b = append(b, e.URL...)
+		b = append(b, ": "...)
 	}
-	b = append(b, ": "...)
-	b = append(b, e.Err.Error()...)
-	return string(b)
+	if e.Line > 0 {
+		b = append(b, "line "...)
+		b = strconv.AppendInt(b, int64(e.Line), 10)
+		b = append(b, ": "...)
+	}
+	if e.Err == nil {
+		return string(append(b, "failed"...))
+	}
+	return string(append(b, e.Err.Error()...))
 }
 
 func (e *StreamError) Unwrap() error { return e.Err }
@@ -303,10 +310,14 @@ type HTTPError struct {
 }
 
 func (e *HTTPError) Error() string {
-	if e.Message == "" {
-		return "HTTP " + e.Status
+	s := "HTTP " + e.Status
+	if e.Status == "" {
+		s = "HTTP " + strconv.Itoa(e.StatusCode)
 	}
-	return "HTTP " + e.Status + ": " + e.Message
+	if e.Message == "" {
+		return s
+	}
+	return s + ": " + e.Message
 }
 
 // ServerError is an {"error": "..."} message in the middle of a stream.
@@ -317,4 +328,9 @@ type ServerError struct {
 	Message string
 }
 
-func (e *ServerError) Error() string { return "server error: " + e.Message }
+func (e *ServerError) Error() string {
+	if e.Message == "" {
+		return "server error (no message)"
+	}
+	return "server error: " + e.Message
+}

@@ -492,3 +492,27 @@ func TestTruncatedExplains(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorTexts: an error names what it has, with no doubled or dangling
+// separators when a part is missing.
+func TestErrorTexts(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&StreamError{Agent: "collector", URL: "http://h:1/api/generate", Line: 3, Err: ErrTruncated},
+			"profiler: agent collector: http://h:1/api/generate: line 3: " + ErrTruncated.Error()},
+		{&StreamError{Agent: "collector", Err: ErrIdleTimeout}, "profiler: agent collector: idle timeout"},
+		{&StreamError{URL: "http://h:1/api/chat", Err: ErrTimeout}, "profiler: http://h:1/api/chat: request timeout"},
+		{&StreamError{Agent: "a", Line: 2, Err: errors.New("x")}, "profiler: agent a: line 2: x"},
+		{&StreamError{Agent: "a"}, "profiler: agent a: failed"},
+		{&ServerError{Message: "out of memory"}, "server error: out of memory"},
+		{&ServerError{}, "server error (no message)"},
+		{&HTTPError{StatusCode: 404, Status: "404 Not Found", Message: "model 'x' not found"}, "HTTP 404 Not Found: model 'x' not found"},
+		{&HTTPError{StatusCode: 502}, "HTTP 502"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -224,9 +224,7 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, std
 	for i := 1; i <= runs && ctx.Err() == nil; i++ {
 		rr, err := r.Run(ctx, i)
 		results = append(results, rr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("run %d: %w", i, err))
-		}
+		errs = append(errs, runErrors(ctx, rr, err)...)
 		if werr := rr.WriteFile(dir); werr != nil {
 			errs = append(errs, werr)
 		}
@@ -271,6 +269,25 @@ func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
 		fmt.Fprintf(w, " | %s %d tok %.1f tok/s TTFT %s", a.ID, a.Metrics.TokensGenerated, a.Metrics.ThroughputTokensPerSec, ttft)
 	}
 	fmt.Fprintln(w)
+}
+
+// runErrors returns a run's errors, each agent's on its own line with the
+// run's number: "run 1: profiler: agent insight: URL: …". An interruption
+// returns none: the command reports it once.
+func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	var errs []error
+	for _, a := range rr.Agents {
+		if a.Err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, a.Err))
+		}
+	}
+	if len(errs) == 0 { // not the agents': a sink's
+		errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, err))
+	}
+	return errs
 }
 
 // noneIfZero maps the flag's "0: none" to the library's negative timeout.

@@ -190,6 +190,28 @@ func TestProfilerDefaultOutputDir(t *testing.T) {
 	}
 }
 
+// TestProfilerBothAgentsDown: each agent's failure is one stderr line that
+// says which run, which agent and which URL.
+func TestProfilerBothAgentsDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--runs", "1", "--output-dir", t.TempDir(), "--collector-ollama-url", down, "--insight-ollama-url", down}, &out, &errOut)
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if code != 1 || len(lines) != 2 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut.String())
+	}
+	for i, id := range []string{"collector", "insight"} {
+		if want := "run 1: profiler: agent " + id + ": " + down + "/api/generate: dial tcp "; !strings.HasPrefix(lines[i], want) {
+			t.Errorf("stderr line %q, want it to start %q", lines[i], want)
+		}
+	}
+}
+
 func TestProfilerUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--scenario", "nope"},

@@ -194,9 +194,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 	for i := 1; i <= runs && ctx.Err() == nil; i++ {
 		rr, err := r.Run(ctx, i)
 		results = append(results, rr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("run %d: %w", i, err))
-		}
+		errs = append(errs, runErrors(ctx, rr, err)...)
 		doc := runDoc{RunResult: rr, ThrottleRate: rate, Burst: burst}
 		for _, a := range rr.Agents {
 			doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
@@ -235,6 +233,25 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		errs = append(errs, fmt.Errorf("throttle: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
 	}
 	return errors.Join(errs...)
+}
+
+// runErrors returns a run's errors, each agent's on its own line with the
+// run's number: "run 1: profiler: agent insight: URL: …". An interruption
+// returns none: the command reports it once.
+func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	var errs []error
+	for _, a := range rr.Agents {
+		if a.Err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, a.Err))
+		}
+	}
+	if len(errs) == 0 { // not the agents': a sink's
+		errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, err))
+	}
+	return errs
 }
 
 // noneIfZero maps the flag's "0: none" to the library's negative timeout.

@@ -252,46 +252,59 @@ func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, boo
 }
 
 // gpuPlot draws power and utilisation over time for a model's hardware
-// runs, end to end.
+// runs, end to end: one segment per run, a sampling interval apart, so
+// that no line joins the end of one run to the start of the next.
 func gpuPlot(model string, ds []*runData) (*plot.Plot, bool) {
-	var power, util plotter.XYs
-	offset := 0.0
+	p := plot.New()
+	p.Title.Text = "GPU timeline: " + model
+	p.X.Label.Text = "seconds (runs end to end)"
+	p.Y.Label.Text = "power W / utilisation %"
+	offset, drawn := 0.0, false
+	legend := [2]bool{}
 	for _, d := range sortedRuns(ds, nil) {
-		end := 0.0
-		for _, g := range d.GPU {
+		var power, util plotter.XYs
+		end, step := 0.0, 0.0
+		for i, g := range d.GPU {
 			if g.PowerOK {
 				power = append(power, plotter.XY{X: offset + g.T, Y: g.PowerW})
 			}
 			if g.UtilOK {
 				util = append(util, plotter.XY{X: offset + g.T, Y: g.UtilGPU})
 			}
+			if i > 0 && step == 0 {
+				step = g.T - end
+			}
 			end = g.T
 		}
-		offset += end
+		offset += end + step
+		for i, s := range []struct {
+			name string
+			xy   plotter.XYs
+		}{{"power W", power}, {"utilization %", util}} {
+			if len(s.xy) == 0 {
+				continue
+			}
+			l, err := plotter.NewLine(s.xy)
+			if err != nil {
+				continue
+			}
+			l.Color = plotutil.Color(i)
+			p.Add(l)
+			if !legend[i] {
+				p.Legend.Add(s.name, l)
+				legend[i] = true
+			}
+			drawn = true
+		}
 	}
-	if len(power) == 0 && len(util) == 0 {
+	if !drawn {
 		return nil, false
 	}
-	p := plot.New()
-	p.Title.Text = "GPU timeline: " + model
-	p.X.Label.Text = "seconds (runs end to end)"
-	p.Y.Label.Text = "power W / utilisation %"
-	for i, s := range []struct {
-		name string
-		xy   plotter.XYs
-	}{{"power W", power}, {"utilization %", util}} {
-		if len(s.xy) == 0 {
-			continue
-		}
-		l, err := plotter.NewLine(s.xy)
-		if err != nil {
-			continue
-		}
-		l.Color = plotutil.Color(i)
-		p.Add(l)
-		p.Legend.Add(s.name, l)
-	}
 	p.Add(plotter.NewGrid())
+	// Room above the lines for the legend.
+	p.Legend.Top = true
+	p.Y.Min = math.Min(p.Y.Min, 0)
+	p.Y.Max += 0.15 * (p.Y.Max - p.Y.Min)
 	return p, true
 }
 

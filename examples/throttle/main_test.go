@@ -16,7 +16,10 @@ import (
 	"tr117/profiler/ollamatest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	runMainIfAsked()
+	goleak.VerifyTestMain(m)
+}
 
 func simURL(t *testing.T, cfg ollamatest.Config) string {
 	t.Helper()

@@ -139,11 +139,10 @@ func DefaultAgents(model, collectorURL, insightURL string, sc Scenario, set1, se
 }
 
 // CapTokens caps every agent's response at n tokens: it returns agents with
-// Ollama's num_predict = n added to every agent's
-// options, including an agent that sends no tuned options (the baseline of
-// BaselineVsChimera): a length cap only compares agents fairly if all of
-// them get it. n ≤ 0 returns agents unchanged. The options maps are copied,
-// never modified.
+// Ollama's num_predict = n added to every agent's options, including an
+// agent that sends no tuned options (the baseline of BaselineVsChimera): a
+// length cap only compares agents fairly if all of them get it. n ≤ 0
+// returns agents unchanged. The options maps are copied, never modified.
 func CapTokens(agents []Agent, n int) []Agent {
 	if n <= 0 {
 		return agents

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -30,6 +31,24 @@ func writeGGUF(t *testing.T, path string, kv ggml.KV) {
 		t.Fatal(err)
 	}
 }
+
+// cachedGGUF writes the GGUF kv returns once per test binary (the Llama 3
+// vocabulary takes seconds: WriteGGUF writes each string on its own) and
+// returns its path, which tests must not change.
+func cachedGGUF(t *testing.T, name string, kv func(*testing.T) ggml.KV) string {
+	t.Helper()
+	ggufMu.Lock()
+	defer ggufMu.Unlock()
+	p := filepath.Join(sharedDir, name+".gguf")
+	if _, err := os.Stat(p); err != nil {
+		writeGGUF(t, p, kv(t))
+	}
+	return p
+}
+
+var ggufMu sync.Mutex // held while cachedGGUF writes
+
+func llama3BPEKV(t *testing.T) ggml.KV { return llama3KV(t, "llama-bpe") }
 
 func gemma2KV(t *testing.T) ggml.KV {
 	v := gemma2(t).(*ollamaTok).tok.Vocabulary()
@@ -56,19 +75,17 @@ func llama3KV(t *testing.T, pre string) ggml.KV {
 
 func TestGGUFMatchesSourceFiles(t *testing.T) {
 	text := warAndPeace(t)[:20000]
-	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string
-		kv   ggml.KV
+		kv   func(*testing.T) ggml.KV
 		ref  Tokenizer
 		text string
 	}{
-		{"gemma2-spm", gemma2KV(t), gemma2(t), text},
-		{"llama3-bpe", llama3KV(t, "llama-bpe"), llama3JSON(t), text},
+		{"gemma2-spm", gemma2KV, gemma2(t), text},
+		{"llama3-bpe", llama3BPEKV, llama3JSON(t), text},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := filepath.Join(dir, tc.name+".gguf")
-			writeGGUF(t, p, tc.kv)
+			p := cachedGGUF(t, tc.name, tc.kv)
 			tok, err := LoadFile(p, LoadConfig{})
 			if err != nil {
 				t.Fatal(err)

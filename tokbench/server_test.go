@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ollama/ollama/fs/ggml"
@@ -108,6 +109,10 @@ func TestLoadFromRealServer(t *testing.T) {
 // tokenizer.chat_template, and writes the metadata as model_info.
 func showServer(t *testing.T, models map[string]string) *httptest.Server {
 	t.Helper()
+	// Answers are kept: they depend only on the file and verbose, and
+	// encoding a vocabulary again for every request is slow under -race.
+	var mu sync.Mutex
+	answers := map[string][]byte{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Model   string `json:"model"`
@@ -121,6 +126,13 @@ func showServer(t *testing.T, models map[string]string) *httptest.Server {
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
 			json.NewEncoder(w).Encode(map[string]string{"error": "model '" + req.Model + "' not found"})
+			return
+		}
+		key := fmt.Sprint(path, req.Verbose)
+		mu.Lock()
+		defer mu.Unlock()
+		if a, ok := answers[key]; ok {
+			w.Write(a)
 			return
 		}
 		f, err := os.Open(path)
@@ -141,31 +153,43 @@ func showServer(t *testing.T, models map[string]string) *httptest.Server {
 		kv := g.KV()
 		delete(kv, "general.name")
 		delete(kv, "tokenizer.chat_template")
-		json.NewEncoder(w).Encode(map[string]any{"model_info": kv, "details": map[string]any{"format": "gguf"}})
+		a, err := json.Marshal(map[string]any{"model_info": kv, "details": map[string]any{"format": "gguf"}})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		answers[key] = a
+		w.Write(a)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
 func TestLoadFromServerFixture(t *testing.T) {
-	dir := t.TempDir()
-	llama := filepath.Join(dir, "llama3.gguf")
-	writeGGUF(t, llama, llama3KV(t, "llama-bpe"))
-	gemma := filepath.Join(dir, "gemma2.gguf")
-	writeGGUF(t, gemma, gemma2KV(t))
+	llama := cachedGGUF(t, "llama3-bpe", llama3BPEKV)
+	gemma := cachedGGUF(t, "gemma2-spm", gemma2KV)
 	srv := showServer(t, map[string]string{"llama3:8b": llama, "gemma2:2b": gemma})
 	ctx := context.Background()
 	cfg := LoadConfig{Server: ServerConfig{Client: testClient(t)}}
-	text := warAndPeace(t)[:100000] + "<|begin_of_text|> !!!!!!!! aaaa"
+	text := warAndPeace(t)[:100000]
+	if raceEnabled {
+		text = text[:10000]
+	}
+	text += "<|begin_of_text|> !!!!!!!! aaaa"
 
 	for _, tc := range []struct {
 		model, path, backend string
 	}{
 		{"llama3:8b", llama, BackendOllama},
 		{"llama3:8b", llama, BackendExact},
-		{"gemma2:2b", gemma, ""},
+		{"gemma2:2b", gemma, BackendOllama},
 	} {
 		t.Run(tc.model+"/"+tc.backend, func(t *testing.T) {
+			if raceEnabled && tc.backend != BackendOllama {
+				// Single-goroutine decoding, slow under -race; the plain
+				// run covers it.
+				t.Skip("race detector")
+			}
 			want, err := loadGGUF(tc.path, tc.backend)
 			if err != nil {
 				t.Fatal(err)

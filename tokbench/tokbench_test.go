@@ -16,8 +16,20 @@ import (
 	"go.uber.org/goleak"
 )
 
+// sharedDir holds files that several tests build from the same fixture
+// (see cachedGGUF); it lives as long as the test binary.
+var sharedDir string
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	dir, err := os.MkdirTemp("", "tokbench-test-")
+	if err != nil {
+		panic(err)
+	}
+	sharedDir = dir
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}))
 }
 
 // moduleDir finds a module in the module cache the way the bench does

@@ -41,3 +41,17 @@ func ExampleLoad() {
 	fmt.Println(err != nil, len(tried))
 	// Output: true 5
 }
+
+// A model on an Ollama server, local or remote, is a Load source of its
+// own; the suite appends one after the local store so that a model it
+// measures on a server is found there when this machine lacks its files.
+// tokbench.LoadFromServer(ctx, base, model, cfg) asks the server directly.
+func ExampleServerSource() {
+	sources := []string{"ollama:gemma3:latest", tokbench.ServerSource("http://127.0.0.1:11434/", "gemma3:latest")}
+	fmt.Println(sources)
+	base, model, err := tokbench.ParseServerSource(sources[1])
+	fmt.Println(base, model, err)
+	// Output:
+	// [ollama:gemma3:latest http://127.0.0.1:11434/gemma3:latest]
+	// http://127.0.0.1:11434 gemma3:latest <nil>
+}

@@ -187,17 +187,17 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 			started()
 			started = nil
 		}
+		var se *sinkError
+		if errors.As(err, &se) {
+			return se.err
+		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			break // stopped during the sample: still take the last one
+		}
+		if errors.Is(err, ErrSamplerClosed) {
+			return err
 		}
 		if err != nil {
-			var se *sinkError
-			if errors.As(err, &se) {
-				return se.err
-			}
-			if errors.Is(err, ErrSamplerClosed) {
-				return err
-			}
 			if msg := err.Error(); msg != lastErr {
 				m.cfg.Logger.Warn("gpumon: sampling failed", "sampler", m.s.Name(), "err", msg)
 				lastErr = msg
@@ -207,20 +207,21 @@ func (m *Monitor) run(ctx context.Context, started func()) error {
 			lastErr = ""
 		}
 		select {
-		case <-ctx.Done():
-			// One last sample, so that a window's energy and peaks cover
-			// all of it.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*m.cfg.Interval)
-			_, ferr := m.once(fctx, buf[:0], false)
-			cancel()
-			var se *sinkError
-			if errors.As(ferr, &se) {
-				return se.err
-			}
-			return ctx.Err()
 		case <-ticker.C:
+			continue
+		case <-ctx.Done():
 		}
+		break
 	}
+	// One last sample, so that a window's energy and peaks cover all of it.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*m.cfg.Interval)
+	_, ferr := m.once(fctx, buf[:0], false)
+	cancel()
+	var se *sinkError
+	if errors.As(ferr, &se) {
+		return se.err
+	}
+	return ctx.Err()
 }
 
 type sinkError struct{ err error }

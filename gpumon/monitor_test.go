@@ -235,3 +235,37 @@ func TestMonitorMemoryDoesNotGrow(t *testing.T) {
 		}
 	}
 }
+
+// cancelOnFirst is a one-GPU sampler that cancels the run during its first
+// Sample (a stop that comes right after Start returns) and counts calls.
+type cancelOnFirst struct {
+	cancel context.CancelFunc
+	calls  int
+}
+
+func (s *cancelOnFirst) Name() string { return "cancel-on-first" }
+func (s *cancelOnFirst) Close() error { return nil }
+func (s *cancelOnFirst) Sample(ctx context.Context, dst []Sample) ([]Sample, error) {
+	s.calls++
+	if s.calls == 1 {
+		s.cancel()
+	}
+	r := Missing(time.Now(), 0, "GPU-a", "Fake")
+	r.PowerW, r.EnergyJ = 100, float64(s.calls)
+	return append(dst, r), nil
+}
+
+// A run stopped while its first sample is taken still takes the last one
+// at stop, so the report spans the work (the energy counter needs both).
+func TestMonitorStopDuringFirstSampleTakesTheLast(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &cancelOnFirst{cancel: cancel}
+	m := NewMonitor(s, nil, Config{Interval: time.Hour})
+	if err := m.Run(ctx); err != context.Canceled {
+		t.Fatalf("Run = %v", err)
+	}
+	rep := m.Report()
+	if s.calls != 2 || rep.Samples != 2 || rep.GPUs[0].EnergyJ == nil || *rep.GPUs[0].EnergyJ != 1 {
+		t.Errorf("%d calls, report %+v: want the first and the last sample", s.calls, rep)
+	}
+}

@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(gpumontest.FakeSMIEnv) != "" {
 		os.Exit(gpumontest.FakeSMIMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// The fake nvidia-smi and helper commands are this test binary: under
+	// -race its runtime sleeps 1 s at exit to flush reports, which made
+	// every nvidia-smi run cost a second.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	goleak.VerifyTestMain(m)
 }
 

@@ -253,15 +253,14 @@ func (s *smiSampler) startStream() error {
 		st.stop()
 		return withPrefix("gpumon: nvidia-smi: -lms output does not parse", perr)
 	case <-st.done:
-	case <-timer.C:
-	}
-	st.stop()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.err != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
 		return st.err
+	case <-timer.C:
+		// Stopping it makes the stream's own error "closed"; say why.
+		st.stop()
+		return fmt.Errorf("gpumon: nvidia-smi: no output from -lms within %v", 10*time.Second+2*s.interval)
 	}
-	return fmt.Errorf("gpumon: nvidia-smi: no output from -lms within %v", 10*time.Second)
 }
 
 // readStream parses lines into batches of one Sample per GPU and publishes

@@ -337,7 +337,8 @@ func (m *Monitor) Start(ctx context.Context) (stop func() (Report, error)) {
 // Watch opens nothing and closes nothing: it runs a Monitor over s for the
 // duration of fn and returns its report. fn receives the Monitor so it can
 // call AddTokens. The error is fn's, joined with the Monitor's (a failing
-// sink); sampling failures are gaps in the report, not errors.
+// sink, or the reason for a nil or [Unavailable] s, in which case fn still
+// runs); sampling failures are gaps in the report, not errors.
 func Watch(ctx context.Context, s Sampler, out sink.Sink[Sample], cfg Config, fn func(ctx context.Context, m *Monitor) error) (Report, error) {
 	m := NewMonitor(s, out, cfg)
 	stop := m.Start(ctx)

@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			plan.Throttle.Models = suite.SplitList(*thrModels)
 		case "runs":
 			if *runs < 1 {
-				err = fmt.Errorf("--runs %d: want at least 1", *runs)
+				err = fmt.Errorf("suite: --runs %d: want at least 1", *runs)
 			}
 			plan.SetRuns(*runs)
 		case "buffers":
@@ -139,7 +139,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	if usageErr != nil {
-		fmt.Fprintln(stderr, "suite:", usageErr)
+		// The library's errors carry their "suite: " prefix already.
+		fmt.Fprintln(stderr, usageErr)
 		return 2
 	}
 	if err := plan.Validate(); err != nil {

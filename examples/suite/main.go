@@ -23,6 +23,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,14 +65,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		outputRoot     = fs.String("output-root", "tr117-results", "results directory; an existing one is resumed")
 		tokBench       = fs.Bool("run-tokenizer-bench", false, "run the tokenizer race (phase2/tokenizers)")
 		allowDownload  = fs.Bool("allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
-		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir}; split like a shell, run without one (default: the built-in dual-agent run)")
+		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir} {collector_url} {insight_url}; split like a shell, run without one (default: the built-in dual-agent run)")
 		numPredict     = fs.Int("num-predict", 0, "cap each completion at N tokens (Ollama's num_predict; 0: the server decides)")
 		overwrite      = fs.Bool("overwrite", false, "start over: remove the suite's earlier results under --output-root")
 		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, else simulators), ollama or sim")
 		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
 		samplerKind    = fs.String("sampler", "", "GPU sampler: auto (default), nvml or nvidia-smi")
 		lagInterval    = fs.Duration("lag-interval", 0, "scheduler-lag probe interval (default 10ms; the seed's was 100ms, too long for short runs)")
-		showPlanAndRun = fs.Bool("dry-run", false, "print the plan and the runs it makes, and exit")
+		showPlanAndRun = fs.Bool("dry-run", false, "print the plan (as JSON, defaults filled in) and the runs it makes, and exit")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: suite [flags]\n\nRuns the TR117 plan (default: the seed's 25 runs) and writes a report.\n\nFlags:")
@@ -159,6 +160,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	full := plan.WithDefaults()
 	if *showPlanAndRun {
+		js, err := json.MarshalIndent(full, "", "  ")
+		if err != nil {
+			fmt.Fprintln(stderr, "suite: plan:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "plan:\n%s\nruns:\n", js)
 		for _, r := range suite.Runs(full) {
 			fmt.Fprintln(stdout, r.Key())
 		}

@@ -17,8 +17,9 @@
 //
 // Running it again with the same --output-root resumes where it stopped
 // (Ctrl-C saves the state); --overwrite starts over. Exit 0: every run
-// succeeded; 1: a run failed, the suite was interrupted or could not run;
-// 2: bad usage.
+// succeeded; 1: a run failed or the suite could not run; 2: bad usage;
+// 130 (128 + SIGINT, as a shell reports it): interrupted by Ctrl-C or
+// SIGTERM, after recording the runs that finished.
 package main
 
 import (
@@ -37,6 +38,11 @@ import (
 	"tr117/examples/suite/internal/backend"
 	"tr117/suite"
 )
+
+// exitInterrupted is the exit status of an interrupted suite: 128 +
+// SIGINT, what a shell reports for a command Ctrl-C ended (and what
+// examples/dmon and examples/throttle exit with).
+const exitInterrupted = 130
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -176,7 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "suite: interrupted")
-			return 1
+			return exitInterrupted
 		}
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -206,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(*outputRoot, suite.ManifestFile))
-		return 1
+		return exitInterrupted
 	case errors.Is(err, suite.ErrRunsFailed):
 		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(*outputRoot, suite.ReportMarkdown))
 		return 1

@@ -5,11 +5,13 @@
 //
 //	go run ./examples/suite [--runs 5] [--output-root ./tr117-results] [--backend auto|ollama|sim] ...
 //
-// With --backend auto (the default), when the collector and insight Ollama
-// servers (http://127.0.0.1:11434 and :11435) do not answer, it runs the
-// plan against two embedded simulators at a realistic token rate and says
+// With --backend auto (the default), when neither the collector nor the
+// insight Ollama server (http://localhost:11434 and :11435) answers, it runs
+// the plan against two embedded simulators at a realistic token rate and says
 // so on screen, in manifest.json and atop the report. --backend ollama
-// insists on real servers; --backend sim forces the simulators.
+// insists on real servers; --backend sim forces the simulators. When only
+// one answers, the suite stops with an error naming the silent URL rather
+// than silently drop a real server.
 //
 // The scheduler-lag probe samples every 10ms (--lag-interval), not the
 // seed's 100ms: a real small-model run of 50–100ms would otherwise have no
@@ -74,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir} {collector_url} {insight_url}; split like a shell, run without one (default: the built-in dual-agent run)")
 		numPredict     = fs.Int("num-predict", 0, "cap each completion at N tokens (Ollama's num_predict; 0: the server decides)")
 		overwrite      = fs.Bool("overwrite", false, "start over: remove the suite's earlier results under --output-root")
-		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, else simulators), ollama or sim")
+		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, simulators if neither does), ollama or sim")
 		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
 		samplerKind    = fs.String("sampler", "", "GPU sampler: auto (default), nvml or nvidia-smi")
 		lagInterval    = fs.Duration("lag-interval", 0, "scheduler-lag probe interval (default 10ms; the seed's was 100ms, too long for short runs)")

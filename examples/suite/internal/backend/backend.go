@@ -1,6 +1,6 @@
 // Package backend decides what serves the suite's two endpoints: the real
 // Ollama servers at the configured URLs, or two embedded simulators
-// (tr117/profiler/ollamatest) when those do not answer.
+// (tr117/profiler/ollamatest) when neither answers.
 package backend
 
 import (
@@ -58,8 +58,10 @@ func (b *Backend) Close() {
 }
 
 // Choose picks the backend for mode given the plan's endpoints. With Auto it
-// probes both URLs and falls back to simulators when either does not
-// answer; with Ollama a silent endpoint is an error that names its URL.
+// probes both URLs and falls back to simulators only when neither answers:
+// when one answers and the other does not (a typo in one URL), simulating
+// would silently drop a real server, so that is an error naming the silent
+// URL, as is any silent endpoint with Ollama.
 func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimConfig) (*Backend, error) {
 	switch mode {
 	case Sim:
@@ -83,7 +85,7 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 	if len(down) == 0 {
 		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL}, nil
 	}
-	if mode == Ollama {
+	if mode == Ollama || len(down) < 2 {
 		var hint []string
 		for _, s := range silent {
 			_, u, _ := strings.Cut(s, " ")
@@ -91,7 +93,15 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 				hint = append(hint, "OLLAMA_HOST="+pu.Host+" ollama serve")
 			}
 		}
-		return nil, fmt.Errorf("%w\n--backend ollama needs both servers answering: start them (%s), point --collector-url/--insight-url at running ones, or use --backend sim", errors.Join(down...), strings.Join(hint, "; "))
+		need := "--backend ollama needs both servers answering"
+		if mode == Auto {
+			need = "the other endpoint answers, so this is not a machine without Ollama: the suite falls back to simulators only when neither answers"
+		}
+		start := "start it"
+		if len(down) > 1 {
+			start = "start them"
+		}
+		return nil, fmt.Errorf("%w\n%s: %s (%s), point --collector-url/--insight-url at running servers, or use --backend sim", errors.Join(down...), need, start, strings.Join(hint, "; "))
 	}
 	return startSims(sim, "no Ollama answered at "+strings.Join(silent, " and ")), nil
 }

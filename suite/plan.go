@@ -15,13 +15,18 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"tr117/profiler"
 )
 
 // Defaults of a [Plan]. A zero field of a Plan means the default below.
 const (
 	DefaultScenario     = "chimera_homo"
-	DefaultCollectorURL = "http://127.0.0.1:11434"
-	DefaultInsightURL   = "http://127.0.0.1:11435"
+	// DefaultCollectorURL and DefaultInsightURL are the profiler's (and so
+	// the throttle command's) defaults, so that every tr117 tool looks for
+	// the same servers.
+	DefaultCollectorURL = profiler.DefaultCollectorURL
+	DefaultInsightURL   = profiler.DefaultInsightURL
 	DefaultRuns         = 5
 	// DefaultLagInterval is Plan.LagInterval's default; see there why it
 	// is shorter than the seed's 100ms.
@@ -53,7 +58,7 @@ type Plan struct {
 	// baseline_vs_chimera, chimera_homo (default) or chimera_hetero.
 	Scenario string `json:"scenario" yaml:"scenario"`
 	// CollectorURL and InsightURL are the two Ollama endpoints (defaults
-	// http://127.0.0.1:11434 and http://127.0.0.1:11435).
+	// http://localhost:11434 and http://localhost:11435).
 	CollectorURL string `json:"collector_url" yaml:"collector_url"`
 	InsightURL   string `json:"insight_url" yaml:"insight_url"`
 	// NumPredict, when positive, is sent as Ollama's num_predict option to

@@ -26,7 +26,7 @@ func TestDefaultPlanIsSeedPlan(t *testing.T) {
 		!reflect.DeepEqual(p.Throttle.Rates, []float64{60}) || p.Tokenizers.Run {
 		t.Errorf("default plan = %+v", p)
 	}
-	if p.Scenario != "chimera_homo" || p.CollectorURL != "http://127.0.0.1:11434" || p.InsightURL != "http://127.0.0.1:11435" {
+	if p.Scenario != "chimera_homo" || p.CollectorURL != profiler.DefaultCollectorURL || p.InsightURL != profiler.DefaultInsightURL {
 		t.Errorf("default endpoints/scenario = %q %q %q", p.Scenario, p.CollectorURL, p.InsightURL)
 	}
 }

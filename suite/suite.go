@@ -106,7 +106,8 @@ type runner struct {
 // cancelled (the manifest then records what finished, so a later Execute
 // resumes), an error wrapping [ErrRunsFailed] when runs failed, and other
 // errors when the suite could not start (a bad plan, an unreachable
-// endpoint, an output root from a different plan). The Result is non-nil
+// endpoint, a [*MissingModelsError] for models an endpoint lacks, an output
+// root from a different plan); those come before anything is written. The Result is non-nil
 // whenever the suite started.
 func Execute(ctx context.Context, cfg Config) (*Result, error) {
 	return execute(ctx, cfg, nil)
@@ -154,6 +155,12 @@ func newRunner(cfg Config, exec executor) (*runner, error) {
 var suiteOutputs = []string{ManifestFile, ReportMarkdown, ReportJSON, PlotsDir, "phase1", "phase2", "phase3"}
 
 func (r *runner) prepare(ctx context.Context) error {
+	// Probe the endpoints first: a dead endpoint or a missing model stops
+	// the suite before anything under the root is removed or written.
+	endpoints, err := r.probe(ctx)
+	if err != nil {
+		return err
+	}
 	if r.cfg.Overwrite {
 		for _, name := range suiteOutputs {
 			if err := os.RemoveAll(filepath.Join(r.root, name)); err != nil {
@@ -197,23 +204,7 @@ func (r *runner) prepare(ctx context.Context) error {
 	r.man.Plan = r.plan
 	r.man.Finished = nil
 
-	// Probe the endpoints when a phase streams from them.
-	needsEndpoints := !r.plan.MRI.Skip || !r.plan.Throttle.Skip || (!r.plan.Hardware.Skip && r.plan.Hardware.CommandTemplate == "")
-	r.man.Endpoints = r.man.Endpoints[:0]
-	var down []error
-	for _, ep := range []struct{ role, url string }{{"collector", r.plan.CollectorURL}, {"insight", r.plan.InsightURL}} {
-		e, err := ProbeEndpoint(ctx, r.cfg.HTTPClient, ep.role, ep.url)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			down = append(down, err)
-		}
-		r.man.Endpoints = append(r.man.Endpoints, e)
-	}
-	if needsEndpoints && r.exec == nil && len(down) > 0 {
-		return errors.Join(down...)
-	}
+	r.man.Endpoints = endpoints
 
 	if !r.plan.Hardware.Skip {
 		r.gpu = r.openGPU(ctx)
@@ -221,6 +212,38 @@ func (r *runner) prepare(ctx context.Context) error {
 	}
 	r.man.Sessions = append(r.man.Sessions, Session{Started: time.Now().UTC()})
 	return r.man.write(r.root)
+}
+
+// probe asks both endpoints for their version and models. When a phase
+// streams from them (and the runs are real, not a test's executor), an
+// endpoint that does not answer is an error, and so is one that lacks a
+// model the plan streams from it.
+func (r *runner) probe(ctx context.Context) ([]Endpoint, error) {
+	models := streamedModels(r.plan)
+	var eps []Endpoint
+	var down, missing []error
+	for _, ep := range []struct{ role, url string }{{"collector", r.plan.CollectorURL}, {"insight", r.plan.InsightURL}} {
+		e, err := ProbeEndpoint(ctx, r.cfg.HTTPClient, ep.role, ep.url)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			down = append(down, err)
+		} else if me := missingModels(e, models); me != nil {
+			missing = append(missing, me)
+		}
+		eps = append(eps, e)
+	}
+	if len(models) == 0 || r.exec != nil {
+		return eps, nil
+	}
+	if len(down) > 0 {
+		return nil, errors.Join(down...)
+	}
+	if len(missing) > 0 {
+		return nil, errors.Join(missing...)
+	}
+	return eps, nil
 }
 
 // compatible refuses to resume into a root whose results were measured

@@ -21,7 +21,7 @@ import (
 
 // Defaults of a [Plan]. A zero field of a Plan means the default below.
 const (
-	DefaultScenario     = "chimera_homo"
+	DefaultScenario = "chimera_homo"
 	// DefaultCollectorURL and DefaultInsightURL are the profiler's (and so
 	// the throttle command's) defaults, so that every tr117 tool looks for
 	// the same servers.

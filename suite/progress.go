@@ -88,7 +88,9 @@ func (p *Progress) Finish(r Run, d time.Duration, err error) {
 	status := "ok"
 	if err != nil {
 		p.failed++
-		status = "FAILED: " + err.Error()
+		// A joined error (both agents failed) has several lines: indent
+		// the later ones so they read as part of this run's entry.
+		status = "FAILED: " + strings.ReplaceAll(strings.TrimRight(err.Error(), "\n"), "\n", "\n    ")
 	}
 	if p.tty {
 		if err != nil {
@@ -98,7 +100,8 @@ func (p *Progress) Finish(r Run, d time.Duration, err error) {
 		p.drawLocked()
 		return
 	}
-	p.linef("[%d/%d] done  %s in %s: %s%s", p.done, p.total, r, d.Round(10*time.Millisecond), status, p.etaSuffixLocked())
+	// The ETA goes before the status, which may run over several lines.
+	p.linef("[%d/%d] done  %s in %s%s: %s", p.done, p.total, r, d.Round(10*time.Millisecond), p.etaSuffixLocked(), status)
 }
 
 // Redraw redraws the bar (on a terminal; elsewhere it does nothing), so

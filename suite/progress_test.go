@@ -22,9 +22,29 @@ func TestProgressPlain(t *testing.T) {
 	p.Close()
 	want := `resuming: 1 of 4 runs already finished
 [2/4] start mri gemma3:latest buf8192 run 2/5
-[2/4] done  mri gemma3:latest buf8192 run 2 in 2s: ok (ETA 4s)
+[2/4] done  mri gemma3:latest buf8192 run 2 in 2s (ETA 4s): ok
 [3/4] start mri gemma3:latest buf8192 run 3/5
-[3/4] done  mri gemma3:latest buf8192 run 3 in 4s: FAILED: boom (ETA 3s)
+[3/4] done  mri gemma3:latest buf8192 run 3 in 4s (ETA 3s): FAILED: boom
+`
+	if b.String() != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// A multi-line error (both agents failed) stays after the ETA, its later
+// lines indented under the run's line.
+func TestProgressMultiLineError(t *testing.T) {
+	var b strings.Builder
+	p := NewProgress(&b, 2)
+	clock := time.Unix(0, 0)
+	p.now = func() time.Time { return clock }
+	r := Run{Phase: PhaseHardware, Model: "gemma3:latest", Index: 1}
+	p.Start(r, 1)
+	p.Finish(r, time.Second, errors.Join(errors.New("profiler: agent collector: not found"), errors.New("profiler: agent insight: not found")))
+	p.Close()
+	want := `[1/2] start hardware gemma3:latest run 1/1
+[1/2] done  hardware gemma3:latest run 1 in 1s (ETA 1s): FAILED: profiler: agent collector: not found
+    profiler: agent insight: not found
 `
 	if b.String() != want {
 		t.Errorf("progress:\n%s\nwant:\n%s", b.String(), want)

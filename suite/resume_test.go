@@ -194,15 +194,31 @@ func TestOverwriteAndIncompatibleResume(t *testing.T) {
 	if _, err := execute(context.Background(), other, synthExec(root)); err == nil || !strings.Contains(err.Error(), "scenario chimera_homo, now chimera_hetero") {
 		t.Errorf("resume with another scenario: %v, want an error naming both", err)
 	}
-	keep := filepath.Join(root, "notes.txt")
-	os.WriteFile(keep, []byte("mine"), 0o644)
+	// The user's files, also inside the suite's directories, survive an
+	// overwrite; the suite's own files go, also those of a condition the
+	// new plan does not have (and their emptied directories).
+	keep := []string{"notes.txt", "phase1/notes.txt", "phase1/gemma3_latest/default/analysis.ipynb", "phase2/qwen2_5_7b/agent_output/mine.log", "plots/my_plot.png"}
+	for _, k := range keep {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, k)), 0o755)
+		os.WriteFile(filepath.Join(root, k), []byte("mine"), 0o644)
+	}
+	stale := filepath.Join(root, "phase1/gemma3_latest/buf4096")
+	os.MkdirAll(stale, 0o755)
+	for _, f := range []string{"run_1.json", "run_1_chunk_metrics.csv", "chunk_metrics.csv"} {
+		os.WriteFile(filepath.Join(stale, f), []byte("{}"), 0o644)
+	}
 	other.Overwrite = true
 	res, err := execute(context.Background(), other, synthExec(root))
 	if err != nil || res.Ran != 5 || res.Resumed != 0 {
 		t.Fatalf("overwrite: %v ran %d resumed %d", err, res.Ran, res.Resumed)
 	}
-	if _, err := os.Stat(keep); err != nil {
-		t.Errorf("overwrite removed a file the suite did not write: %v", err)
+	for _, k := range keep {
+		if _, err := os.Stat(filepath.Join(root, k)); err != nil {
+			t.Errorf("overwrite removed a file the suite did not write: %v", err)
+		}
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("overwrite left the suite's files of an old condition in %s", stale)
 	}
 	man, _ := ReadManifest(root)
 	if man.Plan.Scenario != "chimera_hetero" || len(man.Sessions) != 1 {

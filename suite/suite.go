@@ -40,9 +40,12 @@ type Config struct {
 	// suite run again on the same root resumes: runs recorded as finished
 	// in its manifest.json are kept and not run again.
 	OutputRoot string `json:"output_root"`
-	// Overwrite starts over: it removes the suite's own outputs under
-	// OutputRoot (manifest.json, report.*, plots/, phase1/, phase2/,
-	// phase3/) before running. Nothing else under the root is touched.
+	// Overwrite starts over: it removes the suite's own files under
+	// OutputRoot before running: manifest.json, report.md, report.json,
+	// and in phase1/, phase2/, phase3/ and plots/ the per-run files
+	// (run_<i>.json, run_<i>_*.csv/json, agent_output/run_<i>.log), the
+	// merged traces, the tokenizer race's files and the plots, then the
+	// directories left empty. A user's own files there are kept.
 	Overwrite bool `json:"overwrite"`
 	// Backend is "ollama" (default) or "sim". It is recorded in the
 	// manifest and announced atop the report; the caller chooses what
@@ -151,9 +154,6 @@ func newRunner(cfg Config, exec executor) (*runner, error) {
 	}, nil
 }
 
-// suiteOutputs are the names under the root that Overwrite removes.
-var suiteOutputs = []string{ManifestFile, ReportMarkdown, ReportJSON, PlotsDir, "phase1", "phase2", "phase3"}
-
 func (r *runner) prepare(ctx context.Context) error {
 	// Probe the endpoints first: a dead endpoint or a missing model stops
 	// the suite before anything under the root is removed or written.
@@ -162,10 +162,8 @@ func (r *runner) prepare(ctx context.Context) error {
 		return err
 	}
 	if r.cfg.Overwrite {
-		for _, name := range suiteOutputs {
-			if err := os.RemoveAll(filepath.Join(r.root, name)); err != nil {
-				return fmt.Errorf("suite: overwrite: %w", err)
-			}
+		if err := removeOutputs(r.root); err != nil {
+			return err
 		}
 	}
 	if err := os.MkdirAll(r.root, 0o755); err != nil {

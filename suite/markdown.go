@@ -52,7 +52,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		p("| Read buffer | Runs | Efficiency %% (mean ± sd) | 95%% CI | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
 		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range cm.Conditions {
-			p("| %s | %d | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, c.Runs, meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), c.Chunks,
+			p("| %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), c.Chunks,
 				pair(c.ParseMs, 4, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				pair(c.GapMs, 2, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				intRange(c.LagSamples),
@@ -60,6 +60,9 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 				c.Stalls)
 		}
 		p("\n")
+		if failed := sumFailed(cm.Conditions); failed > 0 {
+			p("Left out: %s (a failed or interrupted agent leaves a run no efficiency); Runs counts the runs the numbers come from.\n\n", plural(failed, "failed run"))
+		}
 		if anyComparison(cm.Comparisons) {
 			p("| Buffer vs default | Efficiency Δ pp | 95%% CI | p (Mann-Whitney) | Parse median Δ ms | 95%% CI | p |\n|---|--:|--:|--:|--:|--:|--:|\n")
 			for _, c := range cm.Comparisons {
@@ -86,7 +89,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		}
 		p("| Model | Runs | Server tok/s (mean ± sd) |\n|---|--:|--:|\n")
 		for _, hm := range hw.Models {
-			p("| %s | %d | %s |\n", hm.Model, hm.Runs, meanSD(hm.ServerTokSec, 1))
+			p("| %s | %s | %s |\n", hm.Model, runsCell(hm.Runs, hm.Failed), meanSD(hm.ServerTokSec, 1))
 		}
 		p("\n")
 		if len(hw.Verdicts) > 1 {
@@ -111,7 +114,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			if hm.PCIeRx != nil && hm.PCIeTx != nil {
 				rxtx = fmt.Sprintf("%.1f / %.1f", hm.PCIeRx.Mean, hm.PCIeTx.Mean)
 			}
-			p("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", hm.Model, hm.Runs, hm.Samples,
+			p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", hm.Model, runsCell(hm.Runs, hm.Failed), hm.Samples,
 				pair(hm.PowerW, 1, meanMax), pair(hm.UtilGPU, 1, meanMax), pair(hm.MemMiB, 0, meanMax), rxtx,
 				meanSD(hm.EnergyJ, 1), jpt, red, meanSD(hm.ServerTokSec, 1))
 		}
@@ -138,6 +141,10 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			p("| %s | %.*f (n=%d) | %.*f (n=%d) | %s | %s | %s |\n", row.name, row.prec, row.ab.MeanA, row.ab.NA, row.prec, row.ab.MeanB, row.ab.NB, abDiff(row.ab, row.prec), abCI(row.ab, row.prec), abP(row.ab))
 		}
 		p("\n")
+		if fm.Failed > 0 || fm.BaselineFailed > 0 {
+			p("Left out: %s and %s (a failed or interrupted agent leaves a run no efficiency).\n\n",
+				plural(fm.Failed, "failed throttled run"), plural(fm.BaselineFailed, "failed baseline run"))
+		}
 		writeVerdicts(&b, fm.Verdicts)
 	}
 
@@ -258,6 +265,30 @@ func anyComparison(cs []BufferComparison) bool {
 		}
 	}
 	return false
+}
+
+// runsCell writes a condition's run count, with its failed runs (left out
+// of the numbers) when there are any: "4 (+1 failed)".
+func runsCell(ok, failed int) string {
+	if failed == 0 {
+		return strconv.Itoa(ok)
+	}
+	return fmt.Sprintf("%d (+%d failed)", ok, failed)
+}
+
+func sumFailed(cs []BufferCondition) int {
+	n := 0
+	for _, c := range cs {
+		n += c.Failed
+	}
+	return n
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // meanSD writes "mean ± sd", or the mean alone for a single value, whose

@@ -112,8 +112,13 @@ type CeilingModel struct {
 
 // BufferCondition is one read-buffer size of one model.
 type BufferCondition struct {
-	Buffer       BufferSize      `json:"buffer"`
+	Buffer BufferSize `json:"buffer"`
+	// Runs counts the finished (ok) runs the numbers come from; Failed
+	// the condition's failed runs, left out of every number: an agent
+	// that failed or was interrupted leaves the run no efficiency (null
+	// in its run_<i>.json).
 	Runs         int             `json:"runs"`
+	Failed       int             `json:"failed_runs"`
 	Efficiency   Dist            `json:"efficiency_percent"`
 	EfficiencyCI *stats.Interval `json:"efficiency_ci,omitempty"`
 	ParseMs      Dist            `json:"chunk_parse_ms"`
@@ -176,8 +181,11 @@ type HardwareSection struct {
 
 // HardwareModel is one model's hardware picture.
 type HardwareModel struct {
-	Model        string   `json:"model"`
+	Model string `json:"model"`
+	// Runs counts the finished runs the numbers come from; Failed the
+	// failed runs left out.
 	Runs         int      `json:"runs"`
+	Failed       int      `json:"failed_runs"`
 	Samples      int      `json:"samples"`
 	PowerW       Dist     `json:"power_w"`
 	UtilGPU      Dist     `json:"utilization_gpu_percent"`
@@ -201,10 +209,14 @@ type FlowModel struct {
 	Rate  float64 `json:"rate_tps"`
 	// Baseline names the unthrottled runs compared against: "0tps" when
 	// the plan had unlimited throttle runs, else "phase1 default".
-	Baseline   string `json:"baseline"`
-	Efficiency *AB    `json:"efficiency_percent,omitempty"`
-	ServerRate *AB    `json:"server_eval_tokens_per_sec,omitempty"`
-	ClientRate Dist   `json:"client_tokens_per_sec"`
+	Baseline string `json:"baseline"`
+	// Failed and BaselineFailed count the failed throttled and baseline
+	// runs, left out of the comparisons (they have no efficiency).
+	Failed         int  `json:"failed_runs"`
+	BaselineFailed int  `json:"baseline_failed_runs"`
+	Efficiency     *AB  `json:"efficiency_percent,omitempty"`
+	ServerRate     *AB  `json:"server_eval_tokens_per_sec,omitempty"`
+	ClientRate     Dist `json:"client_tokens_per_sec"`
 	// ServerShare is the mean of the server's total_duration over the
 	// client's total time, per throttled agent (nil when not reported).
 	ServerShare *float64  `json:"server_total_share,omitempty"`
@@ -262,6 +274,7 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 	planned := Runs(plan)
 	rep.Runs.Planned = len(planned)
 	var data []*runData
+	var failed []Run
 	for _, run := range planned {
 		rec := man.record(run.Key())
 		switch {
@@ -280,9 +293,10 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 		default:
 			rep.Runs.Failed++
 			rep.Failed = append(rep.Failed, RunFailed{Key: rec.Key, Error: rec.Error})
+			failed = append(failed, run)
 		}
 	}
-	a := analyzer{opts: opts, plan: plan, man: man, data: data}
+	a := analyzer{opts: opts, plan: plan, man: man, data: data, failed: failed}
 	if !plan.MRI.Skip {
 		rep.ClientCeiling = a.ceiling()
 	}
@@ -317,6 +331,19 @@ type analyzer struct {
 	plan Plan
 	man  *Manifest
 	data []*runData
+	// failed holds the failed runs of the plan, left out of data.
+	failed []Run
+}
+
+// failedRuns counts the failed runs of phase and model that keep accepts.
+func (a *analyzer) failedRuns(phase Phase, model string, keep func(Run) bool) int {
+	n := 0
+	for _, r := range a.failed {
+		if r.Phase == phase && r.Model == model && (keep == nil || keep(r)) {
+			n++
+		}
+	}
+	return n
 }
 
 func (a *analyzer) runs(phase Phase, model string, keep func(Run) bool) []*runData {
@@ -391,7 +418,8 @@ func (a *analyzer) ceiling() []CeilingModel {
 		for _, b := range a.plan.MRI.Buffers {
 			ds := a.runs(PhaseMRI, model, func(r Run) bool { return r.Buffer == b })
 			byBuf[b] = ds
-			bc := BufferCondition{Buffer: b, Runs: len(ds)}
+			isB := func(r Run) bool { return r.Buffer == b }
+			bc := BufferCondition{Buffer: b, Runs: len(ds), Failed: a.failedRuns(PhaseMRI, model, isB)}
 			var parse, gap, lag []float64
 			for _, d := range ds {
 				bc.LagSamples = append(bc.LagSamples, len(d.LagMs))
@@ -548,7 +576,7 @@ func (a *analyzer) hardware() HardwareSection {
 	var evalRates [][]float64
 	for _, model := range a.plan.Hardware.Models {
 		ds := a.runs(PhaseHardware, model, nil)
-		hm := HardwareModel{Model: model, Runs: len(ds)}
+		hm := HardwareModel{Model: model, Runs: len(ds), Failed: a.failedRuns(PhaseHardware, model, nil)}
 		var power, util, mem, rx, tx, energy, srv []float64
 		var redS, durS, energyTokens float64
 		for _, d := range ds {
@@ -690,18 +718,24 @@ func (a *analyzer) flow() []FlowModel {
 		}
 		var base []*runData
 		baseName := "phase1 default"
+		baseFailed := 0
 		if hasZero {
-			base = a.runs(PhaseThrottle, model, func(r Run) bool { return r.Rate == 0 })
+			isBase := func(r Run) bool { return r.Rate == 0 }
+			base = a.runs(PhaseThrottle, model, isBase)
+			baseFailed = a.failedRuns(PhaseThrottle, model, isBase)
 			baseName = "0tps"
 		} else {
-			base = a.runs(PhaseMRI, model, func(r Run) bool { return r.Buffer == 0 })
+			isBase := func(r Run) bool { return r.Buffer == 0 }
+			base = a.runs(PhaseMRI, model, isBase)
+			baseFailed = a.failedRuns(PhaseMRI, model, isBase)
 		}
 		for _, rate := range a.plan.Throttle.Rates {
 			if rate == 0 {
 				continue
 			}
-			ds := a.runs(PhaseThrottle, model, func(r Run) bool { return r.Rate == rate })
-			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName}
+			isRate := func(r Run) bool { return r.Rate == rate }
+			ds := a.runs(PhaseThrottle, model, isRate)
+			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName, Failed: a.failedRuns(PhaseThrottle, model, isRate), BaselineFailed: baseFailed}
 			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, RateDir(rate), "runs")
 			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, RateDir(rate), "agent runs")
 			fm.ClientRate = summarize(clientRates(ds))

@@ -113,26 +113,6 @@ func (e *SplitError) Error() string {
 	return "split command: at byte " + strconv.Itoa(e.Offset) + ": " + e.Msg
 }
 
-// QuoteWord returns w quoted for a POSIX shell so that SplitCommand (or sh)
-// reads it back as the single word w.
-func QuoteWord(w string) string {
-	if w == "" {
-		return "''"
-	}
-	safe := true
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_./:=,+@%", c) >= 0) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return w
-	}
-	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
-}
-
 // Template is a parsed hardware command template: argv words, each of which
 // may hold placeholders. Placeholders are replaced after splitting, so a
 // value with spaces or quotes stays one argument:

@@ -95,7 +95,7 @@ func TestQuoteWordRoundTrip(t *testing.T) {
 	words := []string{"", "plain", "a b", "it's", `"q"`, "$HOME", "a\nb", "\\", "{model}", "#x", "ü"}
 	var parts []string
 	for _, w := range words {
-		parts = append(parts, QuoteWord(w))
+		parts = append(parts, quoteWord(w))
 	}
 	got, err := SplitCommand(strings.Join(parts, " "))
 	if err != nil {
@@ -122,7 +122,7 @@ func FuzzSplitCommand(f *testing.F) {
 		// Quoting the words and splitting again gives the same words.
 		var parts []string
 		for _, w := range words {
-			parts = append(parts, QuoteWord(w))
+			parts = append(parts, quoteWord(w))
 		}
 		again, err := SplitCommand(strings.Join(parts, " "))
 		if err != nil {
@@ -140,4 +140,24 @@ func FuzzSplitCommand(f *testing.F) {
 			}
 		}
 	})
+}
+
+// quoteWord returns w quoted for a POSIX shell so that SplitCommand (or sh)
+// reads it back as the single word w.
+func quoteWord(w string) string {
+	if w == "" {
+		return "''"
+	}
+	safe := true
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_./:=,+@%", c) >= 0) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }

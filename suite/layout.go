@@ -38,7 +38,7 @@ func (r Run) Condition() string {
 	case PhaseMRI:
 		return r.Buffer.Dir()
 	case PhaseThrottle:
-		return RateDir(r.Rate)
+		return rateDir(r.Rate)
 	}
 	return ""
 }

@@ -127,7 +127,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		p("Phase 3 (throttle) had no throttled condition in the plan.\n\n")
 	}
 	for _, fm := range rep.Flow {
-		p("### %s at %s (baseline: %s)\n\n", fm.Model, RateDir(fm.Rate), fm.Baseline)
+		p("### %s at %s (baseline: %s)\n\n", fm.Model, rateDir(fm.Rate), fm.Baseline)
 		p("| Metric | Unthrottled | Throttled | Δ | 95%% CI | p (Mann-Whitney) |\n|---|--:|--:|--:|--:|--:|\n")
 		for _, row := range []struct {
 			name string
@@ -293,7 +293,7 @@ func plural(n int, what string) string {
 
 // meanSD writes "mean ± sd", or the mean alone for a single value, whose
 // standard deviation is undefined.
-func meanSD(s Dist, prec int) string {
+func meanSD(s *stats.Summary, prec int) string {
 	if s == nil {
 		return "n/a"
 	}
@@ -305,7 +305,7 @@ func meanSD(s Dist, prec int) string {
 
 func meanMax(s *stats.Summary) (float64, float64) { return s.Mean, s.Max }
 
-func pair(s Dist, prec int, f func(*stats.Summary) (float64, float64)) string {
+func pair(s *stats.Summary, prec int, f func(*stats.Summary) (float64, float64)) string {
 	if s == nil {
 		return "n/a"
 	}

@@ -248,10 +248,8 @@ func ParseRates(s string) ([]float64, error) {
 	return out, nil
 }
 
-// SplitList splits a comma-separated flag value, trimming spaces and
-// dropping empty items.
-func SplitList(s string) []string { return splitList(s) }
-
+// splitList splits a comma-separated list, trimming spaces and dropping
+// empty items.
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
@@ -420,10 +418,10 @@ func (p Plan) Validate() error {
 		switch {
 		case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
 			bad(fmt.Sprintf("throttle.rates[%d]", i), "%v is not a rate (tok/s ≥ 0; 0 = unlimited)", r)
-		case seenRate[RateDir(r)]:
+		case seenRate[rateDir(r)]:
 			bad(fmt.Sprintf("throttle.rates[%d]", i), "%v listed twice", r)
 		}
-		seenRate[RateDir(r)] = true
+		seenRate[rateDir(r)] = true
 	}
 	checkModels("hardware.models", p.Hardware.Models)
 	checkRuns("hardware.runs", p.Hardware.Runs)
@@ -450,9 +448,9 @@ func (p Plan) Validate() error {
 	return errors.Join(errs...)
 }
 
-// RateDir returns the phase-3 directory name of a throttle rate, as in the
+// rateDir returns the phase-3 directory name of a throttle rate, as in the
 // seed's layout: "60tps", "7.5tps", and "0tps" for unlimited.
-func RateDir(r float64) string {
+func rateDir(r float64) string {
 	return strconv.FormatFloat(r, 'f', -1, 64) + "tps"
 }
 

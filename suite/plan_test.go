@@ -136,8 +136,8 @@ func TestParseLists(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(r, []float64{60, 0, 7.5}) {
 		t.Errorf("ParseRates = %v, %v", r, err)
 	}
-	if RateDir(60) != "60tps" || RateDir(7.5) != "7.5tps" || RateDir(0) != "0tps" {
-		t.Error("RateDir")
+	if rateDir(60) != "60tps" || rateDir(7.5) != "7.5tps" || rateDir(0) != "0tps" {
+		t.Error("rateDir")
 	}
 	if BufferSize(0).Dir() != "default" || BufferSize(8192).Dir() != "buf8192" {
 		t.Error("BufferSize.Dir")

@@ -104,7 +104,7 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 	if !plan.Throttle.Skip {
 		for _, m := range plan.Throttle.Models {
 			for _, rt := range plan.Throttle.Rates {
-				conds = append(conds, cond{m + " " + RateDir(rt), func(r Run) bool { return r.Phase == PhaseThrottle && r.Model == m && r.Rate == rt }})
+				conds = append(conds, cond{m + " " + rateDir(rt), func(r Run) bool { return r.Phase == PhaseThrottle && r.Model == m && r.Rate == rt }})
 			}
 		}
 	}

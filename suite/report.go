@@ -96,9 +96,6 @@ type Verdict struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Dist summarises a sample; nil in JSON when there was none.
-type Dist = *stats.Summary
-
 // CeilingModel is the client-ceiling answer for one model (phase 1).
 type CeilingModel struct {
 	Model       string             `json:"model"`
@@ -119,11 +116,11 @@ type BufferCondition struct {
 	// in its run_<i>.json).
 	Runs         int             `json:"runs"`
 	Failed       int             `json:"failed_runs"`
-	Efficiency   Dist            `json:"efficiency_percent"`
+	Efficiency   *stats.Summary  `json:"efficiency_percent"`
 	EfficiencyCI *stats.Interval `json:"efficiency_ci,omitempty"`
-	ParseMs      Dist            `json:"chunk_parse_ms"`
-	GapMs        Dist            `json:"chunk_gap_ms"`
-	LagMs        Dist            `json:"lag_ms"`
+	ParseMs      *stats.Summary  `json:"chunk_parse_ms"`
+	GapMs        *stats.Summary  `json:"chunk_gap_ms"`
+	LagMs        *stats.Summary  `json:"lag_ms"`
 	// LagSamples is the number of scheduler-lag samples of each run, in
 	// run order: a run with none has no lag p99 and is left out of the
 	// lag-vs-efficiency correlation.
@@ -184,23 +181,23 @@ type HardwareModel struct {
 	Model string `json:"model"`
 	// Runs counts the finished runs the numbers come from; Failed the
 	// failed runs left out.
-	Runs         int      `json:"runs"`
-	Failed       int      `json:"failed_runs"`
-	Samples      int      `json:"samples"`
-	PowerW       Dist     `json:"power_w"`
-	UtilGPU      Dist     `json:"utilization_gpu_percent"`
-	MemMiB       Dist     `json:"memory_used_mib"`
-	PCIeRx       Dist     `json:"pcie_rx_mbps"`
-	PCIeTx       Dist     `json:"pcie_tx_mbps"`
-	EnergyJ      Dist     `json:"energy_per_run_j"`
-	JPerToken    *float64 `json:"energy_per_token_j,omitempty"`
-	Tokens       float64  `json:"tokens"`
-	RedlineShare *float64 `json:"redline_share,omitempty"` // of sampled time
-	RedlineRuns  int      `json:"redline_runs"`            // runs with a sustained redline window
+	Runs         int            `json:"runs"`
+	Failed       int            `json:"failed_runs"`
+	Samples      int            `json:"samples"`
+	PowerW       *stats.Summary `json:"power_w"`
+	UtilGPU      *stats.Summary `json:"utilization_gpu_percent"`
+	MemMiB       *stats.Summary `json:"memory_used_mib"`
+	PCIeRx       *stats.Summary `json:"pcie_rx_mbps"`
+	PCIeTx       *stats.Summary `json:"pcie_tx_mbps"`
+	EnergyJ      *stats.Summary `json:"energy_per_run_j"`
+	JPerToken    *float64       `json:"energy_per_token_j,omitempty"`
+	Tokens       float64        `json:"tokens"`
+	RedlineShare *float64       `json:"redline_share,omitempty"` // of sampled time
+	RedlineRuns  int            `json:"redline_runs"`            // runs with a sustained redline window
 	// RedlineUtil and RedlineWindowS are gpumon's redline criterion.
-	RedlineUtil    float64 `json:"redline_util_percent,omitempty"`
-	RedlineWindowS float64 `json:"redline_window_s,omitempty"`
-	ServerTokSec   Dist    `json:"server_eval_tokens_per_sec"`
+	RedlineUtil    float64        `json:"redline_util_percent,omitempty"`
+	RedlineWindowS float64        `json:"redline_window_s,omitempty"`
+	ServerTokSec   *stats.Summary `json:"server_eval_tokens_per_sec"`
 }
 
 // FlowModel is the flow-dynamics answer for one model and rate (phase 3).
@@ -212,11 +209,11 @@ type FlowModel struct {
 	Baseline string `json:"baseline"`
 	// Failed and BaselineFailed count the failed throttled and baseline
 	// runs, left out of the comparisons (they have no efficiency).
-	Failed         int  `json:"failed_runs"`
-	BaselineFailed int  `json:"baseline_failed_runs"`
-	Efficiency     *AB  `json:"efficiency_percent,omitempty"`
-	ServerRate     *AB  `json:"server_eval_tokens_per_sec,omitempty"`
-	ClientRate     Dist `json:"client_tokens_per_sec"`
+	Failed         int            `json:"failed_runs"`
+	BaselineFailed int            `json:"baseline_failed_runs"`
+	Efficiency     *AB            `json:"efficiency_percent,omitempty"`
+	ServerRate     *AB            `json:"server_eval_tokens_per_sec,omitempty"`
+	ClientRate     *stats.Summary `json:"client_tokens_per_sec"`
 	// ServerShare is the mean of the server's total_duration over the
 	// client's total time, per throttled agent (nil when not reported).
 	ServerShare *float64  `json:"server_total_share,omitempty"`
@@ -391,7 +388,7 @@ func (a *analyzer) abWarnings(e *AB, what string) []string {
 	return append(size, out...)
 }
 
-func summarize(xs []float64) Dist {
+func summarize(xs []float64) *stats.Summary {
 	s, err := stats.Summarize(xs)
 	if err != nil {
 		return nil
@@ -736,8 +733,8 @@ func (a *analyzer) flow() []FlowModel {
 			isRate := func(r Run) bool { return r.Rate == rate }
 			ds := a.runs(PhaseThrottle, model, isRate)
 			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName, Failed: a.failedRuns(PhaseThrottle, model, isRate), BaselineFailed: baseFailed}
-			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, RateDir(rate), "runs")
-			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, RateDir(rate), "agent runs")
+			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, rateDir(rate), "runs")
+			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, rateDir(rate), "agent runs")
 			fm.ClientRate = summarize(clientRates(ds))
 			var shares []float64
 			for _, d := range ds {
@@ -785,7 +782,7 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 	var vs []Verdict
 	e := fm.Efficiency
 	if e == nil {
-		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d vs %d runs).", fm.Model, RateDir(fm.Rate), fm.Baseline, nBase, nThr), Warnings: []string{"each side needs at least two runs"}})
+		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d vs %d runs).", fm.Model, rateDir(fm.Rate), fm.Baseline, nBase, nThr), Warnings: []string{"each side needs at least two runs"}})
 	} else {
 		met := e.Diff.Estimate >= ThrottleCriterionPP && e.Different
 		word := "not met"

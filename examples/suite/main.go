@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -110,11 +111,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var err error
 		switch f.Name {
 		case "mri-models":
-			plan.MRI.Models = suite.SplitList(*mriModels)
+			plan.MRI.Models = splitList(*mriModels)
 		case "hardware-models":
-			plan.Hardware.Models = suite.SplitList(*hwModels)
+			plan.Hardware.Models = splitList(*hwModels)
 		case "throttle-models":
-			plan.Throttle.Models = suite.SplitList(*thrModels)
+			plan.Throttle.Models = splitList(*thrModels)
 		case "runs":
 			if *runs < 1 {
 				err = fmt.Errorf("suite: --runs %d: want at least 1", *runs)
@@ -222,4 +223,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+}
+
+// splitList splits a comma-separated flag value, trimming spaces and
+// dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -150,6 +150,9 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 
 	if tr := rep.Tokenizers; tr != nil {
 		p("## 4. Tokenizers: is tokenization a CPU bottleneck?\n\n")
+		if tr.Fixtures {
+			p("**Fixtures:** none of the plan's models' tokenizers was found, so on the simulated backend the race ran the module-cache fixtures (real tokenizers from Go modules' test data, named %sNAME). They exercise the race; they say nothing about the plan's models.\n\n", FixturePrefix)
+		}
 		if len(tr.Results) > 0 {
 			p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|--:|--:|---|\n")
 			for _, r := range tr.Results {

@@ -147,6 +147,9 @@ type TokenizerPlan struct {
 	// then the collector endpoint's /api/show, then the model's Hugging
 	// Face repo.
 	Sources map[string]string `json:"sources,omitempty" yaml:"sources"`
+	// OllamaModels is the local Ollama model store searched first
+	// (default: $OLLAMA_MODELS, else ~/.ollama/models).
+	OllamaModels string `json:"ollama_models,omitempty" yaml:"ollama_models"`
 	// Bytes of corpus (default 1 MiB) and Iterations (default 3).
 	Bytes      int `json:"bytes,omitempty" yaml:"bytes"`
 	Iterations int `json:"iterations,omitempty" yaml:"iterations"`

@@ -226,9 +226,12 @@ type TokenizerReport struct {
 	Comparisons []tokbench.Comparison `json:"comparisons,omitempty"`
 	// Missing maps a model whose tokenizer was not found to where the
 	// search looked.
-	Missing  map[string]string `json:"missing,omitempty"`
-	Verdicts []Verdict         `json:"verdicts"`
-	Error    string            `json:"error,omitempty"`
+	Missing map[string]string `json:"missing,omitempty"`
+	// Fixtures is true when the race ran module-cache fixtures (named
+	// FixturePrefix+name) in place of the plan's models' tokenizers.
+	Fixtures bool      `json:"fixtures,omitempty"`
+	Verdicts []Verdict `json:"verdicts"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // TokenizerResult is one tokenizer's speed.
@@ -847,6 +850,7 @@ func (a *analyzer) tokenizers(root string) *TokenizerReport {
 		return tr
 	}
 	for _, r := range rep.Results {
+		tr.Fixtures = tr.Fixtures || strings.HasPrefix(r.Model, FixturePrefix)
 		tr.Results = append(tr.Results, TokenizerResult{Model: r.Model, Source: r.Source, Tokens: float64(r.Tokens), TokensPerSec: r.TokensPerSec, LatencyMs: r.LatencyMs})
 	}
 	tr.Comparisons = rep.Comparisons

@@ -57,13 +57,50 @@ func TestTokenizerPhase(t *testing.T) {
 		t.Errorf("report.md tokenizer section:\n%s", md)
 	}
 
-	// With nothing found the run fails, is recorded, and says how to fix it.
+	// Against real servers, with nothing found the run fails, is
+	// recorded, and says how to fix it.
 	root2 := t.TempDir()
 	plan.Tokenizers.Models = []string{"nowhere:latest"}
-	res, err = Execute(context.Background(), Config{Plan: plan, OutputRoot: root2, Backend: BackendSim})
+	res, err = Execute(context.Background(), Config{Plan: plan, OutputRoot: root2, Backend: BackendOllama})
 	man, _ := ReadManifest(root2)
-	if err == nil || res.Failed != 1 || !strings.Contains(man.Runs[0].Error, "--allow-download-tokenizers") {
+	if err == nil || res.Failed != 1 || !strings.Contains(man.Runs[0].Error, "--allow-download-tokenizers") || !strings.Contains(man.Runs[0].Error, "--ollama-models") {
 		t.Errorf("no tokenizer found: %v, manifest %+v", err, man.Runs)
+	}
+}
+
+// On the simulated backend (a fresh machine: no Ollama store, no Hugging
+// Face cache) the race falls back to the real tokenizers in the module
+// cache, labelled as fixtures, rather than fail.
+func TestTokenizerPhaseSimulatedUsesFixtures(t *testing.T) {
+	if _, err := tokbench.ModuleDir(tokbench.OllamaModule); err != nil {
+		t.Skipf("ollama module not in the module cache: %v", err)
+	}
+	root := t.TempDir()
+	plan := Plan{
+		CollectorURL: deadURL, InsightURL: deadURL,
+		MRI: MRIPlan{Skip: true}, Throttle: ThrottlePlan{Skip: true}, Hardware: HardwarePlan{Skip: true},
+		Tokenizers: TokenizerPlan{
+			Run: true, Models: []string{"gemma3:latest"},
+			Sources: map[string]string{"gemma3:latest": filepath.Join(root, "missing.json")},
+			Bytes:   8 << 10, Iterations: 1,
+		},
+	}
+	res, err := Execute(context.Background(), Config{Plan: plan, OutputRoot: root, Backend: BackendSim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := res.Report.Tokenizers
+	if tr == nil || len(tr.Results) < 2 || tr.Missing["gemma3:latest"] == "" {
+		t.Fatalf("tokenizer report %+v", tr)
+	}
+	for _, r := range tr.Results {
+		if !strings.HasPrefix(r.Model, "fixture:") || r.Tokens < 100 {
+			t.Errorf("result %+v: want a fixture, labelled as one", r)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
+	if !strings.Contains(string(md), "module-cache fixtures") {
+		t.Errorf("report.md does not say the tokenizers are fixtures:\n%s", md)
 	}
 }
 

@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		insight        = fs.String("insight-url", "", "insight Ollama URL (default "+suite.DefaultInsightURL+")")
 		outputRoot     = fs.String("output-root", "tr117-results", "results directory; an existing one is resumed")
 		tokBench       = fs.Bool("run-tokenizer-bench", false, "run the tokenizer race (phase2/tokenizers)")
+		ollamaModels   = fs.String("ollama-models", "", "local Ollama model store the tokenizer race reads first (default $OLLAMA_MODELS, else ~/.ollama/models)")
 		allowDownload  = fs.Bool("allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
 		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir} {collector_url} {insight_url}; split like a shell, run without one (default: the built-in dual-agent run)")
 		numPredict     = fs.Int("num-predict", 0, "cap each completion at N tokens (Ollama's num_predict; 0: the server decides)")
@@ -133,6 +134,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			plan.InsightURL = *insight
 		case "run-tokenizer-bench":
 			plan.Tokenizers.Run = *tokBench
+		case "ollama-models":
+			plan.Tokenizers.OllamaModels = *ollamaModels
 		case "allow-download-tokenizers":
 			plan.Tokenizers.AllowDownload = *allowDownload
 		case "hardware-cmd-template":

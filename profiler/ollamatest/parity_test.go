@@ -207,6 +207,12 @@ func TestParity(t *testing.T) {
 		{"wrong method", "GET", "/api/generate", ``},
 	}
 	for _, tc := range cases {
+		if tc.name == "ps empty" {
+			// Ollama answers a keep_alive:0 request before its scheduler has
+			// removed the runner, so /api/ps can list the model for a
+			// moment longer. Wait (bounded) for the state, not a time.
+			waitPSEmpty(t, real.URL, 10*time.Second)
+		}
 		want := observe(t, real.URL, tc.method, tc.path, tc.body)
 		got := observe(t, sim.URL, tc.method, tc.path, tc.body)
 		if got.status != want.status || got.contentType != want.contentType {
@@ -227,5 +233,27 @@ func TestParity(t *testing.T) {
 				t.Errorf("%s: message %d:\n sim    %s\n ollama %s", tc.name, i, got.values[i], want.values[i])
 			}
 		}
+	}
+}
+
+// waitPSEmpty polls base's /api/ps until it lists no model or the deadline
+// passes; the comparison that follows reports a model still listed.
+func waitPSEmpty(t *testing.T, base string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/api/ps")
+		if err != nil {
+			t.Fatalf("ps: %v", err)
+		}
+		var ps struct {
+			Models []json.RawMessage `json:"models"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ps)
+		resp.Body.Close()
+		if err == nil && len(ps.Models) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

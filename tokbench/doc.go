@@ -21,7 +21,9 @@
 //     pre-tokenizer Ollama's engine picks for its architecture;
 //   - [LoadTokenizerJSON]: a Hugging Face tokenizer.json, byte-level BPE
 //     (GPT-2, Llama 3, Qwen 2, with NFC if it asks) or WordPiece (BERT);
-//   - [LoadEncoderJSON]: GPT-2 style encoder.json + vocab.bpe;
+//   - [LoadEncoderJSON]: GPT-2 style encoder.json + vocab.bpe, which do not
+//     record their split pattern: the one of a vocabulary it recognises
+//     (GPT-2, Llama 3) or the one the caller names, never a guess;
 //   - [LoadSentencePiece]: a SentencePiece tokenizer.model (Gemma).
 //
 // A loader that cannot reproduce a file's pipeline exactly (an unsupported

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +25,10 @@ type LoadConfig struct {
 	// Hub is the Hugging Face cache and (opt-in) download.
 	Hub HubConfig `json:"hub"`
 	// Pretokenizer is the split pattern for encoder.json+vocab.bpe pairs,
-	// which do not record one: "gpt2" (default), "llama3", "qwen2", or a
-	// regular expression.
+	// which do not record one: "gpt2", "llama3", "qwen2", or a regular
+	// expression. Default: the pattern of a vocabulary tokbench recognises
+	// (GPT-2's, Llama 3's; see LoadEncoderJSON); any other pair is refused
+	// with ErrUnsupported rather than split with a guess.
 	Pretokenizer string `json:"pretokenizer,omitempty"`
 	// Server is how http:// sources ask a running Ollama server.
 	Server ServerConfig `json:"server"`
@@ -37,7 +41,7 @@ type LoadConfig struct {
 
 func (c LoadConfig) pretokenizer() string {
 	switch c.Pretokenizer {
-	case "", "gpt2":
+	case "gpt2":
 		return PreGPT2
 	case "llama3":
 		return PreLlama3
@@ -49,7 +53,16 @@ func (c LoadConfig) pretokenizer() string {
 
 // LoadEncoderJSON reads a GPT-2 style encoder.json (token → id) and
 // vocab.bpe (merges, one "a b" per line, "#" lines skipped) onto Ollama's
-// BPE, splitting with the regular expression pre (PreGPT2 if empty).
+// BPE, splitting with the regular expression pre.
+//
+// The pair does not record its split pattern, and the wrong one silently
+// changes the ids (the Llama 3 vocabulary split with GPT-2's pattern gives
+// 793,544 tokens for war-and-peace instead of 760,377). With pre empty the
+// vocabulary must be one tokbench recognises: GPT-2's (50,257 tokens,
+// "<|endoftext|>" last, first merge "Ġ t"; split with PreGPT2) or Llama 3's
+// (its 128,000 regular tokens, identified by their SHA-256, with at most
+// 256 "<|…|>" tokens after them; PreLlama3). Any other vocabulary with pre
+// empty is an ErrUnsupported error asking for the pattern.
 func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
 	return loadEncoderJSON(encoderPath, vocabPath, pre, BackendOllama)
 }
@@ -89,18 +102,66 @@ func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, er
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("tokbench: %s: %w", vocabPath, err)
 	}
-	if pre == "" {
-		pre = PreGPT2
-	}
 	source := encoderPath + "+" + filepath.Base(vocabPath)
 	v := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
 	if err := checkByteLevel(v, source); err != nil {
 		return nil, err
 	}
+	known, ok := recogniseVocab(values, merges)
+	var notes []string
+	switch {
+	case pre == "" && !ok:
+		return nil, unsupported(source, "encoder.json+vocab.bpe does not record its pre-tokenizer, and this vocabulary (%d tokens) is not one tokbench recognises (GPT-2, Llama 3), so any split pattern would be a guess that can change the ids; name it with --pretokenizer / LoadConfig.Pretokenizer (gpt2, llama3, qwen2 or a regular expression)", len(values))
+	case pre == "":
+		pre = known.pre
+		notes = append(notes, fmt.Sprintf("pre-tokenizer %s (recognised the %s vocabulary; encoder.json+vocab.bpe records none)", preName(pre), known.name))
+	default:
+		notes = append(notes, fmt.Sprintf("pre-tokenizer %s (as configured)", preName(pre)))
+		if ok && pre != known.pre {
+			notes = append(notes, fmt.Sprintf("the vocabulary is %s's, whose own pre-tokenizer is %s: ids differ from the model's", known.name, preName(known.pre)))
+		}
+	}
 	return newBPE(v, []string{pre}, true, backend, nil, Info{
-		Format: "encoder.json+vocab.bpe", Source: source,
-		Notes: []string{"pre-tokenizer " + preName(pre)},
+		Format: "encoder.json+vocab.bpe", Source: source, Notes: notes,
 	})
+}
+
+// knownVocab is a byte-level vocabulary whose split pattern tokbench knows.
+type knownVocab struct {
+	name string
+	pre  string
+}
+
+// llama3VocabSHA256 is the SHA-256 of Llama 3's 128,000 regular tokens in
+// id order, joined by "\n": the same for Meta's tokenizer.json and Ollama's
+// encoder.json conversion, whose merge lists differ.
+const llama3VocabSHA256 = "8dd8b994f25dc533e90df9906b38f5729193ae5b07a383cb23058e0e0960dc10"
+
+// recogniseVocab tells the vocabularies LoadEncoderJSON knows the split
+// pattern of (values indexed by id, merges in rank order).
+func recogniseVocab(values, merges []string) (knownVocab, bool) {
+	const llama3Regular = 128000
+	if n := len(values); n == 50257 && values[0] == "!" && values[50256] == "<|endoftext|>" && len(merges) > 0 && merges[0] == "Ġ t" {
+		return knownVocab{"GPT-2", PreGPT2}, true
+	}
+	if n := len(values); n >= llama3Regular && n <= llama3Regular+256 {
+		for _, v := range values[llama3Regular:] {
+			if !strings.HasPrefix(v, "<|") || !strings.HasSuffix(v, "|>") {
+				return knownVocab{}, false
+			}
+		}
+		h := sha256.New()
+		for i, v := range values[:llama3Regular] {
+			if i > 0 {
+				h.Write([]byte{'\n'})
+			}
+			io.WriteString(h, v)
+		}
+		if hex.EncodeToString(h.Sum(nil)) == llama3VocabSHA256 {
+			return knownVocab{"Llama 3", PreLlama3}, true
+		}
+	}
+	return knownVocab{}, false
 }
 
 func preName(p string) string {

@@ -283,6 +283,90 @@ func byteVocab(extra ...string) string {
 	return s + "}"
 }
 
+// gpt2Vocab is an encoder.json shaped like GPT-2's: the 256 byte symbols
+// in GPT-2's order ("!" first), fillers to id 50255 and "<|endoftext|>"
+// at 50256.
+func gpt2Vocab() string {
+	var order []int
+	for c := 0; c < 256; c++ {
+		if c >= '!' && c <= '~' || c >= 0xa1 && c <= 0xac || c >= 0xae {
+			order = append(order, c)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		if !(c >= '!' && c <= '~' || c >= 0xa1 && c <= 0xac || c >= 0xae) {
+			order = append(order, c)
+		}
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for id, c := range order {
+		fmt.Fprintf(&b, "%q:%d,", string(byteRune(byte(c))), id)
+	}
+	for id := 256; id < 50256; id++ {
+		fmt.Fprintf(&b, "\"f%d\":%d,", id, id)
+	}
+	b.WriteString(`"<|endoftext|>":50256}`)
+	return b.String()
+}
+
+// writeEncoderJSON writes encoder.json and vocab.bpe into a new directory
+// and returns the encoder.json path.
+func writeEncoderJSON(t *testing.T, vocab string, merges ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "encoder.json")
+	if err := os.WriteFile(p, []byte(vocab), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bpe := "#version: 0.2\n" + strings.Join(merges, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "vocab.bpe"), []byte(bpe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// encoder.json+vocab.bpe records no pre-tokenizer: the loader uses the one
+// of a vocabulary it recognises, and refuses to guess for any other.
+func TestEncoderJSONPretokenizer(t *testing.T) {
+	hasNote := func(tok Tokenizer, prefix string) bool {
+		return slices.ContainsFunc(tok.Info().Notes, func(n string) bool { return strings.HasPrefix(n, prefix) })
+	}
+	unknown := writeEncoderJSON(t, byteVocab("Ġt"), "Ġ t")
+	_, err := LoadFile(unknown, LoadConfig{})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "--pretokenizer") || !strings.Contains(err.Error(), "LoadConfig.Pretokenizer") {
+		t.Errorf("unrecognised vocabulary, no pre-tokenizer: err = %v; want ErrUnsupported naming --pretokenizer and LoadConfig.Pretokenizer", err)
+	}
+	if _, err := LoadEncoderJSON(unknown, filepath.Join(filepath.Dir(unknown), "vocab.bpe"), ""); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("LoadEncoderJSON with no pattern: err = %v; want ErrUnsupported", err)
+	}
+	tok, err := LoadFile(unknown, LoadConfig{Pretokenizer: "gpt2"})
+	if err != nil {
+		t.Fatalf("unrecognised vocabulary, pre-tokenizer named: %v", err)
+	}
+	if !hasNote(tok, "pre-tokenizer gpt2 (as configured") {
+		t.Errorf("notes %q", tok.Info().Notes)
+	}
+
+	gpt2 := writeEncoderJSON(t, gpt2Vocab(), "Ġ t")
+	tok, err = LoadFile(gpt2, LoadConfig{})
+	if err != nil {
+		t.Fatalf("GPT-2 vocabulary: %v", err)
+	}
+	if !hasNote(tok, "pre-tokenizer gpt2 (recognised") {
+		t.Errorf("GPT-2 vocabulary: notes %q", tok.Info().Notes)
+	}
+	// A pattern that contradicts the recognised vocabulary is the caller's
+	// choice, and the notes say so.
+	tok, err = LoadFile(gpt2, LoadConfig{Pretokenizer: "llama3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasNote(tok, "pre-tokenizer llama3 (as configured") || !hasNote(tok, "the vocabulary is GPT-2's") {
+		t.Errorf("GPT-2 vocabulary split as llama3: notes %q", tok.Info().Notes)
+	}
+}
+
 func TestExactBackendSplitWithGaps(t *testing.T) {
 	// Digits split one by one, then GPT-2's pattern: the first split leaves
 	// gaps, which only the exact backend handles.

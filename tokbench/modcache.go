@@ -119,7 +119,8 @@ type Fixture struct {
 	Name   string // report name, e.g. "llama3-tokenizer.json"
 	Module string // module path
 	Path   string // file path relative to the module root
-	// Pretokenizer is LoadConfig.Pretokenizer for encoder.json files.
+	// Pretokenizer is LoadConfig.Pretokenizer for encoder.json files
+	// (empty: recognised from the vocabulary).
 	Pretokenizer string
 }
 
@@ -129,7 +130,7 @@ type Fixture struct {
 // tokenizer.model) and BERT base uncased (WordPiece tokenizer.json).
 var Fixtures = []Fixture{
 	{Name: "llama3", Module: HFTokenizersModule, Path: "test/data/Meta-Llama-3-8B-Instruct.json"},
-	{Name: "llama3.2-encoder", Module: OllamaModule, Path: "tokenizer/testdata/llama3.2/encoder.json", Pretokenizer: "llama3"},
+	{Name: "llama3.2-encoder", Module: OllamaModule, Path: "tokenizer/testdata/llama3.2/encoder.json"},
 	{Name: "gemma2", Module: OllamaModule, Path: "tokenizer/testdata/gemma2/tokenizer.model"},
 	{Name: "bert-base-uncased", Module: HFTokenizersModule, Path: "test/data/bert-base-uncased.json"},
 }

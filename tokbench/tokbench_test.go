@@ -99,8 +99,11 @@ func llama3Exact(t testing.TB) Tokenizer {
 	return tok
 }
 
+// llama3Encoder loads Ollama's llama3.2 encoder.json+vocab.bpe with the
+// default LoadConfig: the pre-tokenizer comes from recognising the
+// vocabulary, as a user who names only the file gets it.
 func llama3Encoder(t testing.TB) Tokenizer {
-	return load(t, OllamaModule, "tokenizer/testdata/llama3.2/encoder.json", "llama3")
+	return load(t, OllamaModule, "tokenizer/testdata/llama3.2/encoder.json", "")
 }
 
 func gemma2(t testing.TB) Tokenizer {
@@ -172,6 +175,24 @@ func TestEncoderJSONMatchesTokenizerJSON(t *testing.T) {
 			i++
 		}
 		t.Fatalf("encoder.json+vocab.bpe and tokenizer.json differ at token %d (%d vs %d tokens)", i, len(b), len(a))
+	}
+}
+
+// An encoder.json+vocab.bpe pair records no pre-tokenizer. Split with
+// GPT-2's pattern the Llama 3 vocabulary gives 793,544 tokens for
+// war-and-peace; the default load must recognise it and give Hugging
+// Face's 760,377.
+func TestEncoderJSONRecognisesLlama3(t *testing.T) {
+	tok := llama3Encoder(t)
+	if notes := tok.Info().Notes; !slices.ContainsFunc(notes, func(n string) bool { return strings.HasPrefix(n, "pre-tokenizer llama3 ") }) {
+		t.Errorf("notes %q: want the llama3 pre-tokenizer, recognised", notes)
+	}
+	if raceEnabled {
+		t.Log("race detector: skipping the whole-novel count (TestEncoderJSONMatchesTokenizerJSON compares ids on an eighth)")
+		return
+	}
+	if n := len(encode(t, tok, warAndPeace(t))); n != hfWarAndPeaceTokens {
+		t.Errorf("war-and-peace: %d tokens, Hugging Face gives %d", n, hfWarAndPeaceTokens)
 	}
 }
 

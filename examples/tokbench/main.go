@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		qwen        = fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
 		llama       = fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
 		backend     = fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order) or huggingface (Rust library; needs -tags hftokenizers)")
-		pre         = fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2 (default), llama3, qwen2 or a regex")
+		pre         = fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
 		ollamaStore = fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
 		ollamaURL   = fs.String("ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
 		specs       specsFlag

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -278,6 +279,41 @@ func TestWriters(t *testing.T) {
 		}
 	}
 	golden(t, "benchfmt.txt", []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+// WriteFiles, and CheckOutputDir before any work, refuse to replace
+// earlier results unless told to.
+func TestWriteFilesOverwrite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := CheckOutputDir(dir, false); err != nil {
+		t.Fatalf("missing directory: %v", err)
+	}
+	if err := WriteFiles(dir, goldenReport(), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range OutputFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for name, err := range map[string]error{
+		"CheckOutputDir": CheckOutputDir(dir, false),
+		"WriteFiles":     WriteFiles(dir, goldenReport(), false),
+	} {
+		if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s over earlier results: %v; want fs.ErrExist naming %s", name, err, dir)
+		}
+	}
+	if err := CheckOutputDir(dir, true); err != nil {
+		t.Error(err)
+	}
+	if err := WriteFiles(dir, goldenReport(), true); err != nil {
+		t.Error(err)
+	}
+	file := filepath.Join(dir, TableFile)
+	if err := CheckOutputDir(file, true); err == nil {
+		t.Errorf("a file as the output directory: no error")
+	}
 }
 
 func TestParseSpec(t *testing.T) {

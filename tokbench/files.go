@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,17 +25,43 @@ const (
 // OutputFiles lists the files WriteFiles writes.
 var OutputFiles = []string{TableFile, JSONFile, ReportFile, BenchfmtFile}
 
+// CheckOutputDir says whether WriteFiles could write into dir, so that a
+// command can refuse before spending minutes on a bench: dir must be a
+// directory or not exist yet, and unless overwrite is set it must not hold
+// any of OutputFiles (the error then wraps fs.ErrExist and names them).
+func CheckOutputDir(dir string, overwrite bool) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("tokbench: output directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("tokbench: output directory %s is not a directory", dir)
+	}
+	if overwrite {
+		return nil
+	}
+	var found []string
+	for _, f := range OutputFiles {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			found = append(found, f)
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("tokbench: output directory %s already holds results (%s): %w", dir, strings.Join(found, ", "), fs.ErrExist)
+	}
+	return nil
+}
+
 // WriteFiles writes rep into dir (created if needed): TableFile,
 // JSONFile (an array of Result), ReportFile and BenchfmtFile, each
-// atomically. Unless overwrite is set it refuses to replace any of them.
+// atomically. Unless overwrite is set it refuses to replace any of them
+// (see CheckOutputDir).
 func WriteFiles(dir string, rep *Report, overwrite bool) error {
-	if !overwrite {
-		for _, f := range OutputFiles {
-			p := filepath.Join(dir, f)
-			if _, err := os.Stat(p); err == nil {
-				return fmt.Errorf("tokbench: %s exists; choose another output directory or allow overwriting", p)
-			}
-		}
+	if err := CheckOutputDir(dir, overwrite); err != nil {
+		return err
 	}
 	var table, bench bytes.Buffer
 	if err := WriteTable(&table, rep); err != nil {

@@ -19,7 +19,9 @@
 //
 // It writes tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
-// (Go benchmark format: compare two runs with benchstat). Ctrl-C stops it
+// (Go benchmark format: compare two runs with benchstat). It refuses (exit
+// 2), before loading anything, an output directory that already holds
+// those files, unless --overwrite is given. Ctrl-C stops it
 // after the pass in flight; a second Ctrl-C quits at once.
 package main
 
@@ -150,6 +152,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		names[sp.Name] = true
 	}
 	explicit := len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
+	// Refuse earlier results now, not after the bench.
+	if err := tokbench.CheckOutputDir(*outDir, *overwrite); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			err = fmt.Errorf("%w; pass --overwrite to replace them", err)
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 
 	toks, failed := tokbench.LoadAll(ctx, cfg, want)
 	if ctx.Err() != nil {

@@ -71,10 +71,17 @@ func TestNamedTokenizer(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// A second run does not overwrite silently.
+	// A second run does not overwrite silently, and says so before it
+	// loads or benchmarks anything.
 	stderr.Reset()
-	if code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--output-dir", out}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "exists") {
-		t.Errorf("rerun: exit %d, %s", code, stderr.String())
+	if code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--output-dir", out}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), out) || !strings.Contains(stderr.String(), "--overwrite") ||
+		strings.Contains(stderr.String(), "bert:") || strings.Contains(stderr.String(), "warm-up") {
+		t.Errorf("rerun: exit %d, want 2 with a message naming %s and --overwrite before any work:\n%s", code, out, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--iterations", "1", "--output-dir", out, "--overwrite"}, &stdout, &stderr); code != 0 {
+		t.Errorf("rerun with --overwrite: exit %d\n%s", code, stderr.String())
 	}
 }
 

@@ -145,12 +145,24 @@ type Comparison struct {
 	// Factor is the rule's threshold (Config.RuleFactor).
 	Factor float64 `json:"factor"`
 	// Flagged is TimeRatio > Factor: the slower tokenizer's CPU cost
-	// could be a bottleneck.
+	// could be a bottleneck (unless Fixture).
 	Flagged bool `json:"flagged"`
+	// Fixture is set when either tokenizer is a module-cache fixture
+	// (Info.Fixture): unrelated test files that stand in for the models,
+	// so the ratio exercises the rule but is not a finding about them.
+	Fixture bool `json:"fixture,omitempty"`
 }
 
 // String renders c as one sentence.
 func (c Comparison) String() string {
+	if c.Fixture {
+		side := "within"
+		if c.Flagged {
+			side = "beyond"
+		}
+		return fmt.Sprintf("%s is %.2f× slower than %s per pass (tokens/s ratio %.2f), %s %g×: module-cache fixtures, not the models under test: not a finding",
+			c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, side, c.Factor)
+	}
 	verdict := "within"
 	if c.Flagged {
 		verdict = "FLAGGED: beyond"
@@ -384,7 +396,8 @@ func (p *passer) stop() {
 
 // Compare applies the rule to every pair of results: for each pair the
 // faster and slower by mean pass time and whether the ratio exceeds
-// factor (2 if factor is 0). Pairs are ordered by descending time ratio.
+// factor (2 if factor is 0). A pair with a module-cache fixture in it is
+// marked Fixture. Pairs are ordered by descending time ratio.
 func Compare(results []Result, factor float64) []Comparison {
 	if factor == 0 {
 		factor = 2
@@ -407,6 +420,7 @@ func Compare(results []Result, factor float64) []Comparison {
 			}
 			c.Factor = factor
 			c.Flagged = c.TimeRatio > factor
+			c.Fixture = a.Info.Fixture || b.Info.Fixture
 			out = append(out, c)
 		}
 	}

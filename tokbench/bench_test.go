@@ -205,6 +205,29 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// Module-cache fixtures are real tokenizers but not the models a run asks
+// about: the rule's arithmetic stands, labelled so no one reads a finding.
+func TestCompareFixtures(t *testing.T) {
+	res := []Result{
+		{Model: "gemma2", LatencyMs: 500, TokensPerSec: 100, Info: Info{Fixture: true}},
+		{Model: "bert-base-uncased", LatencyMs: 100, TokensPerSec: 500, Info: Info{Fixture: true}},
+		{Model: "qwen", LatencyMs: 300, TokensPerSec: 170},
+	}
+	for _, c := range Compare(res, 2) {
+		fixture := c.Slower == "gemma2" || c.Faster == "gemma2" || c.Slower == "bert-base-uncased" || c.Faster == "bert-base-uncased"
+		if c.Fixture != fixture {
+			t.Errorf("%s vs %s: Fixture %v, want %v", c.Slower, c.Faster, c.Fixture, fixture)
+		}
+		s := c.String()
+		if fixture && (strings.Contains(s, "FLAGGED") || !strings.Contains(s, "fixture") || !strings.Contains(s, "not a finding")) {
+			t.Errorf("String() = %q: want it labelled as fixtures, not a finding", s)
+		}
+		if c.Flagged != (c.TimeRatio > 2) {
+			t.Errorf("%+v: Flagged is the ratio against the factor", c)
+		}
+	}
+}
+
 // goldenReport is a fixed report for the writers' golden files.
 func goldenReport() *Report {
 	res := []Result{

@@ -148,14 +148,29 @@ func (f Fixture) FixturePath() (string, error) {
 	return p, nil
 }
 
-// Load loads the fixture.
+// Load loads the fixture. Its Info has Fixture set.
 func (f Fixture) Load() (Tokenizer, error) {
 	p, err := f.FixturePath()
 	if err != nil {
 		return nil, err
 	}
-	return LoadFile(p, LoadConfig{Pretokenizer: f.Pretokenizer})
+	t, err := LoadFile(p, LoadConfig{Pretokenizer: f.Pretokenizer})
+	if err != nil {
+		return nil, err
+	}
+	return fixtureTok{t}, nil
 }
+
+// fixtureTok marks a tokenizer as a module-cache fixture in its Info.
+type fixtureTok struct{ Tokenizer }
+
+func (f fixtureTok) Info() Info {
+	info := f.Tokenizer.Info()
+	info.Fixture = true
+	return info
+}
+
+func (f fixtureTok) Close() error { return Close(f.Tokenizer) }
 
 // WarAndPeace returns the path of the war-and-peace.txt corpus that Ollama's
 // tokenizer tests use, from the module cache.

@@ -357,6 +357,20 @@ func TestHuggingFaceBackendOnlyForTokenizerJSON(t *testing.T) {
 	}
 }
 
+func TestLoadFixturesAreMarked(t *testing.T) {
+	moduleDir(t, OllamaModule)
+	moduleDir(t, HFTokenizersModule)
+	toks, errs := LoadFixtures()
+	if len(errs) > 0 || len(toks) != len(Fixtures) {
+		t.Fatalf("%d of %d fixtures loaded: %v", len(toks), len(Fixtures), errs)
+	}
+	for _, tok := range toks {
+		if !tok.Tokenizer.Info().Fixture {
+			t.Errorf("%s: Info().Fixture is false", tok.Name)
+		}
+	}
+}
+
 func TestFixtures(t *testing.T) {
 	for _, f := range Fixtures {
 		moduleDir(t, f.Module)

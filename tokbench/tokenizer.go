@@ -41,6 +41,11 @@ type Info struct {
 	// Notes records how the loader mapped the file onto the backend (for
 	// example "normalizer NFC applied before encoding").
 	Notes []string `json:"notes,omitempty"`
+	// Fixture is set on the module-cache test files LoadFixtures and
+	// Fixture.Load return: real tokenizers, but not the models a run asks
+	// about, so Compare labels their comparisons instead of giving a
+	// verdict.
+	Fixture bool `json:"fixture,omitempty"`
 }
 
 // Backends.

@@ -17,7 +17,8 @@
 //	go run ./examples/tokbench --tokenizer qwen=/models/qwen/tokenizer.json --corpus war-and-peace
 //	go run ./examples/tokbench --qwen-tokenizer Qwen/Qwen2.5-7B-Instruct --allow-download
 //
-// It writes tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
+// It writes, into --output-dir (default tr117-results/tokbench),
+// tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
 // (Go benchmark format: compare two runs with benchstat). It refuses (exit
 // 2), before loading anything, an output directory that already holds
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		corpusFile  = fs.String("corpus", "", "benchmark this file instead (\"war-and-peace\": the novel from the Go module cache)")
 		iterations  = fs.Int("iterations", 3, "timed passes per tokenizer, after one warm-up")
 		parallel    = fs.Int("parallel", 1, "encode the corpus as N shards at once (multi-core throughput)")
-		outDir      = fs.String("output-dir", "tokbench-results", "directory for tokenizer_bench.{txt,json,bench}")
+		outDir      = fs.String("output-dir", "tr117-results/tokbench", "directory for tokenizer_bench.{txt,json,bench} and tokenizer_report.json")
 		overwrite   = fs.Bool("overwrite", false, "replace outputs already in --output-dir")
 		allowDL     = fs.Bool("allow-download", false, "fetch tokenizer.json from the Hugging Face Hub for repo ids not in a local cache (honours HF_TOKEN)")
 		gemma       = fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")
@@ -90,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		specs       specsFlag
 	)
 	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tokbench [flags]")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -174,6 +174,33 @@ func TestOllamaServer(t *testing.T) {
 	}
 }
 
+// Without --output-dir the files go under tr117-results/tokbench, where
+// every tr117 command writes (and the repository ignores).
+func TestDefaultOutputDir(t *testing.T) {
+	isolate(t)
+	p := fixture(t, "bert-base-uncased")
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--tokenizer", "bert=" + p, "--bytes", "100", "--iterations", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, f := range tokbench.OutputFiles {
+		if _, err := os.Stat(filepath.Join("tr117-results", "tokbench", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestUsageMessage(t *testing.T) {
+	for _, args := range [][]string{{"--nope"}, {"-h"}} {
+		var stdout, stderr bytes.Buffer
+		run(context.Background(), args, &stdout, &stderr)
+		if !strings.Contains(stderr.String(), "usage: tokbench [flags]\n") || strings.Contains(stderr.String(), "Usage of") || !strings.Contains(stderr.String(), "-output-dir") {
+			t.Errorf("%v: stderr lacks the usage line, as the other commands spell it, and the flags:\n%s", args, stderr.String())
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{"--ollama-url", "localhost:11434"}, {"--tokenizer", "a=x", "--tokenizer", "a=y"}, {"--gemma-tokenizer", "x", "--tokenizer", "gemma=y"}, {"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}} {
 		var stdout, stderr bytes.Buffer

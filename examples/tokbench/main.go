@@ -22,8 +22,9 @@
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
 // (Go benchmark format: compare two runs with benchstat). It refuses (exit
 // 2), before loading anything, an output directory that already holds
-// those files, unless --overwrite is given. Ctrl-C stops it
-// after the pass in flight; a second Ctrl-C quits at once.
+// those files, unless --overwrite is given. Ctrl-C (or SIGTERM) stops it
+// after the pass in flight, writes nothing and exits 130; a second Ctrl-C
+// quits at once.
 package main
 
 import (
@@ -36,13 +37,14 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"tr117/tokbench"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// Ctrl-C ends the run after the pass in flight (an encode cannot be
 	// cut short); a second one, with the default handler back, quits at once.
 	go func() { <-ctx.Done(); stop() }()
@@ -168,8 +170,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	toks, failed := tokbench.LoadAll(ctx, cfg, want)
 	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "tokbench: interrupted")
-		return 1
+		fmt.Fprintln(stderr, "tokbench: interrupted; nothing written")
+		return exitInterrupted
 	}
 	for _, f := range failed {
 		fmt.Fprintf(stderr, "%s: not loaded: %v\n", f.Spec.Name, f.Err)
@@ -219,10 +221,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "tokbench: interrupted")
-		} else {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, "tokbench: interrupted; nothing written")
+			return exitInterrupted
 		}
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	if err := tokbench.WriteFiles(*outDir, rep, *overwrite); err != nil {
@@ -244,6 +246,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// exitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT,
+// as a shell reports a command that Ctrl-C ended (dmon and profiler agree).
+const exitInterrupted = 130
 
 func loadCorpus(file string, n int) (string, string, error) {
 	switch file {

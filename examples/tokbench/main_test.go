@@ -201,6 +201,24 @@ func TestUsageMessage(t *testing.T) {
 	}
 }
 
+// Ctrl-C exits 128+SIGINT, as dmon and profiler do, and leaves no files.
+func TestInterrupted(t *testing.T) {
+	isolate(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--output-dir", out}, &stdout, &stderr); code != 130 {
+		t.Errorf("exit %d, want 130\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output directory after an interrupt: %v, want none", err)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{"--ollama-url", "localhost:11434"}, {"--tokenizer", "a=x", "--tokenizer", "a=y"}, {"--gemma-tokenizer", "x", "--tokenizer", "gemma=y"}, {"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}} {
 		var stdout, stderr bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // expandMarks expands the marks that stand, in a fuzzed tokenizer.json,
@@ -111,6 +112,33 @@ func FuzzParseModelName(f *testing.F) {
 			if p == "" || p == "." || p == ".." || strings.ContainsAny(p, "/\\:") {
 				t.Fatalf("%q parsed to unsafe part %q", s, p)
 			}
+		}
+	})
+}
+
+// FuzzParseEncoderJSON feeds encoder.json and vocab.bpe contents ("$B" in
+// encoder.json stands for the 256 byte symbols, see expandMarks) with no
+// split pattern named: a pair loads only as a vocabulary it recognises, and
+// then encodes without error.
+func FuzzParseEncoderJSON(f *testing.F) {
+	f.Add([]byte(`{$B,"Ġt":256}`), []byte("#version: 0.2\nĠ t\n"), "the tiny cat")
+	f.Add([]byte(`{$B}`), []byte(""), "a")
+	f.Add([]byte(`{"a":0}`), []byte("a b c\n"), "")
+	f.Add([]byte(`{$B,"<|x|>":300}`), []byte("Ġ"), "x")
+	f.Fuzz(func(t *testing.T, enc, vb []byte, text string) {
+		enc = expandMarks(enc)
+		tok, err := parseEncoderJSON(enc, vb, "encoder.json", "vocab.bpe", "", BackendOllama)
+		if err != nil {
+			return
+		}
+		if notes := tok.Info().Notes; len(notes) == 0 || !strings.Contains(notes[0], "recognised") {
+			t.Fatalf("loaded with no split pattern named and none recognised: notes %q", notes)
+		}
+		if !utf8.ValidString(text) {
+			return
+		}
+		if _, err := tok.Encode(text); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -72,6 +72,16 @@ func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, er
 	if err != nil {
 		return nil, fmt.Errorf("tokbench: %w", err)
 	}
+	vb, err := os.ReadFile(vocabPath)
+	if err != nil {
+		return nil, fmt.Errorf("tokbench: %w", err)
+	}
+	return parseEncoderJSON(enc, vb, encoderPath, vocabPath, pre, backend)
+}
+
+// parseEncoderJSON is LoadEncoderJSON on the files' contents; the paths
+// name them in errors and Info.
+func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend string) (Tokenizer, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(enc, &vocab); err != nil {
 		return nil, fmt.Errorf("tokbench: %s: %w", encoderPath, err)
@@ -81,10 +91,6 @@ func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, er
 	values, types, err := vocabTable(&f, encoderPath)
 	if err != nil {
 		return nil, err
-	}
-	vb, err := os.ReadFile(vocabPath)
-	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
 	}
 	var merges []string
 	sc := bufio.NewScanner(bytes.NewReader(vb))

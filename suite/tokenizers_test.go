@@ -98,6 +98,11 @@ func TestTokenizerPhaseSimulatedUsesFixtures(t *testing.T) {
 			t.Errorf("result %+v: want a fixture, labelled as one", r)
 		}
 	}
+	for _, v := range tr.Verdicts {
+		if strings.Contains(v.Text, "bottleneck candidate") || (strings.Contains(v.Text, "widest gap") && !strings.Contains(v.Text, "not a finding")) {
+			t.Errorf("fixtures judged by the 2× rule as if they were the plan's models: %q", v.Text)
+		}
+	}
 	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
 	if !strings.Contains(string(md), "module-cache fixtures") {
 		t.Errorf("report.md does not say the tokenizers are fixtures:\n%s", md)

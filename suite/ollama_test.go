@@ -23,9 +23,12 @@ func TestRealOllama(t *testing.T) {
 	model := insts[0].Model
 	root := t.TempDir()
 	plan := Plan{
-		CollectorURL: insts[0].URL, InsightURL: insts[1].URL, NumPredict: 12,
+		// 64 tokens take the tiny model 30-45 ms here (12 took ~8 ms, under
+		// the 10 ms lag interval, so a run could end before the probe's
+		// first wake-up); 200 tok/s still caps it well below its own rate.
+		CollectorURL: insts[0].URL, InsightURL: insts[1].URL, NumPredict: 64,
 		MRI:      MRIPlan{Models: []string{model}},
-		Throttle: ThrottlePlan{Models: []string{model}, Rates: []float64{30}},
+		Throttle: ThrottlePlan{Models: []string{model}, Rates: []float64{200}},
 		Hardware: HardwarePlan{Models: []string{model}},
 		// The tiny model is in the servers' own store, not the local
 		// default one: its tokenizer comes from the collector's /api/show.
@@ -97,7 +100,7 @@ func TestRealOllama(t *testing.T) {
 	if man.GPU.None && (!strings.Contains(string(md), "**No GPU:**") || strings.Count(string(md), "No GPU") != 1) {
 		t.Error("report.md does not say plainly, once, that there was no GPU")
 	}
-	// Short real runs (12 tokens) still have lag samples at the suite's
+	// Short real runs (64 tokens) still have lag samples at the suite's
 	// default lag interval, so each has a lag p99 for the correlation.
 	for _, bc := range rep.ClientCeiling[0].Conditions {
 		for i, n := range bc.LagSamples {

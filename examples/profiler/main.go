@@ -29,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,6 +36,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/agentcmd"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -145,13 +145,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", *readBuf, profiler.MaxReadBufferSize)
 	}
 	if err == nil {
-		err = checkURLFlag("collector-ollama-url", *collectorURL)
+		err = agentcmd.CheckURLFlag("profiler", "collector-ollama-url", *collectorURL)
 	}
 	if err == nil {
-		err = checkURLFlag("insight-ollama-url", *insightURL)
+		err = agentcmd.CheckURLFlag("profiler", "insight-ollama-url", *insightURL)
 	}
 	if err == nil {
-		err = prepareOutputDir(*outDir, *overwrite)
+		err = agentcmd.PrepareOutputDir(*outDir, *overwrite)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -163,84 +163,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Scenario:       sc,
 		API:            profiler.API(*apiFlag),
 		ReadBufferSize: *readBuf,
-		Timeout:        noneIfZero(*timeout),
+		Timeout:        agentcmd.NoneIfZero(*timeout),
 		IdleTimeout:    *idle,
 		Warmup:         *warmup,
 	}
 	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
-			return exitInterrupted
+			return agentcmd.ExitInterrupted
 		}
 		return 1
 	}
 	return 0
 }
 
-// exitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT,
-// as a shell reports a command that Ctrl-C ended.
-const exitInterrupted = 130
-
-// checkURLFlag checks the URL given to flag --name, naming the flag.
-func checkURLFlag(name, value string) error {
-	if err := profiler.CheckURL(value); err != nil {
-		return fmt.Errorf("profiler: --%s: %w", name, errors.Unwrap(err))
-	}
-	return nil
-}
-
-// prepareOutputDir refuses a directory with earlier results unless
-// overwrite, naming the flag that allows it.
-func prepareOutputDir(dir string, overwrite bool) error {
-	err := profiler.PrepareOutputDir(dir, overwrite)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%w; pass --overwrite to replace them", err)
-	}
-	return err
-}
-
 // profile runs cfg runs times, writing into dir, and returns an error
 // unless every agent of every run succeeded.
-func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout io.Writer) (err error) {
-	sinks, closeSinks, err := profiler.CreateSinks(dir)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, closeSinks()) }()
-	r, err := profiler.NewRunner(cfg, sinks)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	var errs []error
-	if cfg.Warmup {
-		if err := r.Warmup(ctx); err != nil {
-			errs = append(errs, err)
-			fmt.Fprintln(stdout, err)
-		}
-	}
-	var results []*profiler.RunResult
-	for i := 1; i <= runs && ctx.Err() == nil; i++ {
-		rr, err := r.Run(ctx, i)
-		results = append(results, rr)
-		errs = append(errs, runErrors(ctx, rr, err)...)
-		if werr := rr.WriteFile(dir); werr != nil {
-			errs = append(errs, werr)
-		}
-		printRun(stdout, rr, runs)
-	}
+func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout io.Writer) error {
+	results, used, errs := agentcmd.Series{
+		Cmd: "profiler", Config: cfg, Runs: runs, Dir: dir,
+		Each: func(rr *profiler.RunResult) error {
+			printRun(stdout, rr, runs)
+			return rr.WriteFile(dir)
+		},
+	}.Run(ctx, stdout)
 	rep := profiler.NewReport(results)
 	fmt.Fprintln(stdout, "summary:")
 	rep.WriteText(stdout)
 	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), struct {
 		Config profiler.Config `json:"config"`
 		Report profiler.Report `json:"report"`
-	}{r.Config(), rep}); err != nil {
+	}{used, rep}); err != nil {
 		errs = append(errs, err)
-	}
-	if ctx.Err() != nil {
-		errs = append(errs, fmt.Errorf("profiler: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
 	}
 	return errors.Join(errs...)
 }
@@ -269,31 +223,4 @@ func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
 		fmt.Fprintf(w, " | %s %d tok %.1f tok/s TTFT %s", a.ID, a.Metrics.TokensGenerated, a.Metrics.ThroughputTokensPerSec, ttft)
 	}
 	fmt.Fprintln(w)
-}
-
-// runErrors returns a run's errors, each agent's on its own line with the
-// run's number: "run 1: profiler: agent insight: URL: …". An interruption
-// returns none: the command reports it once.
-func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
-	if err == nil || ctx.Err() != nil {
-		return nil
-	}
-	var errs []error
-	for _, a := range rr.Agents {
-		if a.Err != nil {
-			errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, a.Err))
-		}
-	}
-	if len(errs) == 0 { // not the agents': a sink's
-		errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, err))
-	}
-	return errs
-}
-
-// noneIfZero maps the flag's "0: none" to the library's negative timeout.
-func noneIfZero(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

@@ -33,14 +33,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
+	"tr117/examples/internal/agentcmd"
 	"tr117/profiler"
 	"tr117/sink"
 	"tr117/throttle"
@@ -101,12 +100,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *numPredict < 0 || *burst < 0 || *timeout < 0:
 		err = errors.New("throttle: --num-predict, --burst and --timeout must not be negative")
 	default:
-		err = checkURLFlag("collector-ollama-url", *collectorURL)
+		err = agentcmd.CheckURLFlag("throttle", "collector-ollama-url", *collectorURL)
 		if err == nil {
-			err = checkURLFlag("insight-ollama-url", *insightURL)
+			err = agentcmd.CheckURLFlag("throttle", "insight-ollama-url", *insightURL)
 		}
 		if err == nil {
-			err = prepareOutputDir(*outDir, *overwrite)
+			err = agentcmd.PrepareOutputDir(*outDir, *overwrite)
 		}
 	}
 	if err != nil {
@@ -124,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := profiler.Config{
 		Agents:   agents,
 		Scenario: sc,
-		Timeout:  noneIfZero(*timeout),
+		Timeout:  agentcmd.NoneIfZero(*timeout),
 		Wrap: func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
 			return throttle.WrapEach(s, newLimiter)
 		},
@@ -132,33 +131,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
-			return exitInterrupted
+			return agentcmd.ExitInterrupted
 		}
 		return 1
 	}
 	return 0
-}
-
-// exitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT,
-// as a shell reports a command that Ctrl-C ended.
-const exitInterrupted = 130
-
-// checkURLFlag checks the URL given to flag --name, naming the flag.
-func checkURLFlag(name, value string) error {
-	if err := profiler.CheckURL(value); err != nil {
-		return fmt.Errorf("throttle: --%s: %w", name, errors.Unwrap(err))
-	}
-	return nil
-}
-
-// prepareOutputDir refuses a directory with earlier results unless
-// overwrite, naming the flag that allows it.
-func prepareOutputDir(dir string, overwrite bool) error {
-	err := profiler.PrepareOutputDir(dir, overwrite)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%w; pass --overwrite to replace them", err)
-	}
-	return err
 }
 
 // capText says what the cap is: "60 tok/s", or "unlimited" for 0.
@@ -177,47 +154,18 @@ type summaryDoc struct {
 	Report       profiler.Report `json:"report"`
 }
 
-func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) (err error) {
-	sinks, closeSinks, err := profiler.CreateSinks(dir)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, closeSinks()) }()
-	r, err := profiler.NewRunner(cfg, sinks)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	var errs []error
-	var results []*profiler.RunResult
-	for i := 1; i <= runs && ctx.Err() == nil; i++ {
-		rr, err := r.Run(ctx, i)
-		results = append(results, rr)
-		errs = append(errs, runErrors(ctx, rr, err)...)
-		doc := runDoc{RunResult: rr, ThrottleRate: rate, Burst: burst}
-		for _, a := range rr.Agents {
-			doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
-		}
-		if werr := sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(i)), doc); werr != nil {
-			errs = append(errs, werr)
-		}
-		fmt.Fprintf(stdout, "run %d/%d: cap %s, wall %.1f ms, ", i, runs, capText(rate), rr.ConcurrentWallTimeMS)
-		if rr.EfficiencyPercent == nil {
-			fmt.Fprintf(stdout, "efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
-		} else {
-			fmt.Fprintf(stdout, "efficiency %.1f%%", *rr.EfficiencyPercent)
-		}
-		for k, a := range rr.Agents {
-			if a.Error != "" {
-				fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)
-				continue
+func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) error {
+	results, used, errs := agentcmd.Series{
+		Cmd: "throttle", Config: cfg, Runs: runs, Dir: dir,
+		Each: func(rr *profiler.RunResult) error {
+			doc := runDoc{RunResult: rr, ThrottleRate: rate, Burst: burst}
+			for _, a := range rr.Agents {
+				doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
 			}
-			bp := doc.Backpressure[k]
-			fmt.Fprintf(stdout, " | %s %d tok, client %.1f tok/s, server %.1f tok/s, server total %.0f ms", a.ID, bp.Tokens, bp.ClientTokensPerSec, bp.ServerTokensPerSec, bp.ServerTotalMS)
-		}
-		fmt.Fprintln(stdout)
-	}
+			printRun(stdout, rr, runs, rate, doc.Backpressure)
+			return sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(rr.Run)), doc)
+		},
+	}.Run(ctx, stdout)
 	fmt.Fprintf(stdout, "summary (cap %s):\n", capText(rate))
 	rep := profiler.NewReport(results)
 	rep.WriteText(stdout)
@@ -226,38 +174,26 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		// throttled reader finds many waiting at once.
 		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s is the measure of the cap)")
 	}
-	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: r.Config(), ThrottleRate: rate, Burst: burst, Report: rep}); err != nil {
+	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep}); err != nil {
 		errs = append(errs, err)
-	}
-	if ctx.Err() != nil {
-		errs = append(errs, fmt.Errorf("throttle: interrupted after %d of %d runs: %w", len(results), runs, ctx.Err()))
 	}
 	return errors.Join(errs...)
 }
 
-// runErrors returns a run's errors, each agent's on its own line with the
-// run's number: "run 1: profiler: agent insight: URL: …". An interruption
-// returns none: the command reports it once.
-func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
-	if err == nil || ctx.Err() != nil {
-		return nil
+func printRun(stdout io.Writer, rr *profiler.RunResult, runs int, rate float64, bps []throttle.Backpressure) {
+	fmt.Fprintf(stdout, "run %d/%d: cap %s, wall %.1f ms, ", rr.Run, runs, capText(rate), rr.ConcurrentWallTimeMS)
+	if rr.EfficiencyPercent == nil {
+		fmt.Fprintf(stdout, "efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
+	} else {
+		fmt.Fprintf(stdout, "efficiency %.1f%%", *rr.EfficiencyPercent)
 	}
-	var errs []error
-	for _, a := range rr.Agents {
-		if a.Err != nil {
-			errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, a.Err))
+	for k, a := range rr.Agents {
+		if a.Error != "" {
+			fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)
+			continue
 		}
+		bp := bps[k]
+		fmt.Fprintf(stdout, " | %s %d tok, client %.1f tok/s, server %.1f tok/s, server total %.0f ms", a.ID, bp.Tokens, bp.ClientTokensPerSec, bp.ServerTokensPerSec, bp.ServerTotalMS)
 	}
-	if len(errs) == 0 { // not the agents': a sink's
-		errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, err))
-	}
-	return errs
-}
-
-// noneIfZero maps the flag's "0: none" to the library's negative timeout.
-func noneIfZero(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
+	fmt.Fprintln(stdout)
 }

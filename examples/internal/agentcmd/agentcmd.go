@@ -1,0 +1,124 @@
+// Package agentcmd holds what the profiler and throttle commands share: the
+// exit code of an interrupted run, flag checks whose errors name the flag,
+// and the loop that runs a profiler.Config run after run into a directory.
+package agentcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"time"
+
+	"tr117/profiler"
+)
+
+// ExitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT, as
+// a shell reports a command that Ctrl-C ended.
+const ExitInterrupted = 130
+
+// CheckURLFlag checks the URL given to flag --name of command cmd, naming
+// the flag in the error.
+func CheckURLFlag(cmd, name, value string) error {
+	if err := profiler.CheckURL(value); err != nil {
+		return fmt.Errorf("%s: --%s: %w", cmd, name, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// PrepareOutputDir refuses a directory with earlier results unless
+// overwrite, naming the flag that allows it.
+func PrepareOutputDir(dir string, overwrite bool) error {
+	err := profiler.PrepareOutputDir(dir, overwrite)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w; pass --overwrite to replace them", err)
+	}
+	return err
+}
+
+// NoneIfZero maps a flag's "0: none" to the library's negative timeout.
+func NoneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// Series is one command's measured runs.
+type Series struct {
+	// Cmd names the command in errors ("profiler").
+	Cmd string
+	// Config is what every run runs.
+	Config profiler.Config
+	// Runs is how many measured runs, numbered from 1.
+	Runs int
+	// Dir receives chunk_metrics.csv and loop_lag.csv (and whatever Each
+	// writes).
+	Dir string
+	// Each is called after every run, interrupted ones included, to write
+	// run_<i>.json and print the run's line; an error it returns is
+	// recorded and the series goes on.
+	Each func(rr *profiler.RunResult) error
+}
+
+// Run creates the seed's CSVs in s.Dir, warms the agents up when
+// s.Config.Warmup is set, runs s.Runs runs (stopping early when ctx is
+// done) and returns every run's result, the configuration the runner used
+// (defaults filled in) and the errors: each failed agent's on its own line
+// with its run, then an interruption. The CSVs are flushed and closed when
+// it returns.
+func (s Series) Run(ctx context.Context, warmupOut io.Writer) (results []*profiler.RunResult, used profiler.Config, errs []error) {
+	sinks, closeSinks, err := profiler.CreateSinks(s.Dir)
+	if err != nil {
+		return nil, s.Config, []error{err}
+	}
+	defer func() {
+		if err := closeSinks(); err != nil {
+			errs = append(errs, err)
+		}
+	}()
+	r, err := profiler.NewRunner(s.Config, sinks)
+	if err != nil {
+		return nil, s.Config, []error{err}
+	}
+	defer r.Close()
+
+	if s.Config.Warmup {
+		if err := r.Warmup(ctx); err != nil {
+			errs = append(errs, err)
+			fmt.Fprintln(warmupOut, err)
+		}
+	}
+	for i := 1; i <= s.Runs && ctx.Err() == nil; i++ {
+		rr, err := r.Run(ctx, i)
+		results = append(results, rr)
+		errs = append(errs, runErrors(ctx, rr, err)...)
+		if err := s.Each(rr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("%s: interrupted after %d of %d runs: %w", s.Cmd, len(results), s.Runs, ctx.Err()))
+	}
+	return results, r.Config(), errs
+}
+
+// runErrors returns a run's errors, each agent's on its own line with the
+// run's number: "run 1: profiler: agent insight: URL: …". An interruption
+// returns none: Run reports it once.
+func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	var errs []error
+	for _, a := range rr.Agents {
+		if a.Err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, a.Err))
+		}
+	}
+	if len(errs) == 0 { // not the agents': a sink's
+		errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, err))
+	}
+	return errs
+}

@@ -18,8 +18,13 @@
 //     with a statistical report.
 //   - tr117/sink is where records go: CSV, JSON Lines or memory.
 //
-// The pathways share nothing but sink and stats: each takes a config struct,
-// streams records to the sinks it is given, and returns a summary. The
+// Two packages serve tests and offline runs: tr117/profiler/ollamatest is an
+// in-process server speaking Ollama's wire protocol (what examples/suite runs
+// when no Ollama answers), and tr117/gpumon/gpumontest is a fake nvidia-smi.
+//
+// Each pathway takes a config struct, streams records to the sinks it is
+// given, and returns a summary. They share sink and stats; beyond that,
+// throttle wraps the profiler's Streamer and suite composes them all. The
 // commands under examples/ are thin wrappers that parse flags and call them.
 package tr117
 

@@ -488,11 +488,10 @@ func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferCompariso
 		return Verdict{N: nA + nB, Text: fmt.Sprintf("%s, read buffer %s vs default: not enough finished runs to compare efficiency (%d vs %d).", model, b, nA, nB), Warnings: []string{"each side needs at least two runs"}}
 	}
 	v := Verdict{N: e.NA + e.NB}
-	diff := e.Diff.Estimate
 	if e.Different {
-		v.Text = fmt.Sprintf("%s: read buffer %s changes multi-agent efficiency by %+.2f pp (%.2f%% → %.2f%%; %s; Mann-Whitney p %s).", model, b, diff, e.MeanA, e.MeanB, ciText(e.Diff, "pp"), pv(e.PValue))
+		v.Text = fmt.Sprintf("%s: read buffer %s changes multi-agent efficiency by %s pp (%.2f%% → %.2f%%; %s; Mann-Whitney p %s).", model, b, diffText(e.Diff), e.MeanA, e.MeanB, ciText(e.Diff, "pp"), pv(e.PValue))
 	} else {
-		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes efficiency: %+.2f pp (%s; Mann-Whitney p %s).", model, b, diff, ciText(e.Diff, "pp"), pv(e.PValue))
+		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes efficiency: %s pp (%s; Mann-Whitney p %s).", model, b, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue))
 	}
 	if p := cmp.ParseMs; p != nil {
 		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p %s; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), pv(p.PValue), p.NA, p.NB)
@@ -796,8 +795,8 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 			word = "not established: the gain is large enough but not significant"
 		}
 		v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per condition")}
-		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %+.2f pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
-			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, e.Diff.Estimate, ciText(e.Diff, "pp"), pv(e.PValue), ThrottleCriterionPP, word)
+		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %s pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
+			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue), ThrottleCriterionPP, word)
 		vs = append(vs, v)
 	}
 	if s := fm.ServerRate; s != nil {
@@ -897,9 +896,21 @@ func pv(p float64) string {
 }
 
 func ciText(iv stats.Interval, unit string) string {
-	prec := 2
-	if w := math.Max(math.Abs(iv.Lo), math.Abs(iv.Hi)); w > 0 && w < 0.1 {
-		prec = 4
-	}
+	prec := ivPrec(iv)
 	return fmt.Sprintf("%g%% CI [%+.*f, %+.*f] %s", 100*iv.Level, prec, iv.Lo, prec, iv.Hi, unit)
+}
+
+// ivPrec is 2 decimals, or 4 when the interval lies within ±0.1 and would
+// print as ±0.00.
+func ivPrec(iv stats.Interval) int {
+	if w := math.Max(math.Abs(iv.Lo), math.Abs(iv.Hi)); w > 0 && w < 0.1 {
+		return 4
+	}
+	return 2
+}
+
+// diffText formats an interval's estimate with ciText's precision, so a
+// verdict's difference agrees with its interval and the table.
+func diffText(iv stats.Interval) string {
+	return fmt.Sprintf("%+.*f", ivPrec(iv), iv.Estimate)
 }

@@ -313,7 +313,7 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 		if len(f.errMsg) > 0 {
 			return 0, &StreamError{Agent: req.Agent, URL: endpoint, Line: line, Err: &ServerError{Message: string(f.errMsg)}}
 		}
-		*msg = Message{Index: res.Messages, Line: line, Arrival: arrival, Content: f.content, Thinking: f.thinking, Done: f.done}
+		*msg = Message{Index: res.Messages, Line: line, Arrival: arrival, Content: f.content, Thinking: f.thinking, Done: f.done, ctx: rctx}
 		if !f.done {
 			if t := bytes.TrimSpace(f.content); bytes.Equal(t, sb.last) {
 				repeats++
@@ -445,6 +445,14 @@ func (c *Client) endStream(ctx, rctx context.Context, res *Result, sb *streamBuf
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return res, ctx.Err()
+	}
+	if rctx.Err() != nil && errors.Is(err, rctx.Err()) {
+		// A callback that waited on Message.Context ran into the request's
+		// own deadline or idle watchdog: report that, not a bare
+		// "context deadline exceeded".
+		if cause := context.Cause(rctx); cause != nil {
+			return fail(0, cause)
+		}
 	}
 	return res, err
 }

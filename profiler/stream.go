@@ -106,7 +106,17 @@ type Message struct {
 	Done bool
 	// Final holds Ollama's metrics; nil except on the final message.
 	Final *Final
+
+	ctx context.Context
 }
+
+// Context returns the context of the request the message belongs to: the
+// caller's context with the Streamer's own request timeout and idle
+// watchdog applied. A callback that blocks (a throttle waiting for tokens)
+// should wait on it, so that a request timeout also ends the wait. It is
+// nil when the Streamer that made the message set none; the Ollama Client
+// always sets it.
+func (m *Message) Context() context.Context { return m.ctx }
 
 // Final is what Ollama's final (done) message reports about the request.
 // Durations are the server's, from its own clock.

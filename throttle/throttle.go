@@ -107,15 +107,23 @@ func WrapEach(s profiler.Streamer, newLimiter func() Limiter) profiler.Streamer 
 func (t *Streamer) Waited() time.Duration { return time.Duration(t.waited.Load()) }
 
 // Stream streams req through the wrapped Streamer, throttled. A context
-// that ends during a wait ends the stream promptly with ctx.Err().
+// that ends during a wait ends the stream promptly with ctx.Err(); so does
+// the wrapped Streamer's own request timeout, when its messages carry their
+// request's context ([profiler.Message.Context]).
 func (t *Streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
 	if t.l == nil {
 		return t.s.Stream(ctx, req, fn)
 	}
 	return t.s.Stream(ctx, req, func(m *profiler.Message) error {
 		if m.Tokens > 0 {
+			// Wait on the request's context where the Streamer gives one,
+			// so its timeout ends a wait as it ends a read.
+			wctx := ctx
+			if mc := m.Context(); mc != nil {
+				wctx = mc
+			}
 			t0 := time.Now()
-			err := t.wait(ctx, m.Tokens)
+			err := t.wait(wctx, m.Tokens)
 			t.waited.Add(int64(time.Since(t0)))
 			if err != nil {
 				return err

@@ -263,3 +263,47 @@ func BenchmarkLimiterOverhead(b *testing.B) {
 		})
 	}
 }
+
+// blockLimiter blocks every wait until its context ends (or a long safety
+// limit passes) and records why it returned.
+type blockLimiter struct {
+	mu     sync.Mutex
+	ctxErr error
+}
+
+func (l *blockLimiter) WaitN(ctx context.Context, _ int) error {
+	select {
+	case <-ctx.Done():
+		l.mu.Lock()
+		l.ctxErr = ctx.Err()
+		l.mu.Unlock()
+		return ctx.Err()
+	case <-time.After(20 * time.Second):
+		return nil
+	}
+}
+
+func (l *blockLimiter) Burst() int { return 1 }
+
+// The Streamer's own request timeout ends a token wait: the wait runs on
+// the message's request context, not only the caller's. (Before, the wait
+// used the caller's context and the timeout fired only after the wait.)
+func TestRequestTimeoutEndsWait(t *testing.T) {
+	url := sim(t, ollamatest.Config{Unpaced: true})
+	c := profiler.NewClient(profiler.ClientConfig{Timeout: 200 * time.Millisecond})
+	defer c.CloseIdleConnections()
+	l := &blockLimiter{}
+	_, err := stream(t, context.Background(), Wrap(c, l), url, "gemma3:latest", 20)
+	if !errors.Is(err, profiler.ErrTimeout) {
+		t.Errorf("error %v, want one wrapping profiler.ErrTimeout", err)
+	}
+	var se *profiler.StreamError
+	if !errors.As(err, &se) || se.Agent != "collector" || se.URL == "" {
+		t.Errorf("error %v does not name the agent and endpoint", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ctxErr == nil {
+		t.Error("the limiter's wait was not ended by the request timeout")
+	}
+}

@@ -14,12 +14,13 @@ import (
 
 	"go.uber.org/goleak"
 
+	"tr117/examples/internal/cmdtest"
 	"tr117/profiler"
 	"tr117/profiler/ollamatest"
 )
 
 func TestMain(m *testing.M) {
-	runMainIfAsked()
+	cmdtest.RunMainIfChild(envRunMain, "profiler", main)
 	goleak.VerifyTestMain(m)
 }
 

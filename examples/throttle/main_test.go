@@ -13,11 +13,12 @@ import (
 
 	"go.uber.org/goleak"
 
+	"tr117/examples/internal/cmdtest"
 	"tr117/profiler/ollamatest"
 )
 
 func TestMain(m *testing.M) {
-	runMainIfAsked()
+	cmdtest.RunMainIfChild(envRunMain, "throttle", main)
 	goleak.VerifyTestMain(m)
 }
 

@@ -15,45 +15,14 @@ import (
 	"syscall"
 	"testing"
 
+	"tr117/examples/internal/cmdtest"
 	"tr117/profiler/ollamatest"
 )
 
 // envRunMain makes the test binary run the command's main instead of the
-// tests, so that a test can send a real SIGINT to the command without
-// building it.
+// tests (see cmdtest.RunMainIfChild), so that a test can send a real SIGINT
+// to the command without building it.
 const envRunMain = "TR117_TEST_RUN_THROTTLE_MAIN"
-
-// runMainIfAsked runs main when the test binary was started as the command.
-func runMainIfAsked() {
-	if os.Getenv(envRunMain) != "1" {
-		return
-	}
-	i := 1
-	for i < len(os.Args) && os.Args[i] != "--" {
-		i++
-	}
-	os.Args = append([]string{"throttle"}, os.Args[min(i+1, len(os.Args)):]...)
-	main()
-	os.Exit(0) // main exits; this is not reached
-}
-
-// countingWriter calls reached once a response has had at writes (the
-// simulator writes and flushes one message per write).
-type countingWriter struct {
-	http.ResponseWriter
-	n, at   int
-	reached func()
-}
-
-func (w *countingWriter) Write(b []byte) (int, error) {
-	w.n++
-	if w.n == w.at {
-		w.reached()
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // TestSIGINT sends a real SIGINT to the command while both agents stream
 // through a 20 tok/s bucket that starts empty (the server sends 500 tok/s,
@@ -69,25 +38,23 @@ func TestSIGINT(t *testing.T) {
 	defer h.Close()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var once sync.Once
-		h.ServeHTTP(&countingWriter{ResponseWriter: w, at: 5, reached: func() { once.Do(wg.Done) }}, r)
+		h.ServeHTTP(&cmdtest.CountingWriter{ResponseWriter: w, At: 5, Reached: func() { once.Do(wg.Done) }}, r)
 	}))
 	defer srv.Close()
 	defer h.Close() // ends the streams before srv.Close waits for them
 
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "--runs", "3", "--throttle-rate", "20", "--output-dir", dir,
+	cmd := cmdtest.Command(envRunMain, "--runs", "3", "--throttle-rate", "20", "--output-dir", dir,
 		"--collector-ollama-url", srv.URL, "--insight-ollama-url", srv.URL)
-	cmd.Env = append(os.Environ(), envRunMain+"=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
+	ready := make(chan struct{})
+	go func() { wg.Wait(); close(ready) }()
+	wait := cmdtest.Start(t, cmd, ready)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
+	err := wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("exit %v, want 130\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())

@@ -226,10 +226,11 @@ func (h *Histogram) Quantile(p float64) float64 {
 }
 
 // linearIndex64 is linearIndex for counts beyond int range on 32-bit
-// platforms.
+// platforms, and its implementation.
 func linearIndex64(n int64, p float64) (lo, hi int64, gamma float64) {
 	q := p / 100
 	fn := float64(n)
+	// n*q + (alpha + q*(1-alpha-beta)) - 1 with alpha = beta = 1.
 	v := fn*q + (1 + q*(1-1-1)) - 1
 	f := math.Floor(v)
 	gamma = v - f

@@ -185,19 +185,8 @@ func PercentileSorted(sorted []float64, p float64) float64 {
 // does (numpy/lib/_function_base_impl.py, _compute_virtual_index with
 // alpha = beta = 1, then _get_indexes and _get_gamma).
 func linearIndex(n int, p float64) (lo, hi int, gamma float64) {
-	q := p / 100
-	fn := float64(n)
-	// n*q + (alpha + q*(1-alpha-beta)) - 1 with alpha = beta = 1.
-	v := fn*q + (1 + q*(1-1-1)) - 1
-	f := math.Floor(v)
-	gamma = v - f
-	lo, hi = int(f), int(f)+1
-	lo = min(max(lo, 0), n-1)
-	hi = min(max(hi, 0), n-1)
-	if v < 0 || v > fn-1 {
-		gamma = 0
-	}
-	return lo, hi, gamma
+	lo64, hi64, gamma := linearIndex64(int64(n), p)
+	return int(lo64), int(hi64), gamma
 }
 
 // interpolate returns percentile p of xs, which is sorted at least at the two

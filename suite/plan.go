@@ -251,6 +251,11 @@ func ParseRates(s string) ([]float64, error) {
 	return out, nil
 }
 
+// ParseModels parses a comma-separated list of model names, as the
+// --mri-models, --hardware-models and --throttle-models flags take them:
+// spaces around names and empty items are dropped.
+func ParseModels(s string) []string { return splitList(s) }
+
 // splitList splits a comma-separated list, trimming spaces and dropping
 // empty items.
 func splitList(s string) []string {

@@ -125,6 +125,9 @@ func TestPlanErrorsNameTheField(t *testing.T) {
 }
 
 func TestParseLists(t *testing.T) {
+	if m := ParseModels(" gemma3:latest,, qwen2.5:7b ,"); !reflect.DeepEqual(m, []string{"gemma3:latest", "qwen2.5:7b"}) {
+		t.Errorf("ParseModels = %q", m)
+	}
 	b, err := ParseBufferSizes("default, 8192,64k,")
 	if err != nil || !reflect.DeepEqual(b, []BufferSize{0, 8192, 65536}) {
 		t.Errorf("ParseBufferSizes = %v, %v", b, err)

@@ -34,7 +34,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -112,11 +111,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var err error
 		switch f.Name {
 		case "mri-models":
-			plan.MRI.Models = splitList(*mriModels)
+			plan.MRI.Models = suite.ParseModels(*mriModels)
 		case "hardware-models":
-			plan.Hardware.Models = splitList(*hwModels)
+			plan.Hardware.Models = suite.ParseModels(*hwModels)
 		case "throttle-models":
-			plan.Throttle.Models = splitList(*thrModels)
+			plan.Throttle.Models = suite.ParseModels(*thrModels)
 		case "runs":
 			if *runs < 1 {
 				err = fmt.Errorf("suite: --runs %d: want at least 1", *runs)
@@ -226,16 +225,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-}
-
-// splitList splits a comma-separated flag value, trimming spaces and
-// dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -712,16 +712,9 @@ func (j *job) run(ctx context.Context) error {
 		}
 		return j.emitToken(s)
 	}
-	for i := 0; i < n; i++ {
-		if i == j.fault.After {
-			if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
-				return err
-			}
-		}
-		slow := 1.0
-		if cfg.Contention > 0 {
-			slow += cfg.Contention * float64(j.h.active.Load()-1)
-		}
+	// decodeStep paces one sampled token (slow scales the interval under
+	// contention) and counts it in eval_count and eval_duration.
+	decodeStep := func(slow float64) error {
 		d := time.Duration(interval * slow * j.gen.jitter(cfg.Jitter))
 		if cfg.Unpaced {
 			d = 0
@@ -732,6 +725,21 @@ func (j *job) run(ctx context.Context) error {
 		}
 		evalDur += d
 		sampled++
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		if i == j.fault.After {
+			if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
+				return err
+			}
+		}
+		slow := 1.0
+		if cfg.Contention > 0 {
+			slow += cfg.Contention * float64(j.h.active.Load()-1)
+		}
+		if err := decodeStep(slow); err != nil {
+			return err
+		}
 		tok, id := j.gen.next()
 		if j.fault.Kind == FaultRepeat && i >= j.fault.After {
 			if i == j.fault.After {
@@ -775,16 +783,9 @@ func (j *job) run(ctx context.Context) error {
 		// The response ended on its own: the model sampled an end-of-sequence
 		// token, which costs a decode step and counts in eval_count but is
 		// not sent, as in Ollama's runner.
-		d := time.Duration(interval * j.gen.jitter(cfg.Jitter))
-		if cfg.Unpaced {
-			d = 0
-		}
-		deadline = deadline.Add(d)
-		if err := j.sleepUntil(ctx, deadline); err != nil {
+		if err := decodeStep(1); err != nil {
 			return err
 		}
-		evalDur += d
-		sampled++
 	}
 	if sampled <= j.fault.After && j.fault.Kind != FaultNone {
 		// A fault set to fire after the last token fires before the final message.

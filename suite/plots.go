@@ -190,14 +190,7 @@ func lagPlot(model string, bufs []BufferSize, interval float64, ds []*runData) (
 		if len(xy) == 0 {
 			continue
 		}
-		l, err := plotter.NewLine(xy)
-		if err != nil {
-			continue
-		}
-		l.Color = plotutil.Color(i)
-		p.Add(l)
-		p.Legend.Add(b.Dir(), l)
-		drawn = true
+		drawn = addLine(p, xy, i, b.Dir()) || drawn
 	}
 	p.Add(plotter.NewGrid())
 	return p, drawn
@@ -235,14 +228,7 @@ func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, boo
 			xy = append(xy, plotter.XY{X: max(gaps[j], minGapMs), Y: float64(j+1) / float64(len(gaps))})
 		}
 		xy = append(xy, plotter.XY{X: max(gaps[len(gaps)-1], minGapMs), Y: 1})
-		l, err := plotter.NewLine(xy)
-		if err != nil {
-			continue
-		}
-		l.Color = plotutil.Color(i)
-		p.Add(l)
-		p.Legend.Add(b.Dir(), l)
-		drawn = true
+		drawn = addLine(p, xy, i, b.Dir()) || drawn
 	}
 	// Top left: the curves start at 0 there.
 	p.Legend.Left = true
@@ -331,4 +317,17 @@ func (f fixedTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ts
+}
+
+// addLine adds xy to p as the i-th colored line with a legend entry, and
+// reports whether it could.
+func addLine(p *plot.Plot, xy plotter.XYs, i int, name string) bool {
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return false
+	}
+	l.Color = plotutil.Color(i)
+	p.Add(l)
+	p.Legend.Add(name, l)
+	return true
 }

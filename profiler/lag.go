@@ -127,6 +127,9 @@ type LagReport struct {
 type LagProbe struct {
 	cfg     LagConfig
 	samples sink.Sink[LagSample]
+	// gate, when set, is called after each wake-up and must return once
+	// the probe may take its reading (its turn on a consumer loop).
+	gate func(ctx context.Context)
 
 	mu     sync.Mutex
 	lags   []float64
@@ -178,6 +181,12 @@ func (p *LagProbe) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		if p.gate != nil {
+			p.gate(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
 		}
 		now := time.Now()
 		lag := now.Sub(asked) - interval

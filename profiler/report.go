@@ -37,6 +37,14 @@ type Report struct {
 	EfficiencyPercent  stats.Summary `json:"efficiency_percent"`
 	Speedup            stats.Summary `json:"concurrency_speedup"`
 	EfficiencyExcluded int           `json:"efficiency_excluded_runs"`
+	// BalanceBoundPercent summarises the runs' balance bounds (the most
+	// EfficiencyPercent the agents' length differences allow), over the
+	// same runs.
+	BalanceBoundPercent stats.Summary `json:"balance_bound_percent"`
+	// TrueEfficiencyPercent and TrueSpeedup summarise the runs that have
+	// them (solo baselines taken, every stream succeeded).
+	TrueEfficiencyPercent stats.Summary `json:"true_efficiency_percent"`
+	TrueSpeedup           stats.Summary `json:"true_speedup"`
 	// LagMS pools every run's lag samples; Stalls sums their stall events.
 	LagMS  stats.Summary `json:"lag_ms"`
 	Stalls int           `json:"stall_events"`
@@ -73,7 +81,7 @@ func NewReport(runs []*RunResult) Report {
 	idx := map[string]int{}
 	type acc struct{ ttft, itl, tps, stps []float64 }
 	var accs []*acc
-	var eff, speed, lags []float64
+	var eff, speed, bound, teff, tspeed, lags []float64
 	for _, rr := range runs {
 		if rr == nil {
 			continue
@@ -85,8 +93,15 @@ func NewReport(runs []*RunResult) Report {
 		if rr.EfficiencyPercent != nil && rr.ConcurrencySpeedup != nil {
 			eff = append(eff, *rr.EfficiencyPercent)
 			speed = append(speed, *rr.ConcurrencySpeedup)
+			if rr.BalanceBoundPercent != nil {
+				bound = append(bound, *rr.BalanceBoundPercent)
+			}
 		} else {
 			rep.EfficiencyExcluded++
+		}
+		if rr.TrueEfficiencyPercent != nil && rr.TrueSpeedup != nil {
+			teff = append(teff, *rr.TrueEfficiencyPercent)
+			tspeed = append(tspeed, *rr.TrueSpeedup)
 		}
 		lags = append(lags, rr.LoopLag.Lags...)
 		rep.Stalls += rr.LoopLag.Stalls
@@ -132,13 +147,16 @@ func NewReport(runs []*RunResult) Report {
 		ag.TTFTMS, ag.ITLMS, ag.TokensPerSec, ag.ServerTPS = sum(a.ttft), sum(a.itl), sum(a.tps), sum(a.stps)
 	}
 	rep.EfficiencyPercent, rep.Speedup, rep.LagMS = sum(eff), sum(speed), sum(lags)
+	rep.BalanceBoundPercent, rep.TrueEfficiencyPercent, rep.TrueSpeedup = sum(bound), sum(teff), sum(tspeed)
 	return rep
 }
 
 // WriteText writes the report as a few human-readable lines: per agent
 // TTFT p50/p99, ITL p50/p99 and tokens per second over its successful
-// runs; the efficiency and speed-up of the runs without failures (and how
-// many failed runs were left out); the scheduler lag's p99 and
+// runs; the true efficiency and speed-up (when solo baselines were taken)
+// beside the seed's efficiency and speed-up and the balance bound, over the
+// runs without failures (and how many failed runs were left out); the
+// scheduler lag's p99 and
 // stall events, or why there are no lag samples.
 func (rep Report) WriteText(w io.Writer) error {
 	var err error
@@ -174,8 +192,17 @@ func (rep Report) WriteText(w io.Writer) error {
 		p("\n")
 	}
 	if rep.EfficiencyPercent.N > 0 {
-		p("  efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  speedup mean %.3f",
+		if rep.TrueEfficiencyPercent.N > 0 {
+			p("  true efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  true speedup mean %.3f\n",
+				rep.TrueEfficiencyPercent.Mean, rep.TrueEfficiencyPercent.Min, rep.TrueEfficiencyPercent.Max, rep.TrueSpeedup.Mean)
+		} else {
+			p("  true efficiency: none (no solo baselines)\n")
+		}
+		p("  seed efficiency mean %.1f%% (min %.1f%%, max %.1f%%)  seed speedup mean %.3f",
 			rep.EfficiencyPercent.Mean, rep.EfficiencyPercent.Min, rep.EfficiencyPercent.Max, rep.Speedup.Mean)
+		if rep.BalanceBoundPercent.N > 0 {
+			p("  balance bound mean %.1f%%", rep.BalanceBoundPercent.Mean)
+		}
 		if rep.EfficiencyExcluded > 0 {
 			p("  (excluded: %d runs with a failed agent)", rep.EfficiencyExcluded)
 		}

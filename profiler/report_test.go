@@ -36,7 +36,7 @@ func TestReportText(t *testing.T) {
 		}},
 		{"failed runs excluded", []*RunResult{short, good, long}, []string{
 			"runs: 3 (2 with failures)\n",
-			"  efficiency mean 60.0% (min 60.0%, max 60.0%)  speedup mean 1.200  (excluded: 2 runs with a failed agent)\n",
+			"  seed efficiency mean 60.0% (min 60.0%, max 60.0%)  seed speedup mean 1.200  (excluded: 2 runs with a failed agent)\n",
 		}},
 		{"no runs", nil, []string{"runs: 0 (0 with failures)\n"}},
 		{"long run", []*RunResult{short, long}, []string{

@@ -2,6 +2,7 @@ package profiler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -64,6 +65,15 @@ type Config struct {
 	WarmupPrompt string `json:"warmup_prompt,omitempty"`
 	// Lag configures the scheduler-lag probe that runs during each run.
 	Lag LagConfig `json:"lag"`
+	// SoloBaseline, when set, makes each run first stream every agent
+	// alone, one after the other and in the order of Agents, and then all
+	// of them together: the solo times give each agent's slowdown and the
+	// run's true speed-up. Solo streams are not written to the sinks and
+	// the lag probe does not run during them.
+	SoloBaseline bool `json:"solo_baseline"`
+	// Consumer models the client's per-message work (solo streams get the
+	// same model).
+	Consumer ConsumerConfig `json:"consumer"`
 	// Wrap, when set, wraps each agent's Streamer for measured runs (not
 	// warm-ups): tr117/throttle uses it to rate-limit the reader. It may
 	// also return a different Streamer altogether.
@@ -115,6 +125,9 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 		}
 		if err := checkURL(a.URL); err != nil {
 			return nil, fmt.Errorf("profiler: agent %s: %w", a.ID, err)
+		}
+		if isRunKey(a.ID) {
+			return nil, fmt.Errorf("profiler: agent ID %q is a field of run_<i>.json, where each agent is written under its ID", a.ID)
 		}
 		seen[a.ID] = true
 	}
@@ -204,34 +217,58 @@ func agentErr(a Agent, api API, err error) error {
 }
 
 // RunResult is one run: the seed's run_<i>.json plus the new measurements.
+// Its JSON (see MarshalJSON) also holds the seed's run_number and each
+// agent's object under its ID.
 type RunResult struct {
 	Run      int           `json:"run"`
 	Scenario Scenario      `json:"scenario"`
 	API      API           `json:"api"`
 	Agents   []AgentResult `json:"agents"`
+	// AgentIDs are the agents' IDs in order (the keys of their objects).
+	AgentIDs []string `json:"agent_ids"`
 	// ConcurrentWallTimeMS is the time from starting all agents to the
 	// last one finishing.
 	ConcurrentWallTimeMS float64 `json:"concurrent_wall_time_ms"`
-	// SequentialEstimateMS is the sum of the agents' own total times
-	// (a failed agent's up to its failure).
+	// SequentialEstimateMS is the sum of the agents' own total times in
+	// this run (a failed agent's up to its failure).
 	SequentialEstimateMS float64 `json:"sequential_estimate_ms"`
-	// ConcurrencySpeedup is SequentialEstimateMS / ConcurrentWallTimeMS.
-	// It is nil (JSON null) when any agent failed: a failed agent's time
-	// is not the time of a completion, so the ratio would compare
-	// nothing (both agents refused quickly still gave "79% efficiency").
+	// ConcurrencySpeedup is SequentialEstimateMS / ConcurrentWallTimeMS:
+	// how evenly the agents' durations, each measured while they ran
+	// together, overlap in the wall time; contention that slows every
+	// agent alike does not lower it. It is nil (JSON null) when any agent
+	// failed: a failed agent's time is not the time of a completion.
 	ConcurrencySpeedup *float64 `json:"concurrency_speedup"`
 	// EfficiencyPercent is ConcurrencySpeedup / len(Agents) × 100; nil
 	// (JSON null) when any agent failed, like ConcurrencySpeedup.
 	EfficiencyPercent *float64 `json:"efficiency_percent"`
+	// BalanceBoundPercent is Σ dᵢ / (N · max dᵢ) × 100 over the agents'
+	// durations dᵢ in this run: the highest EfficiencyPercent their
+	// length differences allow. Nil when any agent failed.
+	BalanceBoundPercent *float64 `json:"balance_bound_percent"`
+	// SoloSequentialMS is the sum of the agents' solo total times (see
+	// Config.SoloBaseline): how long running them one after the other
+	// took. Nil without solo baselines or when any solo stream failed.
+	SoloSequentialMS *float64 `json:"solo_sequential_ms"`
+	// TrueSpeedup is SoloSequentialMS / ConcurrentWallTimeMS: how much
+	// faster running the agents together was than running them one after
+	// the other. Nil when SoloSequentialMS is, or any agent failed.
+	TrueSpeedup *float64 `json:"true_speedup"`
+	// TrueEfficiencyPercent is TrueSpeedup / len(Agents) × 100.
+	TrueEfficiencyPercent *float64 `json:"true_efficiency_percent"`
+	// SoloBaseline and Consumer echo the configuration.
+	SoloBaseline bool           `json:"solo_baseline"`
+	Consumer     ConsumerConfig `json:"consumer"`
 	// ReadBufferSize is the configured read size; 0 means Go's default.
 	ReadBufferSize int `json:"read_buffer_size"`
 	// Concurrency is the number of permits agents shared.
 	Concurrency int `json:"concurrency_limit"`
-	// StartedAt is when the run started (UTC).
+	// StartedAt is when the run started (UTC); with solo baselines, when
+	// the first solo stream started.
 	StartedAt time.Time `json:"started_at"`
-	// LoopLag is the scheduler-lag probe's report for the run.
+	// LoopLag is the scheduler-lag probe's report for the run (the
+	// concurrent part only).
 	LoopLag LagReport `json:"loop_lag"`
-	// Failed counts the agents that failed.
+	// Failed counts the agents that failed in the concurrent part.
 	Failed int `json:"failed_agents"`
 }
 
@@ -252,6 +289,12 @@ type AgentResult struct {
 	Err   error  `json:"-"`
 	// Stream is the streamer's full result (ITLs included).
 	Stream *Result `json:"-"`
+	// SoloError and SoloErr are the failure of the agent's solo stream,
+	// like Error and Err; Solo is that stream's result (nil when there
+	// was none).
+	SoloError string  `json:"solo_error,omitempty"`
+	SoloErr   error   `json:"-"`
+	Solo      *Result `json:"-"`
 }
 
 // AgentMetrics are an agent's measurements in a run. The first seven are
@@ -301,6 +344,11 @@ type AgentMetrics struct {
 	Messages int   `json:"messages"`
 	Chunks   int   `json:"chunks"`
 	Bytes    int64 `json:"bytes"`
+	// SoloTotalDurationMS is the total time of the agent's solo stream
+	// (nil without one, or when it failed); Slowdown is TotalDurationMS /
+	// SoloTotalDurationMS (nil when either is missing).
+	SoloTotalDurationMS *float64 `json:"solo_total_duration_ms"`
+	Slowdown            *float64 `json:"slowdown"`
 }
 
 // ITLSummary is a compact summary of inter-token latencies in ms.
@@ -319,14 +367,27 @@ type ITLSummary struct {
 func RunFileName(i int) string { return "run_" + strconv.Itoa(i) + ".json" }
 
 // WriteFile writes the result to dir/run_<i>.json atomically.
-func (rr *RunResult) WriteFile(dir string) error {
-	return sink.WriteJSONFile(filepath.Join(dir, RunFileName(rr.Run)), rr)
+func (rr *RunResult) WriteFile(dir string) error { return rr.WriteFileWith(dir, nil) }
+
+// WriteFileWith writes the result with extra's fields added (see
+// JSONWith) to dir/run_<i>.json atomically.
+func (rr *RunResult) WriteFileWith(dir string, extra any) error {
+	path := filepath.Join(dir, RunFileName(rr.Run))
+	b, err := rr.JSONWith(extra)
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, path)
+	}
+	return sink.WriteJSONFile(path, json.RawMessage(b))
 }
 
-// Err joins the agents' errors (nil when all succeeded).
+// Err joins the agents' errors, solo streams' included (nil when all
+// succeeded).
 func (rr *RunResult) Err() error {
 	var errs []error
 	for _, a := range rr.Agents {
+		if a.SoloErr != nil {
+			errs = append(errs, fmt.Errorf("solo baseline: %w", a.SoloErr))
+		}
 		if a.Err != nil {
 			errs = append(errs, a.Err)
 		}
@@ -334,79 +395,29 @@ func (rr *RunResult) Err() error {
 	return errors.Join(errs...)
 }
 
-// Run streams every agent once, concurrently (up to Config.Concurrency at
-// a time), with the lag probe running, and returns run i's result. The
-// result is never nil: an agent that failed has its Error set and the
-// others are complete. The error is ctx.Err() when ctx ended the run, else
-// the agents' errors joined (each a *StreamError naming agent and URL).
-// Every goroutine Run starts has ended when it returns.
+// Run is run i: with Config.SoloBaseline, every agent streams alone, one
+// after the other; then all stream concurrently (up to Config.Concurrency
+// at a time) with the lag probe running. Only the concurrent streams are
+// written to the sinks. The result is never nil: an agent that failed has
+// its Error (or SoloError) set and the others are complete. The error is
+// ctx.Err() when ctx ended the run, else the agents' errors joined (each
+// a *StreamError naming agent and URL). Every goroutine Run starts has
+// ended when it returns.
 func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	cfg := r.cfg
-	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize, Concurrency: cfg.Concurrency}
+	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize,
+		Concurrency: cfg.Concurrency, SoloBaseline: cfg.SoloBaseline, Consumer: cfg.Consumer}
 	rr.Agents = make([]AgentResult, len(cfg.Agents))
-
-	var lagSink sink.Sink[LagSample]
-	if r.sinks.Lag != nil {
-		dst := r.sinks.Lag
-		lagSink = sink.Func[LagSample](func(s LagSample) error {
-			s.Run = i
-			return dst.Write(s)
-		})
-	}
-	probe := NewLagProbe(cfg.Lag, lagSink)
-	lagCtx, stopLag := context.WithCancel(ctx)
-	var lagWG sync.WaitGroup
-	lagWG.Go(func() { _ = probe.Run(lagCtx) })
-
-	sem := make(chan struct{}, cfg.Concurrency)
-	start := time.Now()
-	rr.StartedAt = start.UTC()
-	var wg sync.WaitGroup
 	for k, a := range cfg.Agents {
-		req := &Request{Agent: a.ID, Run: i, URL: a.URL, API: cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options, Chunks: r.sinks.Chunks}
-		wg.Go(func() {
-			ar := &rr.Agents[k]
-			*ar = AgentResult{ID: a.ID, BaseURL: a.URL, Model: a.Model, Options: a.Options}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				ar.Err = agentErr(a, cfg.API, ctx.Err())
-				ar.Stream = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
-				return
-			}
-			res, err := r.streamers[k].Stream(ctx, req, func(*Message) error { return nil })
-			<-sem
-			if res == nil {
-				res = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
-			}
-			ar.Stream = res
-			if err != nil {
-				ar.Err = agentErr(a, cfg.API, err)
-			}
-		})
+		rr.Agents[k] = AgentResult{ID: a.ID, BaseURL: a.URL, Model: a.Model, Options: a.Options}
+		rr.AgentIDs = append(rr.AgentIDs, a.ID)
 	}
-	wg.Wait()
-	wall := time.Since(start)
-	stopLag()
-	lagWG.Wait()
-	rr.LoopLag = probe.Report()
-
-	var seq time.Duration
-	for k := range rr.Agents {
-		ar := &rr.Agents[k]
-		fillAgent(ar)
-		seq += ar.Stream.Total
-		if ar.Err != nil {
-			rr.Failed++
-		}
+	rr.StartedAt = time.Now().UTC()
+	if cfg.SoloBaseline {
+		r.runSolo(ctx, i, rr)
 	}
-	rr.ConcurrentWallTimeMS = ms(wall)
-	rr.SequentialEstimateMS = ms(seq)
-	if wall > 0 && rr.Failed == 0 {
-		speedup := float64(seq) / float64(wall)
-		eff := speedup / float64(len(rr.Agents)) * 100
-		rr.ConcurrencySpeedup, rr.EfficiencyPercent = &speedup, &eff
-	}
+	wall := r.runTogether(ctx, i, rr)
+	rr.fill(wall)
 	var errs []error
 	for _, s := range []any{r.sinks.Chunks, r.sinks.Lag} {
 		if f, ok := s.(interface{ Flush() error }); ok {
@@ -422,6 +433,151 @@ func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 		errs = append(errs, err)
 	}
 	return rr, errors.Join(errs...)
+}
+
+// request is agent k's request in run i, writing chunks to chunks.
+func (r *Runner) request(k, i int, chunks sink.Sink[Chunk]) *Request {
+	a := r.cfg.Agents[k]
+	return &Request{Agent: a.ID, Run: i, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options, Chunks: chunks}
+}
+
+// stream streams agent k's request with fn as the message callback and
+// returns its result (never nil) and error (naming agent and endpoint).
+func (r *Runner) stream(ctx context.Context, k int, req *Request, fn func(*Message) error) (*Result, error) {
+	a := r.cfg.Agents[k]
+	res, err := r.streamers[k].Stream(ctx, req, fn)
+	if res == nil {
+		res = &Result{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model}
+	}
+	if err != nil {
+		err = agentErr(a, r.cfg.API, err)
+	}
+	return res, err
+}
+
+// startLoop starts the consumer's event loop when the config asks for one
+// and returns it (nil otherwise) and the function that stops it and waits
+// for its goroutine.
+func (r *Runner) startLoop() (*eventLoop, func()) {
+	if !r.cfg.Consumer.SingleLoop {
+		return nil, func() {}
+	}
+	loop := newEventLoop()
+	var wg sync.WaitGroup
+	wg.Go(loop.run)
+	return loop, func() { loop.stop(); wg.Wait() }
+}
+
+// runSolo streams each agent alone, in order, unrecorded, into the
+// agents' Solo results. It stops at ctx's end.
+func (r *Runner) runSolo(ctx context.Context, i int, rr *RunResult) {
+	loop, stop := r.startLoop()
+	defer stop()
+	for k := range rr.Agents {
+		if ctx.Err() != nil {
+			return
+		}
+		ar := &rr.Agents[k]
+		ar.Solo, ar.SoloErr = r.stream(ctx, k, r.request(k, i, nil), consumer(r.cfg.Consumer, loop))
+		if ar.SoloErr != nil {
+			ar.SoloError = ar.SoloErr.Error()
+		}
+	}
+}
+
+// runTogether streams every agent concurrently with the lag probe running
+// and returns the wall time from starting them to the last one's end.
+func (r *Runner) runTogether(ctx context.Context, i int, rr *RunResult) time.Duration {
+	cfg := r.cfg
+	var lagSink sink.Sink[LagSample]
+	if r.sinks.Lag != nil {
+		dst := r.sinks.Lag
+		lagSink = sink.Func[LagSample](func(s LagSample) error {
+			s.Run = i
+			return dst.Write(s)
+		})
+	}
+	loop, stopLoop := r.startLoop()
+	defer stopLoop()
+	probe := NewLagProbe(cfg.Lag, lagSink)
+	probe.gate = loopGate(loop)
+	lagCtx, stopLag := context.WithCancel(ctx)
+	var lagWG sync.WaitGroup
+	lagWG.Go(func() { _ = probe.Run(lagCtx) })
+
+	sem := make(chan struct{}, cfg.Concurrency)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for k, a := range cfg.Agents {
+		req := r.request(k, i, r.sinks.Chunks)
+		fn := consumer(cfg.Consumer, loop)
+		wg.Go(func() {
+			ar := &rr.Agents[k]
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				ar.Err = agentErr(a, cfg.API, ctx.Err())
+				ar.Stream = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
+				return
+			}
+			ar.Stream, ar.Err = r.stream(ctx, k, req, fn)
+			<-sem
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	stopLag()
+	lagWG.Wait()
+	rr.LoopLag = probe.Report()
+	return wall
+}
+
+// fill derives the agents' metrics and the run's ratios from the streams.
+func (rr *RunResult) fill(wall time.Duration) {
+	var seq, longest, soloSeq time.Duration
+	soloOK := rr.SoloBaseline
+	for k := range rr.Agents {
+		ar := &rr.Agents[k]
+		fillAgent(ar)
+		seq += ar.Stream.Total
+		longest = max(longest, ar.Stream.Total)
+		if ar.Err != nil {
+			rr.Failed++
+		}
+		if ar.Solo == nil || ar.SoloErr != nil {
+			soloOK = false
+			continue
+		}
+		soloSeq += ar.Solo.Total
+		solo := ms(ar.Solo.Total)
+		ar.Metrics.SoloTotalDurationMS = &solo
+		if ar.Err == nil && solo > 0 {
+			slow := ar.Metrics.TotalDurationMS / solo
+			ar.Metrics.Slowdown = &slow
+		}
+	}
+	rr.ConcurrentWallTimeMS = ms(wall)
+	rr.SequentialEstimateMS = ms(seq)
+	if soloOK {
+		v := ms(soloSeq)
+		rr.SoloSequentialMS = &v
+	}
+	if wall <= 0 || rr.Failed > 0 {
+		return
+	}
+	n := float64(len(rr.Agents))
+	speedup := float64(seq) / float64(wall)
+	eff := speedup / n * 100
+	rr.ConcurrencySpeedup, rr.EfficiencyPercent = &speedup, &eff
+	if longest > 0 {
+		bound := float64(seq) / (n * float64(longest)) * 100
+		rr.BalanceBoundPercent = &bound
+	}
+	if soloOK {
+		ts := float64(soloSeq) / float64(wall)
+		te := ts / n * 100
+		rr.TrueSpeedup, rr.TrueEfficiencyPercent = &ts, &te
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -143,10 +143,9 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 }
 
 // profileRun runs one dual-agent run of a condition into dir and returns
-// the files written and the result. doc, when set, returns what to write as
-// run_<i>.json instead of the profiler's RunResult (the throttle phase adds
-// its fields).
-func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer, doc func(*profiler.RunResult) any) ([]string, *profiler.RunResult, error) {
+// the files written and the result. extra, when set, returns the fields
+// run_<i>.json adds to the profiler's (the throttle phase adds its own).
+func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer, extra func(*profiler.RunResult) any) ([]string, *profiler.RunResult, error) {
 	c, err := r.conditionFor(run, dir, buffer, wrap)
 	if err != nil {
 		return nil, nil, err
@@ -178,11 +177,11 @@ func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int
 		return files, res, ctx.Err()
 	}
 	if res != nil {
-		var v any = res
-		if doc != nil {
-			v = doc(res)
+		var v any
+		if extra != nil {
+			v = extra(res)
 		}
-		if err := sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(run.Index)), v); err != nil {
+		if err := res.WriteFileWith(dir, v); err != nil {
 			return files, res, errors.Join(runErr, err)
 		}
 		files = append(files, r.rel(filepath.Join(dir, profiler.RunFileName(run.Index))))

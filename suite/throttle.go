@@ -7,11 +7,10 @@ import (
 	"tr117/throttle"
 )
 
-// throttledRun is run_<i>.json of a throttle run: the profiler's result
-// plus the seed's throttle_rate and, per agent, what the server did under
-// back-pressure.
+// throttledRun is what run_<i>.json of a throttle run adds to the
+// profiler's result: the seed's throttle_rate and, per agent, what the
+// server did under back-pressure.
 type throttledRun struct {
-	*profiler.RunResult
 	ThrottleRate float64                 `json:"throttle_rate"`
 	Backpressure []throttle.Backpressure `json:"backpressure"`
 }
@@ -29,7 +28,7 @@ func (r *runner) runThrottle(ctx context.Context, run Run, dir string) ([]string
 		}
 	}
 	files, _, err := r.profileRun(ctx, run, dir, 0, wrap, func(res *profiler.RunResult) any {
-		doc := throttledRun{RunResult: res, ThrottleRate: rate}
+		doc := throttledRun{ThrottleRate: rate}
 		for _, a := range res.Agents {
 			if a.Stream != nil {
 				doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))

@@ -117,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
 	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
+	conc := agentcmd.ConcurrencyFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: profiler [flags]")
 		fs.PrintDefaults()
@@ -140,6 +141,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil && (*readBuf < 0 || *numPredict < 0 || *timeout < 0 || *idle < 0) {
 		err = errors.New("profiler: --read-buffer-size, --num-predict, --timeout and --idle-timeout must not be negative")
+	}
+	if err == nil {
+		err = conc.Check("profiler")
 	}
 	if err == nil && *readBuf > profiler.MaxReadBufferSize {
 		err = fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", *readBuf, profiler.MaxReadBufferSize)
@@ -167,6 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:    *idle,
 		Warmup:         *warmup,
 	}
+	conc.Apply(&cfg)
 	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
@@ -201,11 +206,7 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, std
 
 func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
 	fmt.Fprintf(w, "run %d/%d: wall %.1f ms, ", rr.Run, runs, rr.ConcurrentWallTimeMS)
-	if rr.EfficiencyPercent == nil || rr.ConcurrencySpeedup == nil {
-		fmt.Fprintf(w, "speedup and efficiency: failed (%d of %d agents failed), ", rr.Failed, len(rr.Agents))
-	} else {
-		fmt.Fprintf(w, "speedup %.3f, efficiency %.1f%%, ", *rr.ConcurrencySpeedup, *rr.EfficiencyPercent)
-	}
+	fmt.Fprintf(w, "%s, ", agentcmd.EfficiencyText(rr))
 	if lag := rr.LoopLag; lag.Samples == 0 {
 		fmt.Fprintf(w, "no lag samples (run shorter than the %g ms interval)", float64(lag.Interval)/float64(time.Millisecond))
 	} else {

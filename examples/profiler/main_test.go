@@ -241,7 +241,7 @@ func TestProfilerInterrupted(t *testing.T) {
 	stop := time.AfterFunc(300*time.Millisecond, cancel)
 	defer stop.Stop()
 	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"--runs", "3", "--output-dir", dir,
+	code := run(ctx, []string{"--runs", "3", "--solo-baseline=false", "--output-dir", dir,
 		"--collector-ollama-url", simURL(t, slow), "--insight-ollama-url", simURL(t, slow)}, &out, &errOut)
 	if code != 130 {
 		t.Fatalf("exit %d, want 130", code)
@@ -266,5 +266,35 @@ func TestProfilerInterrupted(t *testing.T) {
 	defer f.Close()
 	if rows, err := csv.NewReader(f).ReadAll(); err != nil || len(rows) < 10 {
 		t.Errorf("chunk_metrics.csv: %d rows, %v", len(rows), err)
+	}
+}
+
+// TestProfilerConsumerFlags: --single-loop and --consumer-cost reach the
+// run file, and every run line and the summary show the true efficiency
+// beside the seed's and the balance bound.
+func TestProfilerConsumerFlags(t *testing.T) {
+	sim := ollamatest.Config{TokensPerSecond: 500, TTFT: 2 * time.Millisecond, ResponseTokens: 20}
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--runs", "1", "--output-dir", dir, "--single-loop", "--consumer-cost", "100us",
+		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim)}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"true speedup ", "seed efficiency ", "balance bound ", "true efficiency mean "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	var rr profiler.RunResult
+	b, err := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rr); err != nil {
+		t.Fatal(err)
+	}
+	if !rr.Consumer.SingleLoop || rr.Consumer.Cost != 100*time.Microsecond || !rr.SoloBaseline || rr.TrueSpeedup == nil {
+		t.Errorf("run_1.json: consumer %+v, solo baseline %v, true speedup %v", rr.Consumer, rr.SoloBaseline, rr.TrueSpeedup)
 	}
 }

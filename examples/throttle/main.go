@@ -54,9 +54,8 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// runDoc is run_<i>.json.
-type runDoc struct {
-	*profiler.RunResult
+// throttleFields are what run_<i>.json adds to the profiler's run.
+type throttleFields struct {
 	ThrottleRate float64                 `json:"throttle_rate"`
 	Burst        int                     `json:"burst"`
 	Backpressure []throttle.Backpressure `json:"backpressure"`
@@ -76,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
+	conc := agentcmd.ConcurrencyFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: throttle [flags]")
 		fs.PrintDefaults()
@@ -99,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = errors.New("throttle: --throttle-rate must be a rate ≥ 0")
 	case *numPredict < 0 || *burst < 0 || *timeout < 0:
 		err = errors.New("throttle: --num-predict, --burst and --timeout must not be negative")
+	case conc.Check("throttle") != nil:
+		err = conc.Check("throttle")
 	default:
 		err = agentcmd.CheckURLFlag("throttle", "collector-ollama-url", *collectorURL)
 		if err == nil {
@@ -128,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return throttle.WrapEach(s, newLimiter)
 		},
 	}
+	conc.Apply(&cfg)
 	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
@@ -158,12 +161,12 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 	results, used, errs := agentcmd.Series{
 		Cmd: "throttle", Config: cfg, Runs: runs, Dir: dir,
 		Each: func(rr *profiler.RunResult) error {
-			doc := runDoc{RunResult: rr, ThrottleRate: rate, Burst: burst}
+			doc := throttleFields{ThrottleRate: rate, Burst: burst}
 			for _, a := range rr.Agents {
 				doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
 			}
 			printRun(stdout, rr, runs, rate, doc.Backpressure)
-			return sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(rr.Run)), doc)
+			return rr.WriteFileWith(dir, doc)
 		},
 	}.Run(ctx, stdout)
 	fmt.Fprintf(stdout, "summary (cap %s):\n", capText(rate))
@@ -182,11 +185,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 
 func printRun(stdout io.Writer, rr *profiler.RunResult, runs int, rate float64, bps []throttle.Backpressure) {
 	fmt.Fprintf(stdout, "run %d/%d: cap %s, wall %.1f ms, ", rr.Run, runs, capText(rate), rr.ConcurrentWallTimeMS)
-	if rr.EfficiencyPercent == nil {
-		fmt.Fprintf(stdout, "efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
-	} else {
-		fmt.Fprintf(stdout, "efficiency %.1f%%", *rr.EfficiencyPercent)
-	}
+	fmt.Fprint(stdout, agentcmd.EfficiencyText(rr))
 	for k, a := range rr.Agents {
 		if a.Error != "" {
 			fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)

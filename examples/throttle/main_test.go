@@ -149,7 +149,7 @@ func TestThrottleInterrupted(t *testing.T) {
 	stop := time.AfterFunc(300*time.Millisecond, cancel)
 	defer stop.Stop()
 	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"--runs", "3", "--throttle-rate", "50", "--output-dir", dir,
+	code := run(ctx, []string{"--runs", "3", "--solo-baseline=false", "--throttle-rate", "50", "--output-dir", dir,
 		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim)}, &out, &errOut)
 	if code != 130 || !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
 		t.Fatalf("exit %d, want 130; stderr:\n%s", code, errOut.String())

@@ -6,6 +6,7 @@ package agentcmd
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -113,6 +114,11 @@ func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
 	}
 	var errs []error
 	for _, a := range rr.Agents {
+		// A dead endpoint fails the solo and the concurrent stream alike:
+		// say it once.
+		if a.SoloErr != nil && a.SoloError != a.Error {
+			errs = append(errs, fmt.Errorf("run %d: solo baseline: %w", rr.Run, a.SoloErr))
+		}
 		if a.Err != nil {
 			errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, a.Err))
 		}
@@ -121,4 +127,57 @@ func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
 		errs = append(errs, fmt.Errorf("run %d: %w", rr.Run, err))
 	}
 	return errs
+}
+
+// Concurrency holds the flags that choose how a command measures
+// concurrency: solo baselines and the consumer model.
+type Concurrency struct {
+	SoloBaseline bool
+	SingleLoop   bool
+	ConsumerCost time.Duration
+}
+
+// ConcurrencyFlags registers --solo-baseline, --single-loop and
+// --consumer-cost on fs.
+func ConcurrencyFlags(fs *flag.FlagSet) *Concurrency {
+	c := &Concurrency{}
+	fs.BoolVar(&c.SoloBaseline, "solo-baseline", true, "each run first streams every agent alone (unrecorded), for the true speedup and each agent's slowdown")
+	fs.BoolVar(&c.SingleLoop, "single-loop", false, "serialise every agent's per-message work, and the lag probe, through one event loop, as a single-threaded asyncio client does")
+	fs.DurationVar(&c.ConsumerCost, "consumer-cost", 0, "CPU busy work per streamed message, e.g. 160us (0: none)")
+	return c
+}
+
+// Check refuses a negative --consumer-cost, naming command cmd.
+func (c *Concurrency) Check(cmd string) error {
+	if c.ConsumerCost < 0 {
+		return fmt.Errorf("%s: --consumer-cost must not be negative", cmd)
+	}
+	return nil
+}
+
+// Apply sets the flags' choices in cfg.
+func (c *Concurrency) Apply(cfg *profiler.Config) {
+	cfg.SoloBaseline = c.SoloBaseline
+	cfg.Consumer = profiler.ConsumerConfig{SingleLoop: c.SingleLoop, Cost: c.ConsumerCost}
+}
+
+// EfficiencyText says a run's true efficiency and speed-up (when solo
+// baselines were taken), its seed efficiency and its balance bound:
+// "true speedup 1.002 (efficiency 50.1%), seed efficiency 75.0% (speedup
+// 1.500, balance bound 75.0%)".
+func EfficiencyText(rr *profiler.RunResult) string {
+	if rr.EfficiencyPercent == nil || rr.ConcurrencySpeedup == nil {
+		return fmt.Sprintf("speedup and efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
+	}
+	s := "true speedup - (no solo baseline)"
+	if rr.TrueSpeedup != nil && rr.TrueEfficiencyPercent != nil {
+		s = fmt.Sprintf("true speedup %.3f (efficiency %.1f%%)", *rr.TrueSpeedup, *rr.TrueEfficiencyPercent)
+	} else if rr.SoloBaseline {
+		s = "true speedup - (a solo baseline failed)"
+	}
+	s += fmt.Sprintf(", seed efficiency %.1f%% (speedup %.3f", *rr.EfficiencyPercent, *rr.ConcurrencySpeedup)
+	if rr.BalanceBoundPercent != nil {
+		s += fmt.Sprintf(", balance bound %.1f%%", *rr.BalanceBoundPercent)
+	}
+	return s + ")"
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tr117/gpumon"
+	"tr117/profiler"
 )
 
 // runData is what the report needs from one finished run, read back from
@@ -22,16 +23,19 @@ import (
 // [BuildReport] be pointed at any results directory.
 type runData struct {
 	Run Run
-	// From run_<i>.json.
-	Efficiency float64 // percent; NaN when not recorded
-	WallMs     float64
-	Agents     []agentData
-	// From run_<i>_chunk_metrics.csv. ChunkParseMs, ChunkT and
-	// ChunkAgent have one value per chunk; ChunkGapMs one per chunk that
-	// has a gap (not a stream's first).
-	ChunkGapMs, ChunkParseMs []float64
-	ChunkT                   []float64 // seconds since the run's first chunk
-	ChunkAgent               []string
+	// Result is run_<i>.json, read through the profiler's own type; nil
+	// when the run wrote none (a template command).
+	Result *profiler.RunResult
+	// From run_<i>_chunk_metrics.csv, one value per chunk (transport
+	// read), in file order. Chunks with ChunkLines 0 completed no line; the
+	// seed logged only the others (see seedChunks). ChunkGapMs is NaN for
+	// a stream's first chunk (no gap); ChunkSeedGapMs is the time since
+	// the agent's previous chunk that completed a line (NaN for the first
+	// such chunk and for chunks that completed none).
+	ChunkParseMs, ChunkGapMs, ChunkSeedGapMs []float64
+	ChunkT                                   []float64 // seconds since the run's first chunk
+	ChunkAgent                               []string
+	ChunkLines                               []int
 	// From run_<i>_loop_lag.csv.
 	LagMs []float64
 	LagT  []float64 // seconds since the run's first lag sample
@@ -40,24 +44,58 @@ type runData struct {
 	GPUSummary *gpumon.Report
 }
 
-type agentData struct {
-	ID              string  `json:"id"`
-	TokensGenerated float64 `json:"tokens_generated"`
-	ClientTokPerSec float64 `json:"throughput_tokens_per_sec"`
-	TTFTms          float64 `json:"ttft_ms"`
-	TotalMs         float64 `json:"total_duration_ms"`
-	EvalCount       float64 `json:"eval_count"`
-	EvalDurationNs  float64 `json:"eval_duration"`
-	ServerTotalNs   float64 `json:"server_total_duration"`
-	Error           string  `json:"error"`
-}
-
-// ServerTokPerSec is eval_count / eval_duration, NaN when not reported.
-func (a agentData) ServerTokPerSec() float64 {
-	if a.EvalDurationNs <= 0 {
+// ptrOr returns *p, or NaN when p is nil.
+func ptrOr(p *float64) float64 {
+	if p == nil {
 		return math.NaN()
 	}
-	return a.EvalCount / (a.EvalDurationNs / 1e9)
+	return *p
+}
+
+// Efficiency is the seed's efficiency_percent, NaN when not recorded.
+func (d *runData) Efficiency() float64 {
+	if d.Result == nil {
+		return math.NaN()
+	}
+	return ptrOr(d.Result.EfficiencyPercent)
+}
+
+// TrueEfficiency is true_efficiency_percent, NaN when not recorded.
+func (d *runData) TrueEfficiency() float64 {
+	if d.Result == nil {
+		return math.NaN()
+	}
+	return ptrOr(d.Result.TrueEfficiencyPercent)
+}
+
+// BalanceBound is balance_bound_percent, NaN when not recorded.
+func (d *runData) BalanceBound() float64 {
+	if d.Result == nil {
+		return math.NaN()
+	}
+	return ptrOr(d.Result.BalanceBoundPercent)
+}
+
+// Agents are the run's agents (none without a run file).
+func (d *runData) Agents() []profiler.AgentResult {
+	if d.Result == nil {
+		return nil
+	}
+	return d.Result.Agents
+}
+
+// serverRate is an agent's eval_count / eval_duration, NaN when not
+// reported. Files of the seed's shape carry only eval_count and
+// eval_duration.
+func serverRate(a profiler.AgentResult) float64 {
+	m := a.Metrics
+	if m.ServerTokensPerSec != nil {
+		return *m.ServerTokensPerSec
+	}
+	if m.EvalDuration <= 0 {
+		return math.NaN()
+	}
+	return float64(m.EvalCount) / (float64(m.EvalDuration) / 1e9)
 }
 
 type gpuRow struct {
@@ -74,16 +112,30 @@ type gpuRow struct {
 	PCIeRxOK, TxOK  bool
 }
 
-// runSummaryJSON is the part of run_<i>.json the report reads: the seed's
-// field names, which the profiler and throttle packages keep.
-type runSummaryJSON struct {
-	EfficiencyPercent    *float64 `json:"efficiency_percent"`
-	ConcurrentWallTimeMs *float64 `json:"concurrent_wall_time_ms"`
-	Agents               []struct {
-		ID      string    `json:"id"`
-		Error   string    `json:"error"`
-		Metrics agentData `json:"metrics"`
-	} `json:"agents"`
+// seedChunks returns the parse times and gaps of the chunks that completed
+// at least one line, the seed's definition of a chunk (gaps measured from
+// the agent's previous such chunk; a stream's first has none).
+func (d *runData) seedChunks() (parse, gap []float64) {
+	for i, n := range d.ChunkLines {
+		if n == 0 {
+			continue
+		}
+		parse = append(parse, d.ChunkParseMs[i])
+		if g := d.ChunkSeedGapMs[i]; !math.IsNaN(g) {
+			gap = append(gap, g)
+		}
+	}
+	return parse, gap
+}
+
+// allChunks returns the parse times and gaps of every transport read.
+func (d *runData) allChunks() (parse, gap []float64) {
+	for _, g := range d.ChunkGapMs {
+		if !math.IsNaN(g) {
+			gap = append(gap, g)
+		}
+	}
+	return d.ChunkParseMs, gap
 }
 
 // loadRun reads the files of a finished run. Missing trace files are not
@@ -94,55 +146,18 @@ func loadRun(root string, r Run) (*runData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &runData{Run: r, Efficiency: math.NaN(), WallMs: math.NaN()}
-	if b, err := os.ReadFile(filepath.Join(dir, RunFile(r.Index, ""))); err == nil {
-		var s runSummaryJSON
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("suite: report: %s: %w", filepath.Join(dir, RunFile(r.Index, "")), err)
+	d := &runData{Run: r}
+	runPath := filepath.Join(dir, RunFile(r.Index, ""))
+	if b, err := os.ReadFile(runPath); err == nil {
+		var res profiler.RunResult
+		if err := json.Unmarshal(b, &res); err != nil {
+			return nil, fmt.Errorf("suite: report: %s: %w", runPath, err)
 		}
-		if s.EfficiencyPercent != nil {
-			d.Efficiency = *s.EfficiencyPercent
-		}
-		if s.ConcurrentWallTimeMs != nil {
-			d.WallMs = *s.ConcurrentWallTimeMs
-		}
-		for _, a := range s.Agents {
-			m := a.Metrics
-			if m.ID == "" {
-				m.ID = a.ID
-			}
-			if m.Error == "" {
-				m.Error = a.Error
-			}
-			d.Agents = append(d.Agents, m)
-		}
+		d.Result = &res
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("suite: report: %w", err)
 	}
-	var firstChunk time.Time
-	if err := readCSV(filepath.Join(dir, RunFile(r.Index, ChunkMetrics)), func(col map[string]int, rec []string) error {
-		ts, err := parseTime(field(rec, col, "timestamp"))
-		if err != nil {
-			return err
-		}
-		parse, err := parseFloat(field(rec, col, "parse_ms"))
-		if err != nil {
-			return err
-		}
-		// A stream's first chunk has no gap (an empty field): its wait
-		// was the time to first byte, not an inter-read gap.
-		if g := field(rec, col, "gap_ms"); g != "" {
-			gap, err := parseFloat(g)
-			if err != nil {
-				return err
-			}
-			d.ChunkGapMs = append(d.ChunkGapMs, gap)
-		}
-		d.ChunkT = append(d.ChunkT, secondsSince(ts, &firstChunk))
-		d.ChunkParseMs = append(d.ChunkParseMs, parse)
-		d.ChunkAgent = append(d.ChunkAgent, field(rec, col, "agent_id"))
-		return nil
-	}); err != nil {
+	if err := d.readChunks(filepath.Join(dir, RunFile(r.Index, ChunkMetrics))); err != nil {
 		return nil, err
 	}
 	var firstLag time.Time
@@ -205,6 +220,61 @@ func loadRun(root string, r Run) (*runData, error) {
 		return nil, fmt.Errorf("suite: report: %w", err)
 	}
 	return d, nil
+}
+
+// readChunks reads a run's chunk_metrics CSV (a missing file is none).
+func (d *runData) readChunks(path string) error {
+	var first time.Time
+	lastLine := map[string]float64{} // agent → since_start_ms of its last chunk with a line
+	return readCSV(path, func(col map[string]int, rec []string) error {
+		ts, err := parseTime(field(rec, col, "timestamp"))
+		if err != nil {
+			return err
+		}
+		parse, err := parseFloat(field(rec, col, "parse_ms"))
+		if err != nil {
+			return err
+		}
+		// A stream's first chunk has no gap (an empty field): its wait
+		// was the time to first byte, not an inter-read gap.
+		gap := math.NaN()
+		if g := field(rec, col, "gap_ms"); g != "" {
+			if gap, err = parseFloat(g); err != nil {
+				return err
+			}
+		}
+		// Files without the lines column (older ones) count every chunk
+		// as completing a line.
+		lines := 1
+		if l := field(rec, col, "lines"); l != "" {
+			if lines, err = strconv.Atoi(l); err != nil {
+				return fmt.Errorf("lines %q is not an integer", l)
+			}
+		}
+		agent := field(rec, col, "agent_id")
+		seedGap := math.NaN()
+		if lines > 0 {
+			if s := field(rec, col, "since_start_ms"); s != "" {
+				since, err := parseFloat(s)
+				if err != nil {
+					return err
+				}
+				if prev, ok := lastLine[agent]; ok {
+					seedGap = since - prev
+				}
+				lastLine[agent] = since
+			} else {
+				seedGap = gap
+			}
+		}
+		d.ChunkT = append(d.ChunkT, secondsSince(ts, &first))
+		d.ChunkParseMs = append(d.ChunkParseMs, parse)
+		d.ChunkGapMs = append(d.ChunkGapMs, gap)
+		d.ChunkSeedGapMs = append(d.ChunkSeedGapMs, seedGap)
+		d.ChunkAgent = append(d.ChunkAgent, agent)
+		d.ChunkLines = append(d.ChunkLines, lines)
+		return nil
+	})
 }
 
 func secondsSince(t time.Time, first *time.Time) float64 {

@@ -27,7 +27,7 @@ func TestFailedRunsExcludedAndCounted(t *testing.T) {
 		files, err := inner(ctx, r, dir)
 		if err != nil || !failing[r.Key()] {
 			if r.Phase == PhaseMRI && r.Buffer == 8192 && err == nil {
-				var s runSummaryJSON
+				var s profiler.RunResult
 				b, _ := os.ReadFile(filepath.Join(dir, RunFile(r.Index, "")))
 				if jerr := json.Unmarshal(b, &s); jerr == nil && s.EfficiencyPercent != nil {
 					okEff = append(okEff, *s.EfficiencyPercent)

@@ -118,8 +118,8 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 	for _, c := range conds {
 		var eff []float64
 		for _, d := range data {
-			if c.keep(d.Run) && !math.IsNaN(d.Efficiency) {
-				eff = append(eff, d.Efficiency)
+			if c.keep(d.Run) && !math.IsNaN(d.Efficiency()) {
+				eff = append(eff, d.Efficiency())
 			}
 		}
 		if len(eff) == 0 {
@@ -215,7 +215,8 @@ func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, boo
 	for i, b := range bufs {
 		var gaps []float64
 		for _, d := range sortedRuns(ds, func(r Run) bool { return r.Buffer == b }) {
-			gaps = append(gaps, d.ChunkGapMs...)
+			_, g := d.seedChunks()
+			gaps = append(gaps, g...)
 		}
 		if len(gaps) == 0 {
 			continue

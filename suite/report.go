@@ -118,9 +118,15 @@ type BufferCondition struct {
 	Failed       int             `json:"failed_runs"`
 	Efficiency   *stats.Summary  `json:"efficiency_percent"`
 	EfficiencyCI *stats.Interval `json:"efficiency_ci,omitempty"`
-	ParseMs      *stats.Summary  `json:"chunk_parse_ms"`
-	GapMs        *stats.Summary  `json:"chunk_gap_ms"`
-	LagMs        *stats.Summary  `json:"lag_ms"`
+	// ParseMs, GapMs and Chunks count the seed's chunks: transport reads
+	// that completed at least one line (gaps between such reads).
+	// AllParseMs, AllGapMs and AllChunks count every transport read.
+	ParseMs    *stats.Summary `json:"chunk_parse_ms"`
+	GapMs      *stats.Summary `json:"chunk_gap_ms"`
+	AllParseMs *stats.Summary `json:"all_reads_parse_ms"`
+	AllGapMs   *stats.Summary `json:"all_reads_gap_ms"`
+	AllChunks  int            `json:"all_reads"`
+	LagMs      *stats.Summary `json:"lag_ms"`
 	// LagSamples is the number of scheduler-lag samples of each run, in
 	// run order: a run with none has no lag p99 and is left out of the
 	// lag-vs-efficiency correlation.
@@ -402,8 +408,8 @@ func summarize(xs []float64) *stats.Summary {
 func efficiencies(ds []*runData) []float64 {
 	var out []float64
 	for _, d := range ds {
-		if !math.IsNaN(d.Efficiency) {
-			out = append(out, d.Efficiency)
+		if !math.IsNaN(d.Efficiency()) {
+			out = append(out, d.Efficiency())
 		}
 	}
 	return out
@@ -420,20 +426,22 @@ func (a *analyzer) ceiling() []CeilingModel {
 			byBuf[b] = ds
 			isB := func(r Run) bool { return r.Buffer == b }
 			bc := BufferCondition{Buffer: b, Runs: len(ds), Failed: a.failedRuns(PhaseMRI, model, isB)}
-			var parse, gap, lag []float64
+			var parse, gap, allParse, allGap, lag []float64
 			for _, d := range ds {
 				bc.LagSamples = append(bc.LagSamples, len(d.LagMs))
-				parse = append(parse, d.ChunkParseMs...)
-				gap = append(gap, d.ChunkGapMs...)
+				p, g := d.seedChunks()
+				parse, gap = append(parse, p...), append(gap, g...)
+				p, g = d.allChunks()
+				allParse, allGap = append(allParse, p...), append(allGap, g...)
 				lag = append(lag, d.LagMs...)
 				for _, l := range d.LagMs {
 					if l > StallThresholdMs {
 						bc.Stalls++
 					}
 				}
-				if p, err := stats.Percentile(d.LagMs, 99); err == nil && !math.IsNaN(d.Efficiency) {
+				if p, err := stats.Percentile(d.LagMs, 99); err == nil && !math.IsNaN(d.Efficiency()) {
 					lagP99 = append(lagP99, p)
-					loss = append(loss, 100-d.Efficiency)
+					loss = append(loss, 100-d.Efficiency())
 				}
 			}
 			eff := efficiencies(ds)
@@ -442,7 +450,8 @@ func (a *analyzer) ceiling() []CeilingModel {
 				bc.EfficiencyCI = &iv
 			}
 			bc.ParseMs, bc.GapMs, bc.LagMs = summarize(parse), summarize(gap), summarize(lag)
-			bc.Chunks = len(parse)
+			bc.AllParseMs, bc.AllGapMs = summarize(allParse), summarize(allGap)
+			bc.Chunks, bc.AllChunks = len(parse), len(allParse)
 			cm.Conditions = append(cm.Conditions, bc)
 		}
 		base := byBuf[0]
@@ -470,7 +479,11 @@ func (a *analyzer) ceiling() []CeilingModel {
 	return out
 }
 
-func parseOf(d *runData) []float64 { return d.ChunkParseMs }
+// parseOf returns the parse times of the run's seed chunks.
+func parseOf(d *runData) []float64 {
+	p, _ := d.seedChunks()
+	return p
+}
 
 func perRunMedian(ds []*runData, f func(*runData) []float64) []float64 {
 	var out []float64
@@ -580,11 +593,11 @@ func (a *analyzer) hardware() HardwareSection {
 		var redS, durS, energyTokens float64
 		for _, d := range ds {
 			tokens := 0.0
-			for _, ag := range d.Agents {
-				tokens += ag.EvalCount
-				if r := ag.ServerTokPerSec(); !math.IsNaN(r) {
-					srv = append(srv, r)
-				}
+			for _, ag := range d.Agents() {
+				tokens += float64(ag.Metrics.EvalCount)
+			}
+			if r := runServerRate(d); !math.IsNaN(r) {
+				srv = append(srv, r)
 			}
 			hm.Tokens += tokens
 			hm.Samples += len(d.GPU)
@@ -666,9 +679,9 @@ func (a *analyzer) hardware() HardwareSection {
 	}
 	if len(evalRates) >= 2 {
 		m := a.plan.Hardware.Models
-		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1], "agent runs")
+		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1], "runs")
 		if e := hs.EvalRate; e != nil {
-			v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "agent runs per model")}
+			v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per model")}
 			v.Text = fmt.Sprintf("Server eval rate: %s %.1f tok/s vs %s %.1f tok/s (difference %s; Mann-Whitney p %s).", m[0], e.MeanA, m[1], e.MeanB, ciText(e.Diff, "tok/s"), pv(e.PValue))
 			hs.Verdicts = append(hs.Verdicts, v)
 		}
@@ -736,13 +749,13 @@ func (a *analyzer) flow() []FlowModel {
 			ds := a.runs(PhaseThrottle, model, isRate)
 			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName, Failed: a.failedRuns(PhaseThrottle, model, isRate), BaselineFailed: baseFailed}
 			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, rateDir(rate), "runs")
-			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, rateDir(rate), "agent runs")
+			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, rateDir(rate), "runs")
 			fm.ClientRate = summarize(clientRates(ds))
 			var shares []float64
 			for _, d := range ds {
-				for _, ag := range d.Agents {
-					if ag.ServerTotalNs > 0 && ag.TotalMs > 0 {
-						shares = append(shares, ag.ServerTotalNs/1e6/ag.TotalMs)
+				for _, ag := range d.Agents() {
+					if m := ag.Metrics; m.ServerTotalDuration > 0 && m.TotalDurationMS > 0 {
+						shares = append(shares, float64(m.ServerTotalDuration)/1e6/m.TotalDurationMS)
 					}
 				}
 			}
@@ -756,13 +769,30 @@ func (a *analyzer) flow() []FlowModel {
 	return out
 }
 
+// runServerRate is the mean server eval rate of a run's agents (NaN when
+// none reported one): one value per run, since the agents of one run share
+// its conditions and are not independent samples.
+func runServerRate(d *runData) float64 {
+	var sum float64
+	n := 0
+	for _, ag := range d.Agents() {
+		if r := serverRate(ag); !math.IsNaN(r) {
+			sum += r
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// serverRates returns each run's mean server eval rate (see runServerRate).
 func serverRates(ds []*runData) []float64 {
 	var out []float64
 	for _, d := range ds {
-		for _, ag := range d.Agents {
-			if r := ag.ServerTokPerSec(); !math.IsNaN(r) {
-				out = append(out, r)
-			}
+		if r := runServerRate(d); !math.IsNaN(r) {
+			out = append(out, r)
 		}
 	}
 	return out
@@ -771,9 +801,9 @@ func serverRates(ds []*runData) []float64 {
 func clientRates(ds []*runData) []float64 {
 	var out []float64
 	for _, d := range ds {
-		for _, ag := range d.Agents {
-			if ag.ClientTokPerSec > 0 {
-				out = append(out, ag.ClientTokPerSec)
+		for _, ag := range d.Agents() {
+			if r := ag.Metrics.ThroughputTokensPerSec; r > 0 {
+				out = append(out, r)
 			}
 		}
 	}
@@ -800,7 +830,7 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 		vs = append(vs, v)
 	}
 	if s := fm.ServerRate; s != nil {
-		v := Verdict{N: s.NA + s.NB, Warnings: a.abWarnings(s, "agent runs per condition")}
+		v := Verdict{N: s.NA + s.NB, Warnings: a.abWarnings(s, "runs per condition")}
 		change := 0.0
 		if s.MeanA != 0 {
 			change = 100 * (s.MeanB - s.MeanA) / s.MeanA

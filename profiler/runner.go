@@ -32,10 +32,6 @@ type Agent struct {
 const (
 	// DefaultConcurrency is the seed's resource coordinator: two permits.
 	DefaultConcurrency = 2
-	// DefaultWarmupPrompt is the warm-up request's prompt. It differs from
-	// the measured prompts so that the warm-up does not leave their prefix
-	// in Ollama's KV cache.
-	DefaultWarmupPrompt = "Reply with the single word: ready."
 )
 
 // Config configures a [Runner]. It can be written into a manifest as JSON
@@ -60,8 +56,9 @@ type Config struct {
 	Concurrency int `json:"concurrency,omitempty"`
 	// Warmup, for Runner.Warmup: when false, Warmup does nothing.
 	Warmup bool `json:"warmup,omitempty"`
-	// WarmupPrompt is the warm-up request's prompt. Default
-	// DefaultWarmupPrompt.
+	// WarmupPrompt, when set, is every warm-up request's prompt. Default:
+	// each agent's own prompt, so that the server's prompt cache is in the
+	// same state for run 1 as for the runs after it.
 	WarmupPrompt string `json:"warmup_prompt,omitempty"`
 	// Lag configures the scheduler-lag probe that runs during each run.
 	Lag LagConfig `json:"lag"`
@@ -145,9 +142,6 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
 	}
-	if cfg.WarmupPrompt == "" {
-		cfg.WarmupPrompt = DefaultWarmupPrompt
-	}
 	cfg.Lag = cfg.Lag.withDefaults()
 	r := &Runner{cfg: cfg, sinks: sinks}
 	for _, a := range cfg.Agents {
@@ -172,9 +166,10 @@ func (r *Runner) Close() {
 	}
 }
 
-// Warmup sends each agent one short request (the warm-up prompt, the
-// agent's options plus num_predict 1), concurrently, so that model loading
-// does not land in the first measured run. Nothing is recorded. It does
+// Warmup sends each agent one short request (its own prompt, or
+// Config.WarmupPrompt, with the agent's options plus num_predict 1),
+// concurrently, so that neither model loading nor a first evaluation of
+// the prompt lands in the first measured run. Nothing is recorded. It does
 // nothing unless Config.Warmup is set. The error joins the agents' errors.
 func (r *Runner) Warmup(ctx context.Context) error {
 	if !r.cfg.Warmup {
@@ -188,7 +183,11 @@ func (r *Runner) Warmup(ctx context.Context) error {
 			opts[k] = v
 		}
 		opts["num_predict"] = 1
-		req := &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: r.cfg.WarmupPrompt, System: a.System, Options: opts}
+		prompt := a.Prompt
+		if r.cfg.WarmupPrompt != "" {
+			prompt = r.cfg.WarmupPrompt
+		}
+		req := &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: prompt, System: a.System, Options: opts}
 		wg.Go(func() {
 			_, err := r.clients[i].Stream(ctx, req, func(*Message) error { return nil })
 			var se *StreamError

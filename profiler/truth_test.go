@@ -6,6 +6,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,5 +219,32 @@ func TestSingleLoopCeiling(t *testing.T) {
 	}
 	if !busy.Consumer.SingleLoop || busy.Consumer.Cost != 3*time.Millisecond {
 		t.Errorf("consumer %+v", busy.Consumer)
+	}
+}
+
+// TestWarmupUsesMeasuredPrompts: the warm-up sends each agent's own prompt,
+// so that the server's prompt cache holds it before run 1 as before runs
+// 2..N.
+func TestWarmupUsesMeasuredPrompts(t *testing.T) {
+	var mu sync.Mutex
+	var prompts []string
+	sim := ollamatest.Config{Unpaced: true, ResponseTokens: 5, FaultFunc: func(r ollamatest.Request) ollamatest.Fault {
+		mu.Lock()
+		prompts = append(prompts, r.Prompt)
+		mu.Unlock()
+		return ollamatest.Fault{}
+	}}
+	cu, iu := twoSims(t, sim, sim)
+	r, err := NewRunner(Config{Agents: equalAgents(cu, iu, 0), Warmup: true}, Sinks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Warmup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(prompts)
+	if want := []string{CollectorPrompt, InsightPrompt}; !slices.Equal(prompts, want) {
+		t.Errorf("warm-up prompts %q, want the agents' own", prompts)
 	}
 }

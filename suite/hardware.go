@@ -85,6 +85,12 @@ func gpuSummaryFile(i int) string { return "run_" + strconv.Itoa(i) + "_gpu_summ
 // command, or the built-in dual-agent profiler run.
 func (r *runner) runHardware(ctx context.Context, run Run, dir string) ([]string, error) {
 	var files []string
+	if r.plan.Hardware.CommandTemplate == "" {
+		// Load the model before the GPU monitor starts.
+		if _, err := r.warmCondition(ctx, run, dir, 0, nil); err != nil {
+			return nil, err
+		}
+	}
 	work := func(ctx context.Context, m *gpumon.Monitor) error {
 		if r.plan.Hardware.CommandTemplate != "" {
 			f, err := r.runCommand(ctx, run, dir)

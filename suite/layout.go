@@ -13,6 +13,7 @@ type Phase string
 // The phases, in the order the suite runs them.
 const (
 	PhaseMRI        Phase = "mri"        // phase1: client ceiling
+	PhaseCeiling    Phase = "ceiling"    // ceiling: consumer-cost sweep
 	PhaseThrottle   Phase = "throttle"   // phase3: flow dynamics
 	PhaseHardware   Phase = "hardware"   // phase2: GPU telemetry
 	PhaseTokenizers Phase = "tokenizers" // phase2/tokenizers
@@ -27,6 +28,8 @@ type Run struct {
 	// (0 = unlimited).
 	Buffer BufferSize `json:"buffer,omitempty"`
 	Rate   float64    `json:"rate,omitempty"`
+	// Cost is the ceiling phase's consumer cost per message.
+	Cost Duration `json:"cost,omitempty"`
 	// Index is the run number within its condition, from 1.
 	Index int `json:"index,omitempty"`
 }
@@ -39,6 +42,8 @@ func (r Run) Condition() string {
 		return r.Buffer.Dir()
 	case PhaseThrottle:
 		return rateDir(r.Rate)
+	case PhaseCeiling:
+		return costDir(r.Cost)
 	}
 	return ""
 }
@@ -59,6 +64,8 @@ func (r Run) relDir() string {
 		return "phase1/" + slug + "/" + r.Condition()
 	case PhaseThrottle:
 		return "phase3/" + slug + "/" + r.Condition()
+	case PhaseCeiling:
+		return "ceiling/" + slug + "/" + r.Condition()
 	case PhaseHardware:
 		return "phase2/" + slug
 	case PhaseTokenizers:
@@ -70,7 +77,8 @@ func (r Run) relDir() string {
 // Dir returns the directory the run writes into under root, following the
 // seed's layout: <root>/phase1/<slug>/<default|bufN>/,
 // <root>/phase3/<slug>/<rate>tps/, <root>/phase2/<slug>/ and
-// <root>/phase2/tokenizers/.
+// <root>/phase2/tokenizers/; the ceiling sweep, which the seed did not
+// have, writes <root>/ceiling/<slug>/<cost>us/.
 func (r Run) Dir(root string) (string, error) {
 	return layout.Join(root, r.relDir())
 }
@@ -87,7 +95,8 @@ func (r Run) String() string {
 }
 
 // Runs lists every run of p (after defaults), in the order the suite runs
-// them: MRI, throttle, hardware, then the tokenizer race.
+// them: MRI, the ceiling sweep, throttle, hardware, then the tokenizer
+// race.
 func Runs(p Plan) []Run {
 	p = p.WithDefaults()
 	var out []Run
@@ -97,6 +106,13 @@ func Runs(p Plan) []Run {
 				for i := 1; i <= p.MRI.Runs; i++ {
 					out = append(out, Run{Phase: PhaseMRI, Model: m, Buffer: b, Index: i})
 				}
+			}
+		}
+	}
+	if p.Ceiling.Run {
+		for _, c := range p.Ceiling.Costs {
+			for i := 1; i <= p.Ceiling.Runs; i++ {
+				out = append(out, Run{Phase: PhaseCeiling, Model: p.Ceiling.Model, Cost: c, Index: i})
 			}
 		}
 	}

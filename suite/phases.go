@@ -133,6 +133,8 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 		Timeout:        r.requestTimeout(run),
 		Warmup:         *r.plan.Warmup,
 		Lag:            profiler.LagConfig{Interval: r.plan.LagInterval.D()},
+		SoloBaseline:   *r.plan.SoloBaseline && run.Phase != PhaseHardware,
+		Consumer:       consumerFor(run),
 		Wrap:           wrap,
 	}, profiler.Sinks{Chunks: c.chunks, Lag: c.lag})
 	if err != nil {
@@ -142,24 +144,48 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 	return c, nil
 }
 
-// profileRun runs one dual-agent run of a condition into dir and returns
-// the files written and the result. extra, when set, returns the fields
-// run_<i>.json adds to the profiler's (the throttle phase adds its own).
-func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer, extra func(*profiler.RunResult) any) ([]string, *profiler.RunResult, error) {
+// The hardware phase takes no solo baselines: its GPU window and token
+// count are the concurrent run's.
+
+// consumerFor is the client's consumer model in run: the ceiling sweep's
+// single loop at the run's cost; none for the other phases.
+func consumerFor(run Run) profiler.ConsumerConfig {
+	if run.Phase != PhaseCeiling {
+		return profiler.ConsumerConfig{}
+	}
+	return profiler.ConsumerConfig{SingleLoop: true, Cost: run.Cost.D()}
+}
+
+// warmCondition returns the Runner of the run's condition (see
+// conditionFor), warmed up once: callers that measure around the run (the
+// hardware phase's GPU monitor) call it first, so that the warm-up's model
+// load is not in their window.
+func (r *runner) warmCondition(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer) (*condition, error) {
 	c, err := r.conditionFor(run, dir, buffer, wrap)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !c.warm {
 		if err := c.runner.Warmup(ctx); err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
+				return nil, ctx.Err()
 			}
 			// A failed warm-up is the first sign of a dead endpoint or a
 			// missing model; the measured run will say which.
 			r.log.Warn("warm-up failed", "run", run.Key(), "err", err)
 		}
 		c.warm = true
+	}
+	return c, nil
+}
+
+// profileRun runs one dual-agent run of a condition into dir and returns
+// the files written and the result. extra, when set, returns the fields
+// run_<i>.json adds to the profiler's (the throttle phase adds its own).
+func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int, wrap func(profiler.Agent, profiler.Streamer) profiler.Streamer, extra func(*profiler.RunResult) any) ([]string, *profiler.RunResult, error) {
+	c, err := r.warmCondition(ctx, run, dir, buffer, wrap)
+	if err != nil {
+		return nil, nil, err
 	}
 	chunkPath := filepath.Join(dir, RunFile(run.Index, ChunkMetrics))
 	lagPath := filepath.Join(dir, RunFile(run.Index, LoopLag))

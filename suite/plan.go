@@ -40,6 +40,7 @@ var (
 	defaultThrottleModels = []string{"gemma3:latest"}
 	defaultRates          = []float64{60}
 	defaultHardwareModels = []string{"gemma3:latest", "qwen2.5:7b"}
+	defaultCeilingCosts   = []Duration{0, Duration(50 * time.Microsecond), Duration(100 * time.Microsecond), Duration(200 * time.Microsecond), Duration(400 * time.Microsecond)}
 )
 
 // Plan is what the suite runs: the TR117 study's three phases and the
@@ -78,8 +79,13 @@ type Plan struct {
 	// hundred; the probe's cost (one timer wake-up per interval, one CSV
 	// row) stays negligible next to a streaming client.
 	LagInterval Duration `json:"lag_interval,omitempty" yaml:"lag_interval"`
+	// SoloBaseline makes every dual-agent run first stream each agent
+	// alone (see profiler.Config.SoloBaseline), for the true speed-up. The
+	// default (nil) is true.
+	SoloBaseline *bool `json:"solo_baseline,omitempty" yaml:"solo_baseline"`
 
 	MRI        MRIPlan       `json:"mri" yaml:"mri"`
+	Ceiling    CeilingPlan   `json:"ceiling" yaml:"ceiling"`
 	Throttle   ThrottlePlan  `json:"throttle" yaml:"throttle"`
 	Hardware   HardwarePlan  `json:"hardware" yaml:"hardware"`
 	Tokenizers TokenizerPlan `json:"tokenizers" yaml:"tokenizers"`
@@ -95,6 +101,22 @@ type MRIPlan struct {
 	// file) is Go's default transport reads. Default [default, 8192].
 	Buffers []BufferSize `json:"buffers" yaml:"buffers"`
 	// Runs per model and buffer (default 5).
+	Runs int `json:"runs" yaml:"runs"`
+}
+
+// CeilingPlan is the client-ceiling experiment: dual-agent runs of one
+// model whose client handles every streamed message on a single event loop
+// (profiler.ConsumerConfig.SingleLoop) at a swept CPU cost per message. It
+// is off by default, so that the zero Plan stays the seed's 25 runs.
+type CeilingPlan struct {
+	// Run enables the sweep.
+	Run bool `json:"run" yaml:"run"`
+	// Model (default: the first MRI model).
+	Model string `json:"model,omitempty" yaml:"model"`
+	// Costs are the CPU costs per message swept, as Go durations
+	// (default 0, 50µs, 100µs, 200µs, 400µs).
+	Costs []Duration `json:"costs,omitempty" yaml:"costs"`
+	// Runs per cost (default 5).
 	Runs int `json:"runs" yaml:"runs"`
 }
 
@@ -283,17 +305,19 @@ func (p Plan) WithDefaults() Plan {
 	if p.LagInterval == 0 {
 		p.LagInterval = Duration(DefaultLagInterval)
 	}
-	if p.Warmup == nil {
-		t := true
-		p.Warmup = &t
-	} else {
-		w := *p.Warmup
-		p.Warmup = &w
-	}
+	p.Warmup = boolOr(p.Warmup, true)
+	p.SoloBaseline = boolOr(p.SoloBaseline, true)
 	p.MRI.Models = orDefault(p.MRI.Models, defaultMRIModels)
 	p.MRI.Buffers = orDefault(p.MRI.Buffers, defaultBuffers)
 	if p.MRI.Runs == 0 {
 		p.MRI.Runs = DefaultRuns
+	}
+	if p.Ceiling.Model == "" {
+		p.Ceiling.Model = p.MRI.Models[0]
+	}
+	p.Ceiling.Costs = orDefault(p.Ceiling.Costs, defaultCeilingCosts)
+	if p.Ceiling.Runs == 0 {
+		p.Ceiling.Runs = DefaultRuns
 	}
 	p.Throttle.Models = orDefault(p.Throttle.Models, defaultThrottleModels)
 	p.Throttle.Rates = orDefault(p.Throttle.Rates, defaultRates)
@@ -324,6 +348,14 @@ func (p Plan) WithDefaults() Plan {
 	return p
 }
 
+// boolOr returns a fresh copy of *b, or of def when b is nil.
+func boolOr(b *bool, def bool) *bool {
+	if b != nil {
+		def = *b
+	}
+	return &def
+}
+
 func orDefault[T any](v, def []T) []T {
 	if len(v) == 0 {
 		v = def
@@ -345,7 +377,7 @@ func uniq(xs []string) []string {
 
 // SetRuns sets the run count of every phase to n, as the --runs flag does.
 func (p *Plan) SetRuns(n int) {
-	p.MRI.Runs, p.Throttle.Runs, p.Hardware.Runs = n, n, n
+	p.MRI.Runs, p.Throttle.Runs, p.Hardware.Runs, p.Ceiling.Runs = n, n, n, n
 }
 
 // PlanError is a plan field that does not validate. Field is the field's
@@ -419,6 +451,17 @@ func (p Plan) Validate() error {
 		}
 		seenBuf[b] = true
 	}
+	checkRuns("ceiling.runs", p.Ceiling.Runs)
+	seenCost := map[Duration]bool{}
+	for i, c := range p.Ceiling.Costs {
+		switch {
+		case c < 0:
+			bad(fmt.Sprintf("ceiling.costs[%d]", i), "%v is negative", c)
+		case seenCost[c]:
+			bad(fmt.Sprintf("ceiling.costs[%d]", i), "%v listed twice", c)
+		}
+		seenCost[c] = true
+	}
 	checkModels("throttle.models", p.Throttle.Models)
 	checkRuns("throttle.runs", p.Throttle.Runs)
 	seenRate := map[string]bool{}
@@ -460,6 +503,12 @@ func (p Plan) Validate() error {
 // seed's layout: "60tps", "7.5tps", and "0tps" for unlimited.
 func rateDir(r float64) string {
 	return strconv.FormatFloat(r, 'f', -1, 64) + "tps"
+}
+
+// costDir returns the ceiling directory name of a consumer cost in whole
+// microseconds, "0us", "160us".
+func costDir(c Duration) string {
+	return strconv.FormatInt(c.D().Microseconds(), 10) + "us"
 }
 
 // LoadPlan reads a plan from a JSON (.json) or YAML (.yaml, .yml, or any

@@ -258,6 +258,9 @@ func compatible(old *Manifest, p Plan, backend string) error {
 	if op.NumPredict != p.NumPredict {
 		diffs = append(diffs, fmt.Sprintf("num_predict %d, now %d", op.NumPredict, p.NumPredict))
 	}
+	if *op.SoloBaseline != *p.SoloBaseline {
+		diffs = append(diffs, fmt.Sprintf("solo baseline %v, now %v", *op.SoloBaseline, *p.SoloBaseline))
+	}
 	if op.LagInterval != p.LagInterval {
 		diffs = append(diffs, fmt.Sprintf("lag interval %s, now %s", op.LagInterval, p.LagInterval))
 	}
@@ -399,6 +402,8 @@ func (r *runner) runsInCondition(run Run) int {
 	switch run.Phase {
 	case PhaseMRI:
 		return r.plan.MRI.Runs
+	case PhaseCeiling:
+		return r.plan.Ceiling.Runs
 	case PhaseThrottle:
 		return r.plan.Throttle.Runs
 	case PhaseHardware:
@@ -414,6 +419,9 @@ func (r *runner) execOne(ctx context.Context, run Run, dir string) ([]string, er
 	switch run.Phase {
 	case PhaseMRI:
 		return r.runMRI(ctx, run, dir)
+	case PhaseCeiling:
+		files, _, err := r.profileRun(ctx, run, dir, 0, nil, nil)
+		return files, err
 	case PhaseThrottle:
 		return r.runThrottle(ctx, run, dir)
 	case PhaseHardware:

@@ -43,16 +43,17 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		p("\n")
 	}
 
+	writeTerms(&b)
 	p("## 1. Client ceiling: does the client cap multi-agent efficiency?\n\n")
 	if len(rep.ClientCeiling) == 0 {
-		p("Phase 1 (MRI) was not part of the plan.\n\n")
+		p("Phase 1 (dual-agent runs per read-buffer size) was not part of the plan.\n\n")
 	}
 	for _, cm := range rep.ClientCeiling {
 		p("### %s\n\n", cm.Model)
-		p("| Read buffer | Runs | Efficiency %% (mean ± sd) | 95%% CI | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
-		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		p("| Read buffer | Runs | True efficiency %% | Seed efficiency %% (mean ± sd) | 95%% CI | Balance bound %% | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range cm.Conditions {
-			p("| %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), c.Chunks,
+			p("| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 2), meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), meanSD(c.BalanceBound, 2), c.Chunks,
 				pair(c.ParseMs, 4, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				pair(c.GapMs, 2, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				intRange(c.LagSamples),
@@ -64,7 +65,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			p("Left out: %s (a failed or interrupted agent leaves a run no efficiency); Runs counts the runs the numbers come from.\n\n", plural(failed, "failed run"))
 		}
 		if anyComparison(cm.Comparisons) {
-			p("| Buffer vs default | Efficiency Δ pp | 95%% CI | p (Mann-Whitney) | Parse median Δ ms | 95%% CI | p |\n|---|--:|--:|--:|--:|--:|--:|\n")
+			p("| Buffer vs default | Seed efficiency Δ pp | 95%% CI | p (Mann-Whitney) | Parse median Δ ms | 95%% CI | p |\n|---|--:|--:|--:|--:|--:|--:|\n")
 			for _, c := range cm.Comparisons {
 				if c.Efficiency == nil && c.ParseMs == nil {
 					continue
@@ -75,6 +76,8 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		}
 		writeVerdicts(&b, cm.Verdicts)
 	}
+	writeSweep(&b, rep.Sweep)
+	writeLatency(&b, rep.Latency)
 
 	p("## 2. Hardware: what does the GPU do?\n\n")
 	hw := rep.Hardware
@@ -133,7 +136,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			name string
 			ab   *AB
 			prec int
-		}{{"Efficiency %", fm.Efficiency, 2}, {"Server eval tok/s", fm.ServerRate, 1}} {
+		}{{"True efficiency %", fm.TrueEfficiency, 2}, {"Seed efficiency %", fm.Efficiency, 2}, {"Server eval tok/s (per run)", fm.ServerRate, 1}} {
 			if row.ab == nil {
 				p("| %s | n/a | n/a | n/a | n/a | n/a |\n", row.name)
 				continue

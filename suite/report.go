@@ -68,11 +68,13 @@ type Report struct {
 	Runs   RunCounts   `json:"runs"`
 	Failed []RunFailed `json:"failed,omitempty"`
 
-	ClientCeiling []CeilingModel   `json:"client_ceiling"`
-	Hardware      HardwareSection  `json:"hardware"`
-	Flow          []FlowModel      `json:"flow_dynamics"`
-	Tokenizers    *TokenizerReport `json:"tokenizers,omitempty"`
-	Plots         []string         `json:"plots,omitempty"`
+	ClientCeiling []CeilingModel     `json:"client_ceiling"`
+	Sweep         *CeilingSweep      `json:"ceiling_sweep,omitempty"`
+	Latency       []ConditionLatency `json:"latency"`
+	Hardware      HardwareSection    `json:"hardware"`
+	Flow          []FlowModel        `json:"flow_dynamics"`
+	Tokenizers    *TokenizerReport   `json:"tokenizers,omitempty"`
+	Plots         []string           `json:"plots,omitempty"`
 }
 
 // RunCounts counts the plan's runs by outcome.
@@ -101,10 +103,12 @@ type CeilingModel struct {
 	Model       string             `json:"model"`
 	Conditions  []BufferCondition  `json:"conditions"`
 	Comparisons []BufferComparison `json:"comparisons,omitempty"`
-	// LagVsLoss correlates per-run scheduler-lag p99 with efficiency loss
-	// (100 − efficiency %), over all the model's MRI runs.
-	LagVsLoss *Correlation `json:"lag_p99_vs_efficiency_loss,omitempty"`
-	Verdicts  []Verdict    `json:"verdicts"`
+	// LagVsLoss correlates per-run scheduler-lag p99 with the seed's
+	// efficiency loss (100 − efficiency %), over all the model's MRI runs;
+	// LagVsTrueLoss with the true-efficiency loss.
+	LagVsLoss     *Correlation `json:"lag_p99_vs_efficiency_loss,omitempty"`
+	LagVsTrueLoss *Correlation `json:"lag_p99_vs_true_efficiency_loss,omitempty"`
+	Verdicts      []Verdict    `json:"verdicts"`
 }
 
 // BufferCondition is one read-buffer size of one model.
@@ -118,6 +122,10 @@ type BufferCondition struct {
 	Failed       int             `json:"failed_runs"`
 	Efficiency   *stats.Summary  `json:"efficiency_percent"`
 	EfficiencyCI *stats.Interval `json:"efficiency_ci,omitempty"`
+	// TrueEfficiency summarises the runs' true efficiency (solo baselines
+	// taken); BalanceBound the runs' balance bounds.
+	TrueEfficiency *stats.Summary `json:"true_efficiency_percent"`
+	BalanceBound   *stats.Summary `json:"balance_bound_percent"`
 	// ParseMs, GapMs and Chunks count the seed's chunks: transport reads
 	// that completed at least one line (gaps between such reads).
 	// AllParseMs, AllGapMs and AllChunks count every transport read.
@@ -215,11 +223,17 @@ type FlowModel struct {
 	Baseline string `json:"baseline"`
 	// Failed and BaselineFailed count the failed throttled and baseline
 	// runs, left out of the comparisons (they have no efficiency).
-	Failed         int            `json:"failed_runs"`
-	BaselineFailed int            `json:"baseline_failed_runs"`
-	Efficiency     *AB            `json:"efficiency_percent,omitempty"`
-	ServerRate     *AB            `json:"server_eval_tokens_per_sec,omitempty"`
-	ClientRate     *stats.Summary `json:"client_tokens_per_sec"`
+	Failed         int `json:"failed_runs"`
+	BaselineFailed int `json:"baseline_failed_runs"`
+	Efficiency     *AB `json:"efficiency_percent,omitempty"`
+	TrueEfficiency *AB `json:"true_efficiency_percent,omitempty"`
+	ServerRate     *AB `json:"server_eval_tokens_per_sec,omitempty"`
+	// ClientRate is the plain rate tokens / total per agent (its window
+	// includes the TTFT and the bucket's first fill); CapRate is (tokens −
+	// 1) / (total − TTFT), the rate the reader held after its first token:
+	// the measure of the cap.
+	ClientRate *stats.Summary `json:"client_tokens_per_sec"`
+	CapRate    *stats.Summary `json:"cap_tokens_per_sec"`
 	// ServerShare is the mean of the server's total_duration over the
 	// client's total time, per throttled agent (nil when not reported).
 	ServerShare *float64  `json:"server_total_share,omitempty"`
@@ -306,6 +320,10 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 	if !plan.MRI.Skip {
 		rep.ClientCeiling = a.ceiling()
 	}
+	if plan.Ceiling.Run {
+		rep.Sweep = a.sweep()
+	}
+	rep.Latency = a.latencies()
 	if !plan.Hardware.Skip {
 		rep.Hardware = a.hardware()
 	}
@@ -420,7 +438,7 @@ func (a *analyzer) ceiling() []CeilingModel {
 	for _, model := range a.plan.MRI.Models {
 		cm := CeilingModel{Model: model}
 		byBuf := map[BufferSize][]*runData{}
-		var lagP99, loss []float64
+		var lagP99, loss, lagP99t, trueLoss []float64
 		for _, b := range a.plan.MRI.Buffers {
 			ds := a.runs(PhaseMRI, model, func(r Run) bool { return r.Buffer == b })
 			byBuf[b] = ds
@@ -443,9 +461,15 @@ func (a *analyzer) ceiling() []CeilingModel {
 					lagP99 = append(lagP99, p)
 					loss = append(loss, 100-d.Efficiency())
 				}
+				if p, err := stats.Percentile(d.LagMs, 99); err == nil && !math.IsNaN(d.TrueEfficiency()) {
+					lagP99t = append(lagP99t, p)
+					trueLoss = append(trueLoss, 100-d.TrueEfficiency())
+				}
 			}
 			eff := efficiencies(ds)
 			bc.Efficiency = summarize(eff)
+			bc.TrueEfficiency = summarize(values(ds, (*runData).TrueEfficiency))
+			bc.BalanceBound = summarize(values(ds, (*runData).BalanceBound))
 			if iv, err := stats.BootstrapMean(eff, a.opts.Bootstrap); err == nil && len(eff) >= 2 {
 				bc.EfficiencyCI = &iv
 			}
@@ -472,6 +496,7 @@ func (a *analyzer) ceiling() []CeilingModel {
 			cm.Verdicts = append(cm.Verdicts, a.bufferVerdict(model, b, cmp, len(efficiencies(base)), len(efficiencies(byBuf[b]))))
 		}
 		cm.LagVsLoss = a.correlate(lagP99, loss)
+		cm.LagVsTrueLoss = a.correlate(lagP99t, trueLoss)
 		cm.Verdicts = append(cm.Verdicts, a.lagVerdict(cm))
 		cm.Verdicts = append(cm.Verdicts, a.ceilingVerdict(cm))
 		out = append(out, cm)
@@ -502,9 +527,9 @@ func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferCompariso
 	}
 	v := Verdict{N: e.NA + e.NB}
 	if e.Different {
-		v.Text = fmt.Sprintf("%s: read buffer %s changes multi-agent efficiency by %s pp (%.2f%% → %.2f%%; %s; Mann-Whitney p %s).", model, b, diffText(e.Diff), e.MeanA, e.MeanB, ciText(e.Diff, "pp"), pv(e.PValue))
+		v.Text = fmt.Sprintf("%s: read buffer %s changes the seed efficiency by %s pp (%.2f%% → %.2f%%; %s; Mann-Whitney p %s).", model, b, diffText(e.Diff), e.MeanA, e.MeanB, ciText(e.Diff, "pp"), pv(e.PValue))
 	} else {
-		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes efficiency: %s pp (%s; Mann-Whitney p %s).", model, b, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue))
+		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes the seed efficiency: %s pp (%s; Mann-Whitney p %s).", model, b, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue))
 	}
 	if p := cmp.ParseMs; p != nil {
 		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p %s; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), pv(p.PValue), p.NA, p.NB)
@@ -542,44 +567,78 @@ func (a *analyzer) lagVerdict(cm CeilingModel) Verdict {
 	if maxS > 0 && minS < 10 {
 		warns = append(warns, fmt.Sprintf("the shortest runs have only %d lag sample(s): their p99 is about their maximum", minS))
 	}
-	if c == nil {
+	if c == nil && cm.LagVsTrueLoss == nil {
 		return Verdict{N: runs - without, Warnings: warns, Text: fmt.Sprintf("%s: lag p99 vs efficiency loss: not computed: it needs at least 3 runs with both measured and some spread in each (%d of %d runs have lag samples).%s", cm.Model, runs-without, runs, samples)}
 	}
-	met := c.Pearson > CorrelationCriterion
-	word := "not met"
-	if met {
-		word = "met"
+	v := Verdict{Warnings: warns}
+	if t := cm.LagVsTrueLoss; t != nil {
+		word := "not met"
+		if t.Pearson > CorrelationCriterion {
+			word = "met"
+		}
+		v.N = t.N
+		v.Warnings = append(v.Warnings, t.Warnings...)
+		v.Text = fmt.Sprintf("%s: scheduler-lag p99 vs true-efficiency loss across runs: Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s); the criterion r > %.1f (client lag explains the loss) is %s.",
+			cm.Model, t.Pearson, pv(t.PearsonP), t.Spearman, pv(t.SpearmanP), CorrelationCriterion, word)
+	} else {
+		v.Text = fmt.Sprintf("%s: no true efficiency (no solo baselines): lag cannot be set against the real loss.", cm.Model)
 	}
-	v := Verdict{N: c.N, Warnings: append(warns, c.Warnings...)}
-	v.Text = fmt.Sprintf("%s: scheduler-lag p99 vs efficiency loss across runs: Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s). The seed's criterion r > %.1f (client lag explains the efficiency loss) is %s.",
-		cm.Model, c.Pearson, pv(c.PearsonP), c.Spearman, pv(c.SpearmanP), CorrelationCriterion, word)
+	if c != nil {
+		v.N = max(v.N, c.N)
+		v.Text += fmt.Sprintf(" Against the seed's efficiency loss instead (which contention does not move): Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s).",
+			c.Pearson, pv(c.PearsonP), c.Spearman, pv(c.SpearmanP))
+		if cm.LagVsTrueLoss == nil {
+			v.Warnings = append(v.Warnings, c.Warnings...)
+		}
+	}
 	stalls := 0
 	for _, bc := range cm.Conditions {
 		stalls += bc.Stalls
 	}
 	v.Text += fmt.Sprintf(" Stall events (lag > %.0f ms): %d.", StallThresholdMs, stalls) + samples
-	v.Warnings = append(v.Warnings, a.smallN(c.N, "runs for a correlation")...)
+	v.Warnings = append(v.Warnings, a.smallN(v.N, "runs for a correlation")...)
 	return v
 }
 
+// ceilingVerdict answers from the true efficiency, and says when the
+// seed's efficiency is explained by the agents' length difference.
 func (a *analyzer) ceilingVerdict(cm CeilingModel) Verdict {
-	var all []float64
-	n := 0
-	for _, bc := range cm.Conditions {
-		if bc.Efficiency != nil {
-			n += bc.Efficiency.N
-		}
-	}
+	var ds []*runData
 	for _, b := range a.plan.MRI.Buffers {
-		all = append(all, efficiencies(a.runs(PhaseMRI, cm.Model, func(r Run) bool { return r.Buffer == b }))...)
+		ds = append(ds, a.runs(PhaseMRI, cm.Model, func(r Run) bool { return r.Buffer == b })...)
 	}
-	s := summarize(all)
-	if s == nil {
+	seed, trueE, bound := efficiencies(ds), values(ds, (*runData).TrueEfficiency), values(ds, (*runData).BalanceBound)
+	ss, ts, bs := summarize(seed), summarize(trueE), summarize(bound)
+	if ss == nil {
 		return Verdict{Text: fmt.Sprintf("%s: no finished MRI run: the client ceiling is unmeasured.", cm.Model)}
 	}
-	v := Verdict{N: n, Warnings: a.smallN(n, "runs")}
-	v.Text = fmt.Sprintf("%s: the Go client reaches %.2f%% mean multi-agent efficiency (min %.2f%%, max %.2f%%) over %d runs; the seed's Python client capped near 86%%.", cm.Model, s.Mean, s.Min, s.Max, n)
+	v := Verdict{N: ss.N, Warnings: a.smallN(ss.N, "runs")}
+	if ts != nil {
+		v.Text = fmt.Sprintf("%s: running the agents together was %.2f× as fast as running them one after the other (true efficiency %.1f%% mean, min %.1f%%, max %.1f%%, over %d runs).",
+			cm.Model, ts.Mean/100*float64(a.agentsPerRun(ds)), ts.Mean, ts.Min, ts.Max, ts.N)
+	} else {
+		v.Text = fmt.Sprintf("%s: no solo baselines, so the true speed-up is unmeasured; the seed's efficiency below cannot tell contention from client cost.", cm.Model)
+	}
+	v.Text += fmt.Sprintf(" The seed's efficiency reads %.1f%% (min %.1f%%, max %.1f%%)", ss.Mean, ss.Min, ss.Max)
+	if bs != nil {
+		v.Text += fmt.Sprintf(" against a balance bound of %.1f%%", bs.Mean)
+		if bs.Mean-ss.Mean <= BalanceNearPP {
+			v.Text += fmt.Sprintf(": within %.0f points of it, so its shortfall from 100%% is the agents' length difference, not the client", BalanceNearPP)
+		}
+	}
+	v.Text += "."
 	return v
+}
+
+// agentsPerRun is the number of agents of the first run with a result (2
+// when none has).
+func (a *analyzer) agentsPerRun(ds []*runData) int {
+	for _, d := range ds {
+		if n := len(d.Agents()); n > 0 {
+			return n
+		}
+	}
+	return 2
 }
 
 func (a *analyzer) hardware() HardwareSection {
@@ -749,8 +808,10 @@ func (a *analyzer) flow() []FlowModel {
 			ds := a.runs(PhaseThrottle, model, isRate)
 			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName, Failed: a.failedRuns(PhaseThrottle, model, isRate), BaselineFailed: baseFailed}
 			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, rateDir(rate), "runs")
+			fm.TrueEfficiency = a.compare(values(base, (*runData).TrueEfficiency), values(ds, (*runData).TrueEfficiency), baseName, rateDir(rate), "runs")
 			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, rateDir(rate), "runs")
 			fm.ClientRate = summarize(clientRates(ds))
+			fm.CapRate = summarize(capRates(ds))
 			var shares []float64
 			for _, d := range ds {
 				for _, ag := range d.Agents() {
@@ -810,6 +871,21 @@ func clientRates(ds []*runData) []float64 {
 	return out
 }
 
+// capRates are the agents' (tokens − 1) / (total − TTFT) in tok/s.
+func capRates(ds []*runData) []float64 {
+	var out []float64
+	for _, d := range ds {
+		for _, ag := range d.Agents() {
+			m := ag.Metrics
+			if m.TTFTMS == nil || m.TokensGenerated < 2 || m.TotalDurationMS <= *m.TTFTMS {
+				continue
+			}
+			out = append(out, float64(m.TokensGenerated-1)/((m.TotalDurationMS-*m.TTFTMS)/1000))
+		}
+	}
+	return out
+}
+
 func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 	var vs []Verdict
 	e := fm.Efficiency
@@ -825,8 +901,13 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 			word = "not established: the gain is large enough but not significant"
 		}
 		v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per condition")}
-		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, efficiency %.2f%% vs %.2f%% unthrottled (%s): %s pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
+		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, seed efficiency %.2f%% vs %.2f%% unthrottled (%s): %s pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
 			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue), ThrottleCriterionPP, word)
+		vs = append(vs, v)
+	}
+	if t := fm.TrueEfficiency; t != nil {
+		v := Verdict{N: t.NA + t.NB, Warnings: a.abWarnings(t, "runs per condition")}
+		v.Text = fmt.Sprintf("%s: true efficiency throttled %.2f%% vs %.2f%% unthrottled: %s pp (%s; Mann-Whitney p %s).", fm.Model, t.MeanB, t.MeanA, diffText(t.Diff), ciText(t.Diff, "pp"), pv(t.PValue))
 		vs = append(vs, v)
 	}
 	if s := fm.ServerRate; s != nil {
@@ -840,8 +921,14 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 			what = fmt.Sprintf("the server's eval rate changed by %+.1f%%: back-pressure from the reader reached the GPU", change)
 		}
 		v.Text = fmt.Sprintf("%s under back-pressure: server eval rate %.1f tok/s throttled vs %.1f tok/s unthrottled (p %s); %s.", fm.Model, s.MeanB, s.MeanA, pv(s.PValue), what)
-		if fm.ClientRate != nil {
-			v.Text += fmt.Sprintf(" Achieved client rate: %.1f tok/s per agent (cap %g).", fm.ClientRate.Mean, fm.Rate)
+		if fm.CapRate != nil {
+			v.Text += fmt.Sprintf(" Achieved reader rate after the first token, (tokens − 1) / (total − TTFT): %.1f tok/s per agent (cap %g)", fm.CapRate.Mean, fm.Rate)
+			if fm.ClientRate != nil {
+				v.Text += fmt.Sprintf("; plain tokens / total: %.1f tok/s (its window includes the TTFT)", fm.ClientRate.Mean)
+			}
+			v.Text += "."
+		} else if fm.ClientRate != nil {
+			v.Text += fmt.Sprintf(" Achieved client rate, plain tokens / total: %.1f tok/s per agent (cap %g).", fm.ClientRate.Mean, fm.Rate)
 		}
 		if fm.ServerShare != nil {
 			v.Text += fmt.Sprintf(" The server's total_duration was %.0f%% of the client's total time", 100**fm.ServerShare)

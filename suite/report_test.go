@@ -280,7 +280,7 @@ func TestReportNumbersMatchStats(t *testing.T) {
 		fmt.Sprintf("| %.2f ± %.2f | [%.2f, %.2f] |", want.Mean, want.StdDev, ci.Lo, ci.Hi),
 		fmt.Sprintf("| 8192 | %+.2f | [%+.2f, %+.2f] | %.3g |", cmp.MeanDiff.Estimate, cmp.MeanDiff.Lo, cmp.MeanDiff.Hi, cmp.MannWhitney.P),
 		fmt.Sprintf("Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s)", pr.R, pv(pr.P), sr.R, pv(sr.P)),
-		fmt.Sprintf("| Efficiency %% | %.2f (n=5) | %.2f (n=5) | %+.2f | [%+.2f, %+.2f] | %.3g |", fc.MeanA, fc.MeanB, fc.MeanDiff.Estimate, fc.MeanDiff.Lo, fc.MeanDiff.Hi, fc.MannWhitney.P),
+		fmt.Sprintf("| Seed efficiency %% | %.2f (n=5) | %.2f (n=5) | %+.2f | [%+.2f, %+.2f] | %.3g |", fc.MeanA, fc.MeanB, fc.MeanDiff.Estimate, fc.MeanDiff.Lo, fc.MeanDiff.Hi, fc.MannWhitney.P),
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)

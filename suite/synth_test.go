@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -43,12 +44,14 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 	}
 	eff += rng.NormFloat64() * 0.5
 	type metrics struct {
-		TokensGenerated int     `json:"tokens_generated"`
-		Throughput      float64 `json:"throughput_tokens_per_sec"`
-		TTFT            float64 `json:"ttft_ms"`
-		Total           float64 `json:"total_duration_ms"`
-		EvalCount       int     `json:"eval_count"`
-		EvalDuration    int64   `json:"eval_duration"`
+		TokensGenerated int            `json:"tokens_generated"`
+		Throughput      float64        `json:"throughput_tokens_per_sec"`
+		TTFT            float64        `json:"ttft_ms"`
+		Total           float64        `json:"total_duration_ms"`
+		EvalCount       int            `json:"eval_count"`
+		EvalDuration    int64          `json:"eval_duration"`
+		TPOT            float64        `json:"tpot_ms"`
+		ITLms           map[string]any `json:"itl_ms"`
 	}
 	type agent struct {
 		ID      string  `json:"id"`
@@ -59,14 +62,17 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		tps := serverTPS * (1 + rng.NormFloat64()*0.02)
 		n := 256
 		total := float64(n)/tps*1000 + 50
+		tpot := (total - 50) / float64(n-1)
 		agents = append(agents, agent{ID: id, Metrics: metrics{
 			TokensGenerated: n, Throughput: float64(n) / total * 1000, TTFT: 50, Total: total,
-			EvalCount: n, EvalDuration: int64(float64(n) / tps * 1e9),
+			EvalCount: n, EvalDuration: int64(float64(n) / tps * 1e9), TPOT: tpot,
+			ITLms: map[string]any{"n": n - 1, "mean": tpot, "p50": tpot * 0.9, "p99": tpot * 2.5, "max": tpot * 3},
 		}})
 	}
 	js := map[string]any{
 		"run": r.Index, "scenario": "chimera_homo", "agents": agents,
 		"concurrent_wall_time_ms": 2600.0, "efficiency_percent": eff,
+		"balance_bound_percent": math.Min(100, eff+0.8), "true_efficiency_percent": eff - 3 + rng.NormFloat64()*0.5,
 		"read_buffer_size": int(r.Buffer),
 	}
 	if r.Phase == PhaseThrottle {

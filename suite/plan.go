@@ -273,6 +273,22 @@ func ParseRates(s string) ([]float64, error) {
 	return out, nil
 }
 
+// ParseCosts parses a comma-separated list of Go durations, as the ceiling
+// sweep's costs per message ("0,50us,100us"); a bare 0 is zero.
+func ParseCosts(s string) ([]Duration, error) {
+	var out []Duration
+	for _, f := range splitList(s) {
+		var d Duration
+		if f != "0" {
+			if err := d.UnmarshalText([]byte(f)); err != nil {
+				return nil, fmt.Errorf("suite: ceiling cost: %w", err)
+			}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // ParseModels parses a comma-separated list of model names, as the
 // --mri-models, --hardware-models and --throttle-models flags take them:
 // spaces around names and empty items are dropped.

@@ -56,6 +56,11 @@ func writePlots(root string, plan Plan, data []*runData) ([]string, error) {
 			return files, err
 		}
 	}
+	if p, ok := ceilingPlot(plan, data); ok {
+		if err := save(p, "ceiling_"+layout.Slug(plan.Ceiling.Model)+".png"); err != nil {
+			return files, err
+		}
+	}
 	if !plan.MRI.Skip {
 		for _, model := range plan.MRI.Models {
 			ds := byPhaseModel(PhaseMRI, model)

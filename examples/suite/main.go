@@ -81,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
 		samplerKind    = fs.String("sampler", "", "GPU sampler: auto (default), nvml or nvidia-smi")
 		lagInterval    = fs.Duration("lag-interval", 0, "scheduler-lag probe interval (default 10ms; the seed's was 100ms, too long for short runs)")
+		ceiling        = fs.Bool("ceiling", false, "run the ceiling sweep: both agents' per-message work on one event loop at each --ceiling-costs")
+		ceilingModel   = fs.String("ceiling-model", "", "model of the ceiling sweep (default: the first MRI model)")
+		ceilingCosts   = fs.String("ceiling-costs", "", "CPU costs per message the ceiling sweep compares (default 0,50us,100us,200us,400us)")
+		soloBaseline   = fs.Bool("solo-baseline", true, "each dual-agent run first streams every agent alone, for the true speedup")
 		showPlanAndRun = fs.Bool("dry-run", false, "print the plan (as JSON, defaults filled in) and the runs it makes, and exit")
 	)
 	fs.Usage = func() {
@@ -145,6 +149,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			plan.Hardware.Sampler = *samplerKind
 		case "lag-interval":
 			plan.LagInterval = suite.Duration(*lagInterval)
+		case "ceiling":
+			plan.Ceiling.Run = *ceiling
+		case "ceiling-model":
+			plan.Ceiling.Model = *ceilingModel
+		case "ceiling-costs":
+			plan.Ceiling.Costs, err = suite.ParseCosts(*ceilingCosts)
+		case "solo-baseline":
+			plan.SoloBaseline = soloBaseline
 		}
 		if err != nil && usageErr == nil {
 			usageErr = err

@@ -166,8 +166,13 @@ func (t *Streamer) wait(ctx context.Context, n int) error {
 type Backpressure struct {
 	// ThrottleRate is the cap (0: unlimited).
 	ThrottleRate float64 `json:"throttle_rate"`
-	// ClientTokensPerSec is the achieved rate: tokens / client total.
+	// ClientTokensPerSec is the plain rate, tokens / client total: its
+	// window includes the time to first token and the bucket's first fill.
 	ClientTokensPerSec float64 `json:"client_tokens_per_sec"`
+	// CapTokensPerSec is the rate the reader held after its first token,
+	// (tokens − 1) / (total − TTFT): the measure of the cap. Nil with
+	// under two tokens or no TTFT.
+	CapTokensPerSec *float64 `json:"cap_tokens_per_sec"`
 	// ServerTokensPerSec is Ollama's eval_count / eval_duration: how fast
 	// the model generated. If it falls as the cap falls, throttling the
 	// reader slowed the server.
@@ -191,6 +196,10 @@ func Measure(throttleRate float64, res *profiler.Result) Backpressure {
 	b.ClientTokensPerSec = res.TokensPerSecond()
 	b.ClientTotalMS = float64(res.Total) / float64(time.Millisecond)
 	b.Tokens = res.Tokens
+	if res.HasTTFT && res.Tokens > 1 && res.Total > res.TTFT {
+		v := float64(res.Tokens-1) / (res.Total - res.TTFT).Seconds()
+		b.CapTokensPerSec = &v
+	}
 	if res.Final != nil {
 		b.ServerTokensPerSec = res.Final.ServerTokensPerSecond()
 		b.ServerTotalMS = float64(res.Final.TotalDuration) / float64(time.Millisecond)

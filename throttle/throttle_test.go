@@ -307,3 +307,19 @@ func TestRequestTimeoutEndsWait(t *testing.T) {
 		t.Error("the limiter's wait was not ended by the request timeout")
 	}
 }
+
+// TestMeasureCapRate: the cap is measured after the first token, so a
+// long TTFT does not pull it down; the plain rate keeps the whole window.
+func TestMeasureCapRate(t *testing.T) {
+	res := &profiler.Result{Tokens: 61, HasTTFT: true, TTFT: 2 * time.Second, Total: 3 * time.Second}
+	b := Measure(60, res)
+	if b.CapTokensPerSec == nil || math.Abs(*b.CapTokensPerSec-60) > 1e-9 {
+		t.Errorf("cap rate %v, want 60", b.CapTokensPerSec)
+	}
+	if math.Abs(b.ClientTokensPerSec-61.0/3) > 1e-9 {
+		t.Errorf("plain rate %v, want %v", b.ClientTokensPerSec, 61.0/3)
+	}
+	if b := Measure(60, &profiler.Result{Tokens: 1, HasTTFT: true, TTFT: time.Second, Total: time.Second}); b.CapTokensPerSec != nil {
+		t.Errorf("cap rate %v from one token", *b.CapTokensPerSec)
+	}
+}

@@ -175,7 +175,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 	if rate > 0 {
 		// The profiler times a message by the read that delivered it; a
 		// throttled reader finds many waiting at once.
-		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s is the measure of the cap)")
+		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s after the first token, (tokens - 1) / (total - TTFT), is the measure of the cap; the plain rate tokens / total also holds the TTFT)")
 	}
 	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep}); err != nil {
 		errs = append(errs, err)
@@ -192,7 +192,11 @@ func printRun(stdout io.Writer, rr *profiler.RunResult, runs int, rate float64, 
 			continue
 		}
 		bp := bps[k]
-		fmt.Fprintf(stdout, " | %s %d tok, client %.1f tok/s, server %.1f tok/s, server total %.0f ms", a.ID, bp.Tokens, bp.ClientTokensPerSec, bp.ServerTokensPerSec, bp.ServerTotalMS)
+		achieved := "-"
+		if bp.CapTokensPerSec != nil {
+			achieved = fmt.Sprintf("%.1f", *bp.CapTokensPerSec)
+		}
+		fmt.Fprintf(stdout, " | %s %d tok, achieved %s tok/s after the first token (plain %.1f), server %.1f tok/s, server total %.0f ms", a.ID, bp.Tokens, achieved, bp.ClientTokensPerSec, bp.ServerTokensPerSec, bp.ServerTotalMS)
 	}
 	fmt.Fprintln(stdout)
 }

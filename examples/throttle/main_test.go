@@ -62,6 +62,16 @@ func TestThrottleCommand(t *testing.T) {
 	}
 	if bp := doc["backpressure"].([]any); len(bp) != 2 {
 		t.Errorf("backpressure %v", bp)
+	} else {
+		for _, b := range bp {
+			// The cap, measured after the first token, is held closely.
+			if c, ok := b.(map[string]any)["cap_tokens_per_sec"].(float64); !ok || c > 105 || c < 70 {
+				t.Errorf("cap_tokens_per_sec %v under a 100 tok/s cap", b.(map[string]any)["cap_tokens_per_sec"])
+			}
+		}
+	}
+	if !strings.Contains(out.String(), " tok/s after the first token (plain ") || !strings.Contains(out.String(), "true speedup ") {
+		t.Errorf("stdout:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "summary (cap 100 tok/s):") || !strings.Contains(out.String(), "ITL of a throttled stream") {
 		t.Errorf("stdout:\n%s", out.String())

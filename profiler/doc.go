@@ -32,7 +32,11 @@
 //     [Scenario]s), under a concurrency limit, with the lag probe running,
 //     and returns a [RunResult]: the seed's run_<i>.json with
 //     concurrent_wall_time_ms, sequential_estimate_ms, concurrency_speedup
-//     and efficiency_percent, plus per-agent metrics and errors.
+//     and efficiency_percent, plus per-agent metrics and errors. With
+//     [Config.SoloBaseline] each run first streams every agent alone, and
+//     the result adds the true speed-up (solo times over the concurrent
+//     wall time) and the balance bound; [ConsumerConfig] models a client
+//     that handles every message on one event loop at a CPU cost.
 //     [Config.Wrap] lets tr117/throttle put a rate limiter between each
 //     agent's stream and its reader. [NewReport] summarises runs.
 //

@@ -73,6 +73,29 @@ func TestReportGoldenOneRunNoGPU(t *testing.T) {
 	checkGolden(t, root, "report_1run_nogpu.golden.md")
 }
 
+// TestReportGoldenCeiling is the report of the ceiling sweep alone.
+func TestReportGoldenCeiling(t *testing.T) {
+	root := t.TempDir()
+	cfg := fakeConfig(root)
+	cfg.Plan.MRI.Runs = 3
+	cfg.Plan.Ceiling = CeilingPlan{Run: true, Runs: 3}
+	cfg.Plan.Throttle.Skip, cfg.Plan.Hardware.Skip = true, true
+	if _, err := execute(context.Background(), cfg, synthExecGPU(root, false)); err != nil {
+		t.Fatal(err)
+	}
+	man, err := ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man.Host = Host{Hostname: "testhost", OS: "linux", Arch: "amd64", CPU: "Test CPU", NumCPU: 2}
+	man.GoVersion = "go1.x"
+	man.Endpoints = nil
+	if err := man.write(root); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, root, "report_ceiling.golden.md")
+}
+
 func checkGolden(t *testing.T, root, name string) {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 26, 18, 0, 0, 0, time.UTC) }

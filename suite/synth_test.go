@@ -43,6 +43,12 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		serverTPS = 70
 	}
 	eff += rng.NormFloat64() * 0.5
+	trueEff := eff - 3 + rng.NormFloat64()*0.5
+	if r.Phase == PhaseCeiling {
+		// A loop that saturates: true efficiency falls with the cost per
+		// message while the seed's number stays put.
+		trueEff = math.Min(99.5, 99-float64(r.Cost.D().Microseconds())*0.06+rng.NormFloat64()*0.5)
+	}
 	type metrics struct {
 		TokensGenerated int            `json:"tokens_generated"`
 		Throughput      float64        `json:"throughput_tokens_per_sec"`
@@ -51,6 +57,8 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		EvalCount       int            `json:"eval_count"`
 		EvalDuration    int64          `json:"eval_duration"`
 		TPOT            float64        `json:"tpot_ms"`
+		Messages        int            `json:"messages"`
+		Chunks          int            `json:"chunks"`
 		ITLms           map[string]any `json:"itl_ms"`
 	}
 	type agent struct {
@@ -65,14 +73,14 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		tpot := (total - 50) / float64(n-1)
 		agents = append(agents, agent{ID: id, Metrics: metrics{
 			TokensGenerated: n, Throughput: float64(n) / total * 1000, TTFT: 50, Total: total,
-			EvalCount: n, EvalDuration: int64(float64(n) / tps * 1e9), TPOT: tpot,
+			EvalCount: n, EvalDuration: int64(float64(n) / tps * 1e9), TPOT: tpot, Messages: n + 1, Chunks: 20,
 			ITLms: map[string]any{"n": n - 1, "mean": tpot, "p50": tpot * 0.9, "p99": tpot * 2.5, "max": tpot * 3},
 		}})
 	}
 	js := map[string]any{
 		"run": r.Index, "scenario": "chimera_homo", "agents": agents,
 		"concurrent_wall_time_ms": 2600.0, "efficiency_percent": eff,
-		"balance_bound_percent": math.Min(100, eff+0.8), "true_efficiency_percent": eff - 3 + rng.NormFloat64()*0.5,
+		"balance_bound_percent": math.Min(100, eff+0.8), "true_efficiency_percent": trueEff,
 		"read_buffer_size": int(r.Buffer),
 	}
 	if r.Phase == PhaseThrottle {
@@ -108,6 +116,9 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 	b.WriteString("timestamp,lag_ms,run\n")
 	for i := 0; i < 26; i++ {
 		lag := 0.2 + rng.ExpFloat64()*(100-eff)
+		if r.Phase == PhaseCeiling {
+			lag = 0.2 + rng.ExpFloat64()*(100-trueEff)
+		}
 		fmt.Fprintf(&b, "%s,%.3f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), lag, r.Index)
 	}
 	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, LoopLag)), []byte(b.String()), 0o644); err != nil {

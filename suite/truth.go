@@ -295,6 +295,13 @@ func (a *analyzer) sweepVerdicts(cs *CeilingSweep) []Verdict {
 		}
 		v.Text += "."
 	}
+	if cs.KneeUS != nil {
+		v.Text += fmt.Sprintf(" So at this token rate a single-loop client caps multi-agent efficiency once it spends about %g µs per message", *cs.KneeUS)
+		if cs.ClientCostUS != nil && *cs.ClientCostUS < *cs.KneeUS {
+			v.Text += "; tr117 does not"
+		}
+		v.Text += "."
+	}
 	vs = append(vs, v)
 	for _, c := range []struct {
 		what string

@@ -42,3 +42,19 @@ func TestDryRunPrintsThePlan(t *testing.T) {
 		t.Errorf("runs:\n%s", runs)
 	}
 }
+
+// --ceiling adds the sweep's runs; --solo-baseline=false reaches the plan.
+func TestDryRunCeiling(t *testing.T) {
+	code, out, errs := runCmd(t, "--dry-run", "--runs", "1", "--ceiling", "--ceiling-costs", "0,100us", "--solo-baseline=false")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"ceiling/gemma3_latest/0us/run_1\n", "ceiling/gemma3_latest/100us/run_1\n", `"solo_baseline": false`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errs := runCmd(t, "--dry-run", "--ceiling-costs", "fast"); code != 2 {
+		t.Errorf("--ceiling-costs fast: exit %d, %s", code, errs)
+	}
+}

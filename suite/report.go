@@ -622,7 +622,7 @@ func (a *analyzer) ceilingVerdict(cm CeilingModel) Verdict {
 	v.Text += fmt.Sprintf(" The seed's efficiency reads %.1f%% (min %.1f%%, max %.1f%%)", ss.Mean, ss.Min, ss.Max)
 	if bs != nil {
 		v.Text += fmt.Sprintf(" against a balance bound of %.1f%%", bs.Mean)
-		if bs.Mean-ss.Mean <= BalanceNearPP {
+		if bs.Mean-ss.Mean <= BalanceNearPP && bs.Mean <= 100-BalanceNearPP {
 			v.Text += fmt.Sprintf(": within %.0f points of it, so its shortfall from 100%% is the agents' length difference, not the client", BalanceNearPP)
 		}
 	}

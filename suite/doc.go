@@ -4,6 +4,9 @@
 //
 //   - phase 1, client ceiling ("MRI"): tr117/profiler's multi-agent Runner,
 //     per model × read-buffer size × run, with chunk and scheduler-lag traces;
+//   - the ceiling sweep, when asked for: the same runs with both agents'
+//     per-message work on one event loop at a swept CPU cost per message
+//     (profiler.ConsumerConfig), per cost × run;
 //   - phase 3, flow dynamics: the same runs with each agent's reader
 //     rate-limited (tr117/throttle's token bucket), per model × rate × run;
 //   - phase 2, hardware: each run wrapped by tr117/gpumon's Monitor, around
@@ -20,6 +23,7 @@
 //	<root>/manifest.json                       what ran, on what, and how each run ended
 //	<root>/phase1/<slug>/<default|bufN>/       run_<i>.json, run_<i>_chunk_metrics.csv, run_<i>_loop_lag.csv,
 //	                                           and chunk_metrics.csv / loop_lag.csv merged over the finished runs
+//	<root>/ceiling/<slug>/<cost>us/            the same (the ceiling sweep)
 //	<root>/phase3/<slug>/<rate>tps/            the same, with throttle_rate in run_<i>.json
 //	<root>/phase2/<slug>/                      the same plus run_<i>_gpu_metrics.csv, run_<i>_gpu_summary.json
 //	                                           (and agent_output/run_<i>.log for a command template)

@@ -211,23 +211,26 @@ func TestJSONWithRefusesDuplicate(t *testing.T) {
 }
 
 // TestSingleLoopCeiling: a single consumer loop whose per-message cost
-// exceeds the time between the two agents' messages caps the true
-// efficiency and shows in the lag probe, which waits for the same loop.
+// exceeds the time between messages caps the true efficiency and shows in
+// the lag probe, which waits for the same loop.
 func TestSingleLoopCeiling(t *testing.T) {
-	sim := ollamatest.Config{TokensPerSecond: 250, TTFT: 5 * time.Millisecond, ResponseTokens: 200}
+	sim := ollamatest.Config{TokensPerSecond: 1000, TTFT: 5 * time.Millisecond, ResponseTokens: 200}
 	cu, iu := twoSims(t, sim, sim)
 	agents := equalAgents(cu, iu, 100)
 	lag := LagConfig{Interval: 5 * time.Millisecond}
 	free := runOnce(t, Config{Agents: agents, SoloBaseline: true, Lag: lag, Consumer: ConsumerConfig{SingleLoop: true}})
-	// At 3 ms a message the loop serves at most 333 messages a second:
-	// one agent alone (250 msg/s) keeps up, both together (500) do not, so
-	// the concurrent wall is about 600 ms against 800 ms of solo streams.
+	// At 3 ms a message the loop, not the 1 ms token interval, paces each
+	// agent even alone (about 300 ms), and both together need its 200
+	// turns one after the other (about 600 ms): true efficiency near 50 %.
+	// On a busy machine an agent alone also waits to be scheduled between
+	// its turns, which the other agent's turns hide when both run, so it
+	// may read higher; it stays well below the cost-free runs.
 	busy := runOnce(t, Config{Agents: agents, SoloBaseline: true, Lag: lag, Consumer: ConsumerConfig{SingleLoop: true, Cost: 3 * time.Millisecond}})
 	fe, be := val(free.TrueEfficiencyPercent), val(busy.TrueEfficiencyPercent)
 	t.Logf("true efficiency %.1f%% → %.1f%%, seed %.1f%% → %.1f%%, lag p99 %.2f → %.2f ms", fe, be,
 		val(free.EfficiencyPercent), val(busy.EfficiencyPercent), free.LoopLag.LagMS.P99, busy.LoopLag.LagMS.P99)
-	if fe < 85 || be > fe-10 {
-		t.Errorf("true efficiency %.1f%% without cost, %.1f%% at 3 ms a message", fe, be)
+	if fe < 80 || be > fe-15 {
+		t.Errorf("true efficiency %.1f%% without cost, %.1f%% at 3 ms a message (want ≥ 80%% and 15 points less)", fe, be)
 	}
 	if busy.LoopLag.LagMS.P50 < 1 {
 		t.Errorf("loop lag p50 %.3f ms on a saturated loop", busy.LoopLag.LagMS.P50)

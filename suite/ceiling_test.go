@@ -19,13 +19,13 @@ import (
 func TestCeilingSweepSimulated(t *testing.T) {
 	var urls []string
 	for i := range 2 {
-		srv := ollamatest.NewServer(ollamatest.Config{TokensPerSecond: 250, TTFT: 5 * time.Millisecond, Seed: uint64(i + 1)})
+		srv := ollamatest.NewServer(ollamatest.Config{TokensPerSecond: 1000, TTFT: 5 * time.Millisecond, Seed: uint64(i + 1)})
 		t.Cleanup(func() { srv.Close() })
 		urls = append(urls, srv.URL)
 	}
 	root := t.TempDir()
 	plan := Plan{
-		CollectorURL: urls[0], InsightURL: urls[1], NumPredict: 60,
+		CollectorURL: urls[0], InsightURL: urls[1], NumPredict: 100,
 		MRI: MRIPlan{Skip: true}, Throttle: ThrottlePlan{Skip: true}, Hardware: HardwarePlan{Skip: true},
 		Ceiling: CeilingPlan{Run: true, Runs: 2, Costs: []Duration{0, Duration(time.Millisecond), Duration(3 * time.Millisecond)}},
 	}

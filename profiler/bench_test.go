@@ -89,7 +89,8 @@ func BenchmarkStreamOverhead(b *testing.B) {
 	b.Run("tr117", func(b *testing.B) {
 		c := NewClient(ClientConfig{HTTPClient: inProcessClient(msgs)})
 		chunks := sink.NewCSV[Chunk](io.Discard)
-		req := &Request{Agent: "collector", URL: "http://ollama.invalid", Model: "gemma3:latest", Prompt: "hi", Chunks: chunks}
+		req := &Request{Agent: "collector", URL: "http://ollama.invalid", Model: "gemma3:latest", Prompt: "hi"}
+		ctx := WithHooks(ctx, &Hooks{Chunks: chunks})
 		tokens := 0
 		fn := func(m *Message) error { tokens += m.Tokens; return nil }
 		b.ReportAllocs()

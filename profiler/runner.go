@@ -50,6 +50,11 @@ type Config struct {
 	// ReadBufferSize bounds every transport read (see ClientConfig).
 	// Zero: Go's defaults. At most MaxReadBufferSize.
 	ReadBufferSize int `json:"read_buffer_size,omitempty"`
+	// ReadMode says how bodies are cut into chunks (see ClientConfig).
+	// Default ReadBound.
+	ReadMode ReadMode `json:"read_mode,omitempty"`
+	// APIKey is sent as a bearer token (see ClientConfig); never written.
+	APIKey string `json:"-"`
 	// Timeout bounds each request. Default DefaultTimeout; negative: none.
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// IdleTimeout abandons a stream silent for that long. Default: none.
@@ -126,6 +131,9 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 		return nil, fmt.Errorf("profiler: read buffer size %d is not in [0, %d]", cfg.ReadBufferSize, MaxReadBufferSize)
 	}
 	cfg.API = api
+	if cfg.ReadMode, err = ParseReadMode(string(cfg.ReadMode)); err != nil {
+		return nil, err
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -138,7 +146,7 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 	cfg.Lag = cfg.Lag.withDefaults()
 	r := &Runner{cfg: cfg, sinks: sinks}
 	for _, a := range cfg.Agents {
-		c := NewClient(ClientConfig{ReadBufferSize: cfg.ReadBufferSize, Timeout: cfg.Timeout, IdleTimeout: cfg.IdleTimeout})
+		c := NewClient(ClientConfig{ReadBufferSize: cfg.ReadBufferSize, ReadMode: cfg.ReadMode, IdleTimeout: cfg.IdleTimeout, APIKey: cfg.APIKey})
 		r.clients = append(r.clients, c)
 		var s Streamer = c
 		if cfg.Wrap != nil {
@@ -177,7 +185,9 @@ func (r *Runner) Warmup(ctx context.Context) error {
 		opts["num_predict"] = 1
 		req := &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: r.cfg.WarmupPrompt, System: a.System, Options: opts}
 		wg.Go(func() {
-			_, err := r.clients[i].Stream(ctx, req, func(*Message) error { return nil })
+			actx, cancel := r.requestContext(ctx, nil)
+			defer cancel()
+			_, err := r.clients[i].Stream(actx, req, func(*Message) error { return nil })
 			var se *StreamError
 			switch {
 			case errors.As(err, &se):
@@ -192,6 +202,18 @@ func (r *Runner) Warmup(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return errors.Join(errs...)
+}
+
+// requestContext returns the context of one request: ctx with the hooks
+// and the request timeout.
+func (r *Runner) requestContext(ctx context.Context, h *Hooks) (context.Context, context.CancelFunc) {
+	if h != nil {
+		ctx = WithHooks(ctx, h)
+	}
+	if r.cfg.Timeout > 0 {
+		return context.WithTimeoutCause(ctx, r.cfg.Timeout, ErrTimeout)
+	}
+	return ctx, func() {}
 }
 
 // agentErr makes sure err names the agent and its endpoint.
@@ -225,6 +247,8 @@ type RunResult struct {
 	EfficiencyPercent *float64 `json:"efficiency_percent"`
 	// ReadBufferSize is the configured read size; 0 means Go's default.
 	ReadBufferSize int `json:"read_buffer_size"`
+	// ReadMode is how bodies were cut into chunks: "bound" or "exact".
+	ReadMode ReadMode `json:"read_mode"`
 	// Concurrency is the number of permits agents shared.
 	Concurrency int `json:"concurrency_limit"`
 	// StartedAt is when the run started (UTC).
@@ -270,8 +294,12 @@ type AgentMetrics struct {
 	TokensGenerated int `json:"tokens_generated"`
 	// ThroughputTokensPerSec is TokensGenerated / TotalDurationMS.
 	ThroughputTokensPerSec float64 `json:"throughput_tokens_per_sec"`
-	// TTFTMS is the time to the first message with content.
+	// TTFTMS is the time to the first token of any kind (content or
+	// reasoning).
 	TTFTMS *float64 `json:"ttft_ms"`
+	// TTFCMS is the time to the first content token; equal to TTFTMS for
+	// models that do not think.
+	TTFCMS *float64 `json:"ttfc_ms"`
 	// TotalDurationMS is the client's total time for the request.
 	TotalDurationMS    float64 `json:"total_duration_ms"`
 	EvalCount          int     `json:"eval_count"`
@@ -342,7 +370,7 @@ func (rr *RunResult) Err() error {
 // Every goroutine Run starts has ended when it returns.
 func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	cfg := r.cfg
-	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize, Concurrency: cfg.Concurrency}
+	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize, ReadMode: cfg.ReadMode, Concurrency: cfg.Concurrency}
 	rr.Agents = make([]AgentResult, len(cfg.Agents))
 
 	var lagSink sink.Sink[LagSample]
@@ -358,12 +386,13 @@ func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	var lagWG sync.WaitGroup
 	lagWG.Go(func() { _ = probe.Run(lagCtx) })
 
+	hooks := &Hooks{Run: i, Chunks: r.sinks.Chunks}
 	sem := make(chan struct{}, cfg.Concurrency)
 	start := time.Now()
 	rr.StartedAt = start.UTC()
 	var wg sync.WaitGroup
 	for k, a := range cfg.Agents {
-		req := &Request{Agent: a.ID, Run: i, URL: a.URL, API: cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options, Chunks: r.sinks.Chunks}
+		req := &Request{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options}
 		wg.Go(func() {
 			ar := &rr.Agents[k]
 			*ar = AgentResult{ID: a.ID, BaseURL: a.URL, Model: a.Model, Options: a.Options}
@@ -374,7 +403,9 @@ func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 				ar.Stream = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
 				return
 			}
-			res, err := r.streamers[k].Stream(ctx, req, func(*Message) error { return nil })
+			actx, cancel := r.requestContext(ctx, hooks)
+			res, err := r.streamers[k].Stream(actx, req, func(*Message) error { return nil })
+			cancel()
 			<-sem
 			if res == nil {
 				res = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
@@ -447,6 +478,10 @@ func fillAgent(ar *AgentResult) {
 	if res.HasTTFT {
 		v := ms(res.TTFT)
 		m.TTFTMS = &v
+	}
+	if res.HasTTFC {
+		v := ms(res.TTFC)
+		m.TTFCMS = &v
 	}
 	m.TotalDurationMS = ms(res.Total)
 	if f := res.Final; f != nil {

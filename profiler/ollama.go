@@ -300,4 +300,3 @@ func requestBody(req *Request, noUsage bool) ([]byte, error) {
 	}
 	return json.Marshal(&api.GenerateRequest{Model: req.Model, Prompt: req.Prompt, System: req.System, Stream: &stream, Options: req.Options})
 }
-

@@ -122,7 +122,7 @@ func (s *stream) post(noUsage bool) (*http.Response, error) {
 // keep the connection open after it).
 func (s *stream) read(body io.Reader, fn func(*Message) error) (*Result, error) {
 	last := s.rd.last
-	s.rd.reset(body, s.c.readSize(), s.c.cfg.ReadMode == ReadExact)
+	s.rd.reset(body, s.c.readSize(), s.c.cfg.ReadMode == ReadExact && s.c.cfg.ReadBufferSize > 0)
 	s.rd.last, s.rd.start = last, s.start
 	for {
 		n, rerr := s.rd.read()

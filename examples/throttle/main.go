@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
+	streamFlags := agentcmd.AddStreamFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: throttle [flags]")
 		fs.PrintDefaults()
@@ -127,6 +128,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Wrap: func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
 			return throttle.WrapEach(s, newLimiter)
 		},
+	}
+	if err := streamFlags.Apply("throttle", &cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
 	}
 	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)

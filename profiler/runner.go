@@ -301,15 +301,30 @@ type AgentMetrics struct {
 	// models that do not think.
 	TTFCMS *float64 `json:"ttfc_ms"`
 	// TotalDurationMS is the client's total time for the request.
-	TotalDurationMS    float64 `json:"total_duration_ms"`
-	EvalCount          int     `json:"eval_count"`
-	EvalDuration       int64   `json:"eval_duration"`
-	PromptEvalDuration int64   `json:"prompt_eval_duration"`
+	TotalDurationMS float64 `json:"total_duration_ms"`
+	// EvalCount is the server's output-token count (Ollama's eval_count,
+	// OpenAI's usage.completion_tokens); EvalCountSource says where it
+	// came from. The server durations below are absent when the protocol
+	// reports none (the OpenAI APIs but for llama.cpp's timings).
+	EvalCount          int   `json:"eval_count"`
+	EvalDuration       int64 `json:"eval_duration,omitempty"`
+	PromptEvalDuration int64 `json:"prompt_eval_duration,omitempty"`
 
-	PromptEvalCount     int    `json:"prompt_eval_count"`
-	LoadDuration        int64  `json:"load_duration"`
-	ServerTotalDuration int64  `json:"server_total_duration"`
-	DoneReason          string `json:"done_reason,omitempty"`
+	PromptEvalCount     int   `json:"prompt_eval_count"`
+	LoadDuration        int64 `json:"load_duration,omitempty"`
+	ServerTotalDuration int64 `json:"server_total_duration,omitempty"`
+	// EvalCountSource is "ollama" (the done message), "usage" (OpenAI
+	// usage), "timings" (llama.cpp) or "client" when the server sent no
+	// count (eval_count is then 0).
+	EvalCountSource string `json:"eval_count_source"`
+	// TokensPerChunk is eval_count over tokens_generated when the server
+	// counted more than one token beyond the client (several tokens per
+	// chunk): ITL and TPOT are then per token. 1 otherwise.
+	TokensPerChunk float64 `json:"tokens_per_chunk"`
+	// ClientCounted is set when the server rejected
+	// stream_options.include_usage: the only count is the client's.
+	ClientCounted bool   `json:"client_counted,omitempty"`
+	DoneReason    string `json:"done_reason,omitempty"`
 	// ServerTokensPerSec is eval_count / eval_duration.
 	ServerTokensPerSec *float64 `json:"server_tokens_per_sec"`
 	// ClientOverheadMS is the client's total minus Ollama's total_duration.
@@ -484,6 +499,11 @@ func fillAgent(ar *AgentResult) {
 		m.TTFCMS = &v
 	}
 	m.TotalDurationMS = ms(res.Total)
+	m.TokensPerChunk, m.ClientCounted = max(res.TokensPerChunk, 1), res.ClientCounted
+	m.EvalCountSource = "client"
+	if res.Final.HasEvalCount() {
+		m.EvalCountSource = res.Final.CountSource
+	}
 	if f := res.Final; f != nil {
 		m.EvalCount = f.EvalCount
 		m.EvalDuration = int64(f.EvalDuration)

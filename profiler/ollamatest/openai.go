@@ -336,4 +336,3 @@ func (o *openaiWriter) completion(m *nativeMessage) any {
 	return textCompletion{ID: o.id, Object: "text_completion", Created: now, Model: m.Model, SystemFingerprint: "fp_ollama",
 		Choices: []textChoice{{Text: m.Response, FinishReason: fr}}, Usage: usage}
 }
-

@@ -42,6 +42,11 @@ func (s *chunkScanner) decode(b []byte) (*openaiFields, error) {
 	if s.scan(b) {
 		return &s.f, nil
 	}
+	return s.decodeJSON(b)
+}
+
+// decodeJSON fills s.f from b with encoding/json: the slow path.
+func (s *chunkScanner) decodeJSON(b []byte) (*openaiFields, error) {
 	var c openaiChunk
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, err

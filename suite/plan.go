@@ -417,6 +417,9 @@ func (p Plan) Validate() error {
 	}
 	checkModels("mri.models", p.MRI.Models)
 	checkRuns("mri.runs", p.MRI.Runs)
+	if _, err := profiler.ParseReadMode(p.MRI.ReadMode); err != nil {
+		bad("mri.read_mode", "%q is not bound or exact", p.MRI.ReadMode)
+	}
 	seenBuf := map[BufferSize]bool{}
 	for i, b := range p.MRI.Buffers {
 		switch {

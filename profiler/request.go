@@ -46,7 +46,12 @@ func (s *stream) reset(c *Client, ctx context.Context, req *Request) {
 	if s.api == "" {
 		s.api = APIGenerate
 	}
-	s.endpoint = strings.TrimRight(req.URL, "/") + s.api.Path()
+	root := strings.TrimRight(req.URL, "/")
+	if s.api.OpenAI() {
+		// "http://host:8000/v1", as OpenAI clients take it, is the root too.
+		root = strings.TrimSuffix(root, "/v1")
+	}
+	s.endpoint = root + s.api.Path()
 	s.res = &Result{Agent: req.Agent, URL: req.URL, API: s.api, Model: req.Model}
 	s.prevChunk, s.done = 0, false
 	s.lastRead.Store(0)

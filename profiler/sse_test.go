@@ -314,3 +314,21 @@ func TestOpenAIStreamOptionsRetry(t *testing.T) {
 		t.Errorf("Authorization %q", auth)
 	}
 }
+
+// An OpenAI base URL given with its /v1, as OpenAI clients take it, names
+// the same endpoint as the server root.
+func TestOpenAIBaseURLWithV1(t *testing.T) {
+	var paths []string
+	c := NewClient(ClientConfig{HTTPClient: sseServer(func(r *http.Request, _ []byte) (int, string, io.ReadCloser) {
+		paths = append(paths, r.URL.Path)
+		return 200, "text/event-stream", &sseBody{msgs: events(`{"choices":[{"text":"a"}]}`, "[DONE]")}
+	})})
+	for _, u := range []string{"http://oai.invalid", "http://oai.invalid/v1", "http://oai.invalid/v1/"} {
+		if _, err := c.Stream(context.Background(), &Request{URL: u, API: APIOpenAICompletions, Model: "m"}, func(*Message) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(paths) != "[/v1/completions /v1/completions /v1/completions]" {
+		t.Errorf("paths %v", paths)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/api"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"tr117/sink"
 )
@@ -89,7 +91,8 @@ func BenchmarkStreamOverhead(b *testing.B) {
 	b.Run("tr117", func(b *testing.B) {
 		c := NewClient(ClientConfig{HTTPClient: inProcessClient(msgs)})
 		chunks := sink.NewCSV[Chunk](io.Discard)
-		req := &Request{Agent: "collector", URL: "http://ollama.invalid", Model: "gemma3:latest", Prompt: "hi", Chunks: chunks}
+		req := &Request{Agent: "collector", URL: "http://ollama.invalid", Model: "gemma3:latest", Prompt: "hi"}
+		ctx := WithHooks(ctx, &Hooks{Chunks: chunks})
 		tokens := 0
 		fn := func(m *Message) error { tokens += m.Tokens; return nil }
 		b.ReportAllocs()
@@ -150,4 +153,91 @@ func mallocs() uint64 {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
+}
+
+// benchSSE renders n OpenAI chat chunks the way Ollama's /v1 writes them
+// (role on every delta), then the finish chunk, the usage chunk and
+// [DONE], one event per element.
+func benchSSE(n int) [][]byte {
+	words := []string{" the", " model", " streams", " one", " token", " per", " message", ",", " ü", "\\n"}
+	msgs := make([][]byte, 0, n+3)
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, fmt.Appendf(nil, `data: {"id":"chatcmpl-417","object":"chat.completion.chunk","created":1764547200,"model":"gemma3:latest","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":"%s"},"finish_reason":null}]}`+"\n\n", words[i%len(words)]))
+	}
+	msgs = append(msgs,
+		[]byte(`data: {"id":"chatcmpl-417","object":"chat.completion.chunk","created":1764547200,"model":"gemma3:latest","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":"length"}]}`+"\n\n"),
+		fmt.Appendf(nil, `data: {"id":"chatcmpl-417","object":"chat.completion.chunk","created":1764547200,"model":"gemma3:latest","system_fingerprint":"fp_ollama","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n", n, n+40),
+		[]byte("data: [DONE]\n\n"))
+	return msgs
+}
+
+// sseClient is inProcessClient for an event stream.
+func sseClient(msgs [][]byte) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return &http.Response{
+			StatusCode: 200, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header:  http.Header{"Content-Type": {"text/event-stream"}},
+			Body:    &flushBody{msgs: msgs},
+			Request: r,
+		}, nil
+	})}
+}
+
+// BenchmarkSSEOverhead compares the client-side cost per streamed chunk of
+// this package's Client on /v1/chat/completions (chunk records to a CSV
+// sink, every message timed, the response kept) with openai-go's streaming
+// chat completions, both draining the same in-process event stream of
+// 10,000 chunks delivered one per read. One iteration is one whole stream.
+func BenchmarkSSEOverhead(b *testing.B) {
+	const n = 10000
+	msgs := benchSSE(n)
+	ctx := context.Background()
+
+	b.Run("tr117", func(b *testing.B) {
+		c := NewClient(ClientConfig{HTTPClient: sseClient(msgs)})
+		req := &Request{Agent: "collector", URL: "http://oai.invalid", API: APIOpenAIChat, Model: "gemma3:latest", Prompt: "hi"}
+		ctx := WithHooks(ctx, &Hooks{Chunks: sink.NewCSV[Chunk](io.Discard)})
+		fn := func(m *Message) error { return nil }
+		b.ReportAllocs()
+		a0 := mallocs()
+		for b.Loop() {
+			res, err := c.Stream(ctx, req, fn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Tokens != n || res.Final == nil || res.Final.EvalCount != n {
+				b.Fatalf("got %d tokens, final %+v", res.Tokens, res.Final)
+			}
+		}
+		reportPerMsg(b, len(msgs), mallocs()-a0)
+	})
+
+	b.Run("openaigo", func(b *testing.B) {
+		client := openai.NewClient(option.WithBaseURL("http://oai.invalid/v1/"), option.WithHTTPClient(sseClient(msgs)), option.WithAPIKey("none"), option.WithMaxRetries(0))
+		params := openai.ChatCompletionNewParams{Model: "gemma3:latest", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}
+		var text strings.Builder
+		b.ReportAllocs()
+		a0 := mallocs()
+		for b.Loop() {
+			text.Reset()
+			count := 0
+			stream := client.Chat.Completions.NewStreaming(ctx, params)
+			for stream.Next() {
+				if ch := stream.Current(); len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "" {
+					count++
+					text.WriteString(ch.Choices[0].Delta.Content)
+				}
+			}
+			if err := stream.Err(); err != nil {
+				b.Fatal(err)
+			}
+			stream.Close()
+			if count != n {
+				b.Fatalf("got %d tokens", count)
+			}
+		}
+		reportPerMsg(b, len(msgs), mallocs()-a0)
+	})
 }

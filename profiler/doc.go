@@ -1,4 +1,5 @@
-// Package profiler measures streamed LLM completions from Ollama the way the
+// Package profiler measures streamed LLM completions from Ollama, or any
+// OpenAI-compatible server, the way the
 // TR117 study's "Python MRI" did, in Go: every message and every transport
 // read timed, the Go scheduler's lag watched while it happens, and several
 // agents run at once to compute multi-agent efficiency.
@@ -7,14 +8,18 @@
 //
 //   - A [Streamer] streams one completion and hands each [Message] to a
 //     callback; an error from the callback stops the stream. [Client] is
-//     the Ollama implementation, for /api/generate and /api/chat, built on
-//     ollama/api's request and response types but reading the NDJSON body
-//     itself, one bounded read at a time ([ClientConfig.ReadBufferSize]),
-//     so that it can time each read. Non-final messages are decoded by a
-//     scanner that does not allocate; see BenchmarkStreamOverhead.
-//   - Each read that delivers bytes is a [Chunk] (bytes, gap since the
-//     previous read, parse time) sent to the request's chunk sink: the rows
-//     of chunk_metrics.csv. A stream's first chunk has no gap (an empty
+//     the implementation for four [API]s: Ollama's /api/generate and
+//     /api/chat (NDJSON) and the OpenAI-compatible /v1/chat/completions and
+//     /v1/completions (server-sent events). It reads the body itself
+//     through four small parts: a reader that cuts it into chunks
+//     ([ClientConfig.ReadBufferSize], [ReadMode]), a framer (NDJSON lines
+//     or SSE events), a decoder per protocol and one meter that turns
+//     messages into a [Result]. The decoders' hot paths are scanners that
+//     do not allocate; see BenchmarkStreamOverhead and BenchmarkSSEOverhead.
+//   - Each chunk is a [Chunk] (bytes, gap since the previous one, parse
+//     time) sent to the chunk sink of the [Hooks] the request's context
+//     carries (as net/http/httptrace carries a ClientTrace): the rows of
+//     chunk_metrics.csv. A stream's first chunk has no gap (an empty
 //     gap_ms field): its time from the start is the time to first byte.
 //     Lines split across reads, and UTF-8 split across reads, are
 //     reassembled; lines have no length limit.
@@ -43,13 +48,17 @@
 // # Definitions
 //
 // TTFT is the time from the start of the request to the arrival of the first
-// message whose text ("response" for generate, "message.content" for chat)
-// is non-empty: a message with only a role, only thinking text or an empty
-// string does not count. A message "arrives" when the transport read that
-// completed its line returns. The client counts one token per message with
-// text or thinking text (the seed's proxy); Ollama's eval_count is the
-// server's count. TPOT = (total − TTFT) / (tokens − 1). Client overhead =
-// client total − Ollama's total_duration.
+// message with text of any kind, reasoning included; TTFC, to the first with
+// content text ("response" for generate, "message.content" for chat,
+// "delta.content" or "text" for the OpenAI APIs). A message with only a role
+// or an empty string counts for neither. A message "arrives" when the chunk
+// that completed it is handed on. The client counts one token per message
+// with text (tokens_generated); the server's count (Ollama's eval_count,
+// OpenAI's usage.completion_tokens) is eval_count. TPOT = (total − TTFT) /
+// (tokens − 1), over the server's count when chunks carry several tokens
+// ([Result.TokensPerChunk]). Client overhead = client total − the server's
+// total_duration, only where the protocol reports one. ResultStats reports
+// a benchmark's means to testing.B.
 //
 // # Failures
 //
@@ -57,8 +66,10 @@
 // *[StreamError] naming the agent, the endpoint and the body line: an
 // *[HTTPError] (with Ollama's error text, such as "model 'x' not found"), a
 // *[ServerError] ({"error": …} mid-stream), [ErrTruncated] (no done
-// message), a malformed line, [ErrIdleTimeout], [ErrTimeout] or a transport
-// error. A cancelled context is returned as ctx.Err(). In a run, one agent's
+// message), [ErrNoDone] (an OpenAI stream without "data: [DONE]"), a
+// malformed line, [ErrIdleTimeout], [ErrTimeout] (a context made with
+// context.WithTimeoutCause(ctx, d, ErrTimeout), as the Runner does) or a
+// transport error. A cancelled context is returned as ctx.Err(). In a run, one agent's
 // failure leaves the others' results complete.
 //
 // # Concurrency

@@ -23,9 +23,10 @@ func ExampleClient_Stream() {
 		Model:   "gemma3:latest",
 		Prompt:  "Why is the sky blue?",
 		Options: map[string]any{"num_predict": 16},
-		Chunks:  &chunks,
 	}
-	res, err := c.Stream(context.Background(), req, func(m *profiler.Message) error {
+	// Chunk records are a per-request hook, carried in the context.
+	ctx := profiler.WithHooks(context.Background(), &profiler.Hooks{Run: 1, Chunks: &chunks})
+	res, err := c.Stream(ctx, req, func(m *profiler.Message) error {
 		return nil // m.Content is the token's text, m.Arrival its time
 	})
 	if err != nil {

@@ -84,7 +84,7 @@ func TestRealServerTwoInstances(t *testing.T) {
 	// The same servers through a Client: /api/chat, and a looping model
 	// that Ollama's repetition abort cuts (repeat_penalty 0 and the prompt
 	// "loop" make the tiny model repeat one token).
-	c := NewClient(ClientConfig{Timeout: time.Minute})
+	c := NewClient(ClientConfig{})
 	defer c.CloseIdleConnections()
 	chat := &Request{Agent: "insight", URL: insts[1].URL, API: APIChat, Model: insts[1].Model, System: "Be brief.", Prompt: "Describe a benchmark.",
 		Options: map[string]any{"num_predict": 12, "seed": 7}}

@@ -47,6 +47,11 @@ type Config struct {
 	// ReadBufferSize bounds every transport read (see ClientConfig).
 	// Zero: Go's defaults. At most MaxReadBufferSize.
 	ReadBufferSize int `json:"read_buffer_size,omitempty"`
+	// ReadMode says how bodies are cut into chunks (see ClientConfig).
+	// Default ReadBound.
+	ReadMode ReadMode `json:"read_mode,omitempty"`
+	// APIKey is sent as a bearer token (see ClientConfig); never written.
+	APIKey string `json:"-"`
 	// Timeout bounds each request. Default DefaultTimeout; negative: none.
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// IdleTimeout abandons a stream silent for that long. Default: none.
@@ -136,6 +141,9 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 		return nil, fmt.Errorf("profiler: read buffer size %d is not in [0, %d]", cfg.ReadBufferSize, MaxReadBufferSize)
 	}
 	cfg.API = api
+	if cfg.ReadMode, err = ParseReadMode(string(cfg.ReadMode)); err != nil {
+		return nil, err
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -145,7 +153,7 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 	cfg.Lag = cfg.Lag.withDefaults()
 	r := &Runner{cfg: cfg, sinks: sinks}
 	for _, a := range cfg.Agents {
-		c := NewClient(ClientConfig{ReadBufferSize: cfg.ReadBufferSize, Timeout: cfg.Timeout, IdleTimeout: cfg.IdleTimeout})
+		c := NewClient(ClientConfig{ReadBufferSize: cfg.ReadBufferSize, ReadMode: cfg.ReadMode, IdleTimeout: cfg.IdleTimeout, APIKey: cfg.APIKey})
 		r.clients = append(r.clients, c)
 		var s Streamer = c
 		if cfg.Wrap != nil {
@@ -189,7 +197,9 @@ func (r *Runner) Warmup(ctx context.Context) error {
 		}
 		req := &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: prompt, System: a.System, Options: opts}
 		wg.Go(func() {
-			_, err := r.clients[i].Stream(ctx, req, func(*Message) error { return nil })
+			actx, cancel := r.requestContext(ctx, nil)
+			defer cancel()
+			_, err := r.clients[i].Stream(actx, req, func(*Message) error { return nil })
 			var se *StreamError
 			switch {
 			case errors.As(err, &se):
@@ -204,6 +214,18 @@ func (r *Runner) Warmup(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return errors.Join(errs...)
+}
+
+// requestContext returns the context of one request: ctx with the hooks
+// and the request timeout.
+func (r *Runner) requestContext(ctx context.Context, h *Hooks) (context.Context, context.CancelFunc) {
+	if h != nil {
+		ctx = WithHooks(ctx, h)
+	}
+	if r.cfg.Timeout > 0 {
+		return context.WithTimeoutCause(ctx, r.cfg.Timeout, ErrTimeout)
+	}
+	return ctx, func() {}
 }
 
 // agentErr makes sure err names the agent and its endpoint.
@@ -259,6 +281,8 @@ type RunResult struct {
 	Consumer     ConsumerConfig `json:"consumer"`
 	// ReadBufferSize is the configured read size; 0 means Go's default.
 	ReadBufferSize int `json:"read_buffer_size"`
+	// ReadMode is how bodies were cut into chunks: "bound" or "exact".
+	ReadMode ReadMode `json:"read_mode"`
 	// Concurrency is the number of permits agents shared.
 	Concurrency int `json:"concurrency_limit"`
 	// StartedAt is when the run started (UTC); with solo baselines, when
@@ -312,18 +336,37 @@ type AgentMetrics struct {
 	TokensGenerated int `json:"tokens_generated"`
 	// ThroughputTokensPerSec is TokensGenerated / TotalDurationMS.
 	ThroughputTokensPerSec float64 `json:"throughput_tokens_per_sec"`
-	// TTFTMS is the time to the first message with content.
+	// TTFTMS is the time to the first token of any kind (content or
+	// reasoning).
 	TTFTMS *float64 `json:"ttft_ms"`
+	// TTFCMS is the time to the first content token; equal to TTFTMS for
+	// models that do not think.
+	TTFCMS *float64 `json:"ttfc_ms"`
 	// TotalDurationMS is the client's total time for the request.
-	TotalDurationMS    float64 `json:"total_duration_ms"`
-	EvalCount          int     `json:"eval_count"`
-	EvalDuration       int64   `json:"eval_duration"`
-	PromptEvalDuration int64   `json:"prompt_eval_duration"`
+	TotalDurationMS float64 `json:"total_duration_ms"`
+	// EvalCount is the server's output-token count (Ollama's eval_count,
+	// OpenAI's usage.completion_tokens); EvalCountSource says where it
+	// came from. The server durations below are absent when the protocol
+	// reports none (the OpenAI APIs but for llama.cpp's timings).
+	EvalCount          int   `json:"eval_count"`
+	EvalDuration       int64 `json:"eval_duration,omitempty"`
+	PromptEvalDuration int64 `json:"prompt_eval_duration,omitempty"`
 
-	PromptEvalCount     int    `json:"prompt_eval_count"`
-	LoadDuration        int64  `json:"load_duration"`
-	ServerTotalDuration int64  `json:"server_total_duration"`
-	DoneReason          string `json:"done_reason,omitempty"`
+	PromptEvalCount     int   `json:"prompt_eval_count"`
+	LoadDuration        int64 `json:"load_duration,omitempty"`
+	ServerTotalDuration int64 `json:"server_total_duration,omitempty"`
+	// EvalCountSource is "ollama" (the done message), "usage" (OpenAI
+	// usage), "timings" (llama.cpp) or "client" when the server sent no
+	// count (eval_count is then 0).
+	EvalCountSource string `json:"eval_count_source"`
+	// TokensPerChunk is eval_count over tokens_generated when the server
+	// counted more than one token beyond the client (several tokens per
+	// chunk): ITL and TPOT are then per token. 1 otherwise.
+	TokensPerChunk float64 `json:"tokens_per_chunk"`
+	// ClientCounted is set when the server rejected
+	// stream_options.include_usage: the only count is the client's.
+	ClientCounted bool   `json:"client_counted,omitempty"`
+	DoneReason    string `json:"done_reason,omitempty"`
 	// ServerTokensPerSec is eval_count / eval_duration.
 	ServerTokensPerSec *float64 `json:"server_tokens_per_sec"`
 	// ClientOverheadMS is the client's total minus Ollama's total_duration.
@@ -404,7 +447,7 @@ func (rr *RunResult) Err() error {
 // ended when it returns.
 func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	cfg := r.cfg
-	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize,
+	rr := &RunResult{Run: i, Scenario: cfg.Scenario, API: cfg.API, ReadBufferSize: cfg.ReadBufferSize, ReadMode: cfg.ReadMode,
 		Concurrency: cfg.Concurrency, SoloBaseline: cfg.SoloBaseline, Consumer: cfg.Consumer}
 	rr.Agents = make([]AgentResult, len(cfg.Agents))
 	for k, a := range cfg.Agents {
@@ -434,17 +477,20 @@ func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	return rr, errors.Join(errs...)
 }
 
-// request is agent k's request in run i, writing chunks to chunks.
-func (r *Runner) request(k, i int, chunks sink.Sink[Chunk]) *Request {
+// request is agent k's request.
+func (r *Runner) request(k int) *Request {
 	a := r.cfg.Agents[k]
-	return &Request{Agent: a.ID, Run: i, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options, Chunks: chunks}
+	return &Request{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model, Prompt: a.Prompt, System: a.System, Options: a.Options}
 }
 
-// stream streams agent k's request with fn as the message callback and
+// stream streams agent k's request with fn as the message callback, under
+// the request timeout and with hooks (nil: none) in its context, and
 // returns its result (never nil) and error (naming agent and endpoint).
-func (r *Runner) stream(ctx context.Context, k int, req *Request, fn func(*Message) error) (*Result, error) {
+func (r *Runner) stream(ctx context.Context, k int, hooks *Hooks, fn func(*Message) error) (*Result, error) {
 	a := r.cfg.Agents[k]
-	res, err := r.streamers[k].Stream(ctx, req, fn)
+	actx, cancel := r.requestContext(ctx, hooks)
+	defer cancel()
+	res, err := r.streamers[k].Stream(actx, r.request(k), fn)
 	if res == nil {
 		res = &Result{Agent: a.ID, URL: a.URL, API: r.cfg.API, Model: a.Model}
 	}
@@ -477,7 +523,7 @@ func (r *Runner) runSolo(ctx context.Context, i int, rr *RunResult) {
 			return
 		}
 		ar := &rr.Agents[k]
-		ar.Solo, ar.SoloErr = r.stream(ctx, k, r.request(k, i, nil), consumer(r.cfg.Consumer, loop))
+		ar.Solo, ar.SoloErr = r.stream(ctx, k, nil, consumer(r.cfg.Consumer, loop))
 		if ar.SoloErr != nil {
 			ar.SoloError = ar.SoloErr.Error()
 		}
@@ -507,8 +553,8 @@ func (r *Runner) runTogether(ctx context.Context, i int, rr *RunResult) time.Dur
 	sem := make(chan struct{}, cfg.Concurrency)
 	start := time.Now()
 	var wg sync.WaitGroup
+	hooks := &Hooks{Run: i, Chunks: r.sinks.Chunks}
 	for k, a := range cfg.Agents {
-		req := r.request(k, i, r.sinks.Chunks)
 		fn := consumer(cfg.Consumer, loop)
 		wg.Go(func() {
 			ar := &rr.Agents[k]
@@ -519,7 +565,7 @@ func (r *Runner) runTogether(ctx context.Context, i int, rr *RunResult) time.Dur
 				ar.Stream = &Result{Agent: a.ID, URL: a.URL, API: cfg.API, Model: a.Model}
 				return
 			}
-			ar.Stream, ar.Err = r.stream(ctx, k, req, fn)
+			ar.Stream, ar.Err = r.stream(ctx, k, hooks, fn)
 			<-sem
 		})
 	}
@@ -603,7 +649,16 @@ func fillAgent(ar *AgentResult) {
 		v := ms(res.TTFT)
 		m.TTFTMS = &v
 	}
+	if res.HasTTFC {
+		v := ms(res.TTFC)
+		m.TTFCMS = &v
+	}
 	m.TotalDurationMS = ms(res.Total)
+	m.TokensPerChunk, m.ClientCounted = max(res.TokensPerChunk, 1), res.ClientCounted
+	m.EvalCountSource = "client"
+	if res.Final.HasEvalCount() {
+		m.EvalCountSource = res.Final.CountSource
+	}
 	if f := res.Final; f != nil {
 		m.EvalCount = f.EvalCount
 		m.EvalDuration = int64(f.EvalDuration)

@@ -8,55 +8,75 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
-
-	"tr117/sink"
 )
 
-// API selects the Ollama endpoint a request streams from.
+// API selects the protocol and endpoint a request streams from: one of
+// Ollama's native NDJSON endpoints or an OpenAI-compatible SSE endpoint.
 //
 // It is an immutable value, safe for concurrent use.
 type API string
 
-// The Ollama completion endpoints.
+// The completion endpoints.
 const (
-	// APIGenerate is POST /api/generate; the text is in "response". It is
-	// the default and what the seed used.
+	// APIGenerate is Ollama's POST /api/generate; the text is in
+	// "response". It is the default.
 	APIGenerate API = "generate"
-	// APIChat is POST /api/chat; the text is in "message.content".
+	// APIChat is Ollama's POST /api/chat; the text is in
+	// "message.content".
 	APIChat API = "chat"
+	// APIOpenAIChat is POST /v1/chat/completions of any OpenAI-compatible
+	// server (vLLM, llama.cpp, SGLang, TGI, LM Studio, Ollama's /v1),
+	// streamed as server-sent events; the text is in
+	// "choices[].delta.content".
+	APIOpenAIChat API = "openai-chat"
+	// APIOpenAICompletions is POST /v1/completions, streamed as
+	// server-sent events; the text is in "choices[].text".
+	APIOpenAICompletions API = "openai-completions"
 )
 
-// ParseAPI accepts "generate", "chat" and "" (generate).
+// ParseAPI accepts "generate", "chat", "openai-chat",
+// "openai-completions" and "" (generate).
 func ParseAPI(s string) (API, error) {
 	switch API(s) {
 	case "", APIGenerate:
 		return APIGenerate, nil
-	case APIChat:
-		return APIChat, nil
+	case APIChat, APIOpenAIChat, APIOpenAICompletions:
+		return API(s), nil
 	}
-	return "", fmt.Errorf("profiler: unknown API %q (want generate or chat)", s)
+	return "", fmt.Errorf("profiler: unknown API %q (want generate, chat, openai-chat or openai-completions)", s)
 }
 
-// Path returns the endpoint's URL path, "/api/generate" or "/api/chat".
+// Path returns the endpoint's URL path below the server root:
+// "/api/generate", "/api/chat", "/v1/chat/completions" or
+// "/v1/completions".
 func (a API) Path() string {
-	if a == APIChat {
+	switch a {
+	case APIChat:
 		return "/api/chat"
+	case APIOpenAIChat:
+		return "/v1/chat/completions"
+	case APIOpenAICompletions:
+		return "/v1/completions"
 	}
 	return "/api/generate"
 }
 
+// OpenAI reports whether a is one of the OpenAI-compatible (SSE) APIs.
+func (a API) OpenAI() bool { return a == APIOpenAIChat || a == APIOpenAICompletions }
+
 // Request is one completion to stream. It can be written into a manifest
 // as JSON (Chunks is left out).
 //
+// Per-request recorders (chunk records, the run label) travel in the
+// context: see [Hooks].
+//
 // A Request is plain data, read but not modified by Stream: safe to share
-// between goroutines that do not modify it (its Chunks sink must then be safe
-// for concurrent use).
+// between goroutines that do not modify it.
 type Request struct {
 	// Agent labels the request in chunk records and errors ("collector").
 	Agent string `json:"agent,omitempty"`
-	// Run labels the request's chunk records with the run they belong to.
-	Run int `json:"run,omitempty"`
-	// URL is the Ollama server's base URL, "http://localhost:11434".
+	// URL is the server's root URL, "http://localhost:11434"; the API
+	// adds the endpoint's path.
 	URL string `json:"url"`
 	// API is the endpoint. Default APIGenerate.
 	API API `json:"api,omitempty"`
@@ -68,12 +88,11 @@ type Request struct {
 	// leading system message in a chat).
 	System string `json:"system,omitempty"`
 	// Options are Ollama's model options ("num_ctx", "temperature", ...),
-	// sent as they are; nil sends none.
+	// sent as they are to Ollama's APIs; nil sends none. The OpenAI APIs
+	// have no options object: num_predict is sent as max_tokens, and
+	// temperature, top_p, top_k, seed and stop under their own names; the
+	// others are not sent.
 	Options map[string]any `json:"options,omitempty"`
-	// Chunks, when set, receives a record for each transport read of the
-	// response body. A Streamer that has no transport reads (a fake) sends
-	// none.
-	Chunks sink.Sink[Chunk] `json:"-"`
 }
 
 // Message is one streamed message as handed to a Streamer's callback. The
@@ -91,44 +110,86 @@ type Message struct {
 	// returned, measured from the start of the request.
 	Arrival time.Duration
 	// Content is the message's text: "response" for generate,
-	// "message.content" for chat. Often empty on the final message.
+	// "message.content" for chat, "choices[0].delta.content" for OpenAI
+	// chat, "choices[0].text" for OpenAI completions. Often empty on the
+	// final message.
 	Content []byte
-	// Thinking is the reasoning text of thinking models, if any.
+	// Thinking is the reasoning text of thinking models, if any
+	// (Ollama's "thinking"; OpenAI's "delta.reasoning_content" or
+	// "delta.reasoning").
 	Thinking []byte
-	// Tokens is the number of tokens the message carries by the seed's
-	// proxy: 1 if Content or Thinking is non-empty, else 0. Ollama sends
-	// one token per message, so the sum equals eval_count when generation
-	// hit num_predict (done_reason "length"); on a natural stop ("stop")
-	// eval_count also counts the end-of-sequence token, which is never
-	// streamed, and is one more.
+	// Tokens is the number of tokens the message carries by the client's
+	// count: 1 if Content or Thinking is non-empty, else 0 (a role-only
+	// or empty delta carries none). Ollama sends one token per message,
+	// so the sum equals eval_count when generation hit num_predict
+	// (done_reason "length"); on a natural stop ("stop") eval_count also
+	// counts the end-of-sequence token, which is never streamed, and is
+	// one more. Some OpenAI-compatible servers put several tokens in one
+	// chunk: see Result.TokensPerChunk.
 	Tokens int
-	// Done is set on the final message, which carries Final.
+	// Done is set on the final message, which carries Final: Ollama's
+	// done message, or the OpenAI stream's "data: [DONE]" event (which
+	// has no text).
 	Done bool
-	// Final holds Ollama's metrics; nil except on the final message.
+	// Final holds the server's metrics; nil except on the final message,
+	// and nil there too when an OpenAI server sent neither usage nor
+	// timings.
 	Final *Final
 
 	ctx context.Context
 }
 
 // Context returns the context of the request the message belongs to: the
-// caller's context with the Streamer's own request timeout and idle
-// watchdog applied. A callback that blocks (a throttle waiting for tokens)
+// caller's context with the Streamer's idle watchdog applied. A callback that blocks (a throttle waiting for tokens)
 // should wait on it, so that a request timeout also ends the wait. It is
 // nil when the Streamer that made the message set none; the Ollama Client
 // always sets it.
 func (m *Message) Context() context.Context { return m.ctx }
 
-// Final is what Ollama's final (done) message reports about the request.
-// Durations are the server's, from its own clock.
+// Final is what the server reported about the request: Ollama's final
+// (done) message, or an OpenAI stream's usage and timings. Durations are
+// the server's, from its own clock; a duration the protocol does not
+// report is 0 here and HasDurations says so.
 //
 // It is plain data: safe to read from several goroutines, not to modify while
 // others read it.
 type Final struct {
 	// DoneReason is why generation stopped: "stop", "length", "load"...
+	// (OpenAI's finish_reason).
 	DoneReason string `json:"done_reason,omitempty"`
 	// Metrics are total_duration, load_duration, prompt_eval_count,
-	// prompt_eval_duration, eval_count and eval_duration.
+	// prompt_eval_duration, eval_count and eval_duration. For the OpenAI
+	// APIs, eval_count is usage.completion_tokens and prompt_eval_count
+	// usage.prompt_tokens; with llama.cpp's timings, eval_duration is
+	// predicted_ms and prompt_eval_duration prompt_ms.
 	api.Metrics
+	// CountSource says where EvalCount came from: "ollama" (the done
+	// message), "usage" (OpenAI usage), "timings" (llama.cpp's
+	// predicted_n) or "" when the server sent no count.
+	CountSource string `json:"count_source,omitempty"`
+	// Timings is llama.cpp's timings object, kept as the server sent it;
+	// nil from other servers.
+	Timings *Timings `json:"timings,omitempty"`
+}
+
+// Timings is the "timings" object llama.cpp's server adds to its OpenAI
+// stream.
+type Timings struct {
+	PromptN     int     `json:"prompt_n"`
+	PromptMS    float64 `json:"prompt_ms"`
+	PredictedN  int     `json:"predicted_n"`
+	PredictedMS float64 `json:"predicted_ms"`
+	CacheN      int     `json:"cache_n"`
+}
+
+// HasEvalCount reports whether the server reported an output-token count.
+func (f *Final) HasEvalCount() bool { return f != nil && f.CountSource != "" }
+
+// HasDurations reports whether the server reported its generation
+// durations (Ollama always does; OpenAI servers only with llama.cpp's
+// timings).
+func (f *Final) HasDurations() bool {
+	return f != nil && (f.CountSource == "ollama" || f.Timings != nil)
 }
 
 // ServerTokensPerSecond is eval_count / eval_duration, or 0 when the
@@ -196,13 +257,18 @@ type Result struct {
 	Start time.Time
 	// Trace holds the connection milestones.
 	Trace Trace
-	// TTFT is the time to first token: the arrival of the first message
-	// with non-empty content ("response" or "message.content"). A message
-	// with only a role, only thinking text or an empty string does not
-	// count. Zero when no such message arrived; see HasTTFT.
+	// TTFT is the time to first token of any kind: the arrival of the
+	// first message with non-empty content or reasoning text. A message
+	// with only a role or an empty string does not count. Zero when no
+	// such message arrived; see HasTTFT.
 	TTFT time.Duration
-	// HasTTFT reports whether a content message arrived.
+	// HasTTFT reports whether a token-bearing message arrived.
 	HasTTFT bool
+	// TTFC is the time to first content token: like TTFT, but reasoning
+	// text does not count. Equal to TTFT for models that do not think.
+	TTFC time.Duration
+	// HasTTFC reports whether a content message arrived.
+	HasTTFC bool
 	// Total is the client's total time: from Start until the callback
 	// returned for the final message (so a slow consumer's time counts),
 	// or until the failure.
@@ -215,22 +281,47 @@ type Result struct {
 	Chunks int
 	Bytes  int64
 	// ITL holds the inter-token latencies: for each token-bearing message
-	// after the first, the time since the previous one.
+	// after the first, the time since the previous one, divided by
+	// TokensPerChunk when that is above 1.
 	ITL []time.Duration
+	// TokensPerChunk is the server's output-token count over the client's
+	// (chunks with text) when the server reported more than one token
+	// beyond the client's count: the stream put several tokens in a
+	// chunk, and ITL and TPOT are then per token, not per chunk. It is 1
+	// otherwise (Ollama's one token per message, its unstreamed
+	// end-of-sequence token included).
+	TokensPerChunk float64
 	// Response is the concatenated content.
 	Response string
-	// Final is Ollama's final message, nil when none arrived.
+	// Final is what the server reported, nil when it reported nothing
+	// (no done message; an OpenAI stream without usage or timings).
 	Final *Final
+	// ClientCounted is set when an OpenAI server rejected
+	// stream_options.include_usage and the request was sent again
+	// without it: the only token count is then the client's.
+	ClientCounted bool
+}
+
+// tpotTokens is the token count TPOT divides by: the client's, or the
+// server's when chunks carried several tokens.
+func (r *Result) tpotTokens() float64 {
+	if r.TokensPerChunk > 1 && r.Final != nil {
+		return float64(r.Final.EvalCount)
+	}
+	return float64(r.Tokens)
 }
 
 // TPOT is the time per output token after the first:
-// (Total − TTFT) / (Tokens − 1). It reports false when there are fewer
-// than two tokens.
+// (Total − TTFT) / (tokens − 1), TTFT and tokens both counting reasoning
+// tokens, and tokens the server's count when chunks carried several
+// (TokensPerChunk > 1). It reports false when there are fewer than two
+// tokens.
 func (r *Result) TPOT() (time.Duration, bool) {
-	if !r.HasTTFT || r.Tokens < 2 {
+	n := r.tpotTokens()
+	if !r.HasTTFT || n < 2 {
 		return 0, false
 	}
-	return (r.Total - r.TTFT) / time.Duration(r.Tokens-1), true
+	return time.Duration(float64(r.Total-r.TTFT) / (n - 1)), true
 }
 
 // TokensPerSecond is the client's rate, Tokens / Total (the seed's
@@ -244,7 +335,8 @@ func (r *Result) TokensPerSecond() float64 {
 
 // ClientOverhead is the client's total time minus the server's
 // total_duration: connection, transfer and client-side processing. It
-// reports false without a final message.
+// reports false when the server reported no total (no final message; the
+// OpenAI APIs).
 func (r *Result) ClientOverhead() (time.Duration, bool) {
 	if r.Final == nil || r.Final.TotalDuration <= 0 {
 		return 0, false

@@ -36,13 +36,19 @@ func simServer(t *testing.T, cfg ollamatest.Config) *ollamatest.Server {
 // error, the chunk records and the messages' text as the callback saw it.
 func streamOnce(t *testing.T, cfg ClientConfig, req Request) (*Result, error, []Chunk, string) {
 	t.Helper()
+	return streamOnceCtx(t, context.Background(), cfg, req)
+}
+
+// streamOnceCtx is streamOnce with the caller's context.
+func streamOnceCtx(t *testing.T, ctx context.Context, cfg ClientConfig, req Request) (*Result, error, []Chunk, string) {
+	t.Helper()
 	c := NewClient(cfg)
 	defer c.CloseIdleConnections()
 	var chunks sink.Memory[Chunk]
-	req.Chunks = &chunks
+	ctx = WithHooks(ctx, &Hooks{Run: 3, Chunks: &chunks})
 	var seen strings.Builder
 	tokens := 0
-	res, err := c.Stream(context.Background(), &req, func(m *Message) error {
+	res, err := c.Stream(ctx, &req, func(m *Message) error {
 		seen.Write(m.Content)
 		tokens += m.Tokens
 		return nil
@@ -147,7 +153,7 @@ func TestStreamMatchesOllamaAPI(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := simServer(t, tc.sim)
-			req := Request{Agent: "collector", Run: 3, URL: srv.URL, API: tc.api, Model: "gemma3:latest", Prompt: "Describe the benchmark. ü→✓ 😀"}
+			req := Request{Agent: "collector", URL: srv.URL, API: tc.api, Model: "gemma3:latest", Prompt: "Describe the benchmark. ü→✓ 😀"}
 			res, err, chunks, seen := streamOnce(t, tc.cfg, req)
 			if err != nil {
 				t.Fatal(err)
@@ -215,6 +221,7 @@ func TestStreamFaults(t *testing.T) {
 		fault     ollamatest.Fault
 		model     string
 		cfg       ClientConfig
+		timeout   time.Duration
 		want      string // in the error text
 		wantErr   error  // errors.Is
 		wantLine  int
@@ -230,7 +237,7 @@ func TestStreamFaults(t *testing.T) {
 		{name: "abort", fault: ollamatest.Fault{Kind: ollamatest.FaultAbort, After: 4}, want: "line 4: connection lost before the final message (did the server crash or run out of memory?): unexpected EOF", minTokens: 4},
 		{name: "malformed", fault: ollamatest.Fault{Kind: ollamatest.FaultMalformed, After: 3}, want: "malformed message", wantLine: 4, minTokens: 3},
 		{name: "idle", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, cfg: ClientConfig{IdleTimeout: 150 * time.Millisecond}, wantErr: ErrIdleTimeout, minTokens: 2},
-		{name: "timeout", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, cfg: ClientConfig{Timeout: 200 * time.Millisecond}, wantErr: ErrTimeout, minTokens: 2},
+		{name: "timeout", fault: ollamatest.Fault{Kind: ollamatest.FaultStall, After: 2}, timeout: 200 * time.Millisecond, wantErr: ErrTimeout, minTokens: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim := ollamatest.Config{Unpaced: true, ResponseTokens: 60}
@@ -242,7 +249,13 @@ func TestStreamFaults(t *testing.T) {
 			if tc.model != "" {
 				m = tc.model
 			}
-			res, err, chunks, _ := streamOnce(t, tc.cfg, Request{Agent: "insight", URL: srv.URL, Model: m, Prompt: "hi"})
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeoutCause(ctx, tc.timeout, ErrTimeout)
+				defer cancel()
+			}
+			res, err, chunks, _ := streamOnceCtx(t, ctx, tc.cfg, Request{Agent: "insight", URL: srv.URL, Model: m, Prompt: "hi"})
 			var se *StreamError
 			if !errors.As(err, &se) {
 				t.Fatalf("error %v (%T), want a *StreamError", err, err)
@@ -406,7 +419,8 @@ func FuzzStreamBody(f *testing.F) {
 			c := NewClient(ClientConfig{HTTPClient: bodyClient(body, step), ReadBufferSize: readSize})
 			var chunks sink.Memory[Chunk]
 			var seen []byte
-			res, err := c.Stream(context.Background(), &Request{URL: "http://fuzz.invalid", API: which, Model: "m", Prompt: "p", Chunks: &chunks}, func(m *Message) error {
+			ctx := WithHooks(context.Background(), &Hooks{Chunks: &chunks})
+			res, err := c.Stream(ctx, &Request{URL: "http://fuzz.invalid", API: which, Model: "m", Prompt: "p"}, func(m *Message) error {
 				seen = append(seen, m.Content...)
 				return nil
 			})

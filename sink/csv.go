@@ -29,6 +29,13 @@ type Record interface {
 // through to its writer.
 const flushThreshold = 32 << 10
 
+// DefaultFlushInterval is how old the last write-through of a file sink
+// made by CreateCSV or CreateJSONL may be when a line is written: a line
+// written later than that writes the buffer through, so that a file that
+// is read (or a process that is killed) during a run is at most about this
+// far behind.
+const DefaultFlushInterval = time.Second
+
 // lineWriter buffers whole lines and writes them through in one call, so the
 // destination always ends at a line boundary.
 type lineWriter struct {
@@ -39,6 +46,14 @@ type lineWriter struct {
 	buf    []byte
 	err    error // sticky write error
 	closed bool
+	every  time.Duration // 0: write through by size only
+	last   time.Time     // the last write-through
+}
+
+func (lw *lineWriter) setFlushInterval(d time.Duration) {
+	lw.mu.Lock()
+	lw.every = d
+	lw.mu.Unlock()
 }
 
 func (lw *lineWriter) flushLocked() error {
@@ -50,6 +65,9 @@ func (lw *lineWriter) flushLocked() error {
 	}
 	_, err := lw.w.Write(lw.buf)
 	lw.buf = lw.buf[:0]
+	if lw.every > 0 {
+		lw.last = time.Now()
+	}
 	if err != nil {
 		lw.err = lw.wrap(err)
 	}
@@ -67,7 +85,7 @@ func (lw *lineWriter) wrap(err error) error {
 // when enough has accumulated.
 func (lw *lineWriter) endLineLocked() error {
 	lw.buf = append(lw.buf, '\n')
-	if len(lw.buf) >= flushThreshold {
+	if len(lw.buf) >= flushThreshold || (lw.every > 0 && time.Since(lw.last) >= lw.every) {
 		return lw.flushLocked()
 	}
 	return lw.err
@@ -97,8 +115,9 @@ var errClosed = fmt.Errorf("sink: write after Close")
 
 // CSV is a Sink that writes records as CSV lines: the header once, then one
 // line per record. Lines are buffered and written through whole (every
-// 32 KiB, on Flush and on Close), so the output is well-formed CSV at every
-// moment. It is safe for concurrent use. Write does not allocate once the
+// 32 KiB, on a write once the last write-through is older than the flush
+// interval, on Flush and on Close), so the output is well-formed CSV at
+// every moment. It is safe for concurrent use. Write does not allocate once the
 // buffer has grown to its working size.
 type CSV[T Record] struct {
 	lw lineWriter
@@ -131,6 +150,7 @@ func CreateCSV[T Record](path string) (*CSV[T], error) {
 	s := NewCSV[T](f)
 	s.lw.closer = f
 	s.lw.name = path
+	s.lw.every = DefaultFlushInterval
 	if err := s.Flush(); err != nil {
 		f.Close()
 		return nil, err
@@ -162,6 +182,13 @@ func (s *CSV[T]) Write(r T) error {
 
 // Flush writes buffered lines through to the underlying writer.
 func (s *CSV[T]) Flush() error { return s.lw.Flush() }
+
+// SetFlushInterval sets the flush interval: a line written once the last
+// write-through is d old writes the buffer through. Zero writes through by
+// size only (the default of NewCSV; CreateCSV's is DefaultFlushInterval).
+// A sink starts no goroutine: lines that nothing follows wait for the next
+// write, Flush or Close.
+func (s *CSV[T]) SetFlushInterval(d time.Duration) { s.lw.setFlushInterval(d) }
 
 // Close flushes and, for a sink made by CreateCSV, closes the file. Writes
 // after Close fail. Close is idempotent.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // JSONL is a Sink that writes each record as one JSON object on its own
@@ -29,7 +30,7 @@ func CreateJSONL[T any](path string) (*JSONL[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &JSONL[T]{lw: lineWriter{w: f, closer: f, name: path}}, nil
+	return &JSONL[T]{lw: lineWriter{w: f, closer: f, name: path, every: DefaultFlushInterval, last: time.Now()}}, nil
 }
 
 // Write appends one line for r.
@@ -49,6 +50,9 @@ func (s *JSONL[T]) Write(r T) error {
 
 // Flush writes buffered lines through.
 func (s *JSONL[T]) Flush() error { return s.lw.Flush() }
+
+// SetFlushInterval is CSV.SetFlushInterval for JSONL.
+func (s *JSONL[T]) SetFlushInterval(d time.Duration) { s.lw.setFlushInterval(d) }
 
 // Close flushes and, for a sink made by CreateJSONL, closes the file.
 func (s *JSONL[T]) Close() error {

@@ -329,3 +329,33 @@ func TestAppendMillis(t *testing.T) {
 		}
 	}
 }
+
+// A line written once the last write-through is older than the flush
+// interval reaches the file with the lines before it, whole.
+func TestCSVFlushInterval(t *testing.T) {
+	var out bytes.Buffer
+	s := sink.NewCSV[flushRec](&out)
+	s.Write(flushRec{1})
+	if out.Len() != 0 {
+		t.Fatalf("wrote through %q without an interval", out.String())
+	}
+	s.SetFlushInterval(time.Nanosecond)
+	s.Write(flushRec{2})
+	if got := out.String(); got != "n\n1\n2\n" {
+		t.Errorf("file holds %q", got)
+	}
+	s.SetFlushInterval(time.Hour)
+	s.Write(flushRec{3})
+	if got := out.String(); got != "n\n1\n2\n" {
+		t.Errorf("wrote through before the interval: %q", got)
+	}
+	s.Close()
+	if got := out.String(); got != "n\n1\n2\n3\n" {
+		t.Errorf("after Close: %q", got)
+	}
+}
+
+type flushRec struct{ n int64 }
+
+func (flushRec) CSVHeader() []string           { return []string{"n"} }
+func (r flushRec) AppendCSV(dst []byte) []byte { return sink.AppendInt(dst, r.n) }

@@ -130,6 +130,7 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 		Agents:         agents,
 		Scenario:       sc,
 		ReadBufferSize: buffer,
+		ReadMode:       profiler.ReadMode(r.plan.MRI.ReadMode),
 		Timeout:        r.requestTimeout(run),
 		Warmup:         *r.plan.Warmup,
 		Lag:            profiler.LagConfig{Interval: r.plan.LagInterval.D()},

@@ -100,6 +100,11 @@ type MRIPlan struct {
 	// Buffers are the read-buffer sizes compared; 0 ("default" in a plan
 	// file) is Go's default transport reads. Default [default, 8192].
 	Buffers []BufferSize `json:"buffers" yaml:"buffers"`
+	// ReadMode is how a buffer cuts the body into chunks: "exact" (pieces
+	// of exactly the buffer's size, as httpx's aiter_bytes(chunk_size=N)
+	// does) or "bound" (each transport read, at most the buffer's size).
+	// Default "exact", the TR117 study's A/B.
+	ReadMode string `json:"read_mode" yaml:"read_mode"`
 	// Runs per model and buffer (default 5).
 	Runs int `json:"runs" yaml:"runs"`
 }
@@ -325,6 +330,9 @@ func (p Plan) WithDefaults() Plan {
 	p.SoloBaseline = boolOr(p.SoloBaseline, true)
 	p.MRI.Models = orDefault(p.MRI.Models, defaultMRIModels)
 	p.MRI.Buffers = orDefault(p.MRI.Buffers, defaultBuffers)
+	if p.MRI.ReadMode == "" {
+		p.MRI.ReadMode = string(profiler.ReadExact)
+	}
 	if p.MRI.Runs == 0 {
 		p.MRI.Runs = DefaultRuns
 	}
@@ -457,6 +465,9 @@ func (p Plan) Validate() error {
 	}
 	checkModels("mri.models", p.MRI.Models)
 	checkRuns("mri.runs", p.MRI.Runs)
+	if _, err := profiler.ParseReadMode(p.MRI.ReadMode); err != nil {
+		bad("mri.read_mode", "%q is not bound or exact", p.MRI.ReadMode)
+	}
 	seenBuf := map[BufferSize]bool{}
 	for i, b := range p.MRI.Buffers {
 		switch {

@@ -31,6 +31,23 @@ func TestDefaultPlanIsSeedPlan(t *testing.T) {
 	}
 }
 
+// The buffer A/B reads the study's way by default (httpx's
+// aiter_bytes(chunk_size=N): exact N-byte pieces); a plan can ask for
+// transport-bounded reads, and nothing else.
+func TestPlanReadMode(t *testing.T) {
+	if got := (Plan{}).WithDefaults().MRI.ReadMode; got != string(profiler.ReadExact) {
+		t.Errorf("default read mode %q", got)
+	}
+	if err := (Plan{MRI: MRIPlan{ReadMode: "bound"}}).Validate(); err != nil {
+		t.Error(err)
+	}
+	err := (Plan{MRI: MRIPlan{ReadMode: "lines"}}).Validate()
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Field != "mri.read_mode" {
+		t.Errorf("read mode lines: %v", err)
+	}
+}
+
 func TestPlanWithDefaultsDoesNotAlias(t *testing.T) {
 	in := Plan{MRI: MRIPlan{Models: []string{"a"}}}
 	out := in.WithDefaults()

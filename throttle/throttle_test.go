@@ -290,10 +290,12 @@ func (l *blockLimiter) Burst() int { return 1 }
 // used the caller's context and the timeout fired only after the wait.)
 func TestRequestTimeoutEndsWait(t *testing.T) {
 	url := sim(t, ollamatest.Config{Unpaced: true})
-	c := profiler.NewClient(profiler.ClientConfig{Timeout: 200 * time.Millisecond})
+	c := profiler.NewClient(profiler.ClientConfig{})
 	defer c.CloseIdleConnections()
 	l := &blockLimiter{}
-	_, err := stream(t, context.Background(), Wrap(c, l), url, "gemma3:latest", 20)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 200*time.Millisecond, profiler.ErrTimeout)
+	defer cancel()
+	_, err := stream(t, ctx, Wrap(c, l), url, "gemma3:latest", 20)
 	if !errors.Is(err, profiler.ErrTimeout) {
 		t.Errorf("error %v, want one wrapping profiler.ErrTimeout", err)
 	}

@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set1, set2 := profiler.DefaultOptions(), profiler.DefaultOptions()
 	optionFlags(fs, "chimera", &set1)
 	optionFlags(fs, "chimera2", &set2)
-	apiFlag := fs.String("api", string(profiler.APIGenerate), "Ollama endpoint: generate or chat")
+	streamFlags := agentcmd.AddStreamFlags(fs)
 	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
@@ -133,9 +133,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sc, err := profiler.ParseScenario(*scenario)
-	if err == nil {
-		_, err = profiler.ParseAPI(*apiFlag)
-	}
 	if err == nil && *runs < 1 {
 		err = errors.New("profiler: --runs must be at least 1")
 	}
@@ -165,13 +162,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := profiler.Config{
 		Agents:         agents,
 		Scenario:       sc,
-		API:            profiler.API(*apiFlag),
 		ReadBufferSize: *readBuf,
 		Timeout:        agentcmd.NoneIfZero(*timeout),
 		IdleTimeout:    *idle,
 		Warmup:         *warmup,
 	}
 	conc.Apply(&cfg)
+	if err := streamFlags.Apply("profiler", &cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {

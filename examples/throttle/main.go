@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	conc := agentcmd.ConcurrencyFlags(fs)
+	streamFlags := agentcmd.AddStreamFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: throttle [flags]")
 		fs.PrintDefaults()
@@ -131,6 +132,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 	}
 	conc.Apply(&cfg)
+	if err := streamFlags.Apply("throttle", &cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {

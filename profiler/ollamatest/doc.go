@@ -9,6 +9,15 @@
 // response depends only on [Config.Seed], the model, the prompt and the
 // request's options.seed.
 //
+// It also answers /v1/chat/completions and /v1/completions as Ollama
+// v0.6.5's OpenAI middleware does: the request becomes a native one
+// (max_tokens is num_predict) and each native message a server-sent event
+// (chat deltas carry the role on every chunk; with
+// stream_options.include_usage, completion chunks carry zero usage until
+// a usage chunk with no choices precedes "data: [DONE]"; errors are
+// OpenAI's error JSON). Every knob and fault applies to them; a
+// [Config.FaultFunc] sees them as "/api/chat" and "/api/generate".
+//
 // It is what the profiler's tests run against, and what examples/suite
 // falls back to when no Ollama answers at the configured URL, so that the
 // whole TR117 plan can be exercised on a machine without Ollama or a GPU.

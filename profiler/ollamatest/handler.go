@@ -166,6 +166,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.generate(w, r)
 	case r.URL.Path == "/api/chat" && r.Method == http.MethodPost:
 		h.chat(w, r)
+	case r.URL.Path == "/v1/chat/completions" && r.Method == http.MethodPost:
+		h.openai(w, r, true)
+	case r.URL.Path == "/v1/completions" && r.Method == http.MethodPost:
+		h.openai(w, r, false)
 	default:
 		// What gin answers for an unknown route or method.
 		w.Header().Set("Content-Type", "text/plain")

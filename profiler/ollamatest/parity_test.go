@@ -127,6 +127,10 @@ func observe(t *testing.T, base, method, path, body string) observed {
 		t.Fatalf("%s %s%s: %v", method, base, path, err)
 	}
 	o := observed{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
+	if o.contentType == "text/event-stream" {
+		observeSSE(t, &o, raw)
+		return o
+	}
 	if !strings.HasPrefix(o.contentType, "application/") {
 		o.shapes = []string{string(raw)}
 		return o
@@ -151,6 +155,47 @@ func observe(t *testing.T, base, method, path, body string) observed {
 		o.values = append(o.values, fmt.Sprintf("done=%v done_reason=%v eval_count=%v error=%v", m["done"], m["done_reason"], m["eval_count"], m["error"]))
 	}
 	return o
+}
+
+// observeSSE reduces an OpenAI event stream: the shape of each event's
+// data, and its finish_reason, usage and object values.
+func observeSSE(t *testing.T, o *observed, raw []byte) {
+	t.Helper()
+	for _, ev := range bytes.Split(bytes.TrimRight(raw, "\n"), []byte("\n\n")) {
+		data, ok := bytes.CutPrefix(ev, []byte("data: "))
+		if !ok {
+			t.Fatalf("event %q is not one data line", ev)
+		}
+		if string(data) == "[DONE]" {
+			o.shapes, o.values = append(o.shapes, "[DONE]"), append(o.values, "[DONE]")
+			continue
+		}
+		v, err := parseLine(data)
+		if err != nil {
+			t.Fatalf("event %q: %v", ev, err)
+		}
+		o.shapes = append(o.shapes, shape(v, nil))
+		var m struct {
+			Object  string `json:"object"`
+			Choices []struct {
+				FinishReason *string `json:"finish_reason"`
+			} `json:"choices"`
+			Usage *struct {
+				CompletionTokens int `json:"completion_tokens"`
+			} `json:"usage"`
+		}
+		json.Unmarshal(data, &m)
+		val := "object=" + m.Object
+		for _, c := range m.Choices {
+			if c.FinishReason != nil {
+				val += " finish_reason=" + *c.FinishReason
+			}
+		}
+		if m.Usage != nil {
+			val += fmt.Sprintf(" completion_tokens=%d", m.Usage.CompletionTokens)
+		}
+		o.values = append(o.values, val)
+	}
 }
 
 // TestParity sends the same requests to a real Ollama v0.6.5 serving the
@@ -181,6 +226,14 @@ func TestParity(t *testing.T) {
 		{"generate repetition abort", "POST", "/api/generate", `{"model":"tiny","prompt":"loop","options":{"temperature":0,"repeat_penalty":0,"num_predict":60}}`},
 		{"chat repetition abort", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"loop"}],"options":{"temperature":0,"repeat_penalty":0,"num_predict":60}}`},
 		{"generate repetition abort no stream", "POST", "/api/generate", `{"model":"tiny","prompt":"loop","stream":false,"options":{"temperature":0,"repeat_penalty":0,"num_predict":60}}`},
+		{"v1 chat stream usage", "POST", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":5}`},
+		{"v1 chat stream", "POST", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],"stream":true,"max_tokens":3}`},
+		{"v1 completions stream usage", "POST", "/v1/completions", `{"model":"tiny","prompt":"why is the sky blue?","stream":true,"stream_options":{"include_usage":true},"max_tokens":5}`},
+		{"v1 completions stream", "POST", "/v1/completions", `{"model":"tiny","prompt":"why","stream":true,"max_tokens":2}`},
+		{"v1 chat no stream", "POST", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`},
+		{"v1 completions no stream", "POST", "/v1/completions", `{"model":"tiny","prompt":"hi","max_tokens":3}`},
+		{"v1 chat unknown", "POST", "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}],"stream":true}`},
+		{"v1 completions unknown", "POST", "/v1/completions", `{"model":"nope","prompt":"x","stream":true}`},
 		{"chat stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":4}}`},
 		{"chat empty message", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":""}],"options":{"num_predict":2}}`},
 		{"chat no stream", "POST", "/api/chat", `{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":false,"options":{"num_predict":3}}`},

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"tr117/internal/simmark"
 )
 
 // Defaults of a [ClientConfig].
@@ -252,6 +254,7 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 		return failure(0, err)
 	}
 	defer resp.Body.Close()
+	res.Simulated = simmark.Is(resp.Header, "")
 	if resp.StatusCode >= http.StatusBadRequest {
 		return failure(0, readHTTPError(resp))
 	}

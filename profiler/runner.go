@@ -233,6 +233,8 @@ type RunResult struct {
 	LoopLag LagReport `json:"loop_lag"`
 	// Failed counts the agents that failed.
 	Failed int `json:"failed_agents"`
+	// Simulated is true when any agent's server was tr117's simulator.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // AgentResult is one agent of a run.
@@ -252,6 +254,9 @@ type AgentResult struct {
 	Err   error  `json:"-"`
 	// Stream is the streamer's full result (ITLs included).
 	Stream *Result `json:"-"`
+	// Simulated is true when tr117's Ollama simulator answered, wherever
+	// it listens; see Result.Simulated.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // AgentMetrics are an agent's measurements in a run. The first seven are
@@ -395,6 +400,7 @@ func (r *Runner) Run(ctx context.Context, i int) (*RunResult, error) {
 	for k := range rr.Agents {
 		ar := &rr.Agents[k]
 		fillAgent(ar)
+		rr.Simulated = rr.Simulated || ar.Simulated
 		seq += ar.Stream.Total
 		if ar.Err != nil {
 			rr.Failed++
@@ -438,6 +444,7 @@ func msPtr(d time.Duration) *float64 {
 func fillAgent(ar *AgentResult) {
 	res := ar.Stream
 	ar.Response = res.Response
+	ar.Simulated = res.Simulated
 	if ar.Err != nil {
 		ar.Error = ar.Err.Error()
 	}

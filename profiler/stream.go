@@ -203,6 +203,10 @@ type Result struct {
 	TTFT time.Duration
 	// HasTTFT reports whether a content message arrived.
 	HasTTFT bool
+	// Simulated is true when the answer carried the mark of tr117's
+	// Ollama simulator (tr117/profiler/ollamatest), which real Ollama
+	// never sends.
+	Simulated bool
 	// Total is the client's total time: from Start until the callback
 	// returned for the final message (so a slow consumer's time counts),
 	// or until the failure.

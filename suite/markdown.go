@@ -193,8 +193,11 @@ func writeVerdicts(b *strings.Builder, vs []Verdict) {
 }
 
 func backendText(rep *Report) string {
-	if rep.Simulated {
+	if rep.Simulated && rep.Backend == BackendSim {
 		return "SIMULATED (embedded ollamatest servers)"
+	}
+	if rep.Simulated {
+		return "SIMULATED (ollamatest simulators answering at the Ollama URLs)"
 	}
 	return "real Ollama servers"
 }

@@ -269,7 +269,7 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 		Simulated: man.Simulated,
 	}
 	if man.Simulated {
-		rep.Banner = "SIMULATED: these results come from tr117's embedded Ollama simulator (tr117/profiler/ollamatest), not from real Ollama servers on a GPU. They exercise the pipeline; they say nothing about real hardware."
+		rep.Banner = "SIMULATED: these results come from tr117's Ollama simulator (tr117/profiler/ollamatest), not from real Ollama servers on a GPU. They exercise the pipeline; they say nothing about real hardware."
 	}
 	planned := Runs(plan)
 	rep.Runs.Planned = len(planned)

@@ -197,6 +197,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "SIMULATED: no real Ollama used (%s).\nRunning the plan against two embedded simulators at %g tok/s (collector %s, insight %s).\nThe results exercise the pipeline only; the manifest and report say so.\n\n",
 			be.Reason, *simRate, be.CollectorURL, be.InsightURL)
 		plan.CollectorURL, plan.InsightURL = be.CollectorURL, be.InsightURL
+	} else if be.Simulated {
+		fmt.Fprintf(stdout, "SIMULATED: the servers at %s (collector) and %s (insight) are tr117's Ollama simulators, not real Ollama.\nThe results exercise the pipeline only; the manifest and report say so.\n\n", full.CollectorURL, full.InsightURL)
 	} else {
 		fmt.Fprintf(stdout, "Using Ollama at %s (collector) and %s (insight).\n\n", full.CollectorURL, full.InsightURL)
 	}

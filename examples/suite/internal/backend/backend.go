@@ -43,6 +43,9 @@ type Backend struct {
 	InsightURL   string
 	// Reason says why the simulator is used, for the screen.
 	Reason string
+	// Simulated is true for the sim backend, and for the ollama backend
+	// when simulators answer at its URLs (scripts/ollama-dev.sh start --sim).
+	Simulated bool
 	// Sim is the simulators' configurations by role (for the manifest),
 	// nil for real servers.
 	Sim  map[string]ollamatest.Config
@@ -73,8 +76,11 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 	hc := &http.Client{Timeout: 3 * time.Second}
 	var down []error
 	var silent []string
+	simulated := false
 	for _, ep := range []struct{ role, url string }{{"collector", collectorURL}, {"insight", insightURL}} {
-		if _, err := suite.ProbeEndpoint(ctx, hc, ep.role, ep.url); err != nil {
+		e, err := suite.ProbeEndpoint(ctx, hc, ep.role, ep.url)
+		simulated = simulated || e.Simulated
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -83,7 +89,7 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 		}
 	}
 	if len(down) == 0 {
-		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL}, nil
+		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL, Simulated: simulated}, nil
 	}
 	if mode == Ollama || len(down) < 2 {
 		var hint []string
@@ -107,7 +113,7 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 }
 
 func startSims(sim SimConfig, reason string) *Backend {
-	b := &Backend{Name: suite.BackendSim, Reason: reason}
+	b := &Backend{Name: suite.BackendSim, Reason: reason, Simulated: true}
 	cfg := ollamatest.Config{
 		TokensPerSecond: sim.TokensPerSecond,
 		Rates:           map[string]float64{"qwen2.5:7b": QwenShare * sim.TokensPerSecond},

@@ -29,7 +29,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		p("| %s | %s |\n", ep.Role, mdCell(endpointText(ep)))
 	}
 	p("| Scenario | %s |\n", plan.Scenario)
-	np := "server default"
+	np := "not sent (the server decides)"
 	if plan.NumPredict > 0 {
 		np = fmt.Sprint(plan.NumPredict)
 	}

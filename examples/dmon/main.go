@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/cli"
 	"tr117/gpumon"
 	"tr117/sink"
 )
@@ -64,11 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	cmdArgs := fs.Args()
 	kind, err := gpumon.ParseKind(*samplerFlag)

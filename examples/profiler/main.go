@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/cli"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -121,11 +122,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: profiler [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "profiler: unexpected arguments %q\n", fs.Args())

@@ -37,6 +37,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/cli"
 	"tr117/examples/suite/internal/backend"
 	"tr117/suite"
 )
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ollamaModels   = fs.String("ollama-models", "", "local Ollama model store the tokenizer race reads first (default $OLLAMA_MODELS, else ~/.ollama/models)")
 		allowDownload  = fs.Bool("allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
 		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir} {collector_url} {insight_url}; split like a shell, run without one (default: the built-in dual-agent run)")
-		numPredict     = fs.Int("num-predict", 0, "cap each completion at N tokens (Ollama's num_predict; 0: the server decides)")
+		numPredict     = fs.Int("num-predict", suite.DefaultNumPredict, "cap each completion at N tokens (Ollama's num_predict); -1: send none, the server decides (a model that never stops then runs until the timeout)")
 		overwrite      = fs.Bool("overwrite", false, "start over: remove the suite's earlier results under --output-root")
 		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, simulators if neither does), ollama or sim")
 		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
@@ -87,11 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: suite [flags]\n\nRuns the TR117 plan (default: the seed's 25 runs) and writes a report.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "suite: unexpected argument %q\n", fs.Arg(0))
@@ -111,11 +109,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var err error
 		switch f.Name {
 		case "mri-models":
-			plan.MRI.Models = suite.ParseModels(*mriModels)
+			plan.MRI.Models, err = models(f.Name, *mriModels)
 		case "hardware-models":
-			plan.Hardware.Models = suite.ParseModels(*hwModels)
+			plan.Hardware.Models, err = models(f.Name, *hwModels)
 		case "throttle-models":
-			plan.Throttle.Models = suite.ParseModels(*thrModels)
+			plan.Throttle.Models, err = models(f.Name, *thrModels)
 		case "runs":
 			if *runs < 1 {
 				err = fmt.Errorf("suite: --runs %d: want at least 1", *runs)
@@ -140,10 +138,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "hardware-cmd-template":
 			plan.Hardware.CommandTemplate = *cmdTemplate
 		case "num-predict":
+			if *numPredict == 0 || *numPredict < suite.NoNumPredict {
+				err = fmt.Errorf("suite: --num-predict %d: want a positive number of tokens, or -1 to send none", *numPredict)
+			}
 			plan.NumPredict = *numPredict
 		case "sampler":
 			plan.Hardware.Sampler = *samplerKind
 		case "lag-interval":
+			if *lagInterval < time.Millisecond {
+				err = fmt.Errorf("suite: --lag-interval %v: want a duration of at least 1ms, such as 10ms", *lagInterval)
+			}
 			plan.LagInterval = suite.Duration(*lagInterval)
 		}
 		if err != nil && usageErr == nil {
@@ -227,4 +231,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+}
+
+// models parses the comma-separated models of flag --name; an empty list is
+// an error rather than the default (a plan file's "skip" leaves a phase out).
+func models(name, value string) ([]string, error) {
+	m := suite.ParseModels(value)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("suite: --%s %q: want one or more comma-separated model names (a plan file's \"skip: true\" leaves a phase out)", name, value)
+	}
+	return m, nil
 }

@@ -40,6 +40,7 @@ import (
 	"syscall"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/cli"
 	"tr117/profiler"
 	"tr117/sink"
 	"tr117/throttle"
@@ -80,11 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: throttle [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "throttle: unexpected arguments %q\n", fs.Args())

@@ -38,7 +38,7 @@ import (
 	"time"
 
 	"tr117/examples/internal/cli"
-	"tr117/examples/suite/internal/backend"
+	"tr117/examples/internal/backend"
 	"tr117/suite"
 )
 

@@ -1,10 +1,13 @@
 package agentcmd
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tr117/profiler"
 )
 
 func TestCheckURLFlagNamesTheFlag(t *testing.T) {
@@ -37,5 +40,25 @@ func TestPrepareOutputDirNamesOverwrite(t *testing.T) {
 func TestNoneIfZero(t *testing.T) {
 	if NoneIfZero(0) >= 0 || NoneIfZero(5) != 5 {
 		t.Error("0 must map to the library's 'none' (negative), others unchanged")
+	}
+}
+
+// The suite's --collector-url and --insight-url are the names; the seed's
+// --collector-ollama-url and --insight-ollama-url still work.
+func TestURLFlagsAliases(t *testing.T) {
+	for _, args := range [][]string{
+		{"--collector-url", "http://a:1", "--insight-url", "http://b:2"},
+		{"--collector-ollama-url", "http://a:1", "--insight-ollama-url", "http://b:2"},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		c, i := URLFlags(fs)
+		if err := fs.Parse(args); err != nil || *c != "http://a:1" || *i != "http://b:2" {
+			t.Errorf("%q: %v, collector %q insight %q", args, err, *c, *i)
+		}
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c, i := URLFlags(fs)
+	if *c != profiler.DefaultCollectorURL || *i != profiler.DefaultInsightURL {
+		t.Errorf("defaults %q %q", *c, *i)
 	}
 }

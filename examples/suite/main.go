@@ -37,8 +37,8 @@ import (
 	"syscall"
 	"time"
 
-	"tr117/examples/internal/cli"
 	"tr117/examples/internal/backend"
+	"tr117/examples/internal/cli"
 	"tr117/suite"
 )
 

@@ -178,6 +178,7 @@ func (r *runner) prepare(ctx context.Context) error {
 		return fmt.Errorf("%w (use --overwrite or another output root)", err)
 	default:
 		if err := compatible(old, r.plan, r.cfg.Backend, simulated(r.cfg.Backend, endpoints)); err != nil {
+			err.Root = r.root
 			return err
 		}
 		r.man = old
@@ -246,7 +247,7 @@ func (r *runner) probe(ctx context.Context) ([]Endpoint, error) {
 
 // compatible refuses to resume into a root whose results were measured
 // differently: mixing them would corrupt the comparisons.
-func compatible(old *Manifest, p Plan, backend string, sim bool) error {
+func compatible(old *Manifest, p Plan, backend string, sim bool) *IncompatibleRootError {
 	var diffs []string
 	if old.Backend != "" && old.Backend != backend {
 		diffs = append(diffs, fmt.Sprintf("backend %s, now %s", old.Backend, backend))
@@ -267,7 +268,7 @@ func compatible(old *Manifest, p Plan, backend string, sim bool) error {
 		diffs = append(diffs, fmt.Sprintf("hardware command template %q, now %q", op.Hardware.CommandTemplate, p.Hardware.CommandTemplate))
 	}
 	if len(diffs) > 0 {
-		return fmt.Errorf("suite: the output root holds results measured with %s; resume with the same settings, or use --overwrite or another output root", strings.Join(diffs, "; "))
+		return &IncompatibleRootError{Diffs: diffs}
 	}
 	return nil
 }
@@ -292,6 +293,21 @@ func simText(sim bool) string {
 		return "simulated endpoints"
 	}
 	return "real endpoints"
+}
+
+// IncompatibleRootError is returned by [Execute], before anything is
+// written, when the output root holds results measured differently
+// (another backend, simulated or real endpoints, another scenario,
+// num_predict, lag interval or hardware command): resuming would mix them.
+// Start over (Config.Overwrite) or choose another root.
+type IncompatibleRootError struct {
+	Root string
+	// Diffs says what differs: "backend sim, now ollama".
+	Diffs []string
+}
+
+func (e *IncompatibleRootError) Error() string {
+	return fmt.Sprintf("suite: %s holds results measured with %s; resuming there would mix them", e.Root, strings.Join(e.Diffs, "; "))
 }
 
 func (r *runner) runAll(ctx context.Context) (*Result, error) {

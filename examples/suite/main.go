@@ -17,6 +17,12 @@
 // seed's 100ms: a real small-model run of 50–100ms would otherwise have no
 // lag sample, and no lag p99 for the lag-vs-efficiency correlation.
 //
+// Results go to ./tr117-results, or ./tr117-results-sim when the data is
+// simulated (embedded simulators, or simulators answering at the URLs), so
+// that a simulated study never blocks or mixes with a real one; an
+// explicit --output-root is used as given, and one holding results of
+// another kind is refused with the way out.
+//
 // Running it again with the same --output-root resumes where it stopped
 // (Ctrl-C saves the state); --overwrite starts over. Exit 0: every run
 // succeeded; 1: a run failed or the suite could not run; 2: bad usage;
@@ -37,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/backend"
 	"tr117/examples/internal/cli"
 	"tr117/suite"
@@ -71,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		scenario       = fs.String("scenario", "", "baseline_vs_chimera, chimera_homo (default) or chimera_hetero")
 		collector      = fs.String("collector-url", "", "collector Ollama URL (default "+suite.DefaultCollectorURL+")")
 		insight        = fs.String("insight-url", "", "insight Ollama URL (default "+suite.DefaultInsightURL+")")
-		outputRoot     = fs.String("output-root", "tr117-results", "results directory; an existing one is resumed")
+		outputRoot     = fs.String("output-root", backend.Root(false), "results directory; an existing one is resumed (simulated results: "+backend.Root(true)+")")
 		tokBench       = fs.Bool("run-tokenizer-bench", false, "run the tokenizer race (phase2/tokenizers)")
 		ollamaModels   = fs.String("ollama-models", "", "local Ollama model store the tokenizer race reads first (default $OLLAMA_MODELS, else ~/.ollama/models)")
 		allowDownload  = fs.Bool("allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
@@ -187,6 +194,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	roots := []string{*outputRoot}
+	if def := agentcmd.OutputDir(fs, "output-root", *outputRoot, &backend.Backend{Simulated: true}); def != *outputRoot {
+		roots = append(roots, def)
+	}
+	if err := agentcmd.CheckWritable("suite", roots...); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	be, err := backend.Choose(ctx, *backendMode, full.CollectorURL, full.InsightURL, backend.SimConfig{TokensPerSecond: *simRate, TTFT: 50 * time.Millisecond, Jitter: 0.1})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -197,6 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer be.Close()
+	root := agentcmd.OutputDir(fs, "output-root", *outputRoot, be)
 	if be.Name == suite.BackendSim {
 		fmt.Fprintf(stdout, "SIMULATED: no real Ollama used (%s).\nRunning the plan against two embedded simulators at %g tok/s (collector %s, insight %s).\nThe results exercise the pipeline only; the manifest and report say so.\n\n",
 			be.Reason, *simRate, be.CollectorURL, be.InsightURL)
@@ -210,7 +226,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	res, err := suite.Execute(ctx, suite.Config{
 		Plan:       plan,
-		OutputRoot: *outputRoot,
+		OutputRoot: root,
 		Overwrite:  *overwrite,
 		Backend:    be.Name,
 		Simulator:  be.Sim,
@@ -219,13 +235,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	elapsed := time.Since(start).Round(time.Second)
 	switch {
 	case err == nil:
-		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(*outputRoot, suite.ReportMarkdown))
+		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(root, suite.ReportMarkdown))
 		return 0
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(*outputRoot, suite.ManifestFile))
+		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(root, suite.ManifestFile))
 		return exitInterrupted
+	case errors.As(err, new(*suite.IncompatibleRootError)):
+		fmt.Fprintf(stderr, "%v\nUse --overwrite to replace them, or --output-root DIR to keep both.\n", err)
+		return 1
 	case errors.Is(err, suite.ErrRunsFailed):
-		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(*outputRoot, suite.ReportMarkdown))
+		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(root, suite.ReportMarkdown))
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)

@@ -784,7 +784,7 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 	var vs []Verdict
 	e := fm.Efficiency
 	if e == nil {
-		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d vs %d runs).", fm.Model, rateDir(fm.Rate), fm.Baseline, nBase, nThr), Warnings: []string{"each side needs at least two runs"}})
+		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d throttled vs %d baseline runs).", fm.Model, rateDir(fm.Rate), fm.Baseline, nThr, nBase), Warnings: []string{"each side needs at least two runs"}})
 	} else {
 		met := e.Diff.Estimate >= ThrottleCriterionPP && e.Different
 		word := "not met"

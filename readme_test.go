@@ -209,4 +209,3 @@ func skipOrFail(t *testing.T, why string) {
 	}
 	t.Skip(why)
 }
-

@@ -310,7 +310,7 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 		rep.Tokenizers = a.tokenizers(root)
 	}
 	if opts.Plots {
-		files, err := writePlots(root, plan, data)
+		files, err := writePlots(root, plan, data, man.Simulated)
 		if err != nil {
 			return nil, err
 		}

@@ -209,3 +209,25 @@ func skipOrFail(t *testing.T, why string) {
 	}
 	t.Skip(why)
 }
+
+// TestREADMEWarnsFirst: a new user reads, before the first command's
+// output surprises them, that the first build prints go-nvml's C warnings
+// and how to silence them; and where the exit codes are documented, that
+// go run hides them and how to see them.
+func TestREADMEWarnsFirst(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	first, _, _ := strings.Cut(readme[strings.Index(readme, twoCommands):], "\n## ")
+	for _, want := range []string{"first build prints", `CGO_CFLAGS="-O2 -w"`, "CGO_ENABLED=0"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("README's %q section does not say %q", twoCommands, want)
+		}
+	}
+	_, codes, ok := strings.Cut(readme, "exit 0 on success, 1 when")
+	if para, _, _ := strings.Cut(codes, "\n\n"); !ok || !strings.Contains(para, "`go run` does not pass") || !strings.Contains(para, "go build -o bin/ ./examples/...") {
+		t.Errorf("the README's exit codes paragraph does not say how to get them past go run:\n%s", para)
+	}
+}

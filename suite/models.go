@@ -29,10 +29,10 @@ func (e *MissingModelsError) Error() string {
 		have = "it has: " + strings.Join(e.Have, ", ")
 	}
 	if e.Simulated {
-		return fmt.Sprintf("suite: %s %s not on %s %s, tr117's simulator (%s); it serves only those: choose one of them (--mri-models, --hardware-models, --throttle-models, --model, or the models of a --plan file)",
+		return fmt.Sprintf("suite: %s %s not on %s %s, tr117's simulator (%s); it serves only those: choose one of them",
 			strings.Join(e.Missing, ", "), verb, e.Role, e.URL, have)
 	}
-	return fmt.Sprintf("suite: %s %s not on %s %s (%s); ollama pull %s there, or choose models it has (--mri-models, --hardware-models, --throttle-models, --model, or the models of a --plan file)",
+	return fmt.Sprintf("suite: %s %s not on %s %s (%s); ollama pull %s there, or choose models it has",
 		strings.Join(e.Missing, ", "), verb, e.Role, e.URL, have, them)
 }
 

@@ -308,3 +308,18 @@ func TestProfilerChimeraFlagsSayWho(t *testing.T) {
 		t.Errorf("--chimera2-num-ctx with chimera_homo: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// TestProfilerTypoOnSimulator: a model the simulator does not serve stops
+// the command before any run, listing what it serves, without advising
+// "ollama pull".
+func TestProfilerTypoOnSimulator(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--backend", "sim", "--model", "gemma3:latst", "--output-dir", dir}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "profiler: gemma3:latst is not on collector") || !strings.Contains(errOut.String(), "gemma3:latest") || strings.Contains(errOut.String(), "pull") {
+		t.Errorf("exit %d\nstderr:\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s was created", dir)
+	}
+}

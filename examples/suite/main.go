@@ -240,6 +240,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(root, suite.ManifestFile))
 		return exitInterrupted
+	case errors.As(err, new(*suite.MissingModelsError)):
+		fmt.Fprintf(stderr, "%v\nThe models are chosen with --mri-models, --hardware-models and --throttle-models, or in a --plan file.\n", err)
+		return 1
 	case errors.As(err, new(*suite.IncompatibleRootError)):
 		fmt.Fprintf(stderr, "%v\nUse --overwrite to replace them, or --output-root DIR to keep both.\n", err)
 		return 1

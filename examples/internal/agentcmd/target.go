@@ -43,15 +43,22 @@ func Choose(ctx context.Context, cmd, mode, collectorURL, insightURL, model stri
 		// The probe is the suite's; the error is this command's.
 		return nil, errors.New(strings.ReplaceAll(err.Error(), "suite: ", cmd+": "))
 	}
+	eps := be.Endpoints
+	if eps == nil { // the embedded simulators: ask them too, for their models
+		for _, ep := range [][2]string{{"collector", be.CollectorURL}, {"insight", be.InsightURL}} {
+			e, _ := suite.ProbeEndpoint(ctx, nil, ep[0], ep[1])
+			eps = append(eps, e)
+		}
+	}
 	var missing []error
-	for _, ep := range be.Endpoints {
+	for _, ep := range eps {
 		if err := suite.MissingModels(ep, []string{model}); err != nil {
 			missing = append(missing, errors.New(strings.Replace(err.Error(), "suite: ", cmd+": ", 1)))
 		}
 	}
 	if len(missing) > 0 {
 		be.Close()
-		return nil, errors.Join(missing...)
+		return nil, fmt.Errorf("%w\n(--model chooses the model)", errors.Join(missing...))
 	}
 	return be, nil
 }

@@ -256,6 +256,9 @@ func endpointText(ep Endpoint) string {
 		ms = append(ms, m.Name+" "+d)
 	}
 	s := ep.URL + ", Ollama " + ep.Version
+	if ep.Simulated {
+		s = ep.URL + ", SIMULATED (tr117's simulator, reporting Ollama " + ep.Version + ")"
+	}
 	if len(ms) > 0 {
 		s += "; models: " + strings.Join(ms, ", ")
 	}

@@ -214,7 +214,7 @@ func TestSimulatorAtOllamaURLs(t *testing.T) {
 		t.Errorf("manifest: simulated %v, endpoints %+v; want all simulated", man.Simulated, man.Endpoints)
 	}
 	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
-	if !strings.HasPrefix(string(md), "> **SIMULATED") || strings.Contains(string(md), "real Ollama servers |") {
+	if !strings.HasPrefix(string(md), "> **SIMULATED") || strings.Contains(string(md), "real Ollama servers |") || !strings.Contains(string(md), "| collector | "+c+", SIMULATED (tr117's simulator") {
 		t.Errorf("report.md does not say simulated:\n%.600s", md)
 	}
 	if err := compatible(man, plan.WithDefaults(), BackendOllama, false); err == nil || !strings.Contains(err.Error(), "simulated endpoints, now real endpoints") {

@@ -1,6 +1,7 @@
 package agentcmd
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -60,5 +61,34 @@ func TestURLFlagsAliases(t *testing.T) {
 	c, i := URLFlags(fs)
 	if *c != profiler.DefaultCollectorURL || *i != profiler.DefaultInsightURL {
 		t.Errorf("defaults %q %q", *c, *i)
+	}
+}
+
+// A series in which no agent measured anything leaves no files behind (a
+// directory of failures blocked the retry); one that measured keeps them.
+func TestRemoveIfNothingMeasured(t *testing.T) {
+	failed := &profiler.RunResult{Run: 1, Agents: []profiler.AgentResult{{ID: "collector", Err: errors.New("refused")}, {ID: "insight", Err: errors.New("refused")}}}
+	partial := &profiler.RunResult{Run: 1, Agents: []profiler.AgentResult{{ID: "collector", Err: errors.New("interrupted"), Metrics: profiler.AgentMetrics{Messages: 3}}, {ID: "insight", Err: errors.New("refused")}}}
+	for _, tc := range []struct {
+		name    string
+		results []*profiler.RunResult
+		removed bool
+	}{
+		{"none ran", nil, true},
+		{"all failed", []*profiler.RunResult{failed}, true},
+		{"interrupted mid-stream", []*profiler.RunResult{failed, partial}, false},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"chunk_metrics.csv", "loop_lag.csv", "run_1.json", "summary.json"} {
+			os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
+		}
+		got := RemoveIfNothingMeasured(dir, false, tc.results)
+		_, err := os.Stat(dir)
+		if got != tc.removed || (err == nil) == tc.removed {
+			t.Errorf("%s: removed %v, dir exists %v; want removed %v", tc.name, got, err == nil, tc.removed)
+		}
 	}
 }

@@ -149,7 +149,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
 	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: profiler [flags]")
+		fmt.Fprintln(stderr, `usage: profiler [flags]
+
+Streams the seed's two agents (collector, insight) from two Ollama servers
+at once, run after run, and records every transport read, the scheduler's
+lag and the runs' multi-agent efficiency into --output-dir. With no server
+answering it runs against two embedded simulators and says so.
+
+Flags:`)
 		fs.PrintDefaults()
 	}
 	if code, ok := cli.Parse(fs, args, stderr); !ok {

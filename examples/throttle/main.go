@@ -89,7 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: throttle [flags]")
+		fmt.Fprintln(stderr, `usage: throttle [flags]
+
+The profiler's dual-agent run with each agent's reader held to
+--throttle-rate tokens a second, recording what the server does under the
+back-pressure. With no server answering it runs against two embedded
+simulators and says so.
+
+Flags:`)
 		fs.PrintDefaults()
 	}
 	if code, ok := cli.Parse(fs, args, stderr); !ok {

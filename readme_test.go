@@ -29,9 +29,9 @@ const (
 // study's ports) into the same directory. `go test ./...` is CI's own step
 // and is not run again from inside it.
 //
-// The demo needs the Ollama binary (see tr117/internal/ollamaserver) and the
-// study's ports 11434 and 11435 free; without them it skips, and fails
-// under TR117_REQUIRE_OLLAMA=1 or CI.
+// It needs the Ollama binary (see tr117/internal/ollamaserver) and the
+// study's ports 11434 and 11435 free; without them it skips, like the other
+// real-server tests, and fails under TR117_REQUIRE_OLLAMA=1 or CI.
 func TestREADMECommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the README's commands (about two minutes)")
@@ -42,6 +42,11 @@ func TestREADMECommands(t *testing.T) {
 	}
 	first, demo := shBlock(t, string(readme), twoCommands), shBlock(t, string(readme), tryReal)
 	bin, binErr := ollamaserver.Find()
+	if binErr != nil {
+		// Like every real-server test; without Ollama the two minutes of
+		// this test would be half of it.
+		skipOrFail(t, binErr.Error()+": the README's real-server demo needs Ollama ("+ollamaserver.EnvBin+", PATH or scripts/install-ollama.sh)")
+	}
 	for _, port := range []string{"11434", "11435"} {
 		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
 			c.Close()
@@ -50,9 +55,7 @@ func TestREADMECommands(t *testing.T) {
 	}
 	dir := copyModule(t)
 	env := append(os.Environ(), "TR117_OLLAMA_DEV_DIR="+t.TempDir())
-	if binErr == nil {
-		env = append(env, ollamaserver.EnvBin+"="+bin)
-	}
+	env = append(env, ollamaserver.EnvBin+"="+bin)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
@@ -68,9 +71,6 @@ func TestREADMECommands(t *testing.T) {
 	}
 	checkManifest(t, filepath.Join(dir, "tr117-results-sim"), true)
 
-	if binErr != nil {
-		skipOrFail(t, binErr.Error()+": the real-server demo needs Ollama ("+ollamaserver.EnvBin+", PATH or scripts/install-ollama.sh)")
-	}
 	t.Cleanup(func() { exec.Command("bash", filepath.Join(dir, "scripts", "ollama-dev.sh"), "stop").Run() })
 	for _, line := range demo {
 		start := time.Now()

@@ -244,7 +244,12 @@ func (s *smiSampler) startStream() error {
 		}
 		st.mu.Unlock()
 		if perr == nil {
-			st.notify <- struct{}{} // leave it for the first Sample
+			// Leave it for the first Sample, unless the reader has already
+			// announced a later batch (a blocking send hung here then).
+			select {
+			case st.notify <- struct{}{}:
+			default:
+			}
 			s.mu.Lock()
 			s.st = st
 			s.mu.Unlock()

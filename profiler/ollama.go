@@ -25,6 +25,11 @@ const (
 	// DefaultTimeout is the request timeout a [Runner] applies (through
 	// the request's context) unless configured otherwise.
 	DefaultTimeout = 120 * time.Second
+	// DefaultNumPredict is the commands' and the suite's default cap on a
+	// response (Ollama's num_predict option; see [CapTokens]): a model
+	// that never emits its end-of-sequence token, such as a random-weight
+	// test model, would otherwise stream until the request timeout.
+	DefaultNumPredict = 256
 	// DefaultReadSize is the size of each body read when ReadBufferSize is
 	// zero (io.Copy's buffer size).
 	DefaultReadSize = 32 << 10

@@ -57,6 +57,8 @@ type Report struct {
 	// length (0 when the runtime recorded none).
 	SchedLatencyP99MS float64 `json:"sched_latency_p99_ms"`
 	GCPauseMaxMS      float64 `json:"gc_pause_max_ms"`
+	// Simulated is true when any run's servers included tr117's simulator.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // AgentReport pools one agent's successful runs.
@@ -87,6 +89,7 @@ func NewReport(runs []*RunResult) Report {
 			continue
 		}
 		rep.Runs++
+		rep.Simulated = rep.Simulated || rr.Simulated
 		if rr.Failed > 0 {
 			rep.FailedRuns++
 		}
@@ -164,6 +167,9 @@ func (rep Report) WriteText(w io.Writer) error {
 		if err == nil {
 			_, err = fmt.Fprintf(w, format, a...)
 		}
+	}
+	if rep.Simulated {
+		p("SIMULATED: tr117's Ollama simulator answered, not real Ollama\n")
 	}
 	p("runs: %d (%d with failures)\n", rep.Runs, rep.FailedRuns)
 	if rep.Runs == 0 {

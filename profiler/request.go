@@ -1,6 +1,8 @@
 package profiler
 
 import (
+	"tr117/internal/simmark"
+
 	"bytes"
 	"context"
 	"errors"
@@ -85,6 +87,7 @@ func (s *stream) send() (*http.Response, error) {
 	if err != nil {
 		return nil, transportError(err, s.api)
 	}
+	s.res.Simulated = simmark.Is(resp.Header, "")
 	if resp.StatusCode >= http.StatusBadRequest {
 		defer resp.Body.Close()
 		return nil, readHTTPError(resp)

@@ -293,6 +293,8 @@ type RunResult struct {
 	LoopLag LagReport `json:"loop_lag"`
 	// Failed counts the agents that failed in the concurrent part.
 	Failed int `json:"failed_agents"`
+	// Simulated is true when any agent's server was tr117's simulator.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // AgentResult is one agent of a run.
@@ -318,6 +320,9 @@ type AgentResult struct {
 	SoloError string  `json:"solo_error,omitempty"`
 	SoloErr   error   `json:"-"`
 	Solo      *Result `json:"-"`
+	// Simulated is true when tr117's Ollama simulator answered, wherever
+	// it listens; see Result.Simulated.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // AgentMetrics are an agent's measurements in a run. The first seven are
@@ -584,6 +589,7 @@ func (rr *RunResult) fill(wall time.Duration) {
 	for k := range rr.Agents {
 		ar := &rr.Agents[k]
 		fillAgent(ar)
+		rr.Simulated = rr.Simulated || ar.Simulated
 		seq += ar.Stream.Total
 		longest = max(longest, ar.Stream.Total)
 		if ar.Err != nil {
@@ -639,6 +645,7 @@ func msPtr(d time.Duration) *float64 {
 func fillAgent(ar *AgentResult) {
 	res := ar.Stream
 	ar.Response = res.Response
+	ar.Simulated = res.Simulated
 	if ar.Err != nil {
 		ar.Error = ar.Err.Error()
 	}

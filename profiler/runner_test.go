@@ -8,6 +8,8 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"tr117/internal/simmark"
 	"tr117/profiler/ollamatest"
 	"tr117/sink"
 )
@@ -360,5 +363,54 @@ func TestRunnerWarmupFails(t *testing.T) {
 	var se *StreamError
 	if !errors.As(err, &se) || se.Agent != CollectorID || !strings.HasPrefix(err.Error(), "profiler: agent collector: "+down+"/api/generate: warm-up: dial tcp ") {
 		t.Errorf("warm-up error %v", err)
+	}
+}
+
+// TestRunnerMarksSimulated checks that a run against tr117's simulator says
+// so in every agent, the run file and the report, and that a server without
+// the simulator's mark (real Ollama, as far as the client can tell) does not.
+func TestRunnerMarksSimulated(t *testing.T) {
+	sim := ollamatest.Config{TokensPerSecond: 2000, ResponseTokens: 4}
+	cu := simServer(t, sim).URL
+	// The same simulator behind a proxy that drops the mark.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		ollamatest.NewHandler(sim).ServeHTTP(rec, r)
+		rec.Result().Header.Del(simmark.Header)
+		for k, v := range rec.Result().Header {
+			if k != simmark.Header {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(plain.Close)
+	cfg := Config{Agents: DefaultAgents("tiny", cu, plain.URL, ChimeraHomo, DefaultOptions(), DefaultOptions()), Scenario: ChimeraHomo}
+	r, err := NewRunner(cfg, Sinks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rr, err := r.Run(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rr.Agents[0].Simulated || rr.Agents[1].Simulated || !rr.Simulated {
+		t.Errorf("simulated: run %v, collector %v, insight %v; want true, true, false", rr.Simulated, rr.Agents[0].Simulated, rr.Agents[1].Simulated)
+	}
+	dir := t.TempDir()
+	if err := rr.WriteFile(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "run_1.json"))
+	if !strings.Contains(string(b), `"simulated": true`) {
+		t.Errorf("run_1.json does not say simulated:\n%s", b)
+	}
+	var text strings.Builder
+	rep := NewReport([]*RunResult{rr})
+	rep.WriteText(&text)
+	if !rep.Simulated || !strings.HasPrefix(text.String(), "SIMULATED") {
+		t.Errorf("report: simulated %v, text:\n%s", rep.Simulated, text.String())
 	}
 }

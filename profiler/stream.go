@@ -269,6 +269,10 @@ type Result struct {
 	TTFC time.Duration
 	// HasTTFC reports whether a content message arrived.
 	HasTTFC bool
+	// Simulated is true when the answer carried the mark of tr117's
+	// Ollama simulator (tr117/profiler/ollamatest), which real Ollama
+	// never sends.
+	Simulated bool
 	// Total is the client's total time: from Start until the callback
 	// returned for the final message (so a slow consumer's time counts),
 	// or until the failure.

@@ -307,7 +307,9 @@ func HedgesG(a, b []float64) (float64, error) {
 	na, nb := float64(len(a)), float64(len(b))
 	df := na + nb - 2
 	sp := math.Sqrt(((na-1)*sa*sa + (nb-1)*sb*sb) / df)
-	if sp == 0 {
+	if sp <= 1e-12*math.Max(math.Abs(ma), math.Abs(mb)) {
+		// Constant samples, or a spread at float64's rounding level, where
+		// g would be rounding noise divided into the difference.
 		return 0, fmt.Errorf("stats: hedges' g: both samples are constant: %w", ErrZeroVariance)
 	}
 	g1, _ := math.Lgamma(df / 2)

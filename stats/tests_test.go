@@ -326,3 +326,13 @@ func TestEffectSizes(t *testing.T) {
 		t.Errorf("constant: %v", err)
 	}
 }
+
+// A spread at float64's rounding level is no spread: g would be rounding
+// noise divided into the difference.
+func TestHedgesGRoundingLevelSpread(t *testing.T) {
+	a := []float64{0.1 + 0.2, 0.3, 0.3}
+	b := []float64{0.4, 0.4, 0.4}
+	if g, err := HedgesG(a, b); !errors.Is(err, ErrZeroVariance) {
+		t.Errorf("HedgesG = %v, %v; want ErrZeroVariance", g, err)
+	}
+}

@@ -10,6 +10,15 @@ import (
 	"tr117/stats"
 )
 
+// minEffectN is the fewest values per side for which the report gives a
+// standardized effect size (Hedges' g).
+const minEffectN = 3
+
+// minCIRuns is the fewest values from which the report shows a 95%
+// interval without a warning: benchstat's (x/perf/benchmath) minimum for
+// that level.
+const minCIRuns = 6
+
 // compare runs stats.Compare on b (candidate) against a (baseline); unit
 // names what a value is ("runs", "agent runs") for the warnings. It
 // returns nil when either side has fewer than two values: a comparison of
@@ -27,6 +36,12 @@ func (a *analyzer) compare(xa, xb []float64, labelA, labelB, unit string) *AB {
 		NA: c.NA, NB: c.NB, MeanA: c.MeanA, MeanB: c.MeanB,
 		Diff:   c.MeanDiff,
 		PValue: c.MannWhitney.P,
+	}
+	if c.HedgesG != nil && min(c.NA, c.NB) < minEffectN {
+		// Two values give a standard deviation of one degree of freedom:
+		// two nearly equal runs made g = -235 out of a 0.01 pp difference.
+		c.HedgesG = nil
+		c.Warnings = append(c.Warnings, fmt.Sprintf("hedges' g not computed: fewer than %d values per side (%d vs %d) give no usable standard deviation", minEffectN, c.NB, c.NA))
 	}
 	ab.Warnings = plainWarnings(c.Warnings, ab, unit)
 	if c.Welch != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 
 	"tr117"
 	"tr117/gpumon"
+	"tr117/internal/simmark"
 	"tr117/sink"
 )
 
@@ -41,7 +43,9 @@ type Manifest struct {
 	Host      Host   `json:"host"`
 	GPU       GPU    `json:"gpu"`
 	// Backend is "ollama" for real servers or "sim" for the embedded
-	// simulator (tr117/profiler/ollamatest); Simulated is true for "sim".
+	// simulator (tr117/profiler/ollamatest); Simulated is true for "sim"
+	// and whenever an endpoint answered as the simulator (one started on
+	// Ollama's ports, say).
 	Backend   string `json:"backend"`
 	Simulated bool   `json:"simulated"`
 	// Simulator is Config.Simulator: how the simulated endpoints behaved.
@@ -116,11 +120,14 @@ type GPUDevice = gpumon.GPUInfo
 
 // Endpoint is one Ollama server as found when the session started.
 type Endpoint struct {
-	Role    string  `json:"role"` // collector or insight
-	URL     string  `json:"url"`
-	Version string  `json:"version,omitempty"`
-	Models  []Model `json:"models,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	Role    string `json:"role"` // collector or insight
+	URL     string `json:"url"`
+	Version string `json:"version,omitempty"`
+	// Simulated is true when tr117's Ollama simulator answered, wherever
+	// it listens (its answers carry a mark real Ollama never sends).
+	Simulated bool    `json:"simulated,omitempty"`
+	Models    []Model `json:"models,omitempty"`
+	Error     string  `json:"error,omitempty"`
 }
 
 // Model is a model an endpoint has, from /api/tags.
@@ -165,8 +172,7 @@ func ProbeEndpoint(ctx context.Context, hc *http.Client, role, rawURL string) (E
 	if hc == nil {
 		hc = &http.Client{Timeout: 5 * time.Second}
 	}
-	c := api.NewClient(u, hc)
-	v, err := c.Version(ctx)
+	v, simulated, err := version(ctx, hc, u)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ep, ctx.Err()
@@ -174,7 +180,8 @@ func ProbeEndpoint(ctx context.Context, hc *http.Client, role, rawURL string) (E
 		ep.Error = err.Error()
 		return ep, fmt.Errorf("suite: %s endpoint %s does not answer /api/version: %w", role, rawURL, err)
 	}
-	ep.Version = v
+	ep.Version, ep.Simulated = v, simulated
+	c := api.NewClient(u, hc)
 	list, err := c.List(ctx)
 	if err != nil {
 		ep.Error = "api/tags: " + err.Error()
@@ -184,6 +191,30 @@ func ProbeEndpoint(ctx context.Context, hc *http.Client, role, rawURL string) (E
 		ep.Models = append(ep.Models, Model{Name: m.Name, Digest: m.Digest, Size: m.Size})
 	}
 	return ep, nil
+}
+
+// version asks u for /api/version and reports whether the answer came
+// from tr117's simulator (see tr117/internal/simmark).
+func version(ctx context.Context, hc *http.Client, u *url.URL) (string, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("api/version").String(), nil)
+	if err != nil {
+		return "", false, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", false, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	var v struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v); err != nil {
+		return "", false, fmt.Errorf("decoding the answer: %w", err)
+	}
+	return v.Version, simmark.Is(resp.Header, v.Version), nil
 }
 
 // ReadManifest reads manifest.json under root. It returns an error

@@ -29,7 +29,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		p("| %s | %s |\n", ep.Role, mdCell(endpointText(ep)))
 	}
 	p("| Scenario | %s |\n", plan.Scenario)
-	np := "server default"
+	np := "not sent (the server decides)"
 	if plan.NumPredict > 0 {
 		np = fmt.Sprint(plan.NumPredict)
 	}
@@ -53,7 +53,7 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		p("| Read buffer | Runs | True efficiency %% | Seed efficiency %% (mean ± sd) | 95%% CI | Balance bound %% | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
 		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range cm.Conditions {
-			p("| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 2), meanSD(c.Efficiency, 2), ivText(c.EfficiencyCI), meanSD(c.BalanceBound, 2), c.Chunks,
+			p("| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 2), meanSD(c.Efficiency, 2), ciCell(c.EfficiencyCI, c.Runs), meanSD(c.BalanceBound, 2), c.Chunks,
 				pair(c.ParseMs, 4, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				pair(c.GapMs, 2, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
 				intRange(c.LagSamples),
@@ -164,7 +164,10 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			p("\n")
 		}
 		for _, m := range sortedKeys(tr.Missing) {
-			p("- %s: tokenizer not found (%s)\n", m, mdCell(tr.Missing[m]))
+			p("- %s: tokenizer not found (%s)\n", m, mdCell(shortReason(tr.Missing[m])))
+		}
+		if len(tr.Missing) > 0 {
+			p("\nWhere each was looked for, in full: `%s`.\n\n", path.Join("phase2", "tokenizers", tokenizerMissing))
 		}
 		writeVerdicts(&b, tr.Verdicts)
 	}
@@ -196,8 +199,11 @@ func writeVerdicts(b *strings.Builder, vs []Verdict) {
 }
 
 func backendText(rep *Report) string {
-	if rep.Simulated {
+	if rep.Simulated && rep.Backend == BackendSim {
 		return "SIMULATED (embedded ollamatest servers)"
+	}
+	if rep.Simulated {
+		return "SIMULATED (ollamatest simulators answering at the Ollama URLs)"
 	}
 	return "real Ollama servers"
 }
@@ -253,6 +259,9 @@ func endpointText(ep Endpoint) string {
 		ms = append(ms, m.Name+" "+d)
 	}
 	s := ep.URL + ", Ollama " + ep.Version
+	if ep.Simulated {
+		s = ep.URL + ", SIMULATED (tr117's simulator, reporting Ollama " + ep.Version + ")"
+	}
 	if len(ms) > 0 {
 		s += "; models: " + strings.Join(ms, ", ")
 	}
@@ -317,6 +326,15 @@ func pair(s *stats.Summary, prec int, f func(*stats.Summary) (float64, float64))
 	}
 	x, y := f(s)
 	return fmt.Sprintf("%.*f / %.*f", prec, x, prec, y)
+}
+
+// ciCell is an interval with a warning beside it when it comes from
+// fewer than minCIRuns runs.
+func ciCell(iv *stats.Interval, runs int) string {
+	if iv == nil || runs >= minCIRuns {
+		return ivText(iv)
+	}
+	return fmt.Sprintf("%s ⚠ %d runs: unreliable, needs %d", ivText(iv), runs, minCIRuns)
 }
 
 func ivText(iv *stats.Interval) string {
@@ -395,4 +413,22 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// maxReason is the longest reason the report prints inline; the full
+// text stays in its JSON file.
+const maxReason = 160
+
+// shortReason is a reason's first line, cut at maxReason characters, with
+// the number of places listed below it ("…; looked at: 7 places").
+func shortReason(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	first := lines[0]
+	if r := []rune(first); len(r) > maxReason {
+		first = string(r[:maxReason]) + "…"
+	}
+	if n := len(lines) - 1; n > 0 {
+		first += " " + plural(n, "place")
+	}
+	return first
 }

@@ -14,6 +14,9 @@ type MissingModelsError struct {
 	URL     string   // the endpoint
 	Missing []string // the plan's models it lacks, in plan order
 	Have    []string // the models it has, from /api/tags
+	// Simulated is true when the endpoint is tr117's simulator, which
+	// serves only the models it was configured with: pulling helps nothing.
+	Simulated bool
 }
 
 func (e *MissingModelsError) Error() string {
@@ -25,7 +28,11 @@ func (e *MissingModelsError) Error() string {
 	if len(e.Have) > 0 {
 		have = "it has: " + strings.Join(e.Have, ", ")
 	}
-	return fmt.Sprintf("suite: %s %s not on %s %s (%s); ollama pull %s there, or choose models it has (--mri-models, --hardware-models, --throttle-models, or the models of a --plan file)",
+	if e.Simulated {
+		return fmt.Sprintf("suite: %s %s not on %s %s, tr117's simulator (%s); it serves only those: choose one of them",
+			strings.Join(e.Missing, ", "), verb, e.Role, e.URL, have)
+	}
+	return fmt.Sprintf("suite: %s %s not on %s %s (%s); ollama pull %s there, or choose models it has",
 		strings.Join(e.Missing, ", "), verb, e.Role, e.URL, have, them)
 }
 
@@ -63,6 +70,16 @@ func fullModelName(m string) string {
 	return m
 }
 
+// MissingModels checks an endpoint's /api/tags (as [ProbeEndpoint]
+// recorded it) against models: nil when it has them all or its list could
+// not be read, else a [*MissingModelsError].
+func MissingModels(ep Endpoint, models []string) error {
+	if e := missingModels(ep, models); e != nil {
+		return e
+	}
+	return nil
+}
+
 // missingModels checks an endpoint's /api/tags against models. It returns
 // nil when all are there, or when the endpoint's model list could not be
 // read (the runs will tell).
@@ -70,7 +87,7 @@ func missingModels(ep Endpoint, models []string) *MissingModelsError {
 	if ep.Version == "" || ep.Error != "" {
 		return nil
 	}
-	e := &MissingModelsError{Role: ep.Role, URL: ep.URL}
+	e := &MissingModelsError{Role: ep.Role, URL: ep.URL, Simulated: ep.Simulated}
 	for _, m := range ep.Models {
 		e.Have = append(e.Have, m.Name)
 	}

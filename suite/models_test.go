@@ -30,8 +30,10 @@ func TestMissingModelsFailBeforeRunning(t *testing.T) {
 	if !errors.As(err, &me) || res != nil {
 		t.Fatalf("Execute: %v (result %v), want a *MissingModelsError", err, res)
 	}
-	want := "suite: qwen2.5:7b is not on collector " + urls[0] + " (it has: gemma3:latest, tiny:latest)"
-	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "insight "+urls[1]) || !strings.Contains(err.Error(), "ollama pull") {
+	// The servers are simulators: pulling would not help, so the error
+	// does not advise it.
+	want := "suite: qwen2.5:7b is not on collector " + urls[0] + ", tr117's simulator (it has: gemma3:latest, tiny:latest)"
+	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "insight "+urls[1]) || strings.Contains(err.Error(), "ollama pull") {
 		t.Errorf("error:\n%v\nwant it to start with %q and name the insight endpoint", err, want)
 	}
 	if me.Role != "collector" || strings.Join(me.Missing, ",") != "qwen2.5:7b" {
@@ -41,5 +43,18 @@ func TestMissingModelsFailBeforeRunning(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, name)); err == nil {
 			t.Errorf("%s was written", name)
 		}
+	}
+}
+
+// A real server lacking a model is told to pull it; the simulator is not.
+func TestMissingModelsAdvice(t *testing.T) {
+	real := &MissingModelsError{Role: "collector", URL: "http://127.0.0.1:11434", Missing: []string{"gemma3:latest"}, Have: []string{"tiny:latest"}}
+	if got := real.Error(); !strings.Contains(got, "ollama pull it there") {
+		t.Errorf("real server: %q, want pull advice", got)
+	}
+	sim := *real
+	sim.Simulated = true
+	if got := sim.Error(); strings.Contains(got, "pull") || !strings.Contains(got, "tr117's simulator (it has: tiny:latest)") {
+		t.Errorf("simulator: %q, want no pull advice and its models", got)
 	}
 }

@@ -28,6 +28,11 @@ const (
 	DefaultCollectorURL = profiler.DefaultCollectorURL
 	DefaultInsightURL   = profiler.DefaultInsightURL
 	DefaultRuns         = 5
+	// DefaultNumPredict is Plan.NumPredict's default.
+	DefaultNumPredict = profiler.DefaultNumPredict
+	// NoNumPredict as Plan.NumPredict sends no num_predict: the server
+	// decides, and a model that never stops streams until the timeout.
+	NoNumPredict = -1
 	// DefaultLagInterval is Plan.LagInterval's default; see there why it
 	// is shorter than the seed's 100ms.
 	DefaultLagInterval = 10 * time.Millisecond
@@ -62,8 +67,9 @@ type Plan struct {
 	// http://localhost:11434 and http://localhost:11435).
 	CollectorURL string `json:"collector_url" yaml:"collector_url"`
 	InsightURL   string `json:"insight_url" yaml:"insight_url"`
-	// NumPredict, when positive, is sent as Ollama's num_predict option to
-	// cap each completion's length. Zero lets the server decide.
+	// NumPredict is sent as Ollama's num_predict option to cap each
+	// completion's length (default [DefaultNumPredict]); [NoNumPredict]
+	// sends none and lets the server decide.
 	NumPredict int `json:"num_predict,omitempty" yaml:"num_predict"`
 	// Warmup sends one unmeasured request per agent and model before the
 	// first measured run of each condition, so model load time does not
@@ -326,6 +332,9 @@ func (p Plan) WithDefaults() Plan {
 	if p.LagInterval == 0 {
 		p.LagInterval = Duration(DefaultLagInterval)
 	}
+	if p.NumPredict == 0 {
+		p.NumPredict = DefaultNumPredict
+	}
 	p.Warmup = boolOr(p.Warmup, true)
 	p.SoloBaseline = boolOr(p.SoloBaseline, true)
 	p.MRI.Models = orDefault(p.MRI.Models, defaultMRIModels)
@@ -440,8 +449,8 @@ func (p Plan) Validate() error {
 	if d := p.LagInterval.D(); d < time.Millisecond {
 		bad("lag_interval", "%v is shorter than 1ms", d)
 	}
-	if p.NumPredict < 0 {
-		bad("num_predict", "%d is negative", p.NumPredict)
+	if p.NumPredict < NoNumPredict {
+		bad("num_predict", "%d: want a positive cap, or %d for none", p.NumPredict, NoNumPredict)
 	}
 	checkModels := func(field string, models []string) {
 		seen := map[string]bool{}

@@ -211,11 +211,38 @@ func TestThrottledRequestTimeout(t *testing.T) {
 		{Run{Phase: PhaseMRI}, 0, profiler.DefaultTimeout},
 		{Run{Phase: PhaseThrottle, Rate: 0}, 0, profiler.DefaultTimeout},
 		{Run{Phase: PhaseThrottle, Rate: 60}, 600, profiler.DefaultTimeout + 10*time.Second},
-		{Run{Phase: PhaseThrottle, Rate: 64}, 0, profiler.DefaultTimeout + 128*time.Second},
+		{Run{Phase: PhaseThrottle, Rate: 64}, NoNumPredict, profiler.DefaultTimeout + 128*time.Second},
+		{Run{Phase: PhaseThrottle, Rate: 64}, 0, profiler.DefaultTimeout + DefaultNumPredict*time.Second/64},
 	} {
 		r := &runner{plan: Plan{NumPredict: c.numPredict}.WithDefaults()}
 		if got := r.requestTimeout(c.run); got != c.want {
 			t.Errorf("%s rate %v num_predict %d: timeout %v, want %v", c.run.Phase, c.run.Rate, c.numPredict, got, c.want)
 		}
+	}
+}
+
+// TestDefaultNumPredict: the zero plan caps every response, so that a model
+// that never stops (the tiny random-weight test model) cannot make a run
+// last until the request timeout; NoNumPredict sends no cap.
+func TestDefaultNumPredict(t *testing.T) {
+	if got := (Plan{}).WithDefaults().NumPredict; got != DefaultNumPredict || got <= 0 {
+		t.Errorf("default num_predict %d, want %d", got, DefaultNumPredict)
+	}
+	p := Plan{NumPredict: NoNumPredict}
+	if err := p.Validate(); err != nil || p.WithDefaults().NumPredict != NoNumPredict {
+		t.Errorf("num_predict %d: %v, then %d", NoNumPredict, err, p.WithDefaults().NumPredict)
+	}
+	r := &runner{plan: (Plan{}).WithDefaults()}
+	agents, err := r.agents("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		if a.Options["num_predict"] != DefaultNumPredict {
+			t.Errorf("agent %s options %v: no num_predict %d", a.ID, a.Options, DefaultNumPredict)
+		}
+	}
+	if err := (Plan{NumPredict: -2}).Validate(); err == nil {
+		t.Error("num_predict -2 accepted")
 	}
 }

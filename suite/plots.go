@@ -3,6 +3,7 @@ package suite
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"math"
 	"sort"
 	"strconv"
@@ -17,28 +18,48 @@ import (
 	"tr117/stats"
 )
 
+// namedPlot is a plot and its file name under plots/.
+type namedPlot struct {
+	name string
+	p    *plot.Plot
+}
+
 // writePlots draws the report's PNGs under <root>/plots and returns their
 // paths relative to root (slash-separated, as report.md links them).
-func writePlots(root string, plan Plan, data []*runData) ([]string, error) {
+func writePlots(root string, plan Plan, data []*runData, simulated bool) ([]string, error) {
 	var files []string
-	save := func(p *plot.Plot, name string) error {
-		wt, err := p.WriterTo(8*vg.Inch, 4*vg.Inch, "png")
+	for _, np := range plots(plan, data, simulated) {
+		wt, err := np.p.WriterTo(8*vg.Inch, 4*vg.Inch, "png")
 		if err != nil {
-			return fmt.Errorf("suite: plot %s: %w", name, err)
+			return files, fmt.Errorf("suite: plot %s: %w", np.name, err)
 		}
 		var buf bytes.Buffer
 		if _, err := wt.WriteTo(&buf); err != nil {
-			return fmt.Errorf("suite: plot %s: %w", name, err)
+			return files, fmt.Errorf("suite: plot %s: %w", np.name, err)
 		}
-		path, err := layout.Join(root, PlotsDir, name)
+		path, err := layout.Join(root, PlotsDir, np.name)
 		if err != nil {
-			return err
+			return files, err
 		}
 		if err := sink.WriteFileAtomic(path, buf.Bytes()); err != nil {
-			return err
+			return files, err
 		}
-		files = append(files, PlotsDir+"/"+name)
-		return nil
+		files = append(files, PlotsDir+"/"+np.name)
+	}
+	return files, nil
+}
+
+// plots builds the report's plots, each marked when the data is simulated.
+func plots(plan Plan, data []*runData, simulated bool) []namedPlot {
+	var out []namedPlot
+	add := func(p *plot.Plot, ok bool, name string) {
+		if !ok {
+			return
+		}
+		if simulated {
+			markSimulated(p)
+		}
+		out = append(out, namedPlot{name, p})
 	}
 	byPhaseModel := func(ph Phase, model string) []*runData {
 		var out []*runData
@@ -49,43 +70,27 @@ func writePlots(root string, plan Plan, data []*runData) ([]string, error) {
 		}
 		return out
 	}
-
 	// Efficiency per condition, mean with its 95% bootstrap interval.
-	if p, ok := efficiencyPlot(plan, data); ok {
-		if err := save(p, "efficiency.png"); err != nil {
-			return files, err
-		}
-	}
-	if p, ok := ceilingPlot(plan, data); ok {
-		if err := save(p, "ceiling_"+layout.Slug(plan.Ceiling.Model)+".png"); err != nil {
-			return files, err
-		}
-	}
+	p, ok := efficiencyPlot(plan, data)
+	add(p, ok, "efficiency.png")
+	p, ok = ceilingPlot(plan, data)
+	add(p, ok, "ceiling_"+layout.Slug(plan.Ceiling.Model)+".png")
 	if !plan.MRI.Skip {
 		for _, model := range plan.MRI.Models {
 			ds := byPhaseModel(PhaseMRI, model)
-			if p, ok := lagPlot(model, plan.MRI.Buffers, plan.LagInterval.D().Seconds(), ds); ok {
-				if err := save(p, "lag_"+layout.Slug(model)+".png"); err != nil {
-					return files, err
-				}
-			}
-			if p, ok := gapCDFPlot(model, plan.MRI.Buffers, ds); ok {
-				if err := save(p, "chunk_gap_cdf_"+layout.Slug(model)+".png"); err != nil {
-					return files, err
-				}
-			}
+			p, ok := lagPlot(model, plan.MRI.Buffers, plan.LagInterval.D().Seconds(), ds)
+			add(p, ok, "lag_"+layout.Slug(model)+".png")
+			p, ok = gapCDFPlot(model, plan.MRI.Buffers, ds)
+			add(p, ok, "chunk_gap_cdf_"+layout.Slug(model)+".png")
 		}
 	}
 	if !plan.Hardware.Skip {
 		for _, model := range plan.Hardware.Models {
-			if p, ok := gpuPlot(model, byPhaseModel(PhaseHardware, model)); ok {
-				if err := save(p, "gpu_"+layout.Slug(model)+".png"); err != nil {
-					return files, err
-				}
-			}
+			p, ok := gpuPlot(model, byPhaseModel(PhaseHardware, model))
+			add(p, ok, "gpu_"+layout.Slug(model)+".png")
 		}
 	}
-	return files, nil
+	return out
 }
 
 type errPoints struct {
@@ -155,17 +160,10 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 	}
 	p.Add(sc, eb, plotter.NewGrid())
 	p.NominalX(names...)
-	p.Y.Tick.Marker = fixedTicks{prec: 2}
-	// A narrow range (efficiencies within a point of each other) gets a
-	// window of at least one percentage point, so the ticks stay readable.
-	if p.Y.Max-p.Y.Min < 1 {
-		mid := (p.Y.Max + p.Y.Min) / 2
-		p.Y.Min, p.Y.Max = mid-0.5, mid+0.5
-	}
-	// Efficiency cannot exceed 100%: keep the window below it.
-	if p.Y.Max > 100 && p.Y.Min < 100 {
-		p.Y.Min, p.Y.Max = p.Y.Min-(p.Y.Max-100), 100
-	}
+	p.Y.Tick.Marker = fixedTicks{prec: 0}
+	// The whole scale, 0 to 100%: a window around the points made noise of
+	// a tenth of a point look like a difference.
+	p.Y.Min, p.Y.Max = 0, math.Max(100, p.Y.Max)
 	p.X.Tick.Label.Rotation = 0.3
 	p.X.Tick.Label.XAlign = -0.9
 	// Room at both ends, so the last rotated label is not cut off.
@@ -198,6 +196,10 @@ func lagPlot(model string, bufs []BufferSize, interval float64, ds []*runData) (
 		drawn = addLine(p, xy, i, b.Dir()) || drawn
 	}
 	p.Add(plotter.NewGrid())
+	// Headroom above the lines for the legend, which would cover them.
+	p.Legend.Top = true
+	p.Y.Min = math.Min(p.Y.Min, 0)
+	p.Y.Max += 0.25 * (p.Y.Max - p.Y.Min)
 	return p, drawn
 }
 
@@ -214,7 +216,7 @@ func gapCDFPlot(model string, bufs []BufferSize, ds []*runData) (*plot.Plot, boo
 	p.Title.Text = "Chunk gap CDF: " + model
 	p.X.Label.Text = "gap ms (log scale)"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = logTicks{}
 	p.Y.Label.Text = "fraction of chunks"
 	drawn := false
 	for i, b := range bufs {
@@ -336,4 +338,40 @@ func addLine(p *plot.Plot, xy plotter.XYs, i int, name string) bool {
 	p.Add(l)
 	p.Legend.Add(name, l)
 	return true
+}
+
+// markSimulated puts a red SIMULATED line above the plot's title, so that
+// a copied image keeps the warning.
+func markSimulated(p *plot.Plot) {
+	p.Title.Text = "SIMULATED: tr117's Ollama simulator, not real Ollama\n" + p.Title.Text
+	p.Title.TextStyle.Color = color.RGBA{R: 200, A: 255}
+}
+
+// logTicks labels a log axis at 1, 2 and 5 times each power of ten when
+// it spans at most four decades (at each power of ten otherwise), so that
+// even a range within one decade has several labelled ticks; the other
+// integer multiples are unlabelled minor ticks.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if lo <= 0 || hi <= lo {
+		return nil
+	}
+	dense := math.Log10(hi/lo) <= 4
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		pow := math.Pow(10, e)
+		for m := 1.0; m <= 9; m++ {
+			v := m * pow
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || dense && (m == 2 || m == 5) {
+				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
 }

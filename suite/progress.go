@@ -92,11 +92,12 @@ func (p *Progress) Finish(r Run, d time.Duration, err error) {
 		// the later ones so they read as part of this run's entry.
 		status = "FAILED: " + strings.ReplaceAll(strings.TrimRight(err.Error(), "\n"), "\n", "\n    ")
 	}
+	// The run is over: its time is in spent, not still running.
+	p.cur = ""
 	if p.tty {
 		if err != nil {
 			p.linef("%s %s", r, status)
 		}
-		p.cur = ""
 		p.drawLocked()
 		return
 	}

@@ -93,3 +93,20 @@ func TestProgressETACountsDown(t *testing.T) {
 		t.Errorf("Redraw wrote %q when not on a terminal", b.String())
 	}
 }
+
+// The ETA printed as a run finishes counts the runs left at the mean
+// duration; the finished run's own time is not taken off again (a 4-minute
+// run printed "ETA 0s" with three runs to go).
+func TestProgressETAAfterLongRun(t *testing.T) {
+	var b strings.Builder
+	p := NewProgress(&b, 4)
+	clock := time.Unix(0, 0)
+	p.now = func() time.Time { return clock }
+	r := Run{Phase: PhaseThrottle, Model: "tiny", Rate: 60, Index: 1}
+	p.Start(r, 4)
+	clock = clock.Add(4 * time.Minute)
+	p.Finish(r, 4*time.Minute, nil)
+	if !strings.Contains(b.String(), "(ETA 12m0s)") {
+		t.Errorf("progress:\n%s\nwant ETA 12m0s for three 4-minute runs left", b.String())
+	}
+}

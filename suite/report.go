@@ -289,7 +289,7 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 		Simulated: man.Simulated,
 	}
 	if man.Simulated {
-		rep.Banner = "SIMULATED: these results come from tr117's embedded Ollama simulator (tr117/profiler/ollamatest), not from real Ollama servers on a GPU. They exercise the pipeline; they say nothing about real hardware."
+		rep.Banner = "SIMULATED: these results come from tr117's Ollama simulator (tr117/profiler/ollamatest), not from real Ollama servers on a GPU. They exercise the pipeline; they say nothing about real hardware."
 	}
 	planned := Runs(plan)
 	rep.Runs.Planned = len(planned)
@@ -334,7 +334,7 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 		rep.Tokenizers = a.tokenizers(root)
 	}
 	if opts.Plots {
-		files, err := writePlots(root, plan, data)
+		files, err := writePlots(root, plan, data, man.Simulated)
 		if err != nil {
 			return nil, err
 		}
@@ -890,7 +890,7 @@ func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
 	var vs []Verdict
 	e := fm.Efficiency
 	if e == nil {
-		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d vs %d runs).", fm.Model, rateDir(fm.Rate), fm.Baseline, nBase, nThr), Warnings: []string{"each side needs at least two runs"}})
+		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d throttled vs %d baseline runs).", fm.Model, rateDir(fm.Rate), fm.Baseline, nThr, nBase), Warnings: []string{"each side needs at least two runs"}})
 	} else {
 		met := e.Diff.Estimate >= ThrottleCriterionPP && e.Different
 		word := "not met"

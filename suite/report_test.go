@@ -300,7 +300,7 @@ func TestReportNumbersMatchStats(t *testing.T) {
 	// report.md prints those numbers.
 	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
 	for _, want := range []string{
-		fmt.Sprintf("| %.2f ± %.2f | [%.2f, %.2f] |", want.Mean, want.StdDev, ci.Lo, ci.Hi),
+		fmt.Sprintf("| %.2f ± %.2f | [%.2f, %.2f] ⚠ 5 runs: unreliable, needs 6 |", want.Mean, want.StdDev, ci.Lo, ci.Hi),
 		fmt.Sprintf("| 8192 | %+.2f | [%+.2f, %+.2f] | %.3g |", cmp.MeanDiff.Estimate, cmp.MeanDiff.Lo, cmp.MeanDiff.Hi, cmp.MannWhitney.P),
 		fmt.Sprintf("Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s)", pr.R, pv(pr.P), sr.R, pv(sr.P)),
 		fmt.Sprintf("| Seed efficiency %% | %.2f (n=5) | %.2f (n=5) | %+.2f | [%+.2f, %+.2f] | %.3g |", fc.MeanA, fc.MeanB, fc.MeanDiff.Estimate, fc.MeanDiff.Lo, fc.MeanDiff.Hi, fc.MannWhitney.P),

@@ -177,7 +177,8 @@ func (r *runner) prepare(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("%w (use --overwrite or another output root)", err)
 	default:
-		if err := compatible(old, r.plan, r.cfg.Backend); err != nil {
+		if err := compatible(old, r.plan, r.cfg.Backend, simulated(r.cfg.Backend, endpoints)); err != nil {
+			err.Root = r.root
 			return err
 		}
 		r.man = old
@@ -190,7 +191,7 @@ func (r *runner) prepare(ctx context.Context) error {
 		r.man.Tool, r.man.Version, r.man.GoVersion, r.man.Host = fresh.Tool, fresh.Version, fresh.GoVersion, fresh.Host
 	}
 	r.man.Backend = r.cfg.Backend
-	r.man.Simulated = r.cfg.Backend == BackendSim
+	r.man.Simulated = simulated(r.cfg.Backend, endpoints)
 	r.man.Simulator = nil
 	if r.cfg.Simulator != nil {
 		raw, err := json.Marshal(r.cfg.Simulator)
@@ -246,10 +247,12 @@ func (r *runner) probe(ctx context.Context) ([]Endpoint, error) {
 
 // compatible refuses to resume into a root whose results were measured
 // differently: mixing them would corrupt the comparisons.
-func compatible(old *Manifest, p Plan, backend string) error {
+func compatible(old *Manifest, p Plan, backend string, sim bool) *IncompatibleRootError {
 	var diffs []string
 	if old.Backend != "" && old.Backend != backend {
 		diffs = append(diffs, fmt.Sprintf("backend %s, now %s", old.Backend, backend))
+	} else if old.Simulated != sim {
+		diffs = append(diffs, fmt.Sprintf("%s, now %s", simText(old.Simulated), simText(sim)))
 	}
 	op := old.Plan.WithDefaults()
 	if op.Scenario != p.Scenario {
@@ -268,9 +271,46 @@ func compatible(old *Manifest, p Plan, backend string) error {
 		diffs = append(diffs, fmt.Sprintf("hardware command template %q, now %q", op.Hardware.CommandTemplate, p.Hardware.CommandTemplate))
 	}
 	if len(diffs) > 0 {
-		return fmt.Errorf("suite: the output root holds results measured with %s; resume with the same settings, or use --overwrite or another output root", strings.Join(diffs, "; "))
+		return &IncompatibleRootError{Diffs: diffs}
 	}
 	return nil
+}
+
+// simulated reports whether results measured with backend from endpoints
+// are simulated: the sim backend's are, and so are those of a simulator
+// answering where real Ollama was expected.
+func simulated(backend string, endpoints []Endpoint) bool {
+	if backend == BackendSim {
+		return true
+	}
+	for _, e := range endpoints {
+		if e.Simulated {
+			return true
+		}
+	}
+	return false
+}
+
+func simText(sim bool) string {
+	if sim {
+		return "simulated endpoints"
+	}
+	return "real endpoints"
+}
+
+// IncompatibleRootError is returned by [Execute], before anything is
+// written, when the output root holds results measured differently
+// (another backend, simulated or real endpoints, another scenario,
+// num_predict, lag interval or hardware command): resuming would mix them.
+// Start over (Config.Overwrite) or choose another root.
+type IncompatibleRootError struct {
+	Root string
+	// Diffs says what differs: "backend sim, now ollama".
+	Diffs []string
+}
+
+func (e *IncompatibleRootError) Error() string {
+	return fmt.Sprintf("suite: %s holds results measured with %s; resuming there would mix them", e.Root, strings.Join(e.Diffs, "; "))
 }
 
 func (r *runner) runAll(ctx context.Context) (*Result, error) {

@@ -191,3 +191,33 @@ func TestSimulatedInterruptMidStream(t *testing.T) {
 		t.Errorf("flow after resume: %+v", rep.Flow)
 	}
 }
+
+// TestSimulatorAtOllamaURLs runs the suite with the "ollama" backend
+// against two simulators (as "scripts/ollama-dev.sh start --sim" leaves
+// them on Ollama's ports): the manifest, its endpoints and the report must
+// all say the data is simulated, and a later session that finds real
+// endpoints must refuse to mix them into the same root.
+func TestSimulatorAtOllamaURLs(t *testing.T) {
+	c, i := simPair(t, 2000)
+	root := t.TempDir()
+	plan := Plan{CollectorURL: c, InsightURL: i, NumPredict: 8, Throttle: ThrottlePlan{Skip: true}, Hardware: HardwarePlan{Skip: true}}
+	plan.MRI.Buffers = []BufferSize{0}
+	plan.SetRuns(1)
+	if _, err := Execute(context.Background(), Config{Plan: plan, OutputRoot: root, Backend: BackendOllama}); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	man, err := ReadManifest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !man.Simulated || !man.Endpoints[0].Simulated || !man.Endpoints[1].Simulated {
+		t.Errorf("manifest: simulated %v, endpoints %+v; want all simulated", man.Simulated, man.Endpoints)
+	}
+	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))
+	if !strings.HasPrefix(string(md), "> **SIMULATED") || strings.Contains(string(md), "real Ollama servers |") || !strings.Contains(string(md), "| collector | "+c+", SIMULATED (tr117's simulator") {
+		t.Errorf("report.md does not say simulated:\n%.600s", md)
+	}
+	if err := compatible(man, plan.WithDefaults(), BackendOllama, false); err == nil || !strings.Contains(err.Error(), "simulated endpoints, now real endpoints") {
+		t.Errorf("resuming simulated results with real endpoints: %v, want a refusal naming both", err)
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/cli"
 	"tr117/gpumon"
 	"tr117/sink"
 )
@@ -64,11 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	cmdArgs := fs.Args()
 	kind, err := gpumon.ParseKind(*samplerFlag)
@@ -119,7 +117,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	m := gpumon.NewMonitor(s, csv, gpumon.Config{Interval: *interval})
-	stop := func() (gpumon.Report, error) { return m.Report(), nil }
+	// Without a GPU the monitor never runs; the report still bounds the
+	// command's run (it said 0001-01-01 otherwise).
+	started := time.Now()
+	stop := func() (gpumon.Report, error) {
+		rep := m.Report()
+		rep.Start, rep.End = started.UTC(), time.Now().UTC()
+		rep.DurationS = rep.End.Sub(rep.Start).Seconds()
+		return rep, nil
+	}
 	if !noGPU {
 		fmt.Fprintf(stderr, "dmon: sampling with %s every %v into %s\n", s.Name(), *interval, *outDir)
 		stop = m.Start(ctx)

@@ -93,6 +93,10 @@ func TestFilesWithoutGPU(t *testing.T) {
 		sum.System != nil || len(sum.Command) != 3 {
 		t.Errorf("gpu_summary.json:\n%s", b)
 	}
+	// The run is bounded by the command's start and end, not year 1.
+	if r := sum.Report; time.Since(r.Start) > time.Minute || r.End.Before(r.Start) || r.DurationS < 0 || strings.Contains(string(b), "0001-01-01") {
+		t.Errorf("start %v end %v duration %v:\n%s", r.Start, r.End, r.DurationS, b)
+	}
 }
 
 func TestUsage(t *testing.T) {

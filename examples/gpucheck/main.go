@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/cli"
 	"tr117/gpumon"
 	"tr117/sink"
 	"tr117/stats"
@@ -46,14 +47,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	phase := fs.Duration("phase", 30*time.Second, "length of each of the three phases")
 	smi := fs.String("nvidia-smi", "", "nvidia-smi executable (default: on PATH)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: gpucheck [--phase 30s] [--nvidia-smi PATH]
+
+Checks tr117/gpumon against a real NVIDIA GPU, best while something loads it
+(scripts/gpu-check.sh runs a PyTorch matmul loop). Three phases of --phase
+each: the NVML sampler alone at 100 ms, then at 10 ms (interval jitter and
+this process's CPU use), then NVML at 100 ms beside nvidia-smi's -lms 100
+stream, printing how far each field agrees. Everything goes to stdout as
+plain text. Exit 0 when every phase ran, 1 when NVML cannot be opened or a
+phase fails, 2 on bad usage. It needs an NVIDIA driver; without one it
+says so and exits 1.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 || *phase < time.Second {
-		fmt.Fprintln(stderr, "usage: gpucheck [--phase 30s] [--nvidia-smi PATH]  (phase at least 1s)")
+		fmt.Fprintln(stderr, "gpucheck: want no arguments and a --phase of at least 1s (-h explains the check)")
 		return 2
 	}
 	if err := check(ctx, stdout, *phase, *smi); err != nil {

@@ -48,3 +48,16 @@ func TestUsageAndNoNVML(t *testing.T) {
 		t.Errorf("extra argument: exit %d", code)
 	}
 }
+
+// -h explains what the check does and lists its flags, exit 0; a bad
+// value is one line naming the flag and the form wanted.
+func TestHelpAndBadFlag(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &out, &errs); code != 0 || !strings.Contains(errs.String(), "Checks tr117/gpumon against a real NVIDIA GPU") || !strings.Contains(errs.String(), "-phase duration") {
+		t.Errorf("-h: exit %d, stderr:\n%s", code, errs.String())
+	}
+	errs.Reset()
+	if code := run(context.Background(), []string{"--phase", "30"}, &out, &errs); code != 2 || strings.Count(errs.String(), "\n") != 1 || !strings.Contains(errs.String(), "-phase") || !strings.Contains(errs.String(), "such as 10ms") {
+		t.Errorf("--phase 30: exit %d, stderr:\n%s", code, errs.String())
+	}
+}

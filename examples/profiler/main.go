@@ -16,6 +16,17 @@
 // and writes what was measured so far, each interrupted agent with its
 // error, and exits 130; a second Ctrl-C kills the process.
 //
+// Before the first run it checks that results can be written, that both
+// endpoints answer and have --model, and that OUTPUT-DIR holds no earlier
+// results; a failed check is one message and nothing is written. With
+// --backend auto (the default) and neither endpoint answering, it runs
+// against two embedded simulators, as the suite does, says SIMULATED on
+// screen and in every file, and writes under tr117-results-sim/profiler unless
+// --output-dir is given; --backend sim forces them, --backend ollama
+// insists on real servers. Each response is capped at --num-predict tokens
+// (default 256; -1 sends no cap). When no run measured anything, the files
+// it wrote are removed again.
+//
 // A process started with SIGINT ignored (a background job of a
 // non-interactive shell: "profiler … &" in a script) cannot see a SIGINT
 // sent in its first few milliseconds, before main has asked for it: the
@@ -33,10 +44,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/cli"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -88,14 +101,32 @@ func (o optFloat) Set(s string) error {
 	return nil
 }
 
-// optionFlags registers the --PREFIX-* flags of one tuned option set.
-func optionFlags(fs *flag.FlagSet, prefix string, o *profiler.Options) {
-	fs.Var(optInt{&o.NumGPU}, prefix+"-num-gpu", "num_gpu option")
-	fs.Var(optInt{&o.NumCtx}, prefix+"-num-ctx", "num_ctx option")
-	fs.Var(optFloat{&o.Temperature}, prefix+"-temperature", "temperature option")
-	fs.Var(optFloat{&o.TopP}, prefix+"-top-p", "top_p option (default: not sent)")
-	fs.Var(optInt{&o.TopK}, prefix+"-top-k", "top_k option (default: not sent)")
-	fs.Var(optFloat{&o.RepeatPenalty}, prefix+"-repeat-penalty", "repeat_penalty option (default: not sent)")
+// optionFlags registers the --PREFIX-* flags of one tuned option set,
+// each saying which agents (who) send it.
+func optionFlags(fs *flag.FlagSet, prefix, who string, o *profiler.Options) {
+	fs.Var(optInt{&o.NumGPU}, prefix+"-num-gpu", "num_gpu option "+who)
+	fs.Var(optInt{&o.NumCtx}, prefix+"-num-ctx", "num_ctx option "+who)
+	fs.Var(optFloat{&o.Temperature}, prefix+"-temperature", "temperature option "+who)
+	fs.Var(optFloat{&o.TopP}, prefix+"-top-p", "top_p option "+who+" (default: not sent)")
+	fs.Var(optInt{&o.TopK}, prefix+"-top-k", "top_k option "+who+" (default: not sent)")
+	fs.Var(optFloat{&o.RepeatPenalty}, prefix+"-repeat-penalty", "repeat_penalty option "+who+" (default: not sent)")
+}
+
+// Which agents send each option set, by scenario.
+const (
+	chimeraWho  = "sent by both agents in chimera_homo, the collector in chimera_hetero, the insight agent in baseline_vs_chimera"
+	chimera2Who = "sent by the insight agent, in chimera_hetero only"
+)
+
+// checkChimera2 refuses --chimera2-* flags in a scenario that ignores them.
+func checkChimera2(fs *flag.FlagSet, sc profiler.Scenario) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil && sc != profiler.ChimeraHetero && strings.HasPrefix(f.Name, "chimera2-") {
+			err = fmt.Errorf("profiler: --%s: scenario %s sends no second option set (only chimera_hetero does)", f.Name, sc)
+		}
+	})
+	return err
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -104,40 +135,53 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", profiler.DefaultModel, "model both agents ask for")
 	runs := fs.Int("runs", 5, "number of measured runs")
 	scenario := fs.String("scenario", string(profiler.ChimeraHomo), "baseline_vs_chimera, chimera_homo or chimera_hetero")
-	outDir := fs.String("output-dir", "tr117-results/profiler", "directory for chunk_metrics.csv, loop_lag.csv, run_<i>.json and summary.json")
+	outDir := fs.String("output-dir", "tr117-results/profiler", "directory for chunk_metrics.csv, loop_lag.csv, run_<i>.json and summary.json (simulated runs: tr117-results-sim/profiler)")
 	overwrite := fs.Bool("overwrite", false, "replace the results of an earlier run in --output-dir (else refused)")
-	collectorURL := fs.String("collector-ollama-url", profiler.DefaultCollectorURL, "collector agent's Ollama URL")
-	insightURL := fs.String("insight-ollama-url", profiler.DefaultInsightURL, "insight agent's Ollama URL")
+	collectorURL, insightURL := agentcmd.URLFlags(fs)
 	readBuf := fs.Int("read-buffer-size", 0, "bytes per transport read (0: Go's default)")
 	set1, set2 := profiler.DefaultOptions(), profiler.DefaultOptions()
-	optionFlags(fs, "chimera", &set1)
-	optionFlags(fs, "chimera2", &set2)
+	optionFlags(fs, "chimera", chimeraWho, &set1)
+	optionFlags(fs, "chimera2", chimera2Who, &set2)
 	streamFlags := agentcmd.AddStreamFlags(fs)
-	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
+	numPredict := agentcmd.NumPredictFlag(fs)
+	backendMode := agentcmd.BackendFlag(fs)
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
 	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
 	conc := agentcmd.ConcurrencyFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: profiler [flags]")
+		fmt.Fprintln(stderr, `usage: profiler [flags]
+
+Streams the seed's two agents (collector, insight) from two Ollama servers
+at once, run after run, and records every transport read, the scheduler's
+lag and the runs' multi-agent efficiency into --output-dir. With no server
+answering it runs against two embedded simulators and says so.
+
+Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "profiler: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
 	sc, err := profiler.ParseScenario(*scenario)
+	if err == nil {
+		err = streamFlags.Apply("profiler", &profiler.Config{})
+	}
+	if err == nil {
+		err = checkChimera2(fs, sc)
+	}
 	if err == nil && *runs < 1 {
 		err = errors.New("profiler: --runs must be at least 1")
 	}
-	if err == nil && (*readBuf < 0 || *numPredict < 0 || *timeout < 0 || *idle < 0) {
-		err = errors.New("profiler: --read-buffer-size, --num-predict, --timeout and --idle-timeout must not be negative")
+	if err == nil && (*readBuf < 0 || *timeout < 0 || *idle < 0) {
+		err = errors.New("profiler: --read-buffer-size, --timeout and --idle-timeout must not be negative")
+	}
+	if err == nil {
+		err = agentcmd.CheckNumPredict("profiler", *numPredict)
 	}
 	if err == nil {
 		err = conc.Check("profiler")
@@ -146,19 +190,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", *readBuf, profiler.MaxReadBufferSize)
 	}
 	if err == nil {
-		err = agentcmd.CheckURLFlag("profiler", "collector-ollama-url", *collectorURL)
+		err = agentcmd.CheckURLFlag("profiler", "collector-url", *collectorURL)
 	}
 	if err == nil {
-		err = agentcmd.CheckURLFlag("profiler", "insight-ollama-url", *insightURL)
-	}
-	if err == nil {
-		err = agentcmd.PrepareOutputDir(*outDir, *overwrite)
+		err = agentcmd.CheckURLFlag("profiler", "insight-url", *insightURL)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	agents := profiler.CapTokens(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set1, set2), *numPredict)
+	t, code, err := agentcmd.Prepare(ctx, fs, agentcmd.Setup{Cmd: "profiler", Mode: *backendMode, Model: *model,
+		CollectorURL: *collectorURL, InsightURL: *insightURL, DirFlag: "output-dir", Dir: *outDir, Overwrite: *overwrite}, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return code
+	}
+	defer t.Close()
+	agents := profiler.CapTokens(profiler.DefaultAgents(*model, t.CollectorURL, t.InsightURL, sc, set1, set2), *numPredict)
 	cfg := profiler.Config{
 		Agents:         agents,
 		Scenario:       sc,
@@ -172,7 +220,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
+	if err := profile(ctx, cfg, *runs, t, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
 			return agentcmd.ExitInterrupted
@@ -184,7 +232,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // profile runs cfg runs times, writing into dir, and returns an error
 // unless every agent of every run succeeded.
-func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout io.Writer) error {
+func profile(ctx context.Context, cfg profiler.Config, runs int, t *agentcmd.Target, stdout io.Writer) error {
+	dir := t.Dir
 	results, used, errs := agentcmd.Series{
 		Cmd: "profiler", Config: cfg, Runs: runs, Dir: dir,
 		Each: func(rr *profiler.RunResult) error {
@@ -192,6 +241,10 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, std
 			return rr.WriteFile(dir)
 		},
 	}.Run(ctx, stdout)
+	defer t.Cleanup(stdout, results)
+	if len(results) == 0 { // nothing ran: no summary of nothing
+		return errors.Join(errs...)
+	}
 	rep := profiler.NewReport(results)
 	fmt.Fprintln(stdout, "summary:")
 	rep.WriteText(stdout)

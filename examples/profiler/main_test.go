@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -89,55 +90,42 @@ func TestProfilerRuns(t *testing.T) {
 	}
 }
 
+// TestProfilerAgentDown: one silent endpoint stops the command before any
+// run, naming the endpoint and the way out, and leaves nothing behind.
 func TestProfilerAgentDown(t *testing.T) {
+	down := deadURL(t)
+	dir := filepath.Join(t.TempDir(), "out")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{
+		"--runs", "1", "--output-dir", dir,
+		"--collector-url", simURL(t, ollamatest.Config{Unpaced: true, ResponseTokens: 25}), "--insight-url", down,
+	}, &out, &errOut)
+	if code != 1 || !strings.HasPrefix(errOut.String(), "profiler: insight endpoint "+down) || !strings.Contains(errOut.String(), "--backend sim") || strings.Contains(errOut.String(), "suite") {
+		t.Errorf("exit %d, want 1 naming the insight endpoint:\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s was created", dir)
+	}
+}
+
+// deadURL is a loopback URL where nothing listens.
+func deadURL(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{
-		"--runs", "1", "--output-dir", dir,
-		"--collector-ollama-url", simURL(t, ollamatest.Config{Unpaced: true, ResponseTokens: 25}), "--insight-ollama-url", down,
-	}, &out, &errOut)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1", code)
-	}
-	if !strings.Contains(errOut.String(), "agent insight: "+down) {
-		t.Errorf("stderr does not name the agent and URL:\n%s", errOut.String())
-	}
-	var rr profiler.RunResult
-	b, _ := os.ReadFile(filepath.Join(dir, "run_1.json"))
-	if err := json.Unmarshal(b, &rr); err != nil {
-		t.Fatal(err)
-	}
-	if rr.Agents[0].Error != "" || rr.Agents[0].Metrics.TokensGenerated != 25 || rr.Agents[1].Error == "" {
-		t.Errorf("agents %+v", rr.Agents)
-	}
-	// The refused agent's time is no completion time: no efficiency.
-	if rr.EfficiencyPercent != nil || rr.ConcurrencySpeedup != nil || rr.ConcurrentWallTimeMS <= 0 {
-		t.Errorf("efficiency %v speedup %v wall %v for a run with a failed agent", rr.EfficiencyPercent, rr.ConcurrencySpeedup, rr.ConcurrentWallTimeMS)
-	}
-	if s := out.String(); !strings.Contains(s, "speedup and efficiency: failed (1 of 2 agents failed)") || !strings.Contains(s, "efficiency: none") || strings.Contains(s, "efficiency mean") {
-		t.Errorf("stdout shows an efficiency for a failed run:\n%s", s)
-	}
-	f, _ := os.Open(filepath.Join(dir, "chunk_metrics.csv"))
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(rows) < 2 {
-		t.Errorf("chunk_metrics.csv: %d rows, %v", len(rows), err)
-	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
 }
 
 // TestProfilerURLFlags: a URL that is not http(s) with a host is bad usage,
 // caught before any request, naming the flag.
 func TestProfilerURLFlags(t *testing.T) {
 	for _, tc := range []struct{ flag, url string }{
-		{"collector-ollama-url", "notaurl"},
-		{"insight-ollama-url", "localhost:11434"},
-		{"insight-ollama-url", "ftp://host:21"},
+		{"collector-url", "notaurl"},
+		{"insight-url", "localhost:11434"},
+		{"insight-url", "ftp://host:21"},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), []string{"--runs", "1", "--output-dir", t.TempDir(), "--" + tc.flag, tc.url}, &out, &errOut)
@@ -191,25 +179,35 @@ func TestProfilerDefaultOutputDir(t *testing.T) {
 	}
 }
 
-// TestProfilerBothAgentsDown: each agent's failure is one stderr line that
-// says which run, which agent and which URL.
-func TestProfilerBothAgentsDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
+// TestProfilerBackends: with no server answering, --backend ollama stops
+// before any run naming both endpoints and writes nothing; the default
+// (auto) runs against the embedded simulators, says so on screen and in
+// every file, and writes under tr117-results-sim, not tr117-results.
+func TestProfilerBackends(t *testing.T) {
+	down := deadURL(t)
+	t.Chdir(t.TempDir())
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--runs", "1", "--output-dir", t.TempDir(), "--collector-ollama-url", down, "--insight-ollama-url", down}, &out, &errOut)
-	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
-	if code != 1 || len(lines) != 2 {
-		t.Fatalf("exit %d, stderr:\n%s", code, errOut.String())
+	code := run(context.Background(), []string{"--runs", "1", "--backend", "ollama", "--collector-url", down, "--insight-url", down}, &out, &errOut)
+	if code != 1 || strings.Count(errOut.String(), down) < 2 || out.Len() > 0 {
+		t.Errorf("--backend ollama, nothing up: exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
 	}
-	for i, id := range []string{"collector", "insight"} {
-		if want := "run 1: profiler: agent " + id + ": " + down + "/api/generate: dial tcp "; !strings.HasPrefix(lines[i], want) {
-			t.Errorf("stderr line %q, want it to start %q", lines[i], want)
+	if ents, _ := os.ReadDir("."); len(ents) > 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+	out.Reset()
+	errOut.Reset()
+	code = run(context.Background(), []string{"--runs", "1", "--collector-url", down, "--insight-url", down, "--num-predict", "8"}, &out, &errOut)
+	if code != 0 || !strings.HasPrefix(out.String(), "SIMULATED: no real Ollama used") || !strings.Contains(out.String(), "\nSIMULATED: tr117's Ollama simulator answered") {
+		t.Errorf("auto, nothing up: exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
+	}
+	for _, f := range []string{"run_1.json", "summary.json"} {
+		b, err := os.ReadFile(filepath.Join("tr117-results-sim", "profiler", f))
+		if err != nil || !strings.Contains(string(b), `"simulated": true`) {
+			t.Errorf("%s: %v, does not say simulated:\n%.400s", f, err, b)
 		}
+	}
+	if _, err := os.Stat("tr117-results"); err == nil {
+		t.Error("simulated results went to tr117-results")
 	}
 }
 
@@ -296,5 +294,62 @@ func TestProfilerConsumerFlags(t *testing.T) {
 	}
 	if !rr.Consumer.SingleLoop || rr.Consumer.Cost != 100*time.Microsecond || !rr.SoloBaseline || rr.TrueSpeedup == nil {
 		t.Errorf("run_1.json: consumer %+v, solo baseline %v, true speedup %v", rr.Consumer, rr.SoloBaseline, rr.TrueSpeedup)
+	}
+}
+
+// TestProfilerUnwritableOutputDir: a directory results cannot go to is
+// one error, before any endpoint is asked, with no empty summary.
+func TestProfilerUnwritableOutputDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--runs", "1", "--backend", "sim", "--output-dir", filepath.Join(file, "out")}, &out, &errOut)
+	if code != 1 || strings.Count(errOut.String(), "\n") != 1 || !strings.HasPrefix(errOut.String(), "profiler: cannot write results to "+filepath.Join(file, "out")) || out.Len() > 0 {
+		t.Errorf("exit %d\nstdout %q\nstderr %q; want 1 and one line", code, out.String(), errOut.String())
+	}
+}
+
+// TestProfilerChimeraFlagsSayWho: every --chimera-* and --chimera2-* flag
+// says which agent sends it, and a second set the scenario ignores is
+// refused rather than dropped.
+func TestProfilerChimeraFlagsSayWho(t *testing.T) {
+	var out, errOut bytes.Buffer
+	run(context.Background(), []string{"-h"}, &out, &errOut)
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	optionFlags(fs, "chimera", chimeraWho, new(profiler.Options))
+	optionFlags(fs, "chimera2", chimera2Who, new(profiler.Options))
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		if !strings.Contains(f.Usage, "sent by") {
+			t.Errorf("--%s: %q does not say which agent sends it", f.Name, f.Usage)
+		}
+		if !strings.Contains(errOut.String(), "-"+f.Name) {
+			t.Errorf("-h does not list --%s", f.Name)
+		}
+	})
+	if n != 12 {
+		t.Errorf("%d option flags, want 12", n)
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"--chimera2-num-ctx", "2048", "--output-dir", t.TempDir()}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--chimera2-num-ctx: scenario chimera_homo sends no second option set") {
+		t.Errorf("--chimera2-num-ctx with chimera_homo: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// TestProfilerTypoOnSimulator: a model the simulator does not serve stops
+// the command before any run, listing what it serves, without advising
+// "ollama pull".
+func TestProfilerTypoOnSimulator(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--backend", "sim", "--model", "gemma3:latst", "--output-dir", dir}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "profiler: gemma3:latst is not on collector") || !strings.Contains(errOut.String(), "gemma3:latest") || strings.Contains(errOut.String(), "pull") {
+		t.Errorf("exit %d\nstderr:\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s was created", dir)
 	}
 }

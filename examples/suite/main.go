@@ -17,6 +17,12 @@
 // seed's 100ms: a real small-model run of 50–100ms would otherwise have no
 // lag sample, and no lag p99 for the lag-vs-efficiency correlation.
 //
+// Results go to ./tr117-results, or ./tr117-results-sim when the data is
+// simulated (embedded simulators, or simulators answering at the URLs), so
+// that a simulated study never blocks or mixes with a real one; an
+// explicit --output-root is used as given, and one holding results of
+// another kind is refused with the way out.
+//
 // Running it again with the same --output-root resumes where it stopped
 // (Ctrl-C saves the state); --overwrite starts over. Exit 0: every run
 // succeeded; 1: a run failed or the suite could not run; 2: bad usage;
@@ -37,7 +43,9 @@ import (
 	"syscall"
 	"time"
 
-	"tr117/examples/suite/internal/backend"
+	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/backend"
+	"tr117/examples/internal/cli"
 	"tr117/suite"
 )
 
@@ -70,12 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		scenario       = fs.String("scenario", "", "baseline_vs_chimera, chimera_homo (default) or chimera_hetero")
 		collector      = fs.String("collector-url", "", "collector Ollama URL (default "+suite.DefaultCollectorURL+")")
 		insight        = fs.String("insight-url", "", "insight Ollama URL (default "+suite.DefaultInsightURL+")")
-		outputRoot     = fs.String("output-root", "tr117-results", "results directory; an existing one is resumed")
+		outputRoot     = fs.String("output-root", backend.Root(false), "results directory; an existing one is resumed (simulated results: "+backend.Root(true)+")")
 		tokBench       = fs.Bool("run-tokenizer-bench", false, "run the tokenizer race (phase2/tokenizers)")
 		ollamaModels   = fs.String("ollama-models", "", "local Ollama model store the tokenizer race reads first (default $OLLAMA_MODELS, else ~/.ollama/models)")
 		allowDownload  = fs.Bool("allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
 		cmdTemplate    = fs.String("hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir} {collector_url} {insight_url}; split like a shell, run without one (default: the built-in dual-agent run)")
-		numPredict     = fs.Int("num-predict", 0, "cap each completion at N tokens (Ollama's num_predict; 0: the server decides)")
+		numPredict     = fs.Int("num-predict", suite.DefaultNumPredict, "cap each completion at N tokens (Ollama's num_predict); -1: send none, the server decides (a model that never stops then runs until the timeout)")
 		overwrite      = fs.Bool("overwrite", false, "start over: remove the suite's earlier results under --output-root")
 		backendMode    = fs.String("backend", backend.Auto, "auto (real Ollama if both endpoints answer, simulators if neither does), ollama or sim")
 		simRate        = fs.Float64("sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")
@@ -91,11 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: suite [flags]\n\nRuns the TR117 plan (default: the seed's 25 runs) and writes a report.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "suite: unexpected argument %q\n", fs.Arg(0))
@@ -115,11 +120,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var err error
 		switch f.Name {
 		case "mri-models":
-			plan.MRI.Models = suite.ParseModels(*mriModels)
+			plan.MRI.Models, err = models(f.Name, *mriModels)
 		case "hardware-models":
-			plan.Hardware.Models = suite.ParseModels(*hwModels)
+			plan.Hardware.Models, err = models(f.Name, *hwModels)
 		case "throttle-models":
-			plan.Throttle.Models = suite.ParseModels(*thrModels)
+			plan.Throttle.Models, err = models(f.Name, *thrModels)
 		case "runs":
 			if *runs < 1 {
 				err = fmt.Errorf("suite: --runs %d: want at least 1", *runs)
@@ -144,10 +149,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case "hardware-cmd-template":
 			plan.Hardware.CommandTemplate = *cmdTemplate
 		case "num-predict":
+			if *numPredict == 0 || *numPredict < suite.NoNumPredict {
+				err = fmt.Errorf("suite: --num-predict %d: want a positive number of tokens, or -1 to send none", *numPredict)
+			}
 			plan.NumPredict = *numPredict
 		case "sampler":
 			plan.Hardware.Sampler = *samplerKind
 		case "lag-interval":
+			if *lagInterval < time.Millisecond {
+				err = fmt.Errorf("suite: --lag-interval %v: want a duration of at least 1ms, such as 10ms", *lagInterval)
+			}
 			plan.LagInterval = suite.Duration(*lagInterval)
 		case "ceiling":
 			plan.Ceiling.Run = *ceiling
@@ -195,6 +206,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	roots := []string{*outputRoot}
+	if def := agentcmd.OutputDir(fs, "output-root", *outputRoot, &backend.Backend{Simulated: true}); def != *outputRoot {
+		roots = append(roots, def)
+	}
+	if err := agentcmd.CheckWritable("suite", roots...); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	be, err := backend.Choose(ctx, *backendMode, full.CollectorURL, full.InsightURL, backend.SimConfig{TokensPerSecond: *simRate, TTFT: 50 * time.Millisecond, Jitter: 0.1})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -205,10 +224,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer be.Close()
+	root := agentcmd.OutputDir(fs, "output-root", *outputRoot, be)
 	if be.Name == suite.BackendSim {
 		fmt.Fprintf(stdout, "SIMULATED: no real Ollama used (%s).\nRunning the plan against two embedded simulators at %g tok/s (collector %s, insight %s).\nThe results exercise the pipeline only; the manifest and report say so.\n\n",
 			be.Reason, *simRate, be.CollectorURL, be.InsightURL)
 		plan.CollectorURL, plan.InsightURL = be.CollectorURL, be.InsightURL
+	} else if be.Simulated {
+		fmt.Fprintf(stdout, "SIMULATED: the servers at %s (collector) and %s (insight) are tr117's Ollama simulators, not real Ollama.\nThe results exercise the pipeline only; the manifest and report say so.\n\n", full.CollectorURL, full.InsightURL)
 	} else {
 		fmt.Fprintf(stdout, "Using Ollama at %s (collector) and %s (insight).\n\n", full.CollectorURL, full.InsightURL)
 	}
@@ -216,7 +238,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	res, err := suite.Execute(ctx, suite.Config{
 		Plan:       plan,
-		OutputRoot: *outputRoot,
+		OutputRoot: root,
 		Overwrite:  *overwrite,
 		Backend:    be.Name,
 		Simulator:  be.Sim,
@@ -225,16 +247,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	elapsed := time.Since(start).Round(time.Second)
 	switch {
 	case err == nil:
-		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(*outputRoot, suite.ReportMarkdown))
+		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(root, suite.ReportMarkdown))
 		return 0
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(*outputRoot, suite.ManifestFile))
+		fmt.Fprintf(stderr, "\nsuite: interrupted after %s; finished runs are recorded in %s. Run the same command again to resume.\n", elapsed, filepath.Join(root, suite.ManifestFile))
 		return exitInterrupted
+	case errors.As(err, new(*suite.MissingModelsError)):
+		fmt.Fprintf(stderr, "%v\nThe models are chosen with --mri-models, --hardware-models and --throttle-models, or in a --plan file.\n", err)
+		return 1
+	case errors.As(err, new(*suite.IncompatibleRootError)):
+		fmt.Fprintf(stderr, "%v\nUse --overwrite to replace them, or --output-root DIR to keep both.\n", err)
+		return 1
 	case errors.Is(err, suite.ErrRunsFailed):
-		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(*outputRoot, suite.ReportMarkdown))
+		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(root, suite.ReportMarkdown))
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+}
+
+// models parses the comma-separated models of flag --name; an empty list is
+// an error rather than the default (a plan file's "skip" leaves a phase out).
+func models(name, value string) ([]string, error) {
+	m := suite.ParseModels(value)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("suite: --%s %q: want one or more comma-separated model names (a plan file's \"skip: true\" leaves a phase out)", name, value)
+	}
+	return m, nil
 }

@@ -20,6 +20,17 @@
 // the run in progress, writes what was measured so far and exits 130; a
 // second Ctrl-C kills the process.
 //
+// Before the first run it checks that results can be written, that both
+// endpoints answer and have --model, and that OUTPUT-DIR holds no earlier
+// results; a failed check is one message and nothing is written. With
+// --backend auto (the default) and neither endpoint answering, it runs
+// against two embedded simulators, as the suite does, says SIMULATED on
+// screen and in every file, and writes under tr117-results-sim/throttle unless
+// --output-dir is given; --backend sim forces them, --backend ollama
+// insists on real servers. Each response is capped at --num-predict tokens
+// (default 256; -1 sends no cap). When no run measured anything, the files
+// it wrote are removed again.
+//
 // A process started with SIGINT ignored (a background job of a
 // non-interactive shell: "throttle … &" in a script) cannot see a SIGINT
 // sent in its first few milliseconds, before main has asked for it: the
@@ -40,6 +51,7 @@ import (
 	"syscall"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/cli"
 	"tr117/profiler"
 	"tr117/sink"
 	"tr117/throttle"
@@ -67,25 +79,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", profiler.DefaultModel, "model both agents ask for")
 	runs := fs.Int("runs", 5, "number of measured runs")
 	scenario := fs.String("scenario", string(profiler.ChimeraHomo), "baseline_vs_chimera, chimera_homo or chimera_hetero")
-	outDir := fs.String("output-dir", "tr117-results/throttle", "directory for run_<i>.json, summary.json and the CSVs")
+	outDir := fs.String("output-dir", "tr117-results/throttle", "directory for run_<i>.json, summary.json and the CSVs (simulated runs: tr117-results-sim/throttle)")
 	overwrite := fs.Bool("overwrite", false, "replace the results of an earlier run in --output-dir (else refused)")
-	collectorURL := fs.String("collector-ollama-url", profiler.DefaultCollectorURL, "collector agent's Ollama URL")
-	insightURL := fs.String("insight-ollama-url", profiler.DefaultInsightURL, "insight agent's Ollama URL")
+	collectorURL, insightURL := agentcmd.URLFlags(fs)
 	rate := fs.Float64("throttle-rate", 60, "tokens per second each agent may read (0: unlimited)")
-	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
+	numPredict := agentcmd.NumPredictFlag(fs)
+	backendMode := agentcmd.BackendFlag(fs)
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	conc := agentcmd.ConcurrencyFlags(fs)
 	streamFlags := agentcmd.AddStreamFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: throttle [flags]")
+		fmt.Fprintln(stderr, `usage: throttle [flags]
+
+The profiler's dual-agent run with each agent's reader held to
+--throttle-rate tokens a second, recording what the server does under the
+back-pressure. With no server answering it runs against two embedded
+simulators and says so.
+
+Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "throttle: unexpected arguments %q\n", fs.Args())
@@ -98,25 +114,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = errors.New("throttle: --runs must be at least 1")
 	case *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0):
 		err = errors.New("throttle: --throttle-rate must be a rate ≥ 0")
-	case *numPredict < 0 || *burst < 0 || *timeout < 0:
-		err = errors.New("throttle: --num-predict, --burst and --timeout must not be negative")
+	case *burst < 0 || *timeout < 0:
+		err = errors.New("throttle: --burst and --timeout must not be negative")
+	case agentcmd.CheckNumPredict("throttle", *numPredict) != nil:
+		err = agentcmd.CheckNumPredict("throttle", *numPredict)
 	case conc.Check("throttle") != nil:
 		err = conc.Check("throttle")
+	case streamFlags.Apply("throttle", &profiler.Config{}) != nil:
+		err = streamFlags.Apply("throttle", &profiler.Config{})
 	default:
-		err = agentcmd.CheckURLFlag("throttle", "collector-ollama-url", *collectorURL)
+		err = agentcmd.CheckURLFlag("throttle", "collector-url", *collectorURL)
 		if err == nil {
-			err = agentcmd.CheckURLFlag("throttle", "insight-ollama-url", *insightURL)
-		}
-		if err == nil {
-			err = agentcmd.PrepareOutputDir(*outDir, *overwrite)
+			err = agentcmd.CheckURLFlag("throttle", "insight-url", *insightURL)
 		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	t, code, err := agentcmd.Prepare(ctx, fs, agentcmd.Setup{Cmd: "throttle", Mode: *backendMode, Model: *model,
+		CollectorURL: *collectorURL, InsightURL: *insightURL, DirFlag: "output-dir", Dir: *outDir, Overwrite: *overwrite}, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return code
+	}
+	defer t.Close()
 	set := profiler.DefaultOptions()
-	agents := profiler.CapTokens(profiler.DefaultAgents(*model, *collectorURL, *insightURL, sc, set, set), *numPredict)
+	agents := profiler.CapTokens(profiler.DefaultAgents(*model, t.CollectorURL, t.InsightURL, sc, set, set), *numPredict)
 	newLimiter := func() throttle.Limiter {
 		if *burst > 0 {
 			return throttle.NewWithBurst(*rate, *burst)
@@ -136,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
+	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), t, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
 			return agentcmd.ExitInterrupted
@@ -162,7 +186,8 @@ type summaryDoc struct {
 	Report       profiler.Report `json:"report"`
 }
 
-func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) error {
+func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, t *agentcmd.Target, stdout io.Writer) error {
+	dir := t.Dir
 	results, used, errs := agentcmd.Series{
 		Cmd: "throttle", Config: cfg, Runs: runs, Dir: dir,
 		Each: func(rr *profiler.RunResult) error {
@@ -174,6 +199,10 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 			return rr.WriteFileWith(dir, doc)
 		},
 	}.Run(ctx, stdout)
+	defer t.Cleanup(stdout, results)
+	if len(results) == 0 { // nothing ran: no summary of nothing
+		return errors.Join(errs...)
+	}
 	fmt.Fprintf(stdout, "summary (cap %s):\n", capText(rate))
 	rep := profiler.NewReport(results)
 	rep.WriteText(stdout)

@@ -133,7 +133,7 @@ func TestThrottleOutputDirReused(t *testing.T) {
 
 func TestThrottleUsage(t *testing.T) {
 	for _, args := range [][]string{{"--throttle-rate", "-1"}, {"--runs", "0"}, {"--scenario", "x"}, {"--burst", "-2"}, {"x"},
-		{"--collector-ollama-url", "notaurl"}, {"--insight-ollama-url", "localhost:11434"}} {
+		{"--collector-url", "notaurl"}, {"--insight-url", "localhost:11434"}} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), append(args, "--output-dir", t.TempDir()), &out, &errOut); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
@@ -209,6 +209,22 @@ func TestThrottleInterrupted(t *testing.T) {
 		f.Close()
 		if err != nil || len(rows) < 2 {
 			t.Errorf("%s: %d rows, %v", name, len(rows), err)
+		}
+	}
+}
+
+// TestThrottleBackendSim: --backend sim runs against the embedded
+// simulators and every file says so.
+func TestThrottleBackendSim(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--backend", "sim", "--runs", "1", "--num-predict", "8", "--throttle-rate", "0", "--output-dir", dir, "--overwrite"}, &out, &errOut)
+	if code != 0 || !strings.HasPrefix(out.String(), "SIMULATED: no real Ollama used (--backend sim)") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
+	}
+	for _, f := range []string{"run_1.json", "summary.json"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), `"simulated": true`) {
+			t.Errorf("%s: %v, does not say simulated", f, err)
 		}
 	}
 }

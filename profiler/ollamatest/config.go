@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"tr117/internal/simmark"
 )
 
 // Defaults applied to the zero fields of a [Config].
@@ -11,7 +13,9 @@ const (
 	DefaultTokensPerSecond = 100.0
 	DefaultTTFT            = 50 * time.Millisecond
 	DefaultResponseTokens  = 256
-	DefaultVersion         = "0.6.5"
+	// DefaultVersion is Ollama v0.6.5's, marked as the simulator's: real
+	// Ollama never reports a pre-release tag.
+	DefaultVersion = "0.6.5" + simmark.VersionSuffix
 )
 
 // RepeatLimit is Ollama's limit on repeated tokens: a stream ends when one
@@ -117,7 +121,8 @@ type Config struct {
 	// so that a client sees lines that span transport reads.
 	SplitLines bool `json:"split_lines,omitempty"`
 
-	// Version is what /api/version reports. Default "0.6.5".
+	// Version is what /api/version reports. Default [DefaultVersion].
+	// Every answer carries the simulator's header whatever Version says.
 	Version string `json:"version,omitempty"`
 
 	// Faults assigns a fault to every generate and chat request for a

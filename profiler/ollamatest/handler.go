@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"tr117/internal/simmark"
 )
 
 // Handler is an http.Handler that speaks Ollama's API. It is safe for
@@ -150,6 +152,8 @@ var modifiedAt = time.Date(2025, 4, 1, 12, 0, 0, 0, time.UTC)
 
 // ServeHTTP answers Ollama API requests.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Marks every answer as simulated: real Ollama never sends this header.
+	w.Header().Set(simmark.Header, simmark.Name)
 	switch {
 	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"go.uber.org/goleak"
+
+	"tr117/internal/simmark"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -194,7 +196,7 @@ func TestTagsVersionServer(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	if got := get("/api/version"); got != `{"version":"0.6.5"}` {
+	if got := get("/api/version"); got != `{"version":"0.6.5-ollamatest"}` {
 		t.Errorf("version: %s", got)
 	}
 	var tags listResponse
@@ -340,5 +342,25 @@ func TestConfigJSON(t *testing.T) {
 	}
 	if back.TTFT != time.Second || back.Faults["tiny"].Kind != FaultStall || back.Rates["qwen2.5:7b"] != 40 {
 		t.Errorf("round trip: %s -> %+v", b, back)
+	}
+}
+
+// TestMarkedAsSimulator checks that every answer, an error and an unknown
+// path included, says it came from the simulator, even with a configured
+// version that looks real.
+func TestMarkedAsSimulator(t *testing.T) {
+	h := NewHandler(Config{Version: "0.6.5"})
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", "/api/version", ""},
+		{"GET", "/api/tags", ""},
+		{"POST", "/api/generate", `{"model":"nope","prompt":"x"}`},
+		{"POST", "/api/generate", `{"model":"tiny","prompt":"x","options":{"num_predict":1}}`},
+		{"GET", "/nowhere", ""},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
+		if !simmark.Is(rec.Result().Header, "") {
+			t.Errorf("%s %s: no %s header: %v", tc.method, tc.path, simmark.Header, rec.Result().Header)
+		}
 	}
 }

@@ -28,6 +28,18 @@ func CheckURLFlag(cmd, name, value string) error {
 	return nil
 }
 
+// URLFlags registers --collector-url and --insight-url, the suite's names
+// for the two endpoints, with the seed's --collector-ollama-url and
+// --insight-ollama-url kept as aliases.
+func URLFlags(fs *flag.FlagSet) (collector, insight *string) {
+	collector, insight = new(string), new(string)
+	fs.StringVar(collector, "collector-url", profiler.DefaultCollectorURL, "collector agent's server URL")
+	fs.StringVar(insight, "insight-url", profiler.DefaultInsightURL, "insight agent's server URL")
+	fs.StringVar(collector, "collector-ollama-url", profiler.DefaultCollectorURL, "alias of --collector-url")
+	fs.StringVar(insight, "insight-ollama-url", profiler.DefaultInsightURL, "alias of --insight-url")
+	return collector, insight
+}
+
 // PrepareOutputDir refuses a directory with earlier results unless
 // overwrite, naming the flag that allows it.
 func PrepareOutputDir(dir string, overwrite bool) error {

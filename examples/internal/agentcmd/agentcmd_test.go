@@ -1,10 +1,14 @@
 package agentcmd
 
 import (
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tr117/profiler"
 )
 
 func TestCheckURLFlagNamesTheFlag(t *testing.T) {
@@ -37,5 +41,54 @@ func TestPrepareOutputDirNamesOverwrite(t *testing.T) {
 func TestNoneIfZero(t *testing.T) {
 	if NoneIfZero(0) >= 0 || NoneIfZero(5) != 5 {
 		t.Error("0 must map to the library's 'none' (negative), others unchanged")
+	}
+}
+
+// The suite's --collector-url and --insight-url are the names; the seed's
+// --collector-ollama-url and --insight-ollama-url still work.
+func TestURLFlagsAliases(t *testing.T) {
+	for _, args := range [][]string{
+		{"--collector-url", "http://a:1", "--insight-url", "http://b:2"},
+		{"--collector-ollama-url", "http://a:1", "--insight-ollama-url", "http://b:2"},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		c, i := URLFlags(fs)
+		if err := fs.Parse(args); err != nil || *c != "http://a:1" || *i != "http://b:2" {
+			t.Errorf("%q: %v, collector %q insight %q", args, err, *c, *i)
+		}
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c, i := URLFlags(fs)
+	if *c != profiler.DefaultCollectorURL || *i != profiler.DefaultInsightURL {
+		t.Errorf("defaults %q %q", *c, *i)
+	}
+}
+
+// A series in which no agent measured anything leaves no files behind (a
+// directory of failures blocked the retry); one that measured keeps them.
+func TestRemoveIfNothingMeasured(t *testing.T) {
+	failed := &profiler.RunResult{Run: 1, Agents: []profiler.AgentResult{{ID: "collector", Err: errors.New("refused")}, {ID: "insight", Err: errors.New("refused")}}}
+	partial := &profiler.RunResult{Run: 1, Agents: []profiler.AgentResult{{ID: "collector", Err: errors.New("interrupted"), Metrics: profiler.AgentMetrics{Messages: 3}}, {ID: "insight", Err: errors.New("refused")}}}
+	for _, tc := range []struct {
+		name    string
+		results []*profiler.RunResult
+		removed bool
+	}{
+		{"none ran", nil, true},
+		{"all failed", []*profiler.RunResult{failed}, true},
+		{"interrupted mid-stream", []*profiler.RunResult{failed, partial}, false},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"chunk_metrics.csv", "loop_lag.csv", "run_1.json", "summary.json"} {
+			os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
+		}
+		got := RemoveIfNothingMeasured(dir, false, tc.results)
+		_, err := os.Stat(dir)
+		if got != tc.removed || (err == nil) == tc.removed {
+			t.Errorf("%s: removed %v, dir exists %v; want removed %v", tc.name, got, err == nil, tc.removed)
+		}
 	}
 }

@@ -1,6 +1,7 @@
-// Package backend decides what serves the suite's two endpoints: the real
-// Ollama servers at the configured URLs, or two embedded simulators
-// (tr117/profiler/ollamatest) when neither answers.
+// Package backend decides what serves the two endpoints of the suite, the
+// profiler and the throttle command: the real Ollama servers at the
+// configured URLs, or two embedded simulators (tr117/profiler/ollamatest)
+// when neither answers, and where each kind of result goes by default.
 package backend
 
 import (
@@ -43,6 +44,12 @@ type Backend struct {
 	InsightURL   string
 	// Reason says why the simulator is used, for the screen.
 	Reason string
+	// Simulated is true for the sim backend, and for the ollama backend
+	// when simulators answer at its URLs (scripts/ollama-dev.sh start --sim).
+	Simulated bool
+	// Endpoints are what the real servers answered (version, models); nil
+	// for the embedded simulators.
+	Endpoints []suite.Endpoint
 	// Sim is the simulators' configurations by role (for the manifest),
 	// nil for real servers.
 	Sim  map[string]ollamatest.Config
@@ -73,8 +80,13 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 	hc := &http.Client{Timeout: 3 * time.Second}
 	var down []error
 	var silent []string
+	simulated := false
+	var eps []suite.Endpoint
 	for _, ep := range []struct{ role, url string }{{"collector", collectorURL}, {"insight", insightURL}} {
-		if _, err := suite.ProbeEndpoint(ctx, hc, ep.role, ep.url); err != nil {
+		e, err := suite.ProbeEndpoint(ctx, hc, ep.role, ep.url)
+		simulated = simulated || e.Simulated
+		eps = append(eps, e)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -83,7 +95,7 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 		}
 	}
 	if len(down) == 0 {
-		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL}, nil
+		return &Backend{Name: suite.BackendOllama, CollectorURL: collectorURL, InsightURL: insightURL, Simulated: simulated, Endpoints: eps}, nil
 	}
 	if mode == Ollama || len(down) < 2 {
 		var hint []string
@@ -95,7 +107,7 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 		}
 		need := "--backend ollama needs both servers answering"
 		if mode == Auto {
-			need = "the other endpoint answers, so this is not a machine without Ollama: the suite falls back to simulators only when neither answers"
+			need = "the other endpoint answers, so this is not a machine without Ollama: tr117 falls back to simulators only when neither answers"
 		}
 		start := "start it"
 		if len(down) > 1 {
@@ -106,8 +118,19 @@ func Choose(ctx context.Context, mode, collectorURL, insightURL string, sim SimC
 	return startSims(sim, "no Ollama answered at "+strings.Join(silent, " and ")), nil
 }
 
+// Root is the default results directory for results of a backend:
+// "tr117-results" for real servers, "tr117-results-sim" for simulated
+// ones, so that a simulated study and a real one never meet in one
+// directory.
+func Root(simulated bool) string {
+	if simulated {
+		return "tr117-results-sim"
+	}
+	return "tr117-results"
+}
+
 func startSims(sim SimConfig, reason string) *Backend {
-	b := &Backend{Name: suite.BackendSim, Reason: reason}
+	b := &Backend{Name: suite.BackendSim, Reason: reason, Simulated: true}
 	cfg := ollamatest.Config{
 		TokensPerSecond: sim.TokensPerSecond,
 		Rates:           map[string]float64{"qwen2.5:7b": QwenShare * sim.TokensPerSecond},

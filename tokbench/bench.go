@@ -153,22 +153,25 @@ type Comparison struct {
 	Fixture bool `json:"fixture,omitempty"`
 }
 
-// String renders c as one sentence.
+// String renders c as one sentence. It leads with the time ratio, the
+// one the rule judges (CPU cost of the same text), and names the tokens/s
+// ratio as what it is: it also counts the two tokenizers' different
+// numbers of tokens for that text.
 func (c Comparison) String() string {
+	ratios := fmt.Sprintf("%s takes %.2f× as long as %s to encode the same text (the ratio the %g× rule judges; tokens/s ratio %.2f, not the rule's measure, also counts their different token counts)",
+		c.Slower, c.TimeRatio, c.Faster, c.Factor, c.TokensPerSecRatio)
 	if c.Fixture {
 		side := "within"
 		if c.Flagged {
 			side = "beyond"
 		}
-		return fmt.Sprintf("%s is %.2f× slower than %s per pass (tokens/s ratio %.2f), %s %g×: module-cache fixtures, not the models under test: not a finding",
-			c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, side, c.Factor)
+		return fmt.Sprintf("%s: %s %g×, but module-cache fixtures, not the models under test: not a finding", ratios, side, c.Factor)
 	}
 	verdict := "within"
 	if c.Flagged {
 		verdict = "FLAGGED: beyond"
 	}
-	return fmt.Sprintf("%s is %.2f× slower than %s per pass (tokens/s ratio %.2f): %s the %g× rule",
-		c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, verdict, c.Factor)
+	return fmt.Sprintf("%s: %s the %g× rule", ratios, verdict, c.Factor)
 }
 
 // Report is the outcome of Run.
@@ -178,6 +181,11 @@ type Report struct {
 	CorpusBytes int          `json:"corpus_bytes"`
 	Results     []Result     `json:"results"`
 	Comparisons []Comparison `json:"comparisons"`
+	// VersusHF gives each tokenizer's speed ratio to Hugging Face's own
+	// library on the same file, when the run has both (VersusHF).
+	VersusHF []HFRatio `json:"versus_hf,omitempty"`
+	// Failures lists the tokenizers whose passes failed.
+	Failures []RunFailure `json:"failures,omitempty"`
 	// SpecialTokens documents the counting convention.
 	SpecialTokens string `json:"special_tokens"`
 }
@@ -248,10 +256,12 @@ func whitespaceCut(text string, from int) int {
 }
 
 // Run encodes corpus with each tokenizer: a warm-up, then cfg.Iterations
-// timed passes, and applies the 2× rule to every pair. It stops at the
-// first error (an encode that fails, or two passes that disagree on the
-// token count) and returns ctx.Err() as is when ctx ends between passes.
-// Every goroutine it starts has ended when it returns.
+// timed passes, and applies the 2× rule to every pair. A tokenizer whose
+// passes fail (an encode error, two passes that disagree on the token
+// count) is left out of the results and listed in Report.Failures; Run then
+// returns the report of the others together with an error joining those
+// failures. It returns ctx.Err() as is, and no report, when ctx ends
+// between passes. Every goroutine it starts has ended when it returns.
 func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -275,15 +285,77 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 	}
 	shards := Shards(corpus, cfg.Parallel)
 	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: SpecialTokensNote}
+	var errs []error
 	for _, t := range toks {
 		res, err := runOne(ctx, t, shards, len(corpus), cfg)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
-			return nil, err
+			info := t.Tokenizer.Info()
+			rep.Failures = append(rep.Failures, RunFailure{Model: t.Name, Backend: info.Backend, Source: info.Source, Error: err.Error()})
+			errs = append(errs, err)
+			continue
 		}
 		rep.Results = append(rep.Results, res)
 	}
 	rep.Comparisons = Compare(rep.Results, cfg.RuleFactor)
-	return rep, nil
+	rep.VersusHF = VersusHF(rep.Results)
+	return rep, errors.Join(errs...)
+}
+
+// RunFailure is a tokenizer whose passes failed: an encode error, passes
+// that disagree on the count, or a child process that crashed or hung.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
+type RunFailure struct {
+	Model   string `json:"model"`
+	Backend string `json:"backend"`
+	Source  string `json:"source"`
+	Error   string `json:"error"`
+}
+
+// HFRatio is one tokenizer's speed beside Hugging Face's own library
+// (BackendHFNode) on the same file, corpus and run.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
+type HFRatio struct {
+	// Model and Backend are the tokenizer compared; HF is the name of the
+	// hf-node result it is compared with; Source the file both loaded.
+	Model   string `json:"model"`
+	Backend string `json:"backend"`
+	HF      string `json:"hf"`
+	Source  string `json:"source"`
+	// SpeedRatio is Model's bytes/s over HF's: 2 is twice the speed of
+	// Hugging Face's library, 0.5 half of it.
+	SpeedRatio float64 `json:"speed_ratio"`
+	// SameTokens is whether both gave the same number of tokens per pass.
+	SameTokens bool `json:"same_tokens"`
+}
+
+// VersusHF pairs every result with the BackendHFNode result of the same
+// source file and gives its speed ratio to it.
+func VersusHF(results []Result) []HFRatio {
+	var out []HFRatio
+	for _, hf := range results {
+		if hf.Info.Backend != BackendHFNode {
+			continue
+		}
+		for _, r := range results {
+			if r.Info.Backend == BackendHFNode || !sameFile(r.Info.Source, hf.Info.Source) || !(hf.BytesPerSec > 0) {
+				continue
+			}
+			out = append(out, HFRatio{
+				Model: r.Model, Backend: r.Info.Backend, HF: hf.Model, Source: hf.Info.Source,
+				SpeedRatio: r.BytesPerSec / hf.BytesPerSec, SameTokens: r.Tokens == hf.Tokens,
+			})
+		}
+	}
+	return out
+}
+
+// sameFile says whether a tokenizer's Source names the file path (as is, or
+// as the "(path)" a Hugging Face repo id source ends with).
+func sameFile(source, path string) bool {
+	return source == path || strings.HasSuffix(source, "("+path+")")
 }
 
 func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Config) (Result, error) {
@@ -328,6 +400,14 @@ func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Confi
 	return res, nil
 }
 
+// selfTimed is a tokenizer that encodes elsewhere (a child process) and
+// times its encodes there: a pass is one call, all shards at once (a batch
+// encode on the library's own threads), and its duration is the one the
+// tokenizer measured, without the transfer to and from it.
+type selfTimed interface {
+	encodeTimed(texts []string) (tokens int, d time.Duration, err error)
+}
+
 // passer encodes the shards of one pass. With more than one shard it keeps
 // one goroutine per shard for the whole run, so that a pass times the
 // encodes and not goroutine start-up.
@@ -346,7 +426,7 @@ type shardResult struct {
 
 func newPasser(t Tokenizer, shards []string) *passer {
 	p := &passer{tok: t, shards: shards}
-	if len(shards) == 1 {
+	if _, ok := t.(selfTimed); ok || len(shards) == 1 {
 		return p
 	}
 	p.done = make(chan shardResult, len(shards))
@@ -366,6 +446,10 @@ func newPasser(t Tokenizer, shards []string) *passer {
 }
 
 func (p *passer) pass() (time.Duration, int, error) {
+	if st, ok := p.tok.(selfTimed); ok {
+		n, d, err := st.encodeTimed(p.shards)
+		return d, n, err
+	}
 	if len(p.shards) == 1 {
 		t0 := time.Now()
 		ids, err := p.tok.Encode(p.shards[0])

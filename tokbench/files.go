@@ -126,7 +126,7 @@ func ParseSpec(s string) (Spec, error) {
 	sp := Spec{Name: name, Sources: SplitSources(srcs)}
 	if n, b, ok := strings.Cut(name, "@"); ok {
 		if err := checkBackend(b); err != nil || b == "" || n == "" {
-			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s, %s, %s", s, BackendOllama, BackendExact, BackendHuggingFace)
+			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s", s, strings.Join(Backends(), ", "))
 		}
 		sp.Backend = b
 	}

@@ -184,6 +184,10 @@ type Report struct {
 	// VersusHF gives each tokenizer's speed ratio to Hugging Face's own
 	// library on the same file, when the run has both (VersusHF).
 	VersusHF []HFRatio `json:"versus_hf,omitempty"`
+	// Parity is each tokenizer's ids checked against Hugging Face's own
+	// library on the same file and corpus (CheckParity); Run leaves it
+	// empty, a caller that wants the check fills it.
+	Parity []ParityResult `json:"parity,omitempty"`
 	// Failures lists the tokenizers whose passes failed.
 	Failures []RunFailure `json:"failures,omitempty"`
 	// SpecialTokens documents the counting convention.

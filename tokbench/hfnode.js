@@ -12,7 +12,8 @@
 // with encodeBatch() (the library's own threads: RAYON_NUM_THREADS). "ns" is
 // the encode alone, timed here: reading the request, building the id arrays
 // and writing the answer are not in it. Offsets are the start of each token
-// in Unicode code points. No special token is added.
+// in Unicode code points. No special token is added; the file's truncation
+// and padding are turned off.
 'use strict'
 
 const readline = require('readline')
@@ -52,6 +53,9 @@ async function main() {
   }
   try {
     tok = lib.Tokenizer.fromFile(file)
+    // tokbench counts every token of the text, as tr117's backends do.
+    tok.disableTruncation()
+    tok.disablePadding()
   } catch (e) {
     return fail('the Hugging Face library refused it: ' + e.message)
   }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,8 +54,9 @@ func LoadHFNode(path string, cfg HFNodeConfig) (Tokenizer, error) {
 		h.kill()
 		return nil, wrap(err)
 	}
+	model, notes := jsonModelType(path)
 	h.info = Info{
-		Backend: BackendHFNode, Model: jsonModelType(path), Format: "tokenizer.json", Source: path,
+		Backend: BackendHFNode, Model: model, Format: "tokenizer.json", Source: path,
 		VocabSize: hello.VocabSize,
 		Library:   fmt.Sprintf("Hugging Face tokenizers %s (npm) on Node.js %s", hello.Version, hello.Node),
 		Notes: []string{
@@ -62,23 +64,38 @@ func LoadHFNode(path string, cfg HFNodeConfig) (Tokenizer, error) {
 			fmt.Sprintf("several shards are one encodeBatch on %d thread(s) (RAYON_NUM_THREADS)", cfg.Threads),
 		},
 	}
+	h.info.Notes = append(h.info.Notes, notes...)
 	return h, nil
 }
 
 // jsonModelType returns the lower-cased model.type of a tokenizer.json
-// ("bpe", "wordpiece", "unigram"), or "hf" if it cannot be read.
-func jsonModelType(path string) string {
+// ("bpe", "wordpiece", "unigram"; "hf" if it cannot be read) and notes on
+// the parts of its pipeline the child turns off.
+func jsonModelType(path string) (string, []string) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "hf"
+		return "hf", nil
 	}
 	var f struct {
-		Model struct{ Type string } `json:"model"`
+		Model      struct{ Type string } `json:"model"`
+		Truncation json.RawMessage       `json:"truncation"`
+		Padding    json.RawMessage       `json:"padding"`
 	}
-	if json.Unmarshal(data, &f) != nil || f.Model.Type == "" {
-		return "hf"
+	if json.Unmarshal(data, &f) != nil {
+		return "hf", nil
 	}
-	return strings.ToLower(f.Model.Type)
+	var notes []string
+	for name, v := range map[string]json.RawMessage{"truncation": f.Truncation, "padding": f.Padding} {
+		if len(v) > 0 && string(v) != "null" {
+			notes = append(notes, fmt.Sprintf("the file's %s %s is turned off: every token is counted, as tr117's backends do", name, v))
+		}
+	}
+	slices.Sort(notes)
+	typ := strings.ToLower(f.Model.Type)
+	if typ == "" {
+		typ = "hf"
+	}
+	return typ, notes
 }
 
 // hfNodeTok is the hf-node backend: one child node process. It is safe for
@@ -174,7 +191,10 @@ func (h *hfNodeTok) call(req hfNodeRequest) (*hfNodeAnswer, error) {
 	}
 	h.stdin.SetWriteDeadline(time.Now().Add(h.timeout))
 	if _, err := h.stdin.Write(append(line, '\n')); err != nil {
-		return nil, h.fail(err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, h.fail(fmt.Errorf("node did not read the request in %s", h.timeout))
+		}
+		return nil, h.fail(h.exitError(err))
 	}
 	var ans hfNodeAnswer
 	if err := h.read(&ans); err != nil {

@@ -31,6 +31,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 	}
 	writeVersusHF(bw, r.VersusHF)
+	writeParity(bw, r.Parity)
 	if len(r.Failures) > 0 {
 		fmt.Fprintln(bw, "\nNot measured (the others' results stand):")
 		for _, f := range r.Failures {
@@ -55,6 +56,25 @@ func writeVersusHF(w io.Writer, ratios []HFRatio) {
 			same = "DIFFERENT token count"
 		}
 		fmt.Fprintf(w, "  %s (%s) runs at %.2f× the speed of %s (%s), %s\n", v.Model, v.Backend, v.SpeedRatio, v.HF, BackendHFNode, same)
+	}
+}
+
+// writeParity writes each tokenizer's id check against Hugging Face's own
+// library.
+func writeParity(w io.Writer, ps []ParityResult) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nIds against Hugging Face's own library on the whole corpus:")
+	for _, p := range ps {
+		switch {
+		case p.Equal:
+			fmt.Fprintf(w, "  %s (%s): equal to %s\n", p.Model, p.Backend, p.Reference)
+		case p.Mismatch != nil:
+			fmt.Fprintf(w, "  %s (%s): DIFFERS from %s: %s\n", p.Model, p.Backend, p.Reference, strings.TrimPrefix(p.Mismatch.Error(), "tokbench: "))
+		default:
+			fmt.Fprintf(w, "  %s (%s): not checked against %s: %s\n", p.Model, p.Backend, p.Reference, p.Error)
+		}
 	}
 }
 

@@ -155,10 +155,10 @@ type Comparison struct {
 
 // String renders c as one sentence. It leads with the time ratio, the
 // one the rule judges (CPU cost of the same text), and names the tokens/s
-// ratio as what it is: it also counts the two tokenizers' different
-// numbers of tokens for that text.
+// ratio as what it is: it also depends on how many tokens each makes of
+// the text.
 func (c Comparison) String() string {
-	ratios := fmt.Sprintf("%s takes %.2f× as long as %s to encode the same text (the ratio the %g× rule judges; tokens/s ratio %.2f, not the rule's measure, also counts their different token counts)",
+	ratios := fmt.Sprintf("%s takes %.2f× as long as %s to encode the same text (the ratio the %g× rule judges; tokens/s ratio %.2f, not the rule's measure, also depends on how many tokens each makes of the text)",
 		c.Slower, c.TimeRatio, c.Faster, c.Factor, c.TokensPerSecRatio)
 	if c.Fixture {
 		side := "within"
@@ -484,7 +484,9 @@ func (p *passer) stop() {
 
 // Compare applies the rule to every pair of results: for each pair the
 // faster and slower by mean pass time and whether the ratio exceeds
-// factor (2 if factor is 0). A pair with a module-cache fixture in it is
+// factor (2 if factor is 0). Two results from the same source (one file on
+// two backends) are not two models' tokenizers and make no pair: VersusHF
+// gives their ratio to Hugging Face's library. A pair with a module-cache fixture in it is
 // marked Fixture. Pairs are ordered by descending time ratio.
 func Compare(results []Result, factor float64) []Comparison {
 	if factor == 0 {
@@ -497,7 +499,7 @@ func Compare(results []Result, factor float64) []Comparison {
 			if a.LatencyMs > b.LatencyMs {
 				a, b = b, a
 			}
-			if !(a.LatencyMs > 0) || !(b.TokensPerSec > 0) {
+			if !(a.LatencyMs > 0) || !(b.TokensPerSec > 0) || a.Info.Source != "" && a.Info.Source == b.Info.Source {
 				continue
 			}
 			c := Comparison{

@@ -380,3 +380,22 @@ func TestParseSpec(t *testing.T) {
 		}
 	}
 }
+
+// One file on two backends is not two models: no rule verdict, only the
+// ratio to Hugging Face's library.
+func TestCompareSameFile(t *testing.T) {
+	res := []Result{
+		{Model: "llama3", LatencyMs: 100, TokensPerSec: 1000, BytesPerSec: 4000, Tokens: 10, Info: Info{Backend: BackendExact, Source: "/t.json"}},
+		{Model: "llama3-hf", LatencyMs: 300, TokensPerSec: 333, BytesPerSec: 1000, Tokens: 10, Info: Info{Backend: BackendHFNode, Source: "/t.json"}},
+		{Model: "bert", LatencyMs: 50, TokensPerSec: 2000, BytesPerSec: 8000, Tokens: 9, Info: Info{Backend: BackendOllama, Source: "/b.json"}},
+	}
+	for _, c := range Compare(res, 2) {
+		if c.Slower == "llama3-hf" && c.Faster == "llama3" {
+			t.Errorf("same file compared by the rule: %+v", c)
+		}
+	}
+	v := VersusHF(res)
+	if len(v) != 1 || v[0].Model != "llama3" || v[0].HF != "llama3-hf" || v[0].SpeedRatio != 4 || !v[0].SameTokens {
+		t.Errorf("VersusHF = %+v", v)
+	}
+}

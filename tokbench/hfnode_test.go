@@ -261,6 +261,9 @@ func TestHFNodeFailsMidRun(t *testing.T) {
 func TestHFNodeInRun(t *testing.T) {
 	p := testdata(t, HFTokenizersModule, "test/data/bert-base-uncased.json")
 	h := hfNode(t, p, HFNodeConfig{Threads: 2})
+	if m := h.Info().Model; m != "wordpiece" {
+		t.Errorf("model %q, want wordpiece (bert-base-uncased.json's model has no type)", m)
+	}
 	ours := bert(t)
 	corpus := SeedCorpus(45000)
 	toks := []Named{{"bert", ours}, {"bert-hf", h}}

@@ -77,9 +77,14 @@ func jsonModelType(path string) (string, []string) {
 		return "hf", nil
 	}
 	var f struct {
-		Model      struct{ Type string } `json:"model"`
-		Truncation json.RawMessage       `json:"truncation"`
-		Padding    json.RawMessage       `json:"padding"`
+		Model struct {
+			Type   string          `json:"type"`
+			Merges json.RawMessage `json:"merges"`
+			Prefix *string         `json:"continuing_subword_prefix"`
+			UnkID  *int            `json:"unk_id"`
+		} `json:"model"`
+		Truncation json.RawMessage `json:"truncation"`
+		Padding    json.RawMessage `json:"padding"`
 	}
 	if json.Unmarshal(data, &f) != nil {
 		return "hf", nil
@@ -92,7 +97,15 @@ func jsonModelType(path string) (string, []string) {
 	}
 	slices.Sort(notes)
 	typ := strings.ToLower(f.Model.Type)
-	if typ == "" {
+	switch {
+	case typ != "":
+	case f.Model.Merges != nil: // untagged: the library reads it by its fields
+		typ = "bpe"
+	case f.Model.Prefix != nil:
+		typ = "wordpiece"
+	case f.Model.UnkID != nil:
+		typ = "unigram"
+	default:
 		typ = "hf"
 	}
 	return typ, notes

@@ -16,13 +16,22 @@
 //	go run ./examples/tokbench --tokenizer gemma=http://gpu-box:11434/gemma3:latest
 //	go run ./examples/tokbench --tokenizer qwen=/models/qwen/tokenizer.json --corpus war-and-peace
 //	go run ./examples/tokbench --qwen-tokenizer Qwen/Qwen2.5-7B-Instruct --allow-download
+//	go run ./examples/tokbench --corpus war-and-peace --tokenizer llama3=T.json \
+//	    --tokenizer llama3-exact@exact=T.json --tokenizer llama3-hf@hf-node=T.json
+//
+// The last races Ollama's Go tokenizer, tr117's exact backend and Hugging
+// Face's own library (backend hf-node: the npm package in a child node
+// process; scripts/install-hf-tokenizers.sh installs it) on one file and
+// corpus, gives each one's speed ratio to Hugging Face's library, and
+// checks their ids against it on the whole corpus (--parity).
 //
 // It writes, into --output-dir (default tr117-results/tokbench),
 // tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
 // (Go benchmark format: compare two runs with benchstat). It refuses (exit
-// 2), before loading anything, an output directory that already holds
-// those files, unless --overwrite is given. Ctrl-C (or SIGTERM) stops it
+// 2), before loading anything, a corpus file that cannot be read and an
+// output directory it cannot write in or that already holds those files
+// (unless --overwrite is given). Ctrl-C (or SIGTERM) stops it
 // after the pass in flight, writes nothing and exits 130; a second Ctrl-C
 // quits at once.
 package main

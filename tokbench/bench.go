@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,12 @@ type Config struct {
 	// many shards as cores it competes with the encoders, so at GOGC=100
 	// two shards on two cores gave 1.45× one shard, and 1.98× at GOGC=800.
 	Parallel int `json:"parallel"`
+	// Paragraphs encodes the corpus paragraph by paragraph (see
+	// Paragraphs), one call each (a batch for a tokenizer that encodes in
+	// another process), instead of each shard in one call: documents as
+	// an application sends them. Counts are of the pieces, so they can
+	// differ by a few tokens from one call's. Default false.
+	Paragraphs bool `json:"paragraphs,omitempty"`
 	// NoWarmUp skips the untimed first pass. Default false: one warm-up,
 	// which also builds the backends' lazy tables.
 	NoWarmUp bool `json:"no_warm_up,omitempty"`
@@ -225,6 +232,28 @@ func Shards(text string, n int) []string {
 	return append(out, text[start:])
 }
 
+// Paragraphs cuts text after each run of blank lines ("\n\n" and any
+// whitespace after it), so that the pieces laid end to end are text.
+func Paragraphs(text string) []string {
+	var out []string
+	for len(text) > 0 {
+		i := strings.Index(text, "\n\n")
+		if i < 0 {
+			break
+		}
+		j := i + 2
+		for j < len(text) && (text[j] == '\n' || text[j] == '\r' || text[j] == ' ' || text[j] == '\t') {
+			j++
+		}
+		out = append(out, text[:j])
+		text = text[j:]
+	}
+	if len(text) > 0 {
+		out = append(out, text)
+	}
+	return out
+}
+
 // wordCut returns the first index at or after from (and after 0) where
 // text holds a space preceded by a non-space and followed by a letter, or
 // -1.
@@ -287,7 +316,14 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 		}
 		seen[t.Name] = true
 	}
-	shards := Shards(corpus, cfg.Parallel)
+	var shards [][]string
+	for _, s := range Shards(corpus, cfg.Parallel) {
+		if cfg.Paragraphs {
+			shards = append(shards, Paragraphs(s))
+		} else {
+			shards = append(shards, []string{s})
+		}
+	}
 	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: SpecialTokensNote}
 	var errs []error
 	for _, t := range toks {
@@ -362,7 +398,7 @@ func sameFile(source, path string) bool {
 	return source == path || strings.HasSuffix(source, "("+path+")")
 }
 
-func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Config) (Result, error) {
+func runOne(ctx context.Context, t Named, shards [][]string, nbytes int, cfg Config) (Result, error) {
 	info := t.Tokenizer.Info()
 	res := Result{Model: t.Name, Source: info.Source, Info: info, Bytes: nbytes, Parallel: len(shards)}
 	p := newPasser(t.Tokenizer, shards)
@@ -405,9 +441,9 @@ func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Confi
 }
 
 // selfTimed is a tokenizer that encodes elsewhere (a child process) and
-// times its encodes there: a pass is one call, all shards at once (a batch
-// encode on the library's own threads), and its duration is the one the
-// tokenizer measured, without the transfer to and from it.
+// times its encodes there: a pass is one call, all shards' pieces at once
+// (a batch encode on the library's own threads), and its duration is the
+// one the tokenizer measured, without the transfer to and from it.
 type selfTimed interface {
 	encodeTimed(texts []string) (tokens int, d time.Duration, err error)
 }
@@ -417,7 +453,7 @@ type selfTimed interface {
 // encodes and not goroutine start-up.
 type passer struct {
 	tok    Tokenizer
-	shards []string
+	shards [][]string // each shard's pieces (one, unless Config.Paragraphs)
 	start  []chan struct{}
 	done   chan shardResult
 	wg     sync.WaitGroup
@@ -428,7 +464,7 @@ type shardResult struct {
 	err error
 }
 
-func newPasser(t Tokenizer, shards []string) *passer {
+func newPasser(t Tokenizer, shards [][]string) *passer {
 	p := &passer{tok: t, shards: shards}
 	if _, ok := t.(selfTimed); ok || len(shards) == 1 {
 		return p
@@ -441,8 +477,8 @@ func newPasser(t Tokenizer, shards []string) *passer {
 		go func() {
 			defer p.wg.Done()
 			for range start {
-				ids, err := t.Encode(s)
-				p.done <- shardResult{len(ids), err}
+				n, err := encodePieces(t, s)
+				p.done <- shardResult{n, err}
 			}
 		}()
 	}
@@ -451,13 +487,13 @@ func newPasser(t Tokenizer, shards []string) *passer {
 
 func (p *passer) pass() (time.Duration, int, error) {
 	if st, ok := p.tok.(selfTimed); ok {
-		n, d, err := st.encodeTimed(p.shards)
+		n, d, err := st.encodeTimed(slices.Concat(p.shards...))
 		return d, n, err
 	}
 	if len(p.shards) == 1 {
 		t0 := time.Now()
-		ids, err := p.tok.Encode(p.shards[0])
-		return time.Since(t0), len(ids), err
+		n, err := encodePieces(p.tok, p.shards[0])
+		return time.Since(t0), n, err
 	}
 	t0 := time.Now()
 	for _, s := range p.start {
@@ -473,6 +509,19 @@ func (p *passer) pass() (time.Duration, int, error) {
 		}
 	}
 	return time.Since(t0), n, errors.Join(errs...)
+}
+
+// encodePieces encodes each piece and returns the total count.
+func encodePieces(t Tokenizer, pieces []string) (int, error) {
+	n := 0
+	for _, s := range pieces {
+		ids, err := t.Encode(s)
+		if err != nil {
+			return n, err
+		}
+		n += len(ids)
+	}
+	return n, nil
 }
 
 func (p *passer) stop() {

@@ -399,3 +399,27 @@ func TestCompareSameFile(t *testing.T) {
 		t.Errorf("VersusHF = %+v", v)
 	}
 }
+
+func TestParagraphs(t *testing.T) {
+	for _, text := range []string{"", "one", "a\n\nb", "a\n\n\n  b\n\nc\n\n", "\n\nx"} {
+		ps := Paragraphs(text)
+		if strings.Join(ps, "") != text {
+			t.Errorf("%q: pieces %q do not add up", text, ps)
+		}
+		for _, p := range ps[:max(0, len(ps)-1)] {
+			if !strings.Contains(p, "\n\n") {
+				t.Errorf("%q: piece %q not cut after a blank line", text, p)
+			}
+		}
+	}
+	if got := Paragraphs("a\n\n\n  b\n\nc"); len(got) != 3 || got[0] != "a\n\n\n  " {
+		t.Errorf("pieces %q", got)
+	}
+	// Run with Paragraphs counts the pieces' tokens, one call each.
+	var calls atomic.Int32
+	counting := Func{Name: "n", Fn: func(s string) ([]int32, error) { calls.Add(1); return make([]int32, len(strings.Fields(s))), nil }}
+	rep, err := Run(context.Background(), "a b\n\nc d\n\ne f g", []Named{{"n", counting}}, Config{Iterations: 1, Paragraphs: true, NoWarmUp: true})
+	if err != nil || rep.Results[0].Tokens != 7 || calls.Load() != 3 {
+		t.Errorf("tokens %v, %d calls (%v)", rep.Results, calls.Load(), err)
+	}
+}

@@ -277,6 +277,15 @@ func TestHFNodeInRun(t *testing.T) {
 	if len(rep.VersusHF) != 1 || rep.VersusHF[0].Model != "bert" || rep.VersusHF[0].HF != "bert-hf" || !rep.VersusHF[0].SameTokens || !(rep.VersusHF[0].SpeedRatio > 0) {
 		t.Errorf("versus HF %+v", rep.VersusHF)
 	}
+	// Paragraph by paragraph: one batch in the child, the same count.
+	paras := strings.Repeat(SeedSentence+"\n\n", 300)
+	rep, err = Run(context.Background(), paras, toks, Config{Iterations: 1, Paragraphs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := rep.Results[0].Tokens, rep.Results[1].Tokens; a != b || a == 0 {
+		t.Errorf("paragraphs: %d tokens, Hugging Face %d", a, b)
+	}
 	ps := CheckParity(corpus, toks)
 	if len(ps) != 1 || !ps[0].Equal || ps[0].Model != "bert" || ps[0].Reference != "bert-hf" {
 		t.Errorf("parity %+v", ps)

@@ -38,8 +38,12 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintf(bw, "  %s (%s, %s): %s\n", f.Model, f.Backend, f.Source, f.Error)
 		}
 	}
-	fmt.Fprintf(bw, "\nCorpus %d bytes, %d timed passes, %d shard(s); %s.\n",
-		r.CorpusBytes, r.Config.Iterations, r.Config.Parallel, r.SpecialTokens)
+	calls := ""
+	if r.Config.Paragraphs {
+		calls = ", paragraph by paragraph"
+	}
+	fmt.Fprintf(bw, "\nCorpus %d bytes, %d timed passes, %d shard(s)%s; %s.\n",
+		r.CorpusBytes, r.Config.Iterations, r.Config.Parallel, calls, r.SpecialTokens)
 	return bw.Flush()
 }
 

@@ -85,7 +85,7 @@ var (
 type options struct {
 	nbytes, iterations, parallel int
 	corpusFile, outDir           string
-	overwrite, parity            bool
+	overwrite, parity, paras     bool
 	ollamaURL                    string
 	cfg                          tokbench.LoadConfig
 	want                         []tokbench.Spec
@@ -125,10 +125,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, howToSupply)
 		return 1
 	}
-	fmt.Fprintf(stderr, "corpus: %s (%d bytes); %d passes after a warm-up, %d shard(s)\n", what, len(corpus), o.iterations, o.parallel)
+	pieces := "one call per shard"
+	if o.paras {
+		pieces = fmt.Sprintf("%d paragraphs, one call each", len(tokbench.Paragraphs(corpus)))
+	}
+	fmt.Fprintf(stderr, "corpus: %s (%d bytes); %d passes after a warm-up, %d shard(s), %s\n", what, len(corpus), o.iterations, o.parallel, pieces)
 	rep, runErr := tokbench.Run(ctx, corpus, toks, tokbench.Config{
 		Iterations: o.iterations,
 		Parallel:   o.parallel,
+		Paragraphs: o.paras,
 		Progress:   progress(stderr),
 	})
 	if ctx.Err() != nil {
@@ -163,6 +168,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	fs.IntVar(&o.parallel, "parallel", 1, "encode the corpus as N shards at once (multi-core throughput; hf-node: one batch encode on N threads)")
 	fs.StringVar(&o.outDir, "output-dir", "tr117-results/tokbench", "directory for tokenizer_bench.{txt,json,bench} and tokenizer_report.json")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "replace outputs already in --output-dir")
+	fs.BoolVar(&o.paras, "paragraphs", false, "encode the corpus paragraph by paragraph (one call each; hf-node: one batch) instead of in one call per shard")
 	fs.BoolVar(&o.parity, "parity", true, "check every tokenizer's ids against the hf-node tokenizer of the same file, on the whole corpus")
 	allowDL := fs.Bool("allow-download", false, "fetch tokenizer.json from the Hugging Face Hub for repo ids not in a local cache (honours HF_TOKEN)")
 	gemma := fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")

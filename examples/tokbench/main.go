@@ -87,6 +87,7 @@ type options struct {
 	corpusFile, outDir           string
 	overwrite, parity, paras     bool
 	ollamaURL                    string
+	hfNodeTimeout                time.Duration
 	cfg                          tokbench.LoadConfig
 	want                         []tokbench.Spec
 	explicit                     bool // a tokenizer was named: no fallback
@@ -175,6 +176,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	qwen := fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
 	llama := fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
 	backend := fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order), hf-node (Hugging Face's own library in a child node process; scripts/install-hf-tokenizers.sh) or huggingface (Rust library; needs -tags hftokenizers)")
+	fs.DurationVar(&o.hfNodeTimeout, "hf-node-timeout", 5*time.Minute, "hf-node: longest wait for the child node process to load or encode, before it is killed and its tokenizer fails (e.g. 30s, 10m)")
 	hfNodeDir := fs.String("hf-node-dir", "", "directory of Hugging Face's tokenizers for Node.js (default $TR117_HF_NODE_DIR, then what scripts/install-hf-tokenizers.sh prints)")
 	pre := fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
 	ollamaStore := fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
@@ -200,7 +202,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
 		Pretokenizer: *pre,
 		Backend:      *backend,
-		HFNode:       tokbench.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel},
+		HFNode:       tokbench.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel, Timeout: o.hfNodeTimeout},
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -222,8 +224,8 @@ func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("tokbench: unexpected arguments %q", fs.Args())
 	}
-	if o.iterations < 1 || o.parallel < 1 || o.nbytes < 1 {
-		return errors.New("tokbench: --iterations, --parallel and --bytes must be at least 1")
+	if o.iterations < 1 || o.parallel < 1 || o.nbytes < 1 || o.hfNodeTimeout <= 0 {
+		return errors.New("tokbench: --iterations, --parallel and --bytes must be at least 1, --hf-node-timeout above 0")
 	}
 	if !slices.Contains(tokbench.Backends(), backend) {
 		return fmt.Errorf("tokbench: --backend %q: want one of %s", backend, strings.Join(tokbench.Backends(), ", "))

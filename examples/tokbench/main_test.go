@@ -226,7 +226,7 @@ func TestInterrupted(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"--ollama-url", "localhost:11434"}, {"--tokenizer", "a=x", "--tokenizer", "a=y"}, {"--gemma-tokenizer", "x", "--tokenizer", "gemma=y"}, {"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}} {
+	for _, args := range [][]string{{"--ollama-url", "localhost:11434"}, {"--tokenizer", "a=x", "--tokenizer", "a=y"}, {"--gemma-tokenizer", "x", "--tokenizer", "gemma=y"}, {"--iterations", "0"}, {"--nope"}, {"extra"}, {"--tokenizer", "noequals"}, {"--backend", "rust"}, {"--tokenizer", "a@rust=x"}, {"--hf-node-timeout", "0s"}, {"--hf-node-timeout", "5"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

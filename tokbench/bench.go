@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,12 @@ type Config struct {
 	// many shards as cores it competes with the encoders, so at GOGC=100
 	// two shards on two cores gave 1.45× one shard, and 1.98× at GOGC=800.
 	Parallel int `json:"parallel"`
+	// Paragraphs encodes the corpus paragraph by paragraph (see
+	// Paragraphs), one call each (a batch for a tokenizer that encodes in
+	// another process), instead of each shard in one call: documents as
+	// an application sends them. Counts are of the pieces, so they can
+	// differ by a few tokens from one call's. Default false.
+	Paragraphs bool `json:"paragraphs,omitempty"`
 	// NoWarmUp skips the untimed first pass. Default false: one warm-up,
 	// which also builds the backends' lazy tables.
 	NoWarmUp bool `json:"no_warm_up,omitempty"`
@@ -153,22 +160,25 @@ type Comparison struct {
 	Fixture bool `json:"fixture,omitempty"`
 }
 
-// String renders c as one sentence.
+// String renders c as one sentence. It leads with the time ratio, the
+// one the rule judges (CPU cost of the same text), and names the tokens/s
+// ratio as what it is: it also depends on how many tokens each makes of
+// the text.
 func (c Comparison) String() string {
+	ratios := fmt.Sprintf("%s takes %.2f× as long as %s to encode the same text (the ratio the %g× rule judges; tokens/s ratio %.2f, not the rule's measure, also depends on how many tokens each makes of the text)",
+		c.Slower, c.TimeRatio, c.Faster, c.Factor, c.TokensPerSecRatio)
 	if c.Fixture {
 		side := "within"
 		if c.Flagged {
 			side = "beyond"
 		}
-		return fmt.Sprintf("%s is %.2f× slower than %s per pass (tokens/s ratio %.2f), %s %g×: module-cache fixtures, not the models under test: not a finding",
-			c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, side, c.Factor)
+		return fmt.Sprintf("%s: %s %g×, but module-cache fixtures, not the models under test: not a finding", ratios, side, c.Factor)
 	}
 	verdict := "within"
 	if c.Flagged {
 		verdict = "FLAGGED: beyond"
 	}
-	return fmt.Sprintf("%s is %.2f× slower than %s per pass (tokens/s ratio %.2f): %s the %g× rule",
-		c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, verdict, c.Factor)
+	return fmt.Sprintf("%s: %s the %g× rule", ratios, verdict, c.Factor)
 }
 
 // Report is the outcome of Run.
@@ -178,6 +188,15 @@ type Report struct {
 	CorpusBytes int          `json:"corpus_bytes"`
 	Results     []Result     `json:"results"`
 	Comparisons []Comparison `json:"comparisons"`
+	// VersusHF gives each tokenizer's speed ratio to Hugging Face's own
+	// library on the same file, when the run has both (VersusHF).
+	VersusHF []HFRatio `json:"versus_hf,omitempty"`
+	// Parity is each tokenizer's ids checked against Hugging Face's own
+	// library on the same file and corpus (CheckParity); Run leaves it
+	// empty, a caller that wants the check fills it.
+	Parity []ParityResult `json:"parity,omitempty"`
+	// Failures lists the tokenizers whose passes failed.
+	Failures []RunFailure `json:"failures,omitempty"`
 	// SpecialTokens documents the counting convention.
 	SpecialTokens string `json:"special_tokens"`
 }
@@ -211,6 +230,28 @@ func Shards(text string, n int) []string {
 		start = cut
 	}
 	return append(out, text[start:])
+}
+
+// Paragraphs cuts text after each run of blank lines ("\n\n" and any
+// whitespace after it), so that the pieces laid end to end are text.
+func Paragraphs(text string) []string {
+	var out []string
+	for len(text) > 0 {
+		i := strings.Index(text, "\n\n")
+		if i < 0 {
+			break
+		}
+		j := i + 2
+		for j < len(text) && (text[j] == '\n' || text[j] == '\r' || text[j] == ' ' || text[j] == '\t') {
+			j++
+		}
+		out = append(out, text[:j])
+		text = text[j:]
+	}
+	if len(text) > 0 {
+		out = append(out, text)
+	}
+	return out
 }
 
 // wordCut returns the first index at or after from (and after 0) where
@@ -248,10 +289,12 @@ func whitespaceCut(text string, from int) int {
 }
 
 // Run encodes corpus with each tokenizer: a warm-up, then cfg.Iterations
-// timed passes, and applies the 2× rule to every pair. It stops at the
-// first error (an encode that fails, or two passes that disagree on the
-// token count) and returns ctx.Err() as is when ctx ends between passes.
-// Every goroutine it starts has ended when it returns.
+// timed passes, and applies the 2× rule to every pair. A tokenizer whose
+// passes fail (an encode error, two passes that disagree on the token
+// count) is left out of the results and listed in Report.Failures; Run then
+// returns the report of the others together with an error joining those
+// failures. It returns ctx.Err() as is, and no report, when ctx ends
+// between passes. Every goroutine it starts has ended when it returns.
 func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -273,20 +316,89 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 		}
 		seen[t.Name] = true
 	}
-	shards := Shards(corpus, cfg.Parallel)
+	var shards [][]string
+	for _, s := range Shards(corpus, cfg.Parallel) {
+		if cfg.Paragraphs {
+			shards = append(shards, Paragraphs(s))
+		} else {
+			shards = append(shards, []string{s})
+		}
+	}
 	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: SpecialTokensNote}
+	var errs []error
 	for _, t := range toks {
 		res, err := runOne(ctx, t, shards, len(corpus), cfg)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
-			return nil, err
+			info := t.Tokenizer.Info()
+			rep.Failures = append(rep.Failures, RunFailure{Model: t.Name, Backend: info.Backend, Source: info.Source, Error: err.Error()})
+			errs = append(errs, err)
+			continue
 		}
 		rep.Results = append(rep.Results, res)
 	}
 	rep.Comparisons = Compare(rep.Results, cfg.RuleFactor)
-	return rep, nil
+	rep.VersusHF = VersusHF(rep.Results)
+	return rep, errors.Join(errs...)
 }
 
-func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Config) (Result, error) {
+// RunFailure is a tokenizer whose passes failed: an encode error, passes
+// that disagree on the count, or a child process that crashed or hung.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
+type RunFailure struct {
+	Model   string `json:"model"`
+	Backend string `json:"backend"`
+	Source  string `json:"source"`
+	Error   string `json:"error"`
+}
+
+// HFRatio is one tokenizer's speed beside Hugging Face's own library
+// (BackendHFNode) on the same file, corpus and run.
+// It is a plain value: safe for concurrent reads, not for concurrent writes.
+type HFRatio struct {
+	// Model and Backend are the tokenizer compared; HF is the name of the
+	// hf-node result it is compared with; Source the file both loaded.
+	Model   string `json:"model"`
+	Backend string `json:"backend"`
+	HF      string `json:"hf"`
+	Source  string `json:"source"`
+	// SpeedRatio is Model's bytes/s over HF's: 2 is twice the speed of
+	// Hugging Face's library, 0.5 half of it.
+	SpeedRatio float64 `json:"speed_ratio"`
+	// SameTokens is whether both gave the same number of tokens per pass.
+	SameTokens bool `json:"same_tokens"`
+}
+
+// VersusHF pairs every result with the BackendHFNode result of the same
+// source file and gives its speed ratio to it.
+func VersusHF(results []Result) []HFRatio {
+	var out []HFRatio
+	for _, hf := range results {
+		if hf.Info.Backend != BackendHFNode {
+			continue
+		}
+		for _, r := range results {
+			if r.Info.Backend == BackendHFNode || !sameFile(r.Info.Source, hf.Info.Source) || !(hf.BytesPerSec > 0) {
+				continue
+			}
+			out = append(out, HFRatio{
+				Model: r.Model, Backend: r.Info.Backend, HF: hf.Model, Source: hf.Info.Source,
+				SpeedRatio: r.BytesPerSec / hf.BytesPerSec, SameTokens: r.Tokens == hf.Tokens,
+			})
+		}
+	}
+	return out
+}
+
+// sameFile says whether a tokenizer's Source names the file path (as is, or
+// as the "(path)" a Hugging Face repo id source ends with).
+func sameFile(source, path string) bool {
+	return source == path || strings.HasSuffix(source, "("+path+")")
+}
+
+func runOne(ctx context.Context, t Named, shards [][]string, nbytes int, cfg Config) (Result, error) {
 	info := t.Tokenizer.Info()
 	res := Result{Model: t.Name, Source: info.Source, Info: info, Bytes: nbytes, Parallel: len(shards)}
 	p := newPasser(t.Tokenizer, shards)
@@ -328,12 +440,20 @@ func runOne(ctx context.Context, t Named, shards []string, nbytes int, cfg Confi
 	return res, nil
 }
 
+// selfTimed is a tokenizer that encodes elsewhere (a child process) and
+// times its encodes there: a pass is one call, all shards' pieces at once
+// (a batch encode on the library's own threads), and its duration is the
+// one the tokenizer measured, without the transfer to and from it.
+type selfTimed interface {
+	encodeTimed(texts []string) (tokens int, d time.Duration, err error)
+}
+
 // passer encodes the shards of one pass. With more than one shard it keeps
 // one goroutine per shard for the whole run, so that a pass times the
 // encodes and not goroutine start-up.
 type passer struct {
 	tok    Tokenizer
-	shards []string
+	shards [][]string // each shard's pieces (one, unless Config.Paragraphs)
 	start  []chan struct{}
 	done   chan shardResult
 	wg     sync.WaitGroup
@@ -344,9 +464,9 @@ type shardResult struct {
 	err error
 }
 
-func newPasser(t Tokenizer, shards []string) *passer {
+func newPasser(t Tokenizer, shards [][]string) *passer {
 	p := &passer{tok: t, shards: shards}
-	if len(shards) == 1 {
+	if _, ok := t.(selfTimed); ok || len(shards) == 1 {
 		return p
 	}
 	p.done = make(chan shardResult, len(shards))
@@ -357,8 +477,8 @@ func newPasser(t Tokenizer, shards []string) *passer {
 		go func() {
 			defer p.wg.Done()
 			for range start {
-				ids, err := t.Encode(s)
-				p.done <- shardResult{len(ids), err}
+				n, err := encodePieces(t, s)
+				p.done <- shardResult{n, err}
 			}
 		}()
 	}
@@ -366,10 +486,14 @@ func newPasser(t Tokenizer, shards []string) *passer {
 }
 
 func (p *passer) pass() (time.Duration, int, error) {
+	if st, ok := p.tok.(selfTimed); ok {
+		n, d, err := st.encodeTimed(slices.Concat(p.shards...))
+		return d, n, err
+	}
 	if len(p.shards) == 1 {
 		t0 := time.Now()
-		ids, err := p.tok.Encode(p.shards[0])
-		return time.Since(t0), len(ids), err
+		n, err := encodePieces(p.tok, p.shards[0])
+		return time.Since(t0), n, err
 	}
 	t0 := time.Now()
 	for _, s := range p.start {
@@ -387,6 +511,19 @@ func (p *passer) pass() (time.Duration, int, error) {
 	return time.Since(t0), n, errors.Join(errs...)
 }
 
+// encodePieces encodes each piece and returns the total count.
+func encodePieces(t Tokenizer, pieces []string) (int, error) {
+	n := 0
+	for _, s := range pieces {
+		ids, err := t.Encode(s)
+		if err != nil {
+			return n, err
+		}
+		n += len(ids)
+	}
+	return n, nil
+}
+
 func (p *passer) stop() {
 	for _, s := range p.start {
 		close(s)
@@ -396,7 +533,9 @@ func (p *passer) stop() {
 
 // Compare applies the rule to every pair of results: for each pair the
 // faster and slower by mean pass time and whether the ratio exceeds
-// factor (2 if factor is 0). A pair with a module-cache fixture in it is
+// factor (2 if factor is 0). Two results from the same source (one file on
+// two backends) are not two models' tokenizers and make no pair: VersusHF
+// gives their ratio to Hugging Face's library. A pair with a module-cache fixture in it is
 // marked Fixture. Pairs are ordered by descending time ratio.
 func Compare(results []Result, factor float64) []Comparison {
 	if factor == 0 {
@@ -409,7 +548,7 @@ func Compare(results []Result, factor float64) []Comparison {
 			if a.LatencyMs > b.LatencyMs {
 				a, b = b, a
 			}
-			if !(a.LatencyMs > 0) || !(b.TokensPerSec > 0) {
+			if !(a.LatencyMs > 0) || !(b.TokensPerSec > 0) || a.Info.Source != "" && a.Info.Source == b.Info.Source {
 				continue
 			}
 			c := Comparison{

@@ -78,3 +78,38 @@ func BenchmarkParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHFNode is Hugging Face's own library (the npm package, in a
+// child node process) on war-and-peace.txt, beside BenchmarkEncode's
+// tr117 backends on the same files: encode-MB/s is the throughput the
+// child measured around the encode alone (ns/op also holds the pipe
+// transfer). parallel=2 is one batch encode of two shards on two threads.
+// Run with -benchtime=1x or 3x: an op takes seconds.
+func BenchmarkHFNode(b *testing.B) {
+	text := warAndPeace(b)
+	for _, tc := range []struct{ name, file string }{
+		{"llama3-tokenizer.json", "test/data/Meta-Llama-3-8B-Instruct.json"},
+		{"bert-tokenizer.json", "test/data/bert-base-uncased.json"},
+	} {
+		for _, par := range []int{1, 2} {
+			b.Run(tc.name+"/parallel="+strconv.Itoa(par), func(b *testing.B) {
+				h := hfNode(b, testdata(b, HFTokenizersModule, tc.file), HFNodeConfig{Threads: par})
+				shards := Shards(text, par)
+				if _, _, err := h.encodeTimed(shards); err != nil { // warm-up
+					b.Fatal(err)
+				}
+				var encodeNs float64
+				b.SetBytes(int64(len(text)))
+				b.ResetTimer()
+				for b.Loop() {
+					_, d, err := h.encodeTimed(shards)
+					if err != nil {
+						b.Fatal(err)
+					}
+					encodeNs += float64(d)
+				}
+				b.ReportMetric(float64(len(text))*float64(b.N)/(encodeNs/1e9)/1e6, "encode-MB/s")
+			})
+		}
+	}
+}

@@ -205,6 +205,22 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// Two ratios in one sentence must say which one the rule judges (issue
+// 12: "10.39× slower … (tokens/s ratio 54.85)" left the reader guessing).
+func TestComparisonSaysWhichRatio(t *testing.T) {
+	for _, c := range []Comparison{
+		{Faster: "tinysrv", Slower: "gemma2", TimeRatio: 10.39, TokensPerSecRatio: 54.85, Factor: 2, Flagged: true},
+		{Faster: "tinysrv", Slower: "gemma2", TimeRatio: 10.39, TokensPerSecRatio: 54.85, Factor: 2, Flagged: true, Fixture: true},
+	} {
+		s := c.String()
+		for _, want := range []string{"10.39× as long as tinysrv", "the ratio the 2× rule judges", "tokens/s ratio 54.85", "not the rule's measure"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("String() = %q: lacks %q", s, want)
+			}
+		}
+	}
+}
+
 // Module-cache fixtures are real tokenizers but not the models a run asks
 // about: the rule's arithmetic stands, labelled so no one reads a finding.
 func TestCompareFixtures(t *testing.T) {
@@ -236,8 +252,12 @@ func goldenReport() *Report {
 		{Model: "qwen2.5:7b", Source: "/x/tokenizer.json", Info: Info{Backend: "ollama", Model: "bpe", Source: "/x/tokenizer.json", Notes: []string{"normalizer NFC applied before encoding"}},
 			Tokens: 233016, Bytes: 1048576, TokensPerSec: 400000, BytesPerSec: 1.8e6, LatencyMs: 582.5, LatencyP50Ms: 580, LatencyP99Ms: 590, CV: 0.01, PassesMs: []float64{580, 577.5, 590}, Parallel: 1},
 	}
+	hf := Result{Model: "qwen-hf", Source: "/x/tokenizer.json", Info: Info{Backend: BackendHFNode, Model: "bpe", Source: "/x/tokenizer.json", Library: "Hugging Face tokenizers 0.23.2 (npm) on Node.js v20.20.2"},
+		Tokens: 233016, Bytes: 1048576, TokensPerSec: 200000, BytesPerSec: 0.9e6, LatencyMs: 1165, LatencyP50Ms: 1160, LatencyP99Ms: 1180, CV: 0.01, PassesMs: []float64{1160, 1155, 1180}, Parallel: 1}
+	res = append(res, hf)
 	return &Report{Config: Config{Iterations: 3, Parallel: 1, RuleFactor: 2}, CorpusBytes: 1048576, Results: res,
-		Comparisons: Compare(res, 2), SpecialTokens: SpecialTokensNote}
+		Comparisons: Compare(res, 2), VersusHF: VersusHF(res), SpecialTokens: SpecialTokensNote,
+		Failures: []RunFailure{{Model: "llama-hf", Backend: BackendHFNode, Source: "/y/tokenizer.json", Error: "tokbench: /y/tokenizer.json: backend hf-node: no answer from node in 5m0s"}}}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -291,8 +311,8 @@ func TestWriters(t *testing.T) {
 			t.Errorf("benchfmt: %v", r)
 		}
 	}
-	if n != 6 {
-		t.Errorf("benchfmt read %d results, want 6", n)
+	if n != 9 {
+		t.Errorf("benchfmt read %d results, want 9", n)
 	}
 	// The header names the machine; the lines are fixed.
 	var lines []string
@@ -358,5 +378,48 @@ func TestParseSpec(t *testing.T) {
 		if (err == nil) != tc.ok || tc.ok && (sp.Name != tc.name || sp.Backend != tc.backend || !slices.Equal(sp.Sources, tc.sources)) {
 			t.Errorf("ParseSpec(%q) = %+v, %v", tc.in, sp, err)
 		}
+	}
+}
+
+// One file on two backends is not two models: no rule verdict, only the
+// ratio to Hugging Face's library.
+func TestCompareSameFile(t *testing.T) {
+	res := []Result{
+		{Model: "llama3", LatencyMs: 100, TokensPerSec: 1000, BytesPerSec: 4000, Tokens: 10, Info: Info{Backend: BackendExact, Source: "/t.json"}},
+		{Model: "llama3-hf", LatencyMs: 300, TokensPerSec: 333, BytesPerSec: 1000, Tokens: 10, Info: Info{Backend: BackendHFNode, Source: "/t.json"}},
+		{Model: "bert", LatencyMs: 50, TokensPerSec: 2000, BytesPerSec: 8000, Tokens: 9, Info: Info{Backend: BackendOllama, Source: "/b.json"}},
+	}
+	for _, c := range Compare(res, 2) {
+		if c.Slower == "llama3-hf" && c.Faster == "llama3" {
+			t.Errorf("same file compared by the rule: %+v", c)
+		}
+	}
+	v := VersusHF(res)
+	if len(v) != 1 || v[0].Model != "llama3" || v[0].HF != "llama3-hf" || v[0].SpeedRatio != 4 || !v[0].SameTokens {
+		t.Errorf("VersusHF = %+v", v)
+	}
+}
+
+func TestParagraphs(t *testing.T) {
+	for _, text := range []string{"", "one", "a\n\nb", "a\n\n\n  b\n\nc\n\n", "\n\nx"} {
+		ps := Paragraphs(text)
+		if strings.Join(ps, "") != text {
+			t.Errorf("%q: pieces %q do not add up", text, ps)
+		}
+		for _, p := range ps[:max(0, len(ps)-1)] {
+			if !strings.Contains(p, "\n\n") {
+				t.Errorf("%q: piece %q not cut after a blank line", text, p)
+			}
+		}
+	}
+	if got := Paragraphs("a\n\n\n  b\n\nc"); len(got) != 3 || got[0] != "a\n\n\n  " {
+		t.Errorf("pieces %q", got)
+	}
+	// Run with Paragraphs counts the pieces' tokens, one call each.
+	var calls atomic.Int32
+	counting := Func{Name: "n", Fn: func(s string) ([]int32, error) { calls.Add(1); return make([]int32, len(strings.Fields(s))), nil }}
+	rep, err := Run(context.Background(), "a b\n\nc d\n\ne f g", []Named{{"n", counting}}, Config{Iterations: 1, Paragraphs: true, NoWarmUp: true})
+	if err != nil || rep.Results[0].Tokens != 7 || calls.Load() != 3 {
+		t.Errorf("tokens %v, %d calls (%v)", rep.Results, calls.Load(), err)
 	}
 }

@@ -44,6 +44,20 @@
 // ([FetchTokenizerJSON]); otherwise the only requests are to the Ollama
 // servers the caller names.
 //
+// [LoadHFNode] ([BackendHFNode], "hf-node") is Hugging Face's own
+// tokenizers library, the npm package "tokenizers" ([HFNodeVersion], the
+// Rust core with prebuilt native bindings) in a child node process: it
+// reads a tokenizer.json with the real library, and its passes are timed
+// inside the child (the encode alone; a pass of several shards is one
+// batch encode on [HFNodeConfig].Threads threads). It needs node
+// ([HFNodeMinNode] or later) and the package, installed by
+// scripts/install-hf-tokenizers.sh into a cache directory
+// ([HFNodeConfig].Dir, $TR117_HF_NODE_DIR); without them it is refused
+// with [ErrNoHFNode], and nothing is downloaded at run time. [Parity]
+// and [CheckParity] hold any tokenizer's ids to it, reporting the first
+// difference ([*Mismatch]) with its byte offset and the ids around it;
+// [VersusHF] gives each tokenizer's speed ratio to it in the same run.
+//
 // [LoadHuggingFace] is the Hugging Face backend (the Rust tokenizers
 // library through github.com/daulet/tokenizers and cgo). It is compiled
 // only with the build tag hftokenizers; without it, it returns
@@ -57,7 +71,9 @@
 // encoded at once (cut where a word starts, so the count is that of one
 // call). Each [Result] carries tokens per pass, tokens/s,
 // bytes/s, mean, p50 and p99 pass time and CV (computed by tr117/stats);
-// [Compare] applies the 2× rule to every pair. Counts exclude special
+// [Compare] applies the 2× rule to every pair of different sources. A
+// tokenizer whose passes fail (a child that crashed or hung) is listed in
+// [Report].Failures and the others' results are kept. Counts exclude special
 // tokens: the seed's encode added a BOS to each call, tokbench adds none.
 //
 // [WriteTable] writes the seed's tokenizer_bench.txt

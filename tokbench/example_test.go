@@ -2,6 +2,7 @@ package tokbench_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -54,4 +55,28 @@ func ExampleServerSource() {
 	// Output:
 	// [ollama:gemma3:latest http://127.0.0.1:11434/gemma3:latest]
 	// http://127.0.0.1:11434 gemma3:latest <nil>
+}
+
+// Parity holds a tokenizer's ids to a reference's (usually Hugging Face's
+// own library, LoadHFNode, which also gives the byte offset of the first
+// difference); here two byte-per-id encoders that disagree on 'x'.
+func ExampleParity() {
+	bytesOf := func(xAs int32) tokbench.Func {
+		return tokbench.Func{Name: "bytes", Fn: func(s string) ([]int32, error) {
+			ids := make([]int32, len(s))
+			for i := range len(s) {
+				ids[i] = int32(s[i])
+				if s[i] == 'x' {
+					ids[i] = xAs
+				}
+			}
+			return ids, nil
+		}}
+	}
+	err := tokbench.Parity("a box", tokbench.Named{Name: "ours", Tokenizer: bytesOf(0)}, tokbench.Named{Name: "ref", Tokenizer: bytesOf('x')})
+	var m *tokbench.Mismatch
+	if errors.As(err, &m) {
+		fmt.Println("first difference at id", m.Index, "of", m.Tokens, "; ours", m.IDs[m.Index-m.Start], "ref", m.RefIDs[m.Index-m.Start])
+	}
+	// Output: first difference at id 4 of 5 ; ours 0 ref 120
 }

@@ -27,18 +27,22 @@ var OutputFiles = []string{TableFile, JSONFile, ReportFile, BenchfmtFile}
 
 // CheckOutputDir says whether WriteFiles could write into dir, so that a
 // command can refuse before spending minutes on a bench: dir must be a
-// directory or not exist yet, and unless overwrite is set it must not hold
-// any of OutputFiles (the error then wraps fs.ErrExist and names them).
+// directory this process can create files in, or not exist yet under one
+// it can create it in, and unless overwrite is set it must not hold any of
+// OutputFiles (the error then wraps fs.ErrExist and names them).
 func CheckOutputDir(dir string, overwrite bool) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return checkCreatable(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("tokbench: output directory: %w", err)
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("tokbench: output directory %s is not a directory", dir)
+	}
+	if err := probeWrite(dir); err != nil {
+		return fmt.Errorf("tokbench: output directory %s: %w", dir, err)
 	}
 	if overwrite {
 		return nil
@@ -53,6 +57,44 @@ func CheckOutputDir(dir string, overwrite bool) error {
 		return fmt.Errorf("tokbench: output directory %s already holds results (%s): %w", dir, strings.Join(found, ", "), fs.ErrExist)
 	}
 	return nil
+}
+
+// checkCreatable says whether the missing directory dir could be created:
+// its nearest existing ancestor must be a directory this process can
+// create files in.
+func checkCreatable(dir string) error {
+	parent := filepath.Clean(dir)
+	for {
+		next := filepath.Dir(parent)
+		if next == parent {
+			return nil
+		}
+		parent = next
+		st, err := os.Stat(parent)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("tokbench: output directory %s: %w", dir, err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("tokbench: output directory %s: %s is not a directory", dir, parent)
+		}
+		if err := probeWrite(parent); err != nil {
+			return fmt.Errorf("tokbench: output directory %s cannot be created: %w", dir, err)
+		}
+		return nil
+	}
+}
+
+// probeWrite creates and removes a file in dir.
+func probeWrite(dir string) error {
+	f, err := os.CreateTemp(dir, ".tokbench-probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // WriteFiles writes rep into dir (created if needed): TableFile,
@@ -126,7 +168,7 @@ func ParseSpec(s string) (Spec, error) {
 	sp := Spec{Name: name, Sources: SplitSources(srcs)}
 	if n, b, ok := strings.Cut(name, "@"); ok {
 		if err := checkBackend(b); err != nil || b == "" || n == "" {
-			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s, %s, %s", s, BackendOllama, BackendExact, BackendHuggingFace)
+			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s", s, strings.Join(Backends(), ", "))
 		}
 		sp.Backend = b
 	}
@@ -149,6 +191,24 @@ func SplitSources(s string) []string {
 type Failure struct {
 	Spec Spec
 	Err  error // a *LoadError listing where Load looked, or ctx.Err()
+}
+
+// Problems returns the places Load looked at for f that hold something
+// that failed (a server's error, an unsupported file, a backend that is
+// not installed), leaving out those that simply hold nothing (an error
+// wrapping fs.ErrNotExist or ErrDownloadDisabled).
+func (f Failure) Problems() []Attempt {
+	var le *LoadError
+	if !errors.As(f.Err, &le) {
+		return []Attempt{{Where: strings.Join(f.Spec.Sources, ","), Err: f.Err}}
+	}
+	var out []Attempt
+	for _, a := range le.Attempts {
+		if a.Err != nil && !errors.Is(a.Err, fs.ErrNotExist) && !errors.Is(a.Err, ErrDownloadDisabled) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // LoadAll loads every spec, returning those that loaded (in order) and

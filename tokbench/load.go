@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ollama/ollama/tokenizer"
@@ -34,9 +35,13 @@ type LoadConfig struct {
 	Server ServerConfig `json:"server"`
 	// Backend encodes: BackendOllama (default: Ollama's own pure-Go
 	// tokenizers), BackendExact (BPE with Hugging Face's merge order;
-	// WordPiece and SentencePiece stay Ollama's) or BackendHuggingFace
-	// (tokenizer.json through the Rust library; build tag hftokenizers).
+	// WordPiece and SentencePiece stay Ollama's), BackendHFNode
+	// (tokenizer.json through Hugging Face's library in a child node
+	// process) or BackendHuggingFace (tokenizer.json through the Rust
+	// library; build tag hftokenizers).
 	Backend string `json:"backend,omitempty"`
+	// HFNode configures BackendHFNode.
+	HFNode HFNodeConfig `json:"hf_node,omitempty"`
 }
 
 func (c LoadConfig) pretokenizer() string {
@@ -367,6 +372,8 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 	switch cfg.Backend {
 	case BackendHuggingFace:
 		return LoadHuggingFace(path)
+	case BackendHFNode:
+		return LoadHFNode(path, cfg.HFNode)
 	case "", BackendOllama, BackendExact:
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -374,24 +381,32 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 		}
 		return parseTokenizerJSON(data, path, cfg.Backend)
 	}
-	return nil, fmt.Errorf("tokbench: unknown backend %q (want %s, %s or %s)", cfg.Backend, BackendOllama, BackendExact, BackendHuggingFace)
+	return nil, errUnknownBackend(cfg.Backend)
 }
 
-// noHuggingFace refuses the Hugging Face backend for a format it does not
-// read, rather than quietly encoding with another backend.
+// noHuggingFace refuses the Hugging Face backends for a format they do
+// not read, rather than quietly encoding with another backend.
 func noHuggingFace(backend, path, format string) error {
-	if backend == BackendHuggingFace {
-		return fmt.Errorf("tokbench: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, BackendHuggingFace, format, BackendOllama, BackendExact)
+	if backend == BackendHuggingFace || backend == BackendHFNode {
+		return fmt.Errorf("tokbench: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, backend, format, BackendOllama, BackendExact)
 	}
 	return nil
 }
 
+// Backends lists the backends LoadConfig.Backend and Spec.Backend accept.
+func Backends() []string {
+	return []string{BackendOllama, BackendExact, BackendHFNode, BackendHuggingFace}
+}
+
 func checkBackend(b string) error {
-	switch b {
-	case "", BackendOllama, BackendExact, BackendHuggingFace:
+	if b == "" || slices.Contains(Backends(), b) {
 		return nil
 	}
-	return fmt.Errorf("tokbench: unknown backend %q (want %s, %s or %s)", b, BackendOllama, BackendExact, BackendHuggingFace)
+	return errUnknownBackend(b)
+}
+
+func errUnknownBackend(b string) error {
+	return fmt.Errorf("tokbench: unknown backend %q (want one of %s)", b, strings.Join(Backends(), ", "))
 }
 
 // LoadFile loads one tokenizer file, telling its format by its content: a

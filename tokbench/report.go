@@ -30,12 +30,59 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintln(bw, c.String())
 		}
 	}
-	fmt.Fprintf(bw, "\nCorpus %d bytes, %d timed passes, %d shard(s); %s.\n",
-		r.CorpusBytes, r.Config.Iterations, r.Config.Parallel, r.SpecialTokens)
+	writeVersusHF(bw, r.VersusHF)
+	writeParity(bw, r.Parity)
+	if len(r.Failures) > 0 {
+		fmt.Fprintln(bw, "\nNot measured (the others' results stand):")
+		for _, f := range r.Failures {
+			fmt.Fprintf(bw, "  %s (%s, %s): %s\n", f.Model, f.Backend, f.Source, f.Error)
+		}
+	}
+	calls := ""
+	if r.Config.Paragraphs {
+		calls = ", paragraph by paragraph"
+	}
+	fmt.Fprintf(bw, "\nCorpus %d bytes, %d timed passes, %d shard(s)%s; %s.\n",
+		r.CorpusBytes, r.Config.Iterations, r.Config.Parallel, calls, r.SpecialTokens)
 	return bw.Flush()
 }
 
-// WriteDetails writes a wider table: tokens per pass, tokens/s, MB/s, mean,
+// writeVersusHF writes each tokenizer's speed ratio to Hugging Face's own
+// library, measured in the same run.
+func writeVersusHF(w io.Writer, ratios []HFRatio) {
+	if len(ratios) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nBeside Hugging Face's own library (same file, same corpus, same run; bytes/s ratio, above 1 is faster):")
+	for _, v := range ratios {
+		same := "same token count"
+		if !v.SameTokens {
+			same = "DIFFERENT token count"
+		}
+		fmt.Fprintf(w, "  %s (%s) runs at %.2f× the speed of %s (%s), %s\n", v.Model, v.Backend, v.SpeedRatio, v.HF, BackendHFNode, same)
+	}
+}
+
+// writeParity writes each tokenizer's id check against Hugging Face's own
+// library.
+func writeParity(w io.Writer, ps []ParityResult) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nIds against Hugging Face's own library on the whole corpus:")
+	for _, p := range ps {
+		switch {
+		case p.Equal:
+			fmt.Fprintf(w, "  %s (%s): equal to %s\n", p.Model, p.Backend, p.Reference)
+		case p.Mismatch != nil:
+			fmt.Fprintf(w, "  %s (%s): DIFFERS from %s: %s\n", p.Model, p.Backend, p.Reference, strings.TrimPrefix(p.Mismatch.Error(), "tokbench: "))
+		default:
+			fmt.Fprintf(w, "  %s (%s): not checked against %s: %s\n", p.Model, p.Backend, p.Reference, p.Error)
+		}
+	}
+}
+
+// WriteDetails writes a wider table: backend, tokens per pass, tokens/s, MB/s, mean,
 // p50 and p99 pass time and CV, one row per tokenizer, then its source.
 func WriteDetails(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
@@ -43,13 +90,16 @@ func WriteDetails(w io.Writer, r *Report) error {
 	for _, res := range r.Results {
 		width = max(width, len(res.Model))
 	}
-	fmt.Fprintf(bw, "%-*s %10s %12s %8s %10s %10s %10s %6s\n", width, "Model", "tokens", "tok/s", "MB/s", "mean ms", "p50 ms", "p99 ms", "CV")
+	fmt.Fprintf(bw, "%-*s %-8s %10s %12s %8s %10s %10s %10s %6s\n", width, "Model", "backend", "tokens", "tok/s", "MB/s", "mean ms", "p50 ms", "p99 ms", "CV")
 	for _, res := range r.Results {
-		fmt.Fprintf(bw, "%-*s %10d %12.0f %8.3f %10.2f %10.2f %10.2f %6.3f\n", width, res.Model, res.Tokens,
+		fmt.Fprintf(bw, "%-*s %-8s %10d %12.0f %8.3f %10.2f %10.2f %10.2f %6.3f\n", width, res.Model, res.Info.Backend, res.Tokens,
 			res.TokensPerSec, res.BytesPerSec/1e6, res.LatencyMs, res.LatencyP50Ms, res.LatencyP99Ms, res.CV)
 	}
 	for _, res := range r.Results {
 		fmt.Fprintf(bw, "  %s: %s %s from %s\n", res.Model, res.Info.Backend, res.Info.Model, res.Source)
+		if res.Info.Library != "" {
+			fmt.Fprintf(bw, "    %s\n", res.Info.Library)
+		}
 		for _, n := range res.Info.Notes {
 			fmt.Fprintf(bw, "    %s\n", n)
 		}

@@ -23,8 +23,9 @@ type Tokenizer interface {
 // Info describes a loaded tokenizer. It is written into tokenizer_bench.json.
 // It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Info struct {
-	// Backend is the implementation that encodes: BackendOllama or
-	// BackendHuggingFace (or what a caller's Func says).
+	// Backend is the implementation that encodes: BackendOllama,
+	// BackendExact, BackendHFNode or BackendHuggingFace (or what a
+	// caller's Func says).
 	Backend string `json:"backend"`
 	// Model is the algorithm: "bpe", "sentencepiece" or "wordpiece".
 	Model string `json:"model"`
@@ -38,6 +39,10 @@ type Info struct {
 	Source string `json:"source"`
 	// VocabSize is the number of ids, added tokens included.
 	VocabSize int `json:"vocab_size,omitempty"`
+	// Library names the encoding library and its runtime when it is not
+	// this binary's Go code (the hf-node backend: Hugging Face's tokenizers
+	// version and the Node.js that ran it).
+	Library string `json:"library,omitempty"`
 	// Notes records how the loader mapped the file onto the backend (for
 	// example "normalizer NFC applied before encoding").
 	Notes []string `json:"notes,omitempty"`

@@ -16,13 +16,22 @@
 //	go run ./examples/tokbench --tokenizer gemma=http://gpu-box:11434/gemma3:latest
 //	go run ./examples/tokbench --tokenizer qwen=/models/qwen/tokenizer.json --corpus war-and-peace
 //	go run ./examples/tokbench --qwen-tokenizer Qwen/Qwen2.5-7B-Instruct --allow-download
+//	go run ./examples/tokbench --corpus war-and-peace --tokenizer llama3=T.json \
+//	    --tokenizer llama3-exact@exact=T.json --tokenizer llama3-hf@hf-node=T.json
+//
+// The last races Ollama's Go tokenizer, tr117's exact backend and Hugging
+// Face's own library (backend hf-node: the npm package in a child node
+// process; scripts/install-hf-tokenizers.sh installs it) on one file and
+// corpus, gives each one's speed ratio to Hugging Face's library, and
+// checks their ids against it on the whole corpus (--parity).
 //
 // It writes, into --output-dir (default tr117-results/tokbench),
 // tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
 // (Go benchmark format: compare two runs with benchstat). It refuses (exit
-// 2), before loading anything, an output directory that already holds
-// those files, unless --overwrite is given. Ctrl-C (or SIGTERM) stops it
+// 2), before loading anything, a corpus file that cannot be read and an
+// output directory it cannot write in or that already holds those files
+// (unless --overwrite is given). Ctrl-C (or SIGTERM) stops it
 // after the pass in flight, writes nothing and exits 130; a second Ctrl-C
 // quits at once.
 package main
@@ -72,179 +81,255 @@ var (
 	defaultLlama = strings.Join(tokbench.SeedSpecs()[2].Sources, ",")
 )
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tokbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		nbytes      = fs.Int("bytes", tokbench.DefaultBytes, "corpus size in bytes: the seed sentence repeated (ignored with --corpus)")
-		corpusFile  = fs.String("corpus", "", "benchmark this file instead (\"war-and-peace\": the novel from the Go module cache)")
-		iterations  = fs.Int("iterations", 3, "timed passes per tokenizer, after one warm-up")
-		parallel    = fs.Int("parallel", 1, "encode the corpus as N shards at once (multi-core throughput)")
-		outDir      = fs.String("output-dir", "tr117-results/tokbench", "directory for tokenizer_bench.{txt,json,bench} and tokenizer_report.json")
-		overwrite   = fs.Bool("overwrite", false, "replace outputs already in --output-dir")
-		allowDL     = fs.Bool("allow-download", false, "fetch tokenizer.json from the Hugging Face Hub for repo ids not in a local cache (honours HF_TOKEN)")
-		gemma       = fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")
-		qwen        = fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
-		llama       = fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
-		backend     = fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order) or huggingface (Rust library; needs -tags hftokenizers)")
-		pre         = fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
-		ollamaStore = fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
-		ollamaURL   = fs.String("ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
-		specs       specsFlag
-	)
-	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tokbench [flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tokbench: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if *iterations < 1 || *parallel < 1 || *nbytes < 1 {
-		fmt.Fprintln(stderr, "tokbench: --iterations, --parallel and --bytes must be at least 1")
-		return 2
-	}
-	switch *backend {
-	case tokbench.BackendOllama, tokbench.BackendExact, tokbench.BackendHuggingFace:
-	default:
-		fmt.Fprintf(stderr, "tokbench: --backend %q: want ollama, exact or huggingface\n", *backend)
-		return 2
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+// options are the parsed flags.
+type options struct {
+	nbytes, iterations, parallel int
+	corpusFile, outDir           string
+	overwrite, parity, paras     bool
+	ollamaURL                    string
+	hfNodeTimeout                time.Duration
+	cfg                          tokbench.LoadConfig
+	want                         []tokbench.Spec
+	explicit                     bool // a tokenizer was named: no fallback
+}
 
-	cfg := tokbench.LoadConfig{
-		Store:        tokbench.StoreConfig{Dir: *ollamaStore},
-		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
-		Pretokenizer: *pre,
-		Backend:      *backend,
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, code := parseFlags(args, stderr)
+	if o == nil {
+		return code
 	}
-	// The seed's three models, unless --tokenizer replaces them.
-	var want []tokbench.Spec
-	if *ollamaURL != "" {
-		if _, _, err := tokbench.ParseServerSource(tokbench.ServerSource(*ollamaURL, "m")); err != nil {
-			fmt.Fprintf(stderr, "tokbench: --ollama-url %q: want http(s)://HOST[:PORT]\n", *ollamaURL)
-			return 2
-		}
+	// Everything that can be checked is checked before any work: the
+	// corpus, then the output directory.
+	corpus, what, err := loadCorpus(o.corpusFile, o.nbytes)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
 	}
-	for i, m := range []struct{ name, flag, val string }{
-		{"gemma", "gemma-tokenizer", *gemma},
-		{"qwen", "qwen-tokenizer", *qwen},
-		{"llama", "llama-tokenizer", *llama},
-	} {
-		if len(specs) == 0 || set[m.flag] {
-			sources := tokbench.SplitSources(m.val)
-			if *ollamaURL != "" && !set[m.flag] {
-				// After the local store, the server's copy of the same model.
-				model := tokbench.SeedSpecs()[i].Sources[0]
-				sources = slices.Insert(sources, 1, tokbench.ServerSource(*ollamaURL, model))
-			}
-			want = append(want, tokbench.Spec{Name: m.name, Sources: sources})
-		}
-	}
-	want = append(want, specs...)
-	names := map[string]bool{}
-	for _, sp := range want {
-		if names[sp.Name] {
-			fmt.Fprintf(stderr, "tokbench: tokenizer name %q given twice\n", sp.Name)
-			return 2
-		}
-		names[sp.Name] = true
-	}
-	explicit := len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
-	// Refuse earlier results now, not after the bench.
-	if err := tokbench.CheckOutputDir(*outDir, *overwrite); err != nil {
+	if err := tokbench.CheckOutputDir(o.outDir, o.overwrite); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			err = fmt.Errorf("%w; pass --overwrite to replace them", err)
 		}
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-
-	toks, failed := tokbench.LoadAll(ctx, cfg, want)
+	toks, failed := loadTokenizers(ctx, o, stderr)
+	defer func() {
+		for _, t := range toks {
+			tokbench.Close(t.Tokenizer)
+		}
+	}()
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "tokbench: interrupted; nothing written")
 		return exitInterrupted
 	}
-	for _, f := range failed {
-		fmt.Fprintf(stderr, "%s: not loaded: %v\n", f.Spec.Name, f.Err)
+	if len(toks) == 0 {
+		fmt.Fprint(stderr, howToSupply)
+		return 1
 	}
-	if len(toks) == 0 && !explicit {
-		fmt.Fprintln(stderr, "None of the default tokenizers is on this machine; using the real tokenizer files in the Go module cache instead.")
+	pieces := "one call per shard"
+	if o.paras {
+		pieces = fmt.Sprintf("%d paragraphs, one call each", len(tokbench.Paragraphs(corpus)))
+	}
+	fmt.Fprintf(stderr, "corpus: %s (%d bytes); %d passes after a warm-up, %d shard(s), %s\n", what, len(corpus), o.iterations, o.parallel, pieces)
+	rep, runErr := tokbench.Run(ctx, corpus, toks, tokbench.Config{
+		Iterations: o.iterations,
+		Parallel:   o.parallel,
+		Paragraphs: o.paras,
+		Progress:   progress(stderr),
+	})
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "tokbench: interrupted; nothing written")
+		return exitInterrupted
+	}
+	if runErr != nil {
+		// The tokenizers that failed are listed in the report; the
+		// others' results stand.
+		fmt.Fprintln(stderr, runErr)
+	}
+	if o.parity {
+		rep.Parity = tokbench.CheckParity(corpus, toks)
+	}
+	if err := writeReport(stdout, o.outDir, rep, o.overwrite); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if runErr != nil || o.explicit && len(failed) > 0 {
+		return 1 // a tokenizer asked for was not benchmarked
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, int) {
+	fs := flag.NewFlagSet("tokbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	fs.IntVar(&o.nbytes, "bytes", tokbench.DefaultBytes, "corpus size in bytes: the seed sentence repeated (ignored with --corpus)")
+	fs.StringVar(&o.corpusFile, "corpus", "", "benchmark this file instead (\"war-and-peace\": the novel from the Go module cache)")
+	fs.IntVar(&o.iterations, "iterations", 3, "timed passes per tokenizer, after one warm-up")
+	fs.IntVar(&o.parallel, "parallel", 1, "encode the corpus as N shards at once (multi-core throughput; hf-node: one batch encode on N threads)")
+	fs.StringVar(&o.outDir, "output-dir", "tr117-results/tokbench", "directory for tokenizer_bench.{txt,json,bench} and tokenizer_report.json")
+	fs.BoolVar(&o.overwrite, "overwrite", false, "replace outputs already in --output-dir")
+	fs.BoolVar(&o.paras, "paragraphs", false, "encode the corpus paragraph by paragraph (one call each; hf-node: one batch) instead of in one call per shard")
+	fs.BoolVar(&o.parity, "parity", true, "check every tokenizer's ids against the hf-node tokenizer of the same file, on the whole corpus")
+	allowDL := fs.Bool("allow-download", false, "fetch tokenizer.json from the Hugging Face Hub for repo ids not in a local cache (honours HF_TOKEN)")
+	gemma := fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")
+	qwen := fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
+	llama := fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
+	backend := fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order), hf-node (Hugging Face's own library in a child node process; scripts/install-hf-tokenizers.sh) or huggingface (Rust library; needs -tags hftokenizers)")
+	fs.DurationVar(&o.hfNodeTimeout, "hf-node-timeout", 5*time.Minute, "hf-node: longest wait for the child node process to load or encode, before it is killed and its tokenizer fails (e.g. 30s, 10m)")
+	hfNodeDir := fs.String("hf-node-dir", "", "directory of Hugging Face's tokenizers for Node.js (default $TR117_HF_NODE_DIR, then what scripts/install-hf-tokenizers.sh prints)")
+	pre := fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
+	ollamaStore := fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
+	fs.StringVar(&o.ollamaURL, "ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
+	var specs specsFlag
+	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too); BACKEND is one of "+strings.Join(tokbench.Backends(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tokbench [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0
+		}
+		return nil, 2
+	}
+	if err := checkFlags(fs, o, *backend); err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, 2
+	}
+	o.cfg = tokbench.LoadConfig{
+		Store:        tokbench.StoreConfig{Dir: *ollamaStore},
+		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
+		Pretokenizer: *pre,
+		Backend:      *backend,
+		HFNode:       tokbench.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel, Timeout: o.hfNodeTimeout},
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.want = seedSpecs(o.ollamaURL, set, len(specs) > 0, *gemma, *qwen, *llama)
+	o.want = append(o.want, specs...)
+	names := map[string]bool{}
+	for _, sp := range o.want {
+		if names[sp.Name] {
+			fmt.Fprintf(stderr, "tokbench: tokenizer name %q given twice\n", sp.Name)
+			return nil, 2
+		}
+		names[sp.Name] = true
+	}
+	o.explicit = len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
+	return o, 0
+}
+
+func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("tokbench: unexpected arguments %q", fs.Args())
+	}
+	if o.iterations < 1 || o.parallel < 1 || o.nbytes < 1 || o.hfNodeTimeout <= 0 {
+		return errors.New("tokbench: --iterations, --parallel and --bytes must be at least 1, --hf-node-timeout above 0")
+	}
+	if !slices.Contains(tokbench.Backends(), backend) {
+		return fmt.Errorf("tokbench: --backend %q: want one of %s", backend, strings.Join(tokbench.Backends(), ", "))
+	}
+	if o.ollamaURL != "" {
+		if _, _, err := tokbench.ParseServerSource(tokbench.ServerSource(o.ollamaURL, "m")); err != nil {
+			return fmt.Errorf("tokbench: --ollama-url %q: want http(s)://HOST[:PORT]", o.ollamaURL)
+		}
+	}
+	return nil
+}
+
+// seedSpecs returns the seed's three models, unless --tokenizer replaces
+// them (a model whose own flag is set stays).
+func seedSpecs(ollamaURL string, set map[string]bool, named bool, gemma, qwen, llama string) []tokbench.Spec {
+	var want []tokbench.Spec
+	for i, m := range []struct{ name, flag, val string }{
+		{"gemma", "gemma-tokenizer", gemma},
+		{"qwen", "qwen-tokenizer", qwen},
+		{"llama", "llama-tokenizer", llama},
+	} {
+		if named && !set[m.flag] {
+			continue
+		}
+		sources := tokbench.SplitSources(m.val)
+		if ollamaURL != "" && !set[m.flag] {
+			// After the local store, the server's copy of the same model.
+			model := tokbench.SeedSpecs()[i].Sources[0]
+			sources = slices.Insert(sources, 1, tokbench.ServerSource(ollamaURL, model))
+		}
+		want = append(want, tokbench.Spec{Name: m.name, Sources: sources})
+	}
+	return want
+}
+
+// loadTokenizers loads what o asks for. In the default run (no tokenizer
+// named) tokenizers that are simply not on this machine make one line,
+// and the module-cache fixtures stand in; a source that is there but
+// fails (a server's error, an unsupported file) is still reported.
+func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokbench.Named, []tokbench.Failure) {
+	toks, failed := tokbench.LoadAll(ctx, o.cfg, o.want)
+	if ctx.Err() != nil {
+		return toks, failed
+	}
+	for _, f := range failed {
+		if o.explicit {
+			fmt.Fprintf(stderr, "%s: not loaded: %v\n", f.Spec.Name, f.Err)
+			continue
+		}
+		for _, a := range f.Problems() {
+			fmt.Fprintf(stderr, "%s: %s\n", f.Spec.Name, a)
+		}
+	}
+	if len(toks) == 0 && !o.explicit {
+		var models []string
+		for _, sp := range o.want {
+			models = append(models, sp.Sources[0])
+		}
+		fmt.Fprintf(stderr, "None of the default tokenizers (%s) is in the local Ollama store or Hugging Face cache: benchmarking the real tokenizer files in the Go module cache instead (name your own with --tokenizer).\n", strings.Join(models, ", "))
 		var errs []error
 		toks, errs = tokbench.LoadFixtures()
 		for _, err := range errs {
 			fmt.Fprintf(stderr, "module cache: %v\n", err)
 		}
 	}
-	defer func() {
-		for _, t := range toks {
-			tokbench.Close(t.Tokenizer)
-		}
-	}()
-	if len(toks) == 0 {
-		fmt.Fprint(stderr, howToSupply)
-		return 1
-	}
 	for _, t := range toks {
 		info := t.Tokenizer.Info()
 		fmt.Fprintf(stderr, "%s: %s %s from %s\n", t.Name, info.Backend, info.Model, info.Source)
+		if info.Library != "" {
+			fmt.Fprintf(stderr, "  library: %s\n", info.Library)
+		}
 		for _, n := range info.Notes {
 			fmt.Fprintf(stderr, "  note: %s\n", n)
 		}
 	}
+	return toks, failed
+}
 
-	corpus, what, err := loadCorpus(*corpusFile, *nbytes)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	fmt.Fprintf(stderr, "corpus: %s (%d bytes); %d passes after a warm-up, %d shard(s)\n", what, len(corpus), *iterations, *parallel)
-
-	rep, err := tokbench.Run(ctx, corpus, toks, tokbench.Config{
-		Iterations: *iterations,
-		Parallel:   *parallel,
-		Progress: func(p tokbench.Pass) {
-			label := fmt.Sprintf("pass %d", p.Index+1)
-			if p.Index < 0 {
-				label = "warm-up"
-			}
-			fmt.Fprintf(stderr, "  %s %s: %d tokens in %s\n", p.Model, label, p.Tokens, p.Duration.Round(time.Millisecond))
-		},
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "tokbench: interrupted; nothing written")
-			return exitInterrupted
+func progress(w io.Writer) func(tokbench.Pass) {
+	return func(p tokbench.Pass) {
+		label := fmt.Sprintf("pass %d", p.Index+1)
+		if p.Index < 0 {
+			label = "warm-up"
 		}
-		fmt.Fprintln(stderr, err)
-		return 1
+		fmt.Fprintf(w, "  %s %s: %d tokens in %s\n", p.Model, label, p.Tokens, p.Duration.Round(time.Millisecond))
 	}
-	if err := tokbench.WriteFiles(*outDir, rep, *overwrite); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
+}
+
+// writeReport prints the tables, then writes the files: a directory that
+// fails now (it was checked before the bench) still leaves the table on
+// the screen.
+func writeReport(stdout io.Writer, dir string, rep *tokbench.Report, overwrite bool) error {
 	if err := tokbench.WriteTable(stdout, rep); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return err
 	}
 	fmt.Fprintln(stdout)
 	if err := tokbench.WriteDetails(stdout, rep); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", *outDir, strings.Join(tokbench.OutputFiles, ","))
-	if explicit && len(failed) > 0 {
-		return 1 // a tokenizer asked for by name was not benchmarked
+	if err := tokbench.WriteFiles(dir, rep, overwrite); err != nil {
+		return err
 	}
-	return 0
+	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", dir, strings.Join(tokbench.OutputFiles, ","))
+	return nil
 }
 
 // exitInterrupted is the exit code after Ctrl-C or SIGTERM: 128+SIGINT,

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,12 +62,6 @@ type Outcome struct {
 	// Records are the measured requests, in the order they ended.
 	Records []Record `json:"-"`
 }
-
-// spinWindow is how long before a request is due the dispatcher stops
-// sleeping on a timer and polls the clock instead: Go's timers wake up to
-// about a millisecond late when the process is otherwise idle (the netpoller
-// sleeps in whole milliseconds).
-const spinWindow = time.Millisecond
 
 // runner is the state of one Run.
 type runner struct {
@@ -163,10 +156,17 @@ func waitStart(ctx context.Context, at time.Time) (time.Time, error) {
 	return base, nil
 }
 
-// sleepUntil waits until t on the monotonic clock: on timer until
-// spinWindow before t, then polling. t, when not nil, is a reusable timer.
+// sleepUntil waits until t on the monotonic clock on a timer; tm, when
+// not nil, is a reusable timer. A timer's goroutine is woken onto the
+// waking processor's next slot, ahead of its run queue, so the dispatcher
+// is not delayed behind the requests it started; only an idle process
+// wakes late, by up to the netpoller's millisecond.
 func sleepUntil(ctx context.Context, t time.Time, tm *time.Timer) error {
-	if d := time.Until(t) - spinWindow; d > 0 {
+	for {
+		d := time.Until(t)
+		if d <= 0 {
+			return ctx.Err()
+		}
 		if tm == nil {
 			tm = time.NewTimer(d)
 			defer tm.Stop()
@@ -179,13 +179,6 @@ func sleepUntil(ctx context.Context, t time.Time, tm *time.Timer) error {
 			return ctx.Err()
 		}
 	}
-	for time.Now().Before(t) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		runtime.Gosched()
-	}
-	return ctx.Err()
 }
 
 // open dispatches the owned offsets, each request on its own goroutine.
@@ -314,6 +307,12 @@ func (r *runner) collect(rec Record) {
 		r.outErr = r.out.Write(rec)
 	}
 }
+
+// DefaultReadBufferSize is the read buffer a load client should use, as
+// the transport's buffer and the profiler client's read size: an Ollama or
+// OpenAI stream message is a few hundred bytes, and every stream in flight
+// holds two read buffers.
+const DefaultReadBufferSize = 4 << 10
 
 // HTTPClient returns an HTTP client for conns streams in flight to one
 // server: it keeps up to conns connections alive between requests (the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,16 +17,24 @@ import (
 	"tr117/profiler"
 	"tr117/profiler/ollamatest"
 	"tr117/sink"
+	"tr117/stats"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(envBenchServer) == "1" {
+		serveStalling()
+	}
+	goleak.VerifyTestMain(m)
+}
+
+var bootstrap1 = stats.BootstrapConfig{Resamples: 1}
 
 // simulator starts a simulated Ollama for the test and returns a request
 // template for it and a streamer.
 func simulator(t testing.TB, cfg ollamatest.Config) (*ollamatest.Server, profiler.Request, profiler.Streamer) {
 	t.Helper()
 	srv := ollamatest.NewServer(cfg)
-	c := profiler.NewClient(profiler.ClientConfig{HTTPClient: HTTPClient(64, 0)})
+	c := benchClient(64)
 	t.Cleanup(func() {
 		c.CloseIdleConnections()
 		srv.Close()

@@ -62,8 +62,9 @@ func prepareDir(dir string, overwrite bool) error {
 // newStreamer returns the streamer for o's API.
 func newStreamer(o *options, conns int) *profiler.Client {
 	return profiler.NewClient(profiler.ClientConfig{
-		Timeout:    agentcmd.NoneIfZero(o.timeout),
-		HTTPClient: load.HTTPClient(conns, 0),
+		Timeout:        agentcmd.NoneIfZero(o.timeout),
+		ReadBufferSize: load.DefaultReadBufferSize,
+		HTTPClient:     load.HTTPClient(conns, load.DefaultReadBufferSize),
 	})
 }
 

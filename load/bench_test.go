@@ -1,0 +1,159 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tr117/profiler"
+	"tr117/profiler/ollamatest"
+)
+
+// benchClient is the streamer a load run uses: small read buffers and a
+// kept-alive connection per stream in flight.
+func benchClient(conns int) *profiler.Client {
+	return profiler.NewClient(profiler.ClientConfig{ReadBufferSize: DefaultReadBufferSize, HTTPClient: HTTPClient(conns, DefaultReadBufferSize)})
+}
+
+// BenchmarkOpenLoop sends a constant-rate open loop of short streamed
+// requests (2 tokens) to the in-process simulator with no server time, for
+// half a second per iteration, and reports how close the client came to
+// its schedule: achieved/requested in percent and the schedule delay p99 in
+// ms. The highest rate with achieved_% ≥ 99 and delay_p99_ms < 1 is the
+// client's ceiling on this machine.
+func BenchmarkOpenLoop(b *testing.B) {
+	for _, rate := range []float64{1000, 2000, 5000, 10000} {
+		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
+			srv := ollamatest.NewServer(ollamatest.Config{TTFT: -1, Unpaced: true})
+			defer srv.Close()
+			c := benchClient(256)
+			defer c.CloseIdleConnections()
+			items := []Item{{Prompt: "hi", MaxTokens: 2}}
+			cfg := Config{Request: profiler.Request{URL: srv.URL, Model: "tiny"},
+				Schedule: Schedule{Arrival: Constant, Rate: rate, Requests: int(rate / 2)}}
+			var achieved, p99, failed float64
+			b.ReportAllocs()
+			for b.Loop() {
+				o, err := Run(context.Background(), c, items, cfg, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := Summarize(o.Records, SummaryConfig{RequestedRate: rate, Bootstrap: bootstrap1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				achieved += 100 * *s.AchievedRate / rate
+				p99 += s.ScheduleDelayMS.P99
+				failed += float64(s.Failed)
+			}
+			n := float64(b.N)
+			b.ReportMetric(achieved/n, "achieved_%")
+			b.ReportMetric(p99/n, "delay_p99_ms")
+			b.ReportMetric(failed/n, "failed/op")
+		})
+	}
+}
+
+// EnvBenchServer makes the test binary serve a stalling simulator for
+// BenchmarkInFlightMemory in a process of its own, so that the server's
+// memory is not counted as the client's.
+const envBenchServer = "TR117_LOAD_BENCH_SERVER"
+
+func serveStalling() {
+	srv := ollamatest.NewServer(ollamatest.Config{TTFT: -1, Unpaced: true,
+		Faults: map[string]ollamatest.Fault{"tiny": {Kind: ollamatest.FaultStall, After: 1}}})
+	fmt.Println(srv.URL)
+	bufio.NewReader(os.Stdin).ReadString('\n') // until the benchmark closes stdin
+	srv.Close()
+	os.Exit(0)
+}
+
+// BenchmarkInFlightMemory holds n streams in flight (each has received one
+// token; the server, in another process, then stalls) and reports the
+// client's heap and stack growth per stream: the goroutine, the connection
+// and its buffers, and the stream's state.
+func BenchmarkInFlightMemory(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run("streams="+strconv.Itoa(n), func(b *testing.B) {
+			url, stop := startBenchServer(b)
+			defer stop()
+			var perStream float64
+			for b.Loop() {
+				perStream += float64(inFlightBytes(b, url, n)) / float64(n)
+			}
+			b.ReportMetric(perStream/float64(b.N)/1024, "KiB/stream")
+		})
+	}
+}
+
+func startBenchServer(b *testing.B) (string, func()) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envBenchServer+"=1")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	url, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return url[:len(url)-1], func() { in.Close(); cmd.Wait() }
+}
+
+func inFlightBytes(b *testing.B, url string, n int) uint64 {
+	c := benchClient(n)
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var first atomic.Int64
+	all := make(chan struct{})
+	s := profiler.StreamerFunc(func(ctx context.Context, r *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
+		seen := false
+		return c.Stream(ctx, r, func(m *profiler.Message) error {
+			if !seen && m.Tokens > 0 {
+				seen = true
+				if first.Add(1) == int64(n) {
+					close(all)
+				}
+			}
+			return fn(m)
+		})
+	})
+	before := memInUse()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Run(ctx, s, []Item{{Prompt: "hi"}}, Config{Request: profiler.Request{URL: url, Model: "tiny"}, Concurrency: n,
+			Schedule: Schedule{Requests: n}}, nil)
+	}()
+	select {
+	case <-all:
+	case <-time.After(2 * time.Minute):
+		b.Fatalf("only %d of %d streams started", first.Load(), n)
+	}
+	used := memInUse() - before
+	cancel()
+	<-done
+	return used
+}
+
+func memInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}

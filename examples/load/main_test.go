@@ -187,3 +187,43 @@ func TestSweepAutoSaturates(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDatasetSessions sends a JSONL dataset as two-turn sessions: each
+// line's max_tokens is sent (else --output-tokens), and the summary reports
+// prompt evaluation per turn.
+func TestDatasetSessions(t *testing.T) {
+	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000})
+	dir := t.TempDir()
+	ds := filepath.Join(dir, "prompts.jsonl")
+	os.WriteFile(ds, []byte(`{"prompt": "Tell me a story", "max_tokens": 3}
+{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCmd(t, "--url", url, "--model", "tiny", "--api", "chat", "--dataset", ds, "--output-tokens", "5",
+		"--turns", "2", "--rate", "50", "--requests", "4", "--output-dir", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	recs := readRecords(t, out)
+	if len(recs) != 8 {
+		t.Fatalf("%d records, want 4 sessions × 2 turns", len(recs))
+	}
+	for _, r := range recs {
+		// Session k's turn t is item (2k+t) mod 2: turn 0 the story (3
+		// tokens), turn 1 the chat line (the default 5).
+		want := 3
+		if r.Turn == 1 {
+			want = 5
+		}
+		if r.TokensGenerated != want || r.MaxTokens != want {
+			t.Errorf("session %d turn %d: %d tokens, max %d; want %d", r.ID, r.Turn, r.TokensGenerated, r.MaxTokens, want)
+		}
+	}
+	sum := readJSON(t, filepath.Join(out, load.SummaryFile))
+	if turns, _ := sum["turns"].([]any); len(turns) != 2 {
+		t.Errorf("summary turns %v", sum["turns"])
+	}
+	if sum["input_tokens_approximated"] != false {
+		t.Error("a dataset's input tokens are said to be approximated")
+	}
+}

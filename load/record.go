@@ -107,7 +107,9 @@ func (rec *Record) fill(res *profiler.Result, ttfc time.Duration, hasTTFC bool, 
 	if f := res.Final; f != nil {
 		ec, pc := f.EvalCount, f.PromptEvalCount
 		rec.EvalCount, rec.PromptEvalCount = &ec, &pc
-		rec.PromptEvalMS = msp(f.PromptEvalDuration)
+		if f.PromptEvalDuration > 0 { // OpenAI servers report no duration
+			rec.PromptEvalMS = msp(f.PromptEvalDuration)
+		}
 	}
 	if len(res.ITL) > 0 {
 		rec.ITLMS = make([]float64, len(res.ITL))

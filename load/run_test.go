@@ -47,7 +47,11 @@ func fastSim() ollamatest.Config {
 }
 
 func fiveTokens(n int) []Item {
-	return Synthetic{Input: Lengths{Mean: 8}, Output: Lengths{Mean: 5}, Count: n}.Items()
+	items, err := Synthetic{Input: Lengths{Mean: 8}, Output: Lengths{Mean: 5}, Count: n}.Items()
+	if err != nil {
+		panic(err) // no tokenizer, no error
+	}
+	return items
 }
 
 func TestRunOpenLoop(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -155,5 +156,64 @@ func TestSegmentsPartition(t *testing.T) {
 		if c != 1 {
 			t.Fatalf("request %d owned by %d segments", k, c)
 		}
+	}
+}
+
+// wordEncoder counts a token per word, two for words of 5 letters or more.
+type wordEncoder struct{}
+
+func (wordEncoder) Encode(s string) ([]int32, error) {
+	var ids []int32
+	for _, w := range strings.Fields(s) {
+		ids = append(ids, 1)
+		if len(w) >= 5 {
+			ids = append(ids, 2)
+		}
+	}
+	return ids, nil
+}
+
+func TestSyntheticMeasuredLengths(t *testing.T) {
+	s := Synthetic{Input: Lengths{Mean: 40, Spread: 0.5}, Output: Lengths{Mean: 8}, Count: 50, Seed: 2, Tokenizer: wordEncoder{}}
+	if s.Approximate() {
+		t.Fatal("lengths measured by a tokenizer are said to be approximated")
+	}
+	items, err := s.Items()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := 0
+	for _, it := range items {
+		ids, _ := wordEncoder{}.Encode(it.Prompt)
+		if it.InputTokens != len(ids) {
+			t.Fatalf("item says %d tokens, encodes to %d", it.InputTokens, len(ids))
+		}
+		if it.InputTokens >= 20 && it.InputTokens <= 60 {
+			exact++
+		}
+	}
+	if exact != len(items) {
+		t.Errorf("%d of %d prompts within the drawn range 20-60", exact, len(items))
+	}
+	// A fixed length: each prompt encodes to it, or to one under when the
+	// word that would reach it is a two-token word.
+	fixed, _ := Synthetic{Input: Lengths{Mean: 40}, Count: 50, Seed: 3, Tokenizer: wordEncoder{}}.Items()
+	hit := 0
+	for _, it := range fixed {
+		if it.InputTokens != 40 && it.InputTokens != 39 {
+			t.Errorf("fixed length 40: a prompt of %d tokens", it.InputTokens)
+		}
+		if it.InputTokens == 40 {
+			hit++
+		}
+	}
+	if hit < len(fixed)/2 {
+		t.Errorf("only %d of %d prompts hit 40 tokens exactly", hit, len(fixed))
+	}
+	// Without a tokenizer the words are the same draw: one seed, one text.
+	a, _ := Synthetic{Input: Lengths{Mean: 40}, Seed: 2, Count: 3}.Items()
+	b, _ := Synthetic{Input: Lengths{Mean: 40}, Seed: 2, Count: 3}.Items()
+	if a[2].Prompt != b[2].Prompt || len(strings.Fields(a[2].Prompt)) != 40 {
+		t.Errorf("approximated prompts %q / %q", a[2].Prompt, b[2].Prompt)
 	}
 }

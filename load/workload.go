@@ -49,6 +49,11 @@ func (l Lengths) draw(r *rand.Rand) int {
 	return max(1, int(math.Round(float64(l.Mean)+d)))
 }
 
+// Encoder counts tokens: tokbench's tokenizers satisfy it.
+type Encoder interface {
+	Encode(text string) ([]int32, error)
+}
+
 // Synthetic describes built-in prompts with drawn input and output lengths.
 // It can be written into a manifest as JSON.
 //
@@ -65,15 +70,20 @@ type Synthetic struct {
 	Count int `json:"count,omitempty"`
 	// Seed seeds the lengths and words.
 	Seed uint64 `json:"seed"`
+	// Tokenizer, when set, measures each prompt: words are added or
+	// removed until the prompt encodes to the drawn length (or the
+	// nearest a whole word allows), and InputTokens is the measured
+	// count. Without one the length is approximated; see Approximate.
+	Tokenizer Encoder `json:"-"`
 }
 
-// Approximate is always true: without a tokenizer for the model, a
-// synthetic prompt's length is approximated as one token per word of a
-// vocabulary of short common English words, which BPE tokenizers of the
-// Llama, Gemma and Qwen families encode as one token each (the leading
-// space included); the server's prompt_eval_count in requests.jsonl is the
-// exact count.
-func (Synthetic) Approximate() bool { return true }
+// Approximate reports whether the prompts' lengths are approximated: true
+// without a Tokenizer, when a prompt's length is taken as one token per
+// word of a vocabulary of short common English words (which the BPE
+// tokenizers of the Llama, Gemma and Qwen families encode as one token
+// each, the leading space included). The server's prompt_eval_count in
+// requests.jsonl is then the exact count, template included.
+func (s Synthetic) Approximate() bool { return s.Tokenizer == nil }
 
 // words are short, common English words, each one token (with its leading
 // space) in the tokenizers of the common open model families.
@@ -83,27 +93,68 @@ has more will would time about when what up out so if some them other than then
 now look only come its over think also back after use two how our work first
 well way even new want because any these give day most us`)
 
-// Items makes s.Count prompts.
-func (s Synthetic) Items() []Item {
+// Items makes s.Count prompts. Its only errors are the Tokenizer's.
+func (s Synthetic) Items() ([]Item, error) {
 	n := s.Count
 	if n <= 0 {
 		n = 256
 	}
 	r := rand.New(rand.NewPCG(s.Seed, 0x6c6f61645f776b6c)) // "load_wkl"
 	items := make([]Item, n)
-	var b strings.Builder
 	for i := range items {
 		in := max(1, s.Input.draw(r))
-		b.Reset()
-		for w := range in {
-			if w > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(words[r.IntN(len(words))])
+		// The words are drawn for the longest prompt the fitting may
+		// need, so the draw does not depend on the tokenizer.
+		ws := make([]string, 2*in+8)
+		for w := range ws {
+			ws[w] = words[r.IntN(len(words))]
 		}
-		items[i] = Item{Prompt: b.String(), InputTokens: in, MaxTokens: s.Output.draw(r)}
+		items[i] = Item{Prompt: strings.Join(ws[:in], " "), InputTokens: in, MaxTokens: s.Output.draw(r)}
+		if s.Tokenizer != nil {
+			var err error
+			if items[i].Prompt, items[i].InputTokens, err = fit(s.Tokenizer, ws, in); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return items
+	return items, nil
+}
+
+// fit returns the prompt of the most words of ws that encodes to at most
+// want tokens, with its count: a first encode estimates the tokens per
+// word, and single words are then added or removed.
+func fit(enc Encoder, ws []string, want int) (string, int, error) {
+	var err error
+	count := func(k int) int {
+		if err != nil {
+			return 0
+		}
+		ids, e := enc.Encode(strings.Join(ws[:k], " "))
+		if e != nil {
+			err = fmt.Errorf("load: synthetic prompt: %w", e)
+		}
+		return len(ids)
+	}
+	k := min(want, len(ws))
+	if c := count(k); c > 0 {
+		k = min(max(1, int(math.Round(float64(k)*float64(want)/float64(c)))), len(ws))
+	}
+	c := count(k)
+	for c > want && k > 1 && err == nil {
+		k--
+		c = count(k)
+	}
+	for k < len(ws) && err == nil {
+		next := count(k + 1)
+		if next > want {
+			break
+		}
+		k, c = k+1, next
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return strings.Join(ws[:k], " "), c, nil
 }
 
 // DatasetError is a dataset line that could not be used: which file, which

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"tr117/examples/internal/agentcmd"
 	"tr117/load"
 	"tr117/profiler"
+	"tr117/tokbench"
 )
 
 // options is the parsed command line of a run.
@@ -45,7 +48,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	requests := fs.Int("requests", 0, "requests to send (default 100 when --duration is not given)")
 	duration := fs.Duration("duration", 0, "send requests due before this time")
 	seed := fs.Uint64("seed", 0, "seed of the schedule and the synthetic prompts")
-	inTok := fs.Int("input-tokens", 512, "synthetic prompt length in tokens (approximated as words)")
+	inTok := fs.Int("input-tokens", 512, "synthetic prompt length in tokens (measured with --tokenizer, else approximated as words)")
+	tokSrc := fs.String("tokenizer", "", "tokenizer that measures synthetic prompts: a tokbench source (tokenizer.json, a GGUF, an Ollama model name, http://HOST:PORT/MODEL) or auto (the model in the local Ollama store, else at --url); none: approximate")
 	inSpread := fs.Float64("input-spread", 0, "uniform spread of --input-tokens, a fraction of it")
 	outTok := fs.Int("output-tokens", 128, "response length in tokens, sent as num_predict (0: not sent)")
 	outSpread := fs.Float64("output-spread", 0, "uniform spread of --output-tokens, a fraction of it")
@@ -138,7 +142,13 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		}
 	} else {
 		syn := load.Synthetic{Input: load.Lengths{Mean: *inTok, Spread: *inSpread}, Output: load.Lengths{Mean: *outTok, Spread: *outSpread}, Seed: *seed}
-		o.items, o.approx = syn.Items(), syn.Approximate()
+		if syn.Tokenizer, err = loadTokenizer(*tokSrc, *url, *model, stderr); err != nil {
+			return nil, err
+		}
+		if o.items, err = syn.Items(); err != nil {
+			return nil, err
+		}
+		o.approx = syn.Approximate()
 	}
 	return o, nil
 }
@@ -194,4 +204,28 @@ func (o *options) checkNumbers(rate float64, conc, maxConc, turns int, timeout t
 
 func apiNames() string {
 	return "generate or chat (Ollama), or any other API the profiler accepts"
+}
+
+// loadTokenizer loads the tokenizer named by src ("" for none). "auto"
+// tries the model in the local Ollama store and then at url, and falls back
+// to approximated lengths with a note on stderr.
+func loadTokenizer(src, url, model string, stderr io.Writer) (load.Encoder, error) {
+	if src == "" {
+		return nil, nil
+	}
+	sources := []string{src}
+	if src == "auto" {
+		sources = []string{"ollama:" + model, strings.TrimRight(url, "/") + "/" + model}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tok, _, err := tokbench.Load(ctx, tokbench.LoadConfig{}, sources...)
+	if err != nil {
+		if src == "auto" {
+			fmt.Fprintf(stderr, "load: --tokenizer auto: no tokenizer for %s (%v); prompt lengths are approximated\n", model, err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("load: --tokenizer: %w", err)
+	}
+	return tok, nil
 }

@@ -33,12 +33,30 @@ func TestRealOllama(t *testing.T) {
 	}
 	poisson := filepath.Join(root, "poisson")
 	code, stdout, stderr := runCmd(t, "--url", insts[0].URL, "--model", insts[0].Model, "--options", opts,
-		"--arrival", "poisson", "--rate", "2", "--requests", "6", "--input-tokens", "16", "--output-tokens", "8", "--output-dir", poisson)
+		"--arrival", "poisson", "--rate", "2", "--requests", "6", "--input-tokens", "16", "--output-tokens", "8", "--output-dir", poisson,
+		"--tokenizer", "auto")
 	if code != 0 {
 		t.Fatalf("poisson run: exit %d\n%s%s", code, stdout, stderr)
 	}
 	check(poisson, 6)
-	t.Log(stdout)
+	t.Log(stdout, stderr)
+	// The tiny model's tokenizer came from the server: each prompt was
+	// measured (at most --input-tokens; its tiny vocabulary splits words,
+	// so whole words may stop short), and the server evaluated exactly
+	// those tokens plus the template's, the same for every request.
+	if sum := readJSON(t, filepath.Join(poisson, load.SummaryFile)); sum["input_tokens_approximated"] != false {
+		t.Errorf("--tokenizer auto: lengths still approximated (%s)", stderr)
+	}
+	overhead := -1
+	for _, r := range readRecords(t, poisson) {
+		d := *r.PromptEvalCount - r.InputTokens
+		if overhead < 0 {
+			overhead = d
+		}
+		if r.InputTokens < 1 || r.InputTokens > 16 || d != overhead || d < 0 {
+			t.Errorf("request %d: input_tokens %d, prompt_eval_count %d (template overhead %d elsewhere)", r.ID, r.InputTokens, *r.PromptEvalCount, overhead)
+		}
+	}
 
 	sweep := filepath.Join(root, "sweep")
 	code, stdout, stderr = runCmd(t, "--url", insts[1].URL, "--model", insts[1].Model, "--options", opts,

@@ -67,6 +67,46 @@ func BenchmarkOpenLoop(b *testing.B) {
 	}
 }
 
+// BenchmarkOpenLoopCeiling searches for the client's ceiling against the
+// in-process simulator: the highest constant rate, from 250 req/s up by
+// factors of 1.25, at which a half-second open loop sends within 1 % of
+// its schedule with a schedule-delay p99 under 1 ms (the best of three
+// tries per rate, since other processes share the machine). It reports the
+// rate as ceiling_req/s (0: not even 250).
+func BenchmarkOpenLoopCeiling(b *testing.B) {
+	srv := ollamatest.NewServer(ollamatest.Config{TTFT: -1, Unpaced: true})
+	defer srv.Close()
+	c := benchClient(256)
+	defer c.CloseIdleConnections()
+	items := []Item{{Prompt: "hi", MaxTokens: 2}}
+	meets := func(rate float64) bool {
+		for range 3 {
+			cfg := Config{Request: profiler.Request{URL: srv.URL, Model: "tiny"},
+				Schedule: Schedule{Arrival: Constant, Rate: rate, Requests: int(rate / 2)}}
+			o, err := Run(context.Background(), c, items, cfg, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := Summarize(o.Records, SummaryConfig{RequestedRate: rate, Bootstrap: bootstrap1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if s.Failed == 0 && *s.AchievedRate >= 0.99*rate && s.ScheduleDelayMS.P99 < 1 {
+				return true
+			}
+		}
+		return false
+	}
+	var ceiling float64
+	for b.Loop() {
+		ceiling = 0
+		for rate := 250.0; rate <= 20000 && meets(rate); rate *= 1.25 {
+			ceiling = rate
+		}
+	}
+	b.ReportMetric(ceiling, "ceiling_req/s")
+}
+
 // EnvBenchServer makes the test binary serve a stalling simulator for
 // BenchmarkInFlightMemory in a process of its own, so that the server's
 // memory is not counted as the client's.

@@ -87,6 +87,11 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"--rate", "1", "--burstiness", "2"}, "--arrival gamma"},
 		{[]string{"--rate", "1", "--options", "[1]"}, "--options"},
 		{[]string{"--rate", "1", "extra"}, "unexpected arguments"},
+		{[]string{"--rate", "1", "--tokenizer", filepath.Join(dir, "no-tokenizer.json")}, "--tokenizer"},
+		{[]string{"--concurrency", "2", "--sweep", "1,1.5"}, "not a whole number"},
+		{[]string{"--rate", "1", "--dataset", bad, "--input-tokens", "5"}, "describe synthetic prompts"},
+		{[]string{"--rate", "1", "--output-spread", "1"}, "spreads in [0, 1)"},
+		{[]string{"--sweep", "auto", "--segment", "0/2"}, "runs on one machine"},
 	} {
 		code, _, stderr := runCmd(t, append(tc.args, "--output-dir", out)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {

@@ -69,7 +69,7 @@ type Schedule struct {
 }
 
 // MaxScheduled bounds the requests a schedule may hold.
-const MaxScheduled = 50_000_000
+const MaxScheduled = 10_000_000
 
 // Offsets draws the schedule: each request's due time from the start of
 // the run, the first at 0. It returns an error wrapping [ErrBadSchedule]

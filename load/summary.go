@@ -119,10 +119,15 @@ type Summary struct {
 	// RequestedRate is the rate asked for (null for a closed loop).
 	RequestedRate *float64 `json:"requested_rate"`
 	// ScheduleRate is the drawn schedule's own rate: (requests − 1) over
-	// the span of their scheduled times. AchievedRate is the rate the
-	// client sent at, the same over their sent times: when it falls short
-	// of ScheduleRate, the client fell behind.
+	// the span of their scheduled times (below RequestedRate during a
+	// ramp-up, and off it by chance for Poisson and gamma arrivals).
+	// DispatchRate is the same over the times the client started the
+	// requests: when it falls short of ScheduleRate, the client fell
+	// behind. AchievedRate is the same over the times the requests were
+	// sent, after any wait for a concurrency slot: the rate the server was
+	// offered.
 	ScheduleRate *float64 `json:"schedule_rate"`
+	DispatchRate *float64 `json:"dispatch_rate"`
 	AchievedRate *float64 `json:"achieved_rate"`
 	// DurationS runs from the first send to the last end.
 	DurationS float64 `json:"duration_s"`
@@ -265,6 +270,7 @@ func (s *Summary) counts(recs []Record) {
 // the most requests in flight.
 func (s *Summary) rates(recs []Record, open bool) {
 	sched := make([]float64, 0, len(recs))
+	disp := make([]float64, 0, len(recs))
 	sent := make([]float64, 0, len(recs))
 	delay := make([]float64, 0, len(recs))
 	queue := make([]float64, 0, len(recs))
@@ -273,12 +279,13 @@ func (s *Summary) rates(recs []Record, open bool) {
 			continue // later turns follow their session, not the schedule
 		}
 		sched = append(sched, recs[i].ScheduledMS)
-		sent = append(sent, recs[i].SentMS-recs[i].QueueMS)
+		disp = append(disp, recs[i].ScheduledMS+recs[i].ScheduleDelayMS)
+		sent = append(sent, recs[i].SentMS)
 		delay = append(delay, recs[i].ScheduleDelayMS)
 		queue = append(queue, recs[i].QueueMS)
 	}
 	if open {
-		s.ScheduleRate, s.AchievedRate = spanRate(sched), spanRate(sent)
+		s.ScheduleRate, s.DispatchRate, s.AchievedRate = spanRate(sched), spanRate(disp), spanRate(sent)
 	}
 	s.ScheduleDelayMS, s.QueueMS = delayOf(delay), delayOf(queue)
 	s.MaxInFlight = maxInFlight(recs)
@@ -440,7 +447,7 @@ func (s *Summary) warn() {
 	if s.ScheduleDelayMS.P99 > ms(LagWarning) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("the client fell behind its schedule: schedule delay p99 %.2f ms, max %.2f ms (above %v); the latencies are not the server's alone", s.ScheduleDelayMS.P99, s.ScheduleDelayMS.Max, LagWarning))
 	}
-	if s.ScheduleRate != nil && s.AchievedRate != nil && *s.AchievedRate < 0.99**s.ScheduleRate {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the client sent at %.4g req/s, short of its schedule's %.4g req/s", *s.AchievedRate, *s.ScheduleRate))
+	if s.ScheduleRate != nil && s.DispatchRate != nil && *s.DispatchRate < 0.99**s.ScheduleRate {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the client started requests at %.4g req/s, short of its schedule's %.4g req/s", *s.DispatchRate, *s.ScheduleRate))
 	}
 }

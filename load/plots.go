@@ -99,7 +99,14 @@ func latencyPlot(r *SweepResult) (*plot.Plot, bool) {
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
+	headroom(p)
 	return p, drawn
+}
+
+// headroom makes room above the lines for the legend.
+func headroom(p *plot.Plot) {
+	p.Y.Min = math.Min(p.Y.Min, 0)
+	p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min)
 }
 
 func est(l *Latency, p float64) (float64, bool) {
@@ -183,13 +190,16 @@ func inFlight(recs []Record) plotter.XYs {
 		}
 		return a.d - b.d
 	})
-	step := max(1, len(evs)/maxPlotPoints)
-	xy := make(plotter.XYs, 0, len(evs)/step+2)
+	// A step function: at each change, a point at the old level and one
+	// at the new. Long runs keep every stride-th change.
+	stride := max(1, 2*len(evs)/maxPlotPoints)
+	xy := make(plotter.XYs, 0, 2*len(evs)/stride+2)
 	n := 0
 	for i, e := range evs {
+		prev := n
 		n += e.d
-		if i%step == 0 || i == len(evs)-1 {
-			xy = append(xy, plotter.XY{X: e.t, Y: float64(n)})
+		if i%stride == 0 || i == len(evs)-1 {
+			xy = append(xy, plotter.XY{X: e.t, Y: float64(prev)}, plotter.XY{X: e.t, Y: float64(n)})
 		}
 	}
 	return xy
@@ -216,6 +226,7 @@ func inFlightPlot(r *SweepResult) (*plot.Plot, bool) {
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
+	headroom(p)
 	return p, drawn
 }
 
@@ -247,8 +258,10 @@ func paretoPlot(r *SweepResult) (*plot.Plot, bool) {
 	}
 	addLine(p, paretoFront(all), 1, "front", false)
 	p.Add(plotter.NewGrid())
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Y.Min = math.Min(p.Y.Min, 0)
+	p.Legend.Top = true
+	headroom(p)
+	pad := 0.1 * math.Max(p.X.Max-p.X.Min, 1)
+	p.X.Min, p.X.Max = math.Max(0, p.X.Min-pad), p.X.Max+pad
 	return p, true
 }
 

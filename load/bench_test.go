@@ -212,3 +212,37 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// messageStreamer sends n token messages through fn, reusing one Message,
+// as the profiler's client does, with the result's ITL preallocated: what
+// it measures is load's own cost per message.
+func messageStreamer(n int) profiler.Streamer {
+	res := &profiler.Result{ITL: make([]time.Duration, 0, n)}
+	return profiler.StreamerFunc(func(ctx context.Context, r *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
+		*res = profiler.Result{ITL: res.ITL[:0], HasTTFT: true, TTFT: time.Millisecond}
+		m := profiler.Message{Content: []byte("x"), Tokens: 1}
+		for i := range n {
+			m.Index, m.Arrival = i, time.Duration(i+1)*time.Millisecond
+			if err := fn(&m); err != nil {
+				return res, err
+			}
+			res.Tokens++
+		}
+		res.Total = time.Duration(n+1) * time.Millisecond
+		return res, nil
+	})
+}
+
+// BenchmarkPerMessage runs one request of b.N messages through Run: the
+// cost per message of load's callback, which must not allocate (allocs/op
+// tends to 0 as b.N grows: only the request's fixed costs allocate).
+func BenchmarkPerMessage(b *testing.B) {
+	s := messageStreamer(b.N)
+	cfg := Config{Concurrency: 1, Schedule: Schedule{Requests: 1}}
+	items := []Item{{Prompt: "hi"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := Run(context.Background(), s, items, cfg, nil); err != nil {
+		b.Fatal(err)
+	}
+}

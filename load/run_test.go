@@ -271,3 +271,22 @@ func TestRunBadConfig(t *testing.T) {
 		t.Error("no items accepted")
 	}
 }
+
+// TestNoAllocationPerMessage: a request of 10,000 messages allocates no
+// more than one of 100, apart from the one list of its ITLs.
+func TestNoAllocationPerMessage(t *testing.T) {
+	allocs := func(n int) float64 {
+		s := messageStreamer(n)
+		cfg := Config{Concurrency: 1, Schedule: Schedule{Requests: 1}}
+		items := []Item{{Prompt: "hi"}}
+		return testing.AllocsPerRun(5, func() {
+			if _, err := Run(context.Background(), s, items, cfg, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(100), allocs(10000)
+	if large > small+2 {
+		t.Errorf("%v allocations for 10,000 messages, %v for 100", large, small)
+	}
+}

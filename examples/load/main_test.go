@@ -232,3 +232,32 @@ func TestDatasetSessions(t *testing.T) {
 		t.Error("a dataset's input tokens are said to be approximated")
 	}
 }
+
+func TestHelpAndMergeUsage(t *testing.T) {
+	if code, _, stderr := runCmd(t, "-h"); code != 0 || !strings.Contains(stderr, "usage: load [flags]") || !strings.Contains(stderr, "-sweep") {
+		t.Errorf("-h: exit %d, %s", code, stderr)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"merge"}, 2, "name at least one worker's output directory"},
+		{[]string{"merge", "--goodput", "x", dir}, 2, "goodput limit"},
+		{[]string{"merge", "--output-dir", filepath.Join(dir, "m"), filepath.Join(dir, "nowhere")}, 1, filepath.Join(dir, "nowhere", load.RecordsFile)},
+	} {
+		code, _, stderr := runCmd(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, %s; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	// A worker's requests.jsonl cut mid-line is named with its line.
+	w := filepath.Join(dir, "w")
+	os.MkdirAll(w, 0o755)
+	os.WriteFile(filepath.Join(w, load.RecordsFile), []byte("{\"id\":0,\"scheduled_ms\":0,\"sent_ms\":0,\"e2e_ms\":1,\"end_ms\":1,\"error\":\"\"}\n{\"id\":1,\"sch"), 0o644)
+	code, _, stderr := runCmd(t, "merge", "--output-dir", filepath.Join(dir, "m2"), w)
+	if code != 1 || !strings.Contains(stderr, "line 2") {
+		t.Errorf("cut record: exit %d, %s", code, stderr)
+	}
+}

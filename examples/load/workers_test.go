@@ -48,7 +48,7 @@ func TestSegmentsMergeEqualsOneRun(t *testing.T) {
 	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000})
 	root := t.TempDir()
 	common := []string{"--url", url, "--model", "tiny", "--rate", "40", "--requests", "30", "--seed", "11", "--output-tokens", "4", "--input-tokens", "8"}
-	start := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
+	start := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339Nano)
 	var dirs []string
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer

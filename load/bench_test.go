@@ -67,6 +67,38 @@ func BenchmarkOpenLoop(b *testing.B) {
 	}
 }
 
+// BenchmarkClientPerRequest measures the client's own cost of a short
+// streamed request (2 tokens), the simulator running in a process of its
+// own as a remote server would: CPU time of this process per request
+// (cpu_us/req; 2 cores / it bounds what the client could send with the
+// server elsewhere) and its allocations. A closed loop of 16 keeps the
+// server busy.
+func BenchmarkClientPerRequest(b *testing.B) {
+	url, stop := startBenchServer(b, "fast")
+	defer stop()
+	c := benchClient(32)
+	defer c.CloseIdleConnections()
+	items := []Item{{Prompt: "hi", MaxTokens: 2}}
+	cfg := Config{Request: profiler.Request{URL: url, Model: "tiny"}, Concurrency: 16}
+	cfg.Schedule.Requests = 64
+	Run(context.Background(), c, items, cfg, nil) // open the connections
+	cfg.Schedule.Requests = b.N
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	o, err := Run(context.Background(), c, items, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu_us/req")
+	for _, r := range o.Records {
+		if !r.OK() {
+			b.Fatalf("request %d: %s", r.ID, r.Error)
+		}
+	}
+}
+
 // BenchmarkOpenLoopCeiling searches for the client's ceiling against the
 // in-process simulator: the highest constant rate, from 250 req/s up by
 // factors of 1.25, at which a half-second open loop sends within 1 % of
@@ -112,9 +144,14 @@ func BenchmarkOpenLoopCeiling(b *testing.B) {
 // memory is not counted as the client's.
 const envBenchServer = "TR117_LOAD_BENCH_SERVER"
 
-func serveStalling() {
-	srv := ollamatest.NewServer(ollamatest.Config{TTFT: -1, Unpaced: true,
-		Faults: map[string]ollamatest.Fault{"tiny": {Kind: ollamatest.FaultStall, After: 1}}})
+// serveBench serves the simulator with no server time; with stall set,
+// every stream stalls after its first token.
+func serveBench(stall bool) {
+	cfg := ollamatest.Config{TTFT: -1, Unpaced: true}
+	if stall {
+		cfg.Faults = map[string]ollamatest.Fault{"tiny": {Kind: ollamatest.FaultStall, After: 1}}
+	}
+	srv := ollamatest.NewServer(cfg)
 	fmt.Println(srv.URL)
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the benchmark closes stdin
 	srv.Close()
@@ -128,7 +165,7 @@ func serveStalling() {
 func BenchmarkInFlightMemory(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run("streams="+strconv.Itoa(n), func(b *testing.B) {
-			url, stop := startBenchServer(b)
+			url, stop := startBenchServer(b, "stall")
 			defer stop()
 			var perStream float64
 			for b.Loop() {
@@ -139,9 +176,9 @@ func BenchmarkInFlightMemory(b *testing.B) {
 	}
 }
 
-func startBenchServer(b *testing.B) (string, func()) {
+func startBenchServer(b *testing.B, mode string) (string, func()) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envBenchServer+"=1")
+	cmd.Env = append(os.Environ(), envBenchServer+"="+mode)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		b.Fatal(err)

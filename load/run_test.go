@@ -21,8 +21,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envBenchServer) == "1" {
-		serveStalling()
+	switch os.Getenv(envBenchServer) {
+	case "stall":
+		serveBench(true)
+	case "fast":
+		serveBench(false)
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -115,5 +116,25 @@ func TestSummaryPercentilesHaveIntervals(t *testing.T) {
 	}
 	if s.ITLMS != nil || s.TPOTMS != nil {
 		t.Error("metrics with no values are not null")
+	}
+}
+
+// TestVLLMResultOneInstant: a run whose requests all ended at once (no
+// duration) still gives JSON: no Inf or NaN.
+func TestVLLMResultOneInstant(t *testing.T) {
+	recs := []Record{{ID: 0, InputTokens: 5, Error: "refused", ErrorKind: "connection_refused"}}
+	s, err := Summarize(recs, SummaryConfig{RequestedRate: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := VLLMResult(VLLMMeta{Model: "m", RequestRate: 3}, recs, s)
+	if _, err := json.Marshal(v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := json.Marshal(s); err != nil {
+		t.Fatal(err)
+	}
+	if v["request_rate"] != 3.0 || v["failed"] != 1 || v["errors"].([]string)[0] != "refused" {
+		t.Errorf("%v", v)
 	}
 }

@@ -85,7 +85,7 @@ func VLLMResult(meta VLLMMeta, recs []Record, s Summary) map[string]any {
 		"request_throughput":     s.RequestThroughput,
 		"request_goodput":        goodput,
 		"output_throughput":      s.OutputTokensPerSecond,
-		"total_token_throughput": s.OutputTokensPerSecond + float64(s.TotalInputTokens)/max(s.DurationS, math.SmallestNonzeroFloat64),
+		"total_token_throughput": totalThroughput(&s),
 		"input_lens":             inputs,
 		"output_lens":            outputs,
 		"ttfts":                  ttfts,
@@ -97,6 +97,15 @@ func VLLMResult(meta VLLMMeta, recs []Record, s Summary) map[string]any {
 		vllmMetric(out, name, l)
 	}
 	return out
+}
+
+// totalThroughput is input and output tokens per second; 0 for a run of no
+// duration (never Inf, which JSON cannot hold).
+func totalThroughput(s *Summary) float64 {
+	if s.DurationS <= 0 {
+		return 0
+	}
+	return float64(s.TotalInputTokens+s.TotalOutputTokens) / s.DurationS
 }
 
 // vllmMetric writes mean_, median_, std_ and p<P>_ keys; vLLM writes 0 for

@@ -39,6 +39,9 @@ type Config struct {
 	// StartAt, when set, is the wall-clock time the schedule starts at, so
 	// that workers on several machines start together; Run waits for it.
 	StartAt time.Time `json:"start_at,omitzero"`
+	// Timeout, when positive, bounds each request from its send to its
+	// final message; a request past it fails with profiler.ErrTimeout.
+	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// Turns, when above 1, makes every scheduled request a session of that
 	// many turns, each sent when the previous one ends, its prompt the
 	// conversation so far (the previous prompt and response) followed by
@@ -284,9 +287,11 @@ func (r *runner) one(ctx context.Context, rec *Record, it Item, prompt string) (
 	}
 	var ttfc time.Duration
 	var hasTTFC bool
+	rctx, cancel := r.requestContext(ctx)
+	defer cancel()
 	sent := time.Now()
 	rec.SentMS = ms(sent.Sub(r.start))
-	res, err := r.s.Stream(ctx, &req, func(m *profiler.Message) error {
+	res, err := r.s.Stream(rctx, &req, func(m *profiler.Message) error {
 		if !hasTTFC {
 			hasTTFC, ttfc = true, m.Arrival
 		}
@@ -295,8 +300,19 @@ func (r *runner) one(ctx context.Context, rec *Record, it Item, prompt string) (
 	if res == nil {
 		res = &profiler.Result{Total: time.Since(sent)}
 	}
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(rctx), profiler.ErrTimeout) {
+		err = fmt.Errorf("load: %s: %s: %w after %v", req.Agent, req.URL, profiler.ErrTimeout, r.cfg.Timeout)
+	}
 	rec.fill(res, ttfc, hasTTFC, err)
 	return res.Response, err == nil
+}
+
+// requestContext applies the request timeout.
+func (r *runner) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.cfg.Timeout > 0 {
+		return context.WithTimeoutCause(ctx, r.cfg.Timeout, profiler.ErrTimeout)
+	}
+	return ctx, func() {}
 }
 
 func (r *runner) collect(rec Record) {

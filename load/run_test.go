@@ -293,3 +293,20 @@ func TestNoAllocationPerMessage(t *testing.T) {
 		t.Errorf("%v allocations for 10,000 messages, %v for 100", large, small)
 	}
 }
+
+// TestRunRequestTimeout: a stream that stalls past Config.Timeout fails as
+// a timeout that names the endpoint; the run goes on.
+func TestRunRequestTimeout(t *testing.T) {
+	_, req, s := simulator(t, ollamatest.Config{TTFT: -1, Unpaced: true,
+		Faults: map[string]ollamatest.Fault{"tiny": {Kind: ollamatest.FaultStall, After: 1}}})
+	cfg := Config{Request: req, Timeout: 100 * time.Millisecond, Schedule: Schedule{Arrival: Constant, Rate: 100, Requests: 2}}
+	o, err := Run(context.Background(), s, fiveTokens(1), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range o.Records {
+		if r.ErrorKind != "timeout" || !strings.Contains(r.Error, req.URL) || r.TokensGenerated != 1 || r.E2EMS < 100 {
+			t.Errorf("request %d: %q (%s), %d tokens, %v ms", r.ID, r.ErrorKind, r.Error, r.TokensGenerated, r.E2EMS)
+		}
+	}
+}

@@ -26,7 +26,6 @@ type options struct {
 	slo       load.SLO
 	outDir    string
 	overwrite bool
-	timeout   time.Duration
 	resamples int
 }
 
@@ -95,7 +94,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	}
 	v.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { v.set[f.Name] = true })
-	o := &options{outDir: v.outDir, overwrite: v.overwrite, timeout: v.timeout, resamples: v.resamples}
+	o := &options{outDir: v.outDir, overwrite: v.overwrite, resamples: v.resamples}
 	for _, step := range []func(*flagValues) error{o.config, o.extras, o.parseSweep, o.checkNumbers, o.workload} {
 		if err := step(&v); err != nil {
 			return nil, err
@@ -129,6 +128,7 @@ func (o *options) config(v *flagValues) error {
 		Concurrency:    v.conc,
 		MaxConcurrency: v.maxConc,
 		Turns:          v.turns,
+		Timeout:        v.timeout,
 	}
 	if o.cfg.Segment, err = load.ParseSegment(v.segment); err != nil {
 		return fmt.Errorf("load: --segment: %w", err)

@@ -62,7 +62,7 @@ func prepareDir(dir string, overwrite bool) error {
 // newStreamer returns the streamer for o's API.
 func newStreamer(o *options, conns int) *profiler.Client {
 	return profiler.NewClient(profiler.ClientConfig{
-		Timeout:        agentcmd.NoneIfZero(o.timeout),
+		Timeout:        -1, // load.Config.Timeout bounds each request
 		ReadBufferSize: load.DefaultReadBufferSize,
 		HTTPClient:     load.HTTPClient(conns, load.DefaultReadBufferSize),
 	})

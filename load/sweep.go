@@ -116,7 +116,8 @@ type SweepResult struct {
 }
 
 // RunPoint runs one point of a sweep: the rate or concurrency value, into
-// a directory named label.
+// a directory named label. [Sweep] calls it from its own goroutine, one
+// point at a time.
 type RunPoint func(ctx context.Context, value float64, label string) (SweepPoint, error)
 
 // Sweep runs c's points through run and judges each against c's

@@ -50,6 +50,7 @@ func (l Lengths) draw(r *rand.Rand) int {
 }
 
 // Encoder counts tokens: tokbench's tokenizers satisfy it.
+// [Synthetic.Items] calls it from one goroutine.
 type Encoder interface {
 	Encode(text string) ([]int32, error)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,5 +260,44 @@ func TestHelpAndMergeUsage(t *testing.T) {
 	code, _, stderr := runCmd(t, "merge", "--output-dir", filepath.Join(dir, "m2"), w)
 	if code != 1 || !strings.Contains(stderr, "line 2") {
 		t.Errorf("cut record: exit %d, %s", code, stderr)
+	}
+}
+
+// TestSweepInterrupted: Ctrl-C during a sweep's second point exits 130
+// with the first point whole, the second's requests recorded as
+// interrupted, and the sweep's report written.
+func TestSweepInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000,
+		FaultFunc: func(r ollamatest.Request) ollamatest.Fault {
+			if r.Seq <= 3 {
+				return ollamatest.Fault{}
+			}
+			once.Do(func() { time.AfterFunc(50*time.Millisecond, cancel) })
+			return ollamatest.Fault{Kind: ollamatest.FaultStall, After: 1}
+		}})
+	dir := filepath.Join(t.TempDir(), "out")
+	var o, e bytes.Buffer
+	code := run(ctx, []string{"--url", url, "--model", "tiny", "--sweep", "50,100", "--requests", "3", "--arrival", "constant",
+		"--output-tokens", "4", "--output-dir", dir}, &o, &e)
+	if code != 130 {
+		t.Fatalf("exit %d\n%s%s", code, o.String(), e.String())
+	}
+	if n := len(readRecords(t, filepath.Join(dir, "rate-50"))); n != 3 {
+		t.Errorf("rate-50: %d records", n)
+	}
+	for _, r := range readRecords(t, filepath.Join(dir, "rate-100")) {
+		if r.ErrorKind != "interrupted" {
+			t.Errorf("rate-100 request %d: %q", r.ID, r.ErrorKind)
+		}
+	}
+	sw := readJSON(t, filepath.Join(dir, load.SweepFile))
+	if pts := sw["points"].([]any); len(pts) != 2 {
+		t.Errorf("sweep.json: %d points", len(pts))
+	}
+	if _, err := os.Stat(filepath.Join(dir, load.ReportFile)); err != nil {
+		t.Error(err)
 	}
 }

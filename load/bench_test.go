@@ -39,7 +39,7 @@ func BenchmarkOpenLoop(b *testing.B) {
 			items := []Item{{Prompt: "hi", MaxTokens: 2}}
 			cfg := Config{Request: profiler.Request{URL: srv.URL, Model: "tiny"},
 				Schedule: Schedule{Arrival: Constant, Rate: rate, Requests: int(rate / 2)}}
-			var achieved, p99, failed float64
+			var achieved, p50, p99, failed float64
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
@@ -52,6 +52,7 @@ func BenchmarkOpenLoop(b *testing.B) {
 					b.Fatal(err)
 				}
 				achieved += 100 * *s.AchievedRate / rate
+				p50 += s.ScheduleDelayMS.P50
 				p99 += s.ScheduleDelayMS.P99
 				failed += float64(s.Failed)
 			}
@@ -61,6 +62,7 @@ func BenchmarkOpenLoop(b *testing.B) {
 			// machine, and 2 cores / cpu_us_per_req bounds the rate.
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/(n*float64(cfg.Schedule.Requests)), "cpu_us/req")
 			b.ReportMetric(achieved/n, "achieved_%")
+			b.ReportMetric(p50/n, "delay_p50_ms")
 			b.ReportMetric(p99/n, "delay_p99_ms")
 			b.ReportMetric(failed/n, "failed/op")
 		})

@@ -153,48 +153,81 @@ func waitStart(ctx context.Context, at time.Time) (time.Time, error) {
 		return now, fmt.Errorf("load: start time %s passed %v ago", at.Format(time.RFC3339Nano), late.Round(time.Millisecond))
 	}
 	base := now.Add(at.Sub(now)) // at, on the monotonic clock
-	if err := sleepUntil(ctx, base, nil); err != nil {
+	sl := newSleeper()
+	defer sl.close()
+	if err := sl.until(ctx, base); err != nil {
 		return base, err
 	}
 	return base, nil
 }
 
-// sleepUntil waits until t on the monotonic clock on a timer; tm, when
-// not nil, is a reusable timer. A timer's goroutine is woken onto the
-// waking processor's next slot, ahead of its run queue, so the dispatcher
-// is not delayed behind the requests it started; only an idle process
-// wakes late, by up to the netpoller's millisecond.
-func sleepUntil(ctx context.Context, t time.Time, tm *time.Timer) error {
+// fineSleep is the part of a wait below which the dispatcher stops using
+// Go's timers: an otherwise idle process wakes from a timer up to a
+// millisecond late (the netpoller sleeps in whole milliseconds), so the
+// last stretch is slept on a fineTimer.
+const fineSleep = 2 * time.Millisecond
+
+// sleeper waits for the dispatcher.
+type sleeper struct {
+	tm   *time.Timer
+	fine *fineTimer
+}
+
+// until waits until t on the monotonic clock, or until ctx ends. Long
+// waits sleep on a Go timer until fineSleep before t; the rest on the
+// fine timer (not interrupted by ctx: it is short).
+func (s *sleeper) until(ctx context.Context, t time.Time) error {
 	for {
 		d := time.Until(t)
 		if d <= 0 {
 			return ctx.Err()
 		}
-		if tm == nil {
-			tm = time.NewTimer(d)
-			defer tm.Stop()
+		if d <= fineSleep && s.fine != nil {
+			s.fine.sleep(d)
+			continue
+		}
+		if s.tm == nil {
+			s.tm = time.NewTimer(max(d-fineSleep, 0))
 		} else {
-			tm.Reset(d)
+			s.tm.Reset(max(d-fineSleep, 0))
 		}
 		select {
-		case <-tm.C:
+		case <-s.tm.C:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
+func (s *sleeper) close() {
+	if s.tm != nil {
+		s.tm.Stop()
+	}
+	if s.fine != nil {
+		s.fine.close()
+	}
+}
+
+// newSleeper returns a sleeper, with a fine timer where one can be made.
+func newSleeper() *sleeper {
+	fine, err := newFineTimer()
+	if err != nil {
+		return &sleeper{} // Go's timers alone: up to a millisecond late
+	}
+	return &sleeper{fine: fine}
+}
+
 // open dispatches the owned offsets, each request on its own goroutine.
 func (r *runner) open(ctx context.Context, offsets []time.Duration) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	tm := time.NewTimer(time.Hour)
-	defer tm.Stop()
+	sl := newSleeper()
+	defer sl.close()
 	for k, off := range offsets {
 		if !r.cfg.Segment.Owns(k) {
 			continue
 		}
-		if sleepUntil(ctx, r.start.Add(off), tm) != nil {
+		if sl.until(ctx, r.start.Add(off)) != nil {
 			return
 		}
 		wg.Add(1)

@@ -217,3 +217,19 @@ func TestSyntheticMeasuredLengths(t *testing.T) {
 		t.Errorf("approximated prompts %q / %q", a[2].Prompt, b[2].Prompt)
 	}
 }
+
+// TestFineTimerSleeps: the fine timer sleeps at least as long as asked.
+func TestFineTimerSleeps(t *testing.T) {
+	ft, err := newFineTimer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ft.close()
+	for _, d := range []time.Duration{50 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
+		t0 := time.Now()
+		ft.sleep(d)
+		if got := time.Since(t0); got < d {
+			t.Errorf("slept %v, asked for %v", got, d)
+		}
+	}
+}

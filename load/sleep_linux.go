@@ -36,7 +36,12 @@ func (t *fineTimer) sleep(d time.Duration) {
 		time.Sleep(d)
 		return
 	}
-	t.f.Read(t.buf[:]) // 8 bytes: the expiry count
+	// 8 bytes, the expiry count. A file the netpoller could not take
+	// would fail at once (EAGAIN) instead of waiting: sleep on Go's
+	// timer then, not in a busy loop.
+	if _, err := t.f.Read(t.buf[:]); err != nil {
+		time.Sleep(d)
+	}
 }
 
 func (t *fineTimer) close() { t.f.Close() }

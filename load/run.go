@@ -88,6 +88,11 @@ type runner struct {
 // interrupted), a configuration error before sending anything, or the
 // first error of out. A failed request is not an error of Run: its record
 // says why. Every goroutine Run starts has ended when it returns.
+//
+// An open loop's dispatcher starts each request on its own goroutine at
+// its due time; it sleeps on Go's timers, and on Linux the last 2 ms before
+// a due time on a timerfd (one descriptor per Run), which wakes on time
+// where a timer would wake an idle process up to a millisecond late.
 func Run(ctx context.Context, s profiler.Streamer, items []Item, cfg Config, out sink.Sink[Record]) (*Outcome, error) {
 	offsets, err := cfg.plan(items)
 	if err != nil {

@@ -37,8 +37,9 @@ type Record struct {
 	// slot. SentMS = ScheduledMS + ScheduleDelayMS + QueueMS.
 	ScheduleDelayMS float64 `json:"schedule_delay_ms"`
 	QueueMS         float64 `json:"queue_ms"`
-	// TTFTMS is the time to the first content token, TTFCMS to the first
-	// message of any kind, from SentMS.
+	// TTFTMS is the profiler's time to first token (Result.TTFT), and
+	// TTFCMS the time to the first message with content (answer text,
+	// not reasoning), both from SentMS.
 	TTFTMS *float64 `json:"ttft_ms"`
 	TTFCMS *float64 `json:"ttfc_ms"`
 	// TPOTMS is (E2E − TTFT)/(tokens − 1).

@@ -330,7 +330,7 @@ func (r *runner) one(ctx context.Context, rec *Record, it Item, prompt string) (
 	sent := time.Now()
 	rec.SentMS = ms(sent.Sub(r.start))
 	res, err := r.s.Stream(rctx, &req, func(m *profiler.Message) error {
-		if !hasTTFC {
+		if !hasTTFC && len(m.Content) > 0 {
 			hasTTFC, ttfc = true, m.Arrival
 		}
 		return nil

@@ -88,7 +88,10 @@ func TestRunOpenLoop(t *testing.T) {
 			t.Errorf("request %d: %d tokens, eval_count %v, max %d; want 5", r.ID, r.TokensGenerated, r.EvalCount, r.MaxTokens)
 		}
 		if r.TTFTMS == nil || r.TTFCMS == nil || r.TPOTMS == nil || r.ITL == nil || r.ITL.N != 4 || len(r.ITLMS) != 4 {
-			t.Errorf("request %d: missing timings %+v", r.ID, r)
+			t.Fatalf("request %d: missing timings %+v", r.ID, r)
+		}
+		if *r.TTFCMS != *r.TTFTMS { // a model that does not think: its first token is content
+			t.Errorf("request %d: TTFC %v, TTFT %v", r.ID, *r.TTFCMS, *r.TTFTMS)
 		}
 		if math.Abs(r.EndMS-(r.SentMS+r.E2EMS)) > 1e-6 {
 			t.Errorf("request %d: end %v != sent %v + e2e %v", r.ID, r.EndMS, r.SentMS, r.E2EMS)

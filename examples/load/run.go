@@ -59,10 +59,10 @@ func prepareDir(dir string, overwrite bool) error {
 	return err
 }
 
-// newStreamer returns the streamer for o's API.
+// newStreamer returns the streamer for o's API. Each request's timeout is
+// load.Config.Timeout, through its context.
 func newStreamer(o *options, conns int) *profiler.Client {
 	return profiler.NewClient(profiler.ClientConfig{
-		Timeout:        -1, // load.Config.Timeout bounds each request
 		ReadBufferSize: load.DefaultReadBufferSize,
 		HTTPClient:     load.HTTPClient(conns, load.DefaultReadBufferSize),
 	})

@@ -13,6 +13,7 @@ import (
 
 	"tr117/examples/internal/cmdtest"
 	"tr117/load"
+	"tr117/profiler"
 	"tr117/profiler/ollamatest"
 )
 
@@ -299,5 +300,28 @@ func TestSweepInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, load.ReportFile)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestOpenAIAPIs runs the load against the simulator's OpenAI-compatible
+// endpoints: num_predict goes out as max_tokens, and the usage counts come
+// back as eval_count. It runs once the profiler speaks those APIs.
+func TestOpenAIAPIs(t *testing.T) {
+	if _, err := profiler.ParseAPI("openai-chat"); err != nil {
+		t.Skipf("the profiler has no OpenAI streamers yet: %v", err)
+	}
+	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000})
+	for _, api := range []string{"openai-chat", "openai-completions"} {
+		dir := filepath.Join(t.TempDir(), api)
+		code, stdout, stderr := runCmd(t, "--url", url, "--model", "tiny", "--api", api, "--rate", "50", "--requests", "5",
+			"--output-tokens", "6", "--input-tokens", "10", "--output-dir", dir)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", api, code, stdout, stderr)
+		}
+		for _, r := range readRecords(t, dir) {
+			if r.TokensGenerated != 6 || r.EvalCount == nil || *r.EvalCount != 6 || r.TTFTMS == nil || r.TTFCMS == nil {
+				t.Errorf("%s: request %d: %d tokens, eval_count %v, ttft %v, ttfc %v", api, r.ID, r.TokensGenerated, r.EvalCount, r.TTFTMS, r.TTFCMS)
+			}
+		}
 	}
 }

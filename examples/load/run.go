@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tr117/examples/internal/agentcmd"
+	"tr117/load"
+	"tr117/profiler"
+	"tr117/sink"
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return merge(args[1:], stdout, stderr)
+	}
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err == nil {
+		err = prepareDir(o.outDir, o.overwrite)
+	}
+	if err != nil {
+		if !strings.HasPrefix(err.Error(), "flag provided") {
+			fmt.Fprintln(stderr, err)
+		}
+		return 2
+	}
+	failed, err := execute(ctx, o, stdout)
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(stderr, "load: interrupted: %v; what was measured is in %s\n", ctx.Err(), o.outDir)
+		return agentcmd.ExitInterrupted
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return 1
+	case failed > 0:
+		fmt.Fprintf(stderr, "load: %d requests failed; requests.jsonl says why\n", failed)
+		return 1
+	}
+	return 0
+}
+
+// prepareDir refuses a directory with earlier results unless overwrite,
+// naming the flag that allows it.
+func prepareDir(dir string, overwrite bool) error {
+	err := load.PrepareDir(dir, overwrite)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w; pass --overwrite to replace them", err)
+	}
+	return err
+}
+
+// newStreamer returns the streamer for o's API. Each request's timeout is
+// load.Config.Timeout, through its context.
+func newStreamer(o *options, conns int) *profiler.Client {
+	return profiler.NewClient(profiler.ClientConfig{
+		ReadBufferSize: load.DefaultReadBufferSize,
+		HTTPClient:     load.HTTPClient(conns, load.DefaultReadBufferSize),
+	})
+}
+
+// execute runs o (one point or a sweep), writes the report, and returns how
+// many requests failed.
+func execute(ctx context.Context, o *options, stdout io.Writer) (int, error) {
+	conns := max(o.cfg.Concurrency, o.cfg.MaxConcurrency, 64)
+	c := newStreamer(o, conns)
+	defer c.CloseIdleConnections()
+	failed := 0
+	point := func(ctx context.Context, v float64, label string) (load.SweepPoint, error) {
+		cfg, dir := o.cfg, o.outDir
+		if o.sweep != nil {
+			dir = filepath.Join(o.outDir, label)
+			if o.sweep.Concurrency {
+				cfg.Concurrency = int(v)
+			} else {
+				cfg.Schedule.Rate = v
+			}
+		}
+		p, err := runPoint(ctx, c, o, cfg, dir)
+		p.Value, p.Label = v, label
+		failed += p.Summary.Failed
+		printPoint(stdout, &p)
+		return p, err
+	}
+	var res load.SweepResult
+	var err error
+	if o.sweep != nil {
+		res, err = load.Sweep(ctx, *o.sweep, point)
+	} else {
+		v := o.cfg.Schedule.Rate
+		if o.cfg.Concurrency > 0 {
+			v = float64(o.cfg.Concurrency)
+		}
+		var p load.SweepPoint
+		p, err = point(ctx, v, "run")
+		res = load.SweepResult{Points: []load.SweepPoint{p}, Saturation: -1}
+	}
+	if len(res.Points) == 0 {
+		return failed, err
+	}
+	if o.sweep != nil {
+		err = errors.Join(err, sink.WriteJSONFile(filepath.Join(o.outDir, load.SweepFile), res))
+		printSaturation(stdout, &res)
+	}
+	return failed, errors.Join(err, writeReport(o.outDir, "Load run", &res))
+}
+
+// runPoint runs cfg into dir: requests.jsonl as requests end, then
+// summary.json and vllm_result.json, also after an interruption.
+func runPoint(ctx context.Context, s profiler.Streamer, o *options, cfg load.Config, dir string) (load.SweepPoint, error) {
+	out, err := load.CreateRecords(dir)
+	if err != nil {
+		return load.SweepPoint{}, err
+	}
+	started := time.Now()
+	oc, runErr := load.Run(ctx, s, o.items, cfg, out)
+	err = errors.Join(runErr, out.Close())
+	if oc == nil || len(oc.Records) == 0 {
+		if err == nil {
+			err = fmt.Errorf("load: %s: no requests were sent", dir)
+		}
+		return load.SweepPoint{}, err
+	}
+	rate := cfg.Schedule.Rate
+	if cfg.Concurrency > 0 {
+		rate = 0
+	}
+	sum, serr := load.Summarize(oc.Records, load.SummaryConfig{RequestedRate: rate, SLO: o.slo,
+		Bootstrap: bootstrap(o.resamples), InputTokensApproximated: o.approx})
+	p := load.SweepPoint{Summary: sum, Records: oc.Records}
+	if serr != nil {
+		return p, errors.Join(err, serr)
+	}
+	meta := load.VLLMMeta{Date: started, Backend: string(cfg.Request.API), Model: cfg.Request.Model, RequestRate: rate,
+		Burstiness: cfg.Schedule.Burstiness, MaxConcurrency: cfg.MaxConcurrency, Goodput: !o.slo.IsZero()}
+	if cfg.Concurrency > 0 {
+		meta.MaxConcurrency = cfg.Concurrency
+	}
+	err = errors.Join(err,
+		sink.WriteJSONFile(filepath.Join(dir, load.SummaryFile), summaryFile{Summary: sum, Config: manifest{Config: cfg, Due: oc.Due, Start: oc.Start}}),
+		sink.WriteJSONFile(filepath.Join(dir, load.VLLMFile), load.VLLMResult(meta, oc.Records, sum)))
+	return p, err
+}
+
+// summaryFile is summary.json: the summary's fields, and the run's
+// configuration under "config".
+type summaryFile struct {
+	load.Summary
+	Config manifest `json:"config"`
+}
+
+type manifest struct {
+	load.Config
+	Due   int       `json:"due"`
+	Start time.Time `json:"start"`
+}
+
+func writeReport(dir, title string, res *load.SweepResult) error {
+	plots, err := load.WritePlots(dir, res)
+	var b strings.Builder
+	if werr := load.WriteReport(&b, title, res, plots); werr != nil {
+		return errors.Join(err, werr)
+	}
+	return errors.Join(err, sink.WriteFileAtomic(filepath.Join(dir, load.ReportFile), []byte(b.String())))
+}
+
+func printPoint(w io.Writer, p *load.SweepPoint) {
+	s := &p.Summary
+	fmt.Fprintf(w, "%s: %d requests, %d failed", p.Label, s.Requests, s.Failed)
+	if s.AchievedRate != nil && s.ScheduleRate != nil {
+		fmt.Fprintf(w, ", sent %.4g req/s (schedule %.4g)", *s.AchievedRate, *s.ScheduleRate)
+	}
+	fmt.Fprintf(w, ", completed %.4g req/s, %.4g tok/s, schedule delay p99 %.3f ms", s.RequestThroughput, s.OutputTokensPerSecond, s.ScheduleDelayMS.P99)
+	if s.TTFTMS != nil {
+		fmt.Fprintf(w, ", TTFT p50 %.1f ms p99 %.1f ms", s.TTFTMS.P50.Estimate, s.TTFTMS.P99.Estimate)
+	}
+	if s.Goodput != nil {
+		fmt.Fprintf(w, ", goodput %.1f%%", 100*s.Goodput.Share)
+	}
+	fmt.Fprintln(w)
+	for _, warn := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}
+
+func printSaturation(w io.Writer, res *load.SweepResult) {
+	if res.Saturation < 0 {
+		fmt.Fprintln(w, "no point saturated")
+		return
+	}
+	fmt.Fprintf(w, "saturated at %s", res.Points[res.Saturation].Label)
+	if res.Saturation > 0 {
+		fmt.Fprintf(w, "; the highest point that kept up: %s", res.Points[res.Saturation-1].Label)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,87 @@
+package load
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tr117/stats"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// sweepFixture is a two-point sweep of hand-made records: the second point
+// falls short of its rate and is slow to first token.
+func sweepFixture(t *testing.T) *SweepResult {
+	t.Helper()
+	point := func(rate float64, n int, ttft, gap float64, failed int) SweepPoint {
+		var recs []Record
+		for i := range n {
+			at := float64(i) * 1000 / rate
+			r := Record{ID: i, ScheduledMS: at, ScheduleDelayMS: 0.1, SentMS: at + 0.1, InputTokens: 32, MaxTokens: 4,
+				TTFTMS: f(ttft + float64(i%5)), TTFCMS: f(ttft + float64(i%5)), TPOTMS: f(gap), TokensGenerated: 4,
+				ITLMS: []float64{gap, gap + 1, gap - 1}}
+			r.E2EMS = *r.TTFTMS + 3*gap
+			r.EndMS = r.SentMS + r.E2EMS
+			if i < failed {
+				r = Record{ID: i, ScheduledMS: at, SentMS: at, E2EMS: 1, EndMS: at + 1, Error: "profiler: refused", ErrorKind: "connection_refused"}
+			}
+			recs = append(recs, r)
+		}
+		s, err := Summarize(recs, SummaryConfig{RequestedRate: rate, SLO: SLO{TTFT: 100 * time.Millisecond}, Bootstrap: stats.BootstrapConfig{Resamples: 200}, InputTokensApproximated: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return SweepPoint{Summary: s, Records: recs}
+	}
+	pts := []SweepPoint{point(2, 20, 50, 10, 0), point(4, 20, 400, 30, 2)}
+	c := SweepConfig{Points: []float64{2, 4}, TTFTP99: 300 * time.Millisecond}.withDefaults()
+	res := &SweepResult{Config: c, Saturation: -1}
+	for i := range pts {
+		pts[i].Value = c.Points[i]
+		pts[i].Label = c.Label(c.Points[i])
+		pts[i].Short, pts[i].Slow = c.judge(&pts[i].Summary)
+		if pts[i].Saturated() && res.Saturation < 0 {
+			res.Saturation = i
+		}
+	}
+	res.Points = pts
+	return res
+}
+
+func TestReportGolden(t *testing.T) {
+	res := sweepFixture(t)
+	dir := t.TempDir()
+	plots, err := WritePlots(dir, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plots) != 5 {
+		t.Errorf("plots %v, want 5", plots)
+	}
+	for _, p := range plots {
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Size() < 1000 {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	var b strings.Builder
+	if err := WriteReport(&b, "Load sweep", res, plots); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "report.golden.md")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("report.md differs from %s (go test -run ReportGolden -update rewrites it):\n%s", golden, b.String())
+	}
+}

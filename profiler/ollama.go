@@ -210,6 +210,9 @@ func (c *Client) Stream(ctx context.Context, req *Request, fn func(*Message) err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/x-ndjson")
+	for k, v := range req.Header {
+		hreq.Header[k] = v
+	}
 
 	// The idle watchdog is armed before the request is sent, so a server
 	// that never answers is caught too.

@@ -301,6 +301,9 @@ type AgentMetrics struct {
 	Messages int   `json:"messages"`
 	Chunks   int   `json:"chunks"`
 	Bytes    int64 `json:"bytes"`
+	// TraceID is the request's trace id when it was traced
+	// (tr117/telemetry), so the row can be found in a trace viewer.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // ITLSummary is a compact summary of inter-token latencies in ms.
@@ -478,4 +481,5 @@ func fillAgent(ar *AgentResult) {
 	m.WroteRequestMS = msPtr(res.Trace.WroteRequest)
 	m.FirstByteMS = msPtr(res.Trace.FirstByte)
 	m.Messages, m.Chunks, m.Bytes = res.Messages, res.Chunks, res.Bytes
+	m.TraceID = res.TraceID
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -74,6 +75,9 @@ type Request struct {
 	// response body. A Streamer that has no transport reads (a fake) sends
 	// none.
 	Chunks sink.Sink[Chunk] `json:"-"`
+	// Header, when set, holds extra HTTP headers for the request (W3C
+	// traceparent from tr117/telemetry). Client sends them after its own.
+	Header http.Header `json:"-"`
 }
 
 // Message is one streamed message as handed to a Streamer's callback. The
@@ -221,6 +225,9 @@ type Result struct {
 	Response string
 	// Final is Ollama's final message, nil when none arrived.
 	Final *Final
+	// TraceID is the hex trace id of the request's span, set by a
+	// Streamer wrapper that traces (tr117/telemetry); empty otherwise.
+	TraceID string
 }
 
 // TPOT is the time per output token after the first:

@@ -1,0 +1,99 @@
+package telemetry_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tr117/profiler"
+	"tr117/telemetry"
+)
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// A collector that is down fails no request: the failures are counted,
+// and Shutdown reports them.
+func TestPipelineCollectorDown(t *testing.T) {
+	for _, proto := range []string{telemetry.ProtocolHTTP, telemetry.ProtocolGRPC} {
+		t.Run(proto, func(t *testing.T) {
+			srv := newHeaderServer(t)
+			reg := prometheus.NewRegistry()
+			p, err := telemetry.NewPipeline(context.Background(), telemetry.PipelineConfig{
+				Name:       "tr117-test",
+				OTLP:       telemetry.ExportConfig{Endpoint: "http://" + closedPort(t), Protocol: proto, Timeout: 2 * time.Second},
+				Prometheus: reg,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := telemetry.New(p.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := profiler.NewClient(profiler.ClientConfig{})
+			defer c.CloseIdleConnections()
+			res, err := rec.Wrap(profiler.Agent{}, c).Stream(context.Background(),
+				&profiler.Request{URL: srv.URL, Model: "gemma3:latest", Prompt: "hi", Options: map[string]any{"num_predict": 4}},
+				func(*profiler.Message) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.TraceID == "" {
+				t.Error("no trace id with OTLP on")
+			}
+			// The Prometheus registry holds the same metrics.
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, mf := range mfs {
+				if mf.GetName() == "gen_ai_client_operation_duration_seconds" {
+					found = mf.GetMetric()[0].GetHistogram().GetSampleCount() == 1
+				}
+			}
+			if !found {
+				t.Error("no gen_ai_client_operation_duration_seconds with one sample in the registry")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			st, err := p.Shutdown(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.MetricFailures != 1 || st.SpanFailures != 1 || st.MetricExports != 1 || st.SpanExports != 1 {
+				t.Errorf("stats %+v, want one failed export of each", st)
+			}
+			if e := st.Err(); e == nil || !strings.Contains(e.Error(), "1 of 1 metric exports and 1 of 1 span exports failed") {
+				t.Errorf("Err() = %v", e)
+			}
+		})
+	}
+}
+
+func TestPipelineOff(t *testing.T) {
+	p, err := telemetry.NewPipeline(context.Background(), telemetry.PipelineConfig{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Config(); c.MeterProvider != nil || c.TracerProvider != nil {
+		t.Errorf("providers %+v with nothing to export to", c)
+	}
+	if st, err := p.Shutdown(context.Background()); err != nil || st != (telemetry.ExportStats{}) {
+		t.Errorf("Shutdown: %+v, %v", st, err)
+	}
+}

@@ -69,6 +69,7 @@ func (s ExportStats) Err() error {
 // and never reaches the run or the OpenTelemetry global error handler. It
 // is safe for concurrent use.
 type Pipeline struct {
+	prod  *Producer
 	mp    *metric.MeterProvider
 	tp    *sdktrace.TracerProvider
 	count counts
@@ -97,11 +98,11 @@ func (c *counts) note(n, f *atomic.Int64, err error) {
 // NewPipeline builds the providers for cfg. With neither OTLP nor
 // Prometheus it returns a Pipeline whose Config records nothing.
 func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
-	p := &Pipeline{}
+	p := &Pipeline{prod: NewProducer()}
 	var readers []metric.Option
 	o := cfg.OTLP
 	if cfg.Prometheus != nil {
-		exp, err := promexporter.New(promexporter.WithRegisterer(cfg.Prometheus),
+		exp, err := promexporter.New(promexporter.WithRegisterer(cfg.Prometheus), promexporter.WithProducer(p.prod),
 			promexporter.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes))
 		if err != nil {
 			return nil, fmt.Errorf("telemetry: Prometheus exporter: %w", err)
@@ -125,7 +126,7 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 			return nil, err
 		}
 		readers = append(readers, metric.WithReader(metric.NewPeriodicReader(&countedMetrics{me, &p.count},
-			metric.WithInterval(o.MetricInterval), metric.WithTimeout(o.Timeout))))
+			metric.WithInterval(o.MetricInterval), metric.WithTimeout(o.Timeout), metric.WithProducer(p.prod))))
 		p.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res),
 			sdktrace.WithBatcher(&countedSpans{se, &p.count}, sdktrace.WithExportTimeout(o.Timeout)))
 	}
@@ -140,7 +141,7 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 func (p *Pipeline) Config() Config {
 	var c Config
 	if p.mp != nil {
-		c.MeterProvider = p.mp
+		c.MeterProvider, c.Producer = p.mp, p.prod
 	}
 	if p.tp != nil {
 		c.TracerProvider = p.tp

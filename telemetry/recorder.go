@@ -42,6 +42,11 @@ var (
 	FineBuckets     = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 )
 
+const (
+	descTPOC     = "Time per output chunk, recorded for each chunk received after the first one."
+	descChunkGap = "Time between consecutive transport reads of a response body."
+)
+
 // Config configures a [Recorder]. The zero value records nothing.
 //
 // It is plain data: safe to read from several goroutines, not to modify while
@@ -55,6 +60,9 @@ type Config struct {
 	// ProviderName is the gen_ai.provider.name attribute. Default
 	// DefaultProviderName.
 	ProviderName string `json:"provider_name,omitempty"`
+	// Producer, when set, aggregates the per-chunk metrics instead of
+	// the MeterProvider; it must be registered on the provider's readers.
+	Producer *Producer `json:"-"`
 }
 
 // DefaultProviderName is gen_ai.provider.name for Ollama.
@@ -64,6 +72,7 @@ const DefaultProviderName = "ollama"
 // spans. It is safe for concurrent use.
 type Recorder struct {
 	providerName string
+	prod         *Producer
 	tracer       trace.Tracer
 	tracing      bool
 
@@ -79,7 +88,7 @@ func New(cfg Config) (*Recorder, error) {
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
 	}
-	r := &Recorder{providerName: cfg.ProviderName, tracing: tp != nil}
+	r := &Recorder{providerName: cfg.ProviderName, prod: cfg.Producer, tracing: tp != nil}
 	if tp == nil {
 		tp = tracenoop.NewTracerProvider()
 	}
@@ -96,9 +105,9 @@ func New(cfg Config) (*Recorder, error) {
 	}
 	r.duration = hist(MetricOperationDuration, "s", "GenAI operation duration.", DurationBuckets)
 	r.ttfc = hist(MetricTimeToFirstChunk, "s", "Time to receive the first chunk, from when the client issues the generation request.", DurationBuckets)
-	r.tpoc = hist(MetricTimePerOutputChunk, "s", "Time per output chunk, recorded for each chunk received after the first one.", DurationBuckets)
+	r.tpoc = hist(MetricTimePerOutputChunk, "s", descTPOC, DurationBuckets)
 	r.overhead = hist(MetricClientOverhead, "s", "Client total time minus the server's reported total duration.", FineBuckets)
-	r.chunkGap = hist(MetricChunkGap, "s", "Time between consecutive transport reads of a response body.", FineBuckets)
+	r.chunkGap = hist(MetricChunkGap, "s", descChunkGap, FineBuckets)
 	r.lag = hist(MetricSchedulerLag, "s", "How late the Go scheduler woke a periodic probe.", FineBuckets)
 	r.scheduleDelay = hist(MetricScheduleDelay, "s", "How much later than scheduled a request was sent.", FineBuckets)
 	var err error

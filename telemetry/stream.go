@@ -60,6 +60,7 @@ type attrs struct {
 	base, input, output []metric.RecordOption
 	span                []attribute.KeyValue
 	spanName            string
+	chunks              *chunkSeries // nil without a Producer
 	baseKV              []attribute.KeyValue
 }
 
@@ -79,6 +80,9 @@ func (r *Recorder) newAttrs(req *profiler.Request, api profiler.API) *attrs {
 		return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(all...))}
 	}
 	a.base = set()
+	if r.prod != nil {
+		a.chunks = r.prod.seriesFor(attribute.NewSet(kv...))
+	}
 	a.input = set(keyTokenType.String("input"))
 	a.output = set(keyTokenType.String("output"))
 	a.span = kv
@@ -163,7 +167,7 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
 		sent.Header = h
 	}
-	sent.Chunks = &chunkTap{gap: r.chunkGap, opts: a.base, next: req.Chunks}
+	sent.Chunks = &chunkTap{gap: r.chunkGap, opts: a.base, series: a.chunks, next: req.Chunks}
 	var f firsts
 	res, err := s.next.Stream(ctx, &sent, func(m *profiler.Message) error {
 		if !f.hasMsg {
@@ -185,15 +189,21 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 	return res, err
 }
 
-// chunkTap records each chunk's gap and passes the chunk on.
+// chunkTap records each chunk's gap, in the Producer's series when there
+// is one, and passes the chunk on.
 type chunkTap struct {
-	gap  metric.Float64Histogram
-	opts []metric.RecordOption
-	next sink.Sink[profiler.Chunk]
+	gap    metric.Float64Histogram
+	opts   []metric.RecordOption
+	series *chunkSeries
+	next   sink.Sink[profiler.Chunk]
 }
 
 func (t *chunkTap) Write(c profiler.Chunk) error {
-	if c.HasGap() {
+	switch {
+	case !c.HasGap():
+	case t.series != nil:
+		t.series.chunkGap.record(c.Gap)
+	default:
 		t.gap.Record(context.Background(), c.Gap.Seconds(), t.opts...)
 	}
 	if t.next == nil {
@@ -220,8 +230,14 @@ func (r *Recorder) record(ctx context.Context, a *attrs, res *profiler.Result, e
 	if f.hasMsg {
 		r.ttfc.Record(bg, f.msg.Seconds(), a.base...)
 	}
-	for _, d := range res.ITL {
-		r.tpoc.Record(bg, d.Seconds(), a.base...)
+	if a.chunks != nil {
+		for _, d := range res.ITL {
+			a.chunks.tpoc.record(d)
+		}
+	} else {
+		for _, d := range res.ITL {
+			r.tpoc.Record(bg, d.Seconds(), a.base...)
+		}
 	}
 	if d, ok := res.ClientOverhead(); ok && d >= 0 {
 		r.overhead.Record(bg, d.Seconds(), a.base...)

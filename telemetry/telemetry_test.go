@@ -272,3 +272,62 @@ func TestLagSinkAndScheduleDelay(t *testing.T) {
 type sinkFuncLag func(profiler.LagSample) error
 
 func (f sinkFuncLag) Write(l profiler.LagSample) error { return f(l) }
+
+// With a Producer, the per-chunk metrics come from it, with the same
+// attributes and bucket boundaries, and not from the MeterProvider twice.
+func TestProducerAggregatesPerChunkMetrics(t *testing.T) {
+	srv := newHeaderServer(t)
+	prod := telemetry.NewProducer()
+	reader := sdkmetric.NewManualReader(sdkmetric.WithProducer(prod))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	rec, err := telemetry.New(telemetry.Config{MeterProvider: mp, Producer: prod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := profiler.NewClient(profiler.ClientConfig{})
+	defer c.CloseIdleConnections()
+	s := rec.Wrap(profiler.Agent{}, c)
+	var itl, gaps int
+	for range 2 {
+		res, err := s.Stream(context.Background(), &profiler.Request{Agent: "a", URL: srv.URL, Model: "gemma3:latest", Prompt: "hi", Options: map[string]any{"num_predict": 6}},
+			func(*profiler.Message) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		itl += len(res.ITL)
+		gaps += res.Chunks - 1
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			seen[m.Name]++
+			if m.Name != telemetry.MetricTimePerOutputChunk && m.Name != telemetry.MetricChunkGap {
+				continue
+			}
+			dps := m.Data.(metricdata.Histogram[float64]).DataPoints
+			want := map[string]int{telemetry.MetricTimePerOutputChunk: itl, telemetry.MetricChunkGap: gaps}[m.Name]
+			if len(dps) != 1 || int(dps[0].Count) != want || m.Unit != "s" {
+				t.Errorf("%s: %d points, unit %q; want one with %d values", m.Name, len(dps), m.Unit, want)
+				continue
+			}
+			if got := attrString(dps[0].Attributes, "gen_ai.provider.name"); got != "ollama" {
+				t.Errorf("%s: gen_ai.provider.name %s", m.Name, got)
+			}
+			var sum uint64
+			for _, n := range dps[0].BucketCounts {
+				sum += n
+			}
+			if sum != dps[0].Count || len(dps[0].BucketCounts) != len(dps[0].Bounds)+1 || dps[0].Sum <= 0 {
+				t.Errorf("%s: inconsistent point %+v", m.Name, dps[0])
+			}
+		}
+	}
+	if seen[telemetry.MetricTimePerOutputChunk] != 1 || seen[telemetry.MetricChunkGap] != 1 || seen[telemetry.MetricOperationDuration] != 1 {
+		t.Errorf("metrics seen %v", seen)
+	}
+}

@@ -1,0 +1,118 @@
+package telemetry_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/metrics"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"tr117/profiler"
+	"tr117/sink"
+	"tr117/telemetry"
+)
+
+// benchMessages renders n generate messages as Ollama writes them, the
+// last one final.
+func benchMessages(n int) [][]byte {
+	words := []string{" the", " model", " streams", " one", " token", " per", " message", ","}
+	msgs := make([][]byte, 0, n)
+	for i := 0; i < n-1; i++ {
+		msgs = append(msgs, fmt.Appendf(nil, `{"model":"gemma3:latest","created_at":"2026-11-26T16:00:%02d.%06dZ","response":"%s","done":false}`+"\n", i%60, i%1000000, words[i%len(words)]))
+	}
+	return append(msgs, fmt.Appendf(nil, `{"model":"gemma3:latest","created_at":"2026-11-26T16:01:00.000000Z","response":"","done":true,"done_reason":"stop","total_duration":5000000000,"load_duration":10000000,"prompt_eval_count":40,"prompt_eval_duration":50000000,"eval_count":%d,"eval_duration":4900000000}`+"\n", n-1))
+}
+
+// flushBody returns one message per Read.
+type flushBody struct {
+	msgs   [][]byte
+	i, off int
+}
+
+func (b *flushBody) Read(p []byte) (int, error) {
+	if b.i >= len(b.msgs) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.msgs[b.i][b.off:])
+	if b.off += n; b.off == len(b.msgs[b.i]) {
+		b.i, b.off = b.i+1, 0
+	}
+	return n, nil
+}
+
+func (b *flushBody) Close() error { return nil }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func inProcessClient(msgs [][]byte) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return &http.Response{StatusCode: 200, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/x-ndjson"}}, Body: &flushBody{msgs: msgs}, Request: r}, nil
+	})}
+}
+
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkStreamOverhead is profiler's BenchmarkStreamOverhead (10,000
+// messages, one per read, chunk records to a CSV sink) with telemetry off
+// (the bare Client) and on (the Client wrapped by a Recorder on the real
+// SDK: every metric aggregated, the per-chunk ones by a Producer as
+// NewPipeline sets up, one span per stream batched to an exporter that
+// drops it), and on without the Producer for comparison. One iteration is
+// one whole stream.
+func BenchmarkStreamOverhead(b *testing.B) {
+	const n = 10000
+	msgs := benchMessages(n)
+	ctx := context.Background()
+	c := profiler.NewClient(profiler.ClientConfig{HTTPClient: inProcessClient(msgs)})
+	prod := telemetry.NewProducer()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader(sdkmetric.WithProducer(prod))))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
+	defer mp.Shutdown(ctx)
+	defer tp.Shutdown(ctx)
+	rec, err := telemetry.New(telemetry.Config{MeterProvider: mp, TracerProvider: tp, Producer: prod})
+	if err != nil {
+		b.Fatal(err)
+	}
+	slow, err := telemetry.New(telemetry.Config{MeterProvider: mp, TracerProvider: tp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		s    profiler.Streamer
+	}{{"off", c}, {"on", rec.Wrap(profiler.Agent{ID: "collector"}, c)}, {"on-without-producer", slow.Wrap(profiler.Agent{ID: "collector"}, c)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := &profiler.Request{Agent: "collector", URL: "http://ollama.invalid", Model: "gemma3:latest", Prompt: "hi", Chunks: sink.NewCSV[profiler.Chunk](io.Discard)}
+			fn := func(*profiler.Message) error { return nil }
+			b.ReportAllocs()
+			a0 := mallocs()
+			for b.Loop() {
+				res, err := bc.s.Stream(ctx, req, fn)
+				if err != nil || res.Messages != n {
+					b.Fatalf("%d messages, %v", res.Messages, err)
+				}
+			}
+			msgs := float64(b.N) * n
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
+			b.ReportMetric(float64(mallocs()-a0)/msgs, "allocs/msg")
+		})
+	}
+}
+
+func mallocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}

@@ -17,7 +17,7 @@ func TestDurHistBuckets(t *testing.T) {
 		h.record(d)
 	}
 	dp := h.point(attribute.NewSet(), time.Time{}, time.Time{})
-	if fmt.Sprint(dp.BucketCounts) != "[2 2 1]" || dp.Count != 5 || dp.Sum != 1.011000001 {
+	if fmt.Sprint(dp.BucketCounts) != "[2 2 1]" || dp.Count != 5 || dp.Sum != 1.012000001 {
 		t.Errorf("buckets %v count %d sum %v", dp.BucketCounts, dp.Count, dp.Sum)
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/telcmd"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -117,6 +118,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
 	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
+	var tel telcmd.Flags
+	tel.Register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: profiler [flags]")
 		fs.PrintDefaults()
@@ -151,6 +154,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = agentcmd.CheckURLFlag("profiler", "insight-ollama-url", *insightURL)
 	}
 	if err == nil {
+		_, err = tel.Export("profiler", os.Getenv)
+	}
+	if err == nil {
 		err = agentcmd.PrepareOutputDir(*outDir, *overwrite)
 	}
 	if err != nil {
@@ -167,7 +173,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:    *idle,
 		Warmup:         *warmup,
 	}
-	if err := profile(ctx, cfg, *runs, *outDir, stdout); err != nil {
+	sess, err := telcmd.Start(ctx, "profiler", tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg.Wrap = sess.Wrap(nil)
+	if err := profile(ctx, cfg, *runs, *outDir, stdout, stderr, sess); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
 			return agentcmd.ExitInterrupted
@@ -178,22 +190,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // profile runs cfg runs times, writing into dir, and returns an error
-// unless every agent of every run succeeded.
-func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout io.Writer) error {
+// unless every agent of every run succeeded. Telemetry's export failures
+// are reported on stderr and in summary.json, and do not fail the run.
+func profile(ctx context.Context, cfg profiler.Config, runs int, dir string, stdout, stderr io.Writer, sess *telcmd.Session) error {
 	results, used, errs := agentcmd.Series{
 		Cmd: "profiler", Config: cfg, Runs: runs, Dir: dir,
 		Each: func(rr *profiler.RunResult) error {
 			printRun(stdout, rr, runs)
 			return rr.WriteFile(dir)
 		},
+		Sinks: sess.Sinks,
 	}.Run(ctx, stdout)
+	st, terr := sess.Close(ctx)
+	if terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
 	rep := profiler.NewReport(results)
 	fmt.Fprintln(stdout, "summary:")
 	rep.WriteText(stdout)
 	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), struct {
-		Config profiler.Config `json:"config"`
-		Report profiler.Report `json:"report"`
-	}{used, rep}); err != nil {
+		Config    profiler.Config `json:"config"`
+		Report    profiler.Report `json:"report"`
+		Telemetry *telcmd.Summary `json:"telemetry,omitempty"`
+	}{used, rep, sess.Summary(st, terr)}); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

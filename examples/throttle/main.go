@@ -40,6 +40,7 @@ import (
 	"syscall"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/telcmd"
 	"tr117/profiler"
 	"tr117/sink"
 	"tr117/throttle"
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	numPredict := fs.Int("num-predict", 0, "num_predict option: most tokens per response (0: not sent)")
 	burst := fs.Int("burst", 0, "token bucket size (0: one second of tokens, as in the seed)")
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
+	var tel telcmd.Flags
+	tel.Register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: throttle [flags]")
 		fs.PrintDefaults()
@@ -105,6 +108,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			err = agentcmd.CheckURLFlag("throttle", "insight-ollama-url", *insightURL)
 		}
 		if err == nil {
+			_, err = tel.Export("throttle", os.Getenv)
+		}
+		if err == nil {
 			err = agentcmd.PrepareOutputDir(*outDir, *overwrite)
 		}
 	}
@@ -120,15 +126,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return throttle.New(*rate)
 	}
+	sess, err := telcmd.Start(ctx, "throttle", tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	cfg := profiler.Config{
 		Agents:   agents,
 		Scenario: sc,
 		Timeout:  agentcmd.NoneIfZero(*timeout),
-		Wrap: func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
+		Wrap: sess.Wrap(func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
 			return throttle.WrapEach(s, newLimiter)
-		},
+		}),
 	}
-	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout); err != nil {
+	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), *outDir, stdout, stderr, sess); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
 			return agentcmd.ExitInterrupted
@@ -152,9 +163,10 @@ type summaryDoc struct {
 	ThrottleRate float64         `json:"throttle_rate"`
 	Burst        int             `json:"burst"`
 	Report       profiler.Report `json:"report"`
+	Telemetry    *telcmd.Summary `json:"telemetry,omitempty"`
 }
 
-func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout io.Writer) error {
+func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, dir string, stdout, stderr io.Writer, sess *telcmd.Session) error {
 	results, used, errs := agentcmd.Series{
 		Cmd: "throttle", Config: cfg, Runs: runs, Dir: dir,
 		Each: func(rr *profiler.RunResult) error {
@@ -165,7 +177,12 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 			printRun(stdout, rr, runs, rate, doc.Backpressure)
 			return sink.WriteJSONFile(filepath.Join(dir, profiler.RunFileName(rr.Run)), doc)
 		},
+		Sinks: sess.Sinks,
 	}.Run(ctx, stdout)
+	st, terr := sess.Close(ctx)
+	if terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
 	fmt.Fprintf(stdout, "summary (cap %s):\n", capText(rate))
 	rep := profiler.NewReport(results)
 	rep.WriteText(stdout)
@@ -174,7 +191,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		// throttled reader finds many waiting at once.
 		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s is the measure of the cap)")
 	}
-	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep}); err != nil {
+	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep, Telemetry: sess.Summary(st, terr)}); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -37,6 +37,7 @@ import (
 	"syscall"
 	"time"
 
+	"tr117/examples/internal/telcmd"
 	"tr117/examples/suite/internal/backend"
 	"tr117/suite"
 )
@@ -82,7 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		samplerKind    = fs.String("sampler", "", "GPU sampler: auto (default), nvml or nvidia-smi")
 		lagInterval    = fs.Duration("lag-interval", 0, "scheduler-lag probe interval (default 10ms; the seed's was 100ms, too long for short runs)")
 		showPlanAndRun = fs.Bool("dry-run", false, "print the plan (as JSON, defaults filled in) and the runs it makes, and exit")
+		tel            telcmd.Flags
 	)
+	tel.Register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: suite [flags]\n\nRuns the TR117 plan (default: the seed's 25 runs) and writes a report.\n\nFlags:")
 		fs.PrintDefaults()
@@ -169,6 +172,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "suite: --sim-tokens-per-sec must be positive")
 		return 2
 	}
+	if _, err := tel.Export("suite", os.Getenv); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	full := plan.WithDefaults()
 	if *showPlanAndRun {
 		js, err := json.MarshalIndent(full, "", "  ")
@@ -201,6 +208,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Using Ollama at %s (collector) and %s (insight).\n\n", full.CollectorURL, full.InsightURL)
 	}
 
+	sess, err := telcmd.Start(ctx, "suite", tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	start := time.Now()
 	res, err := suite.Execute(ctx, suite.Config{
 		Plan:       plan,
@@ -209,8 +221,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Backend:    be.Name,
 		Simulator:  be.Sim,
 		Progress:   stdout,
+		Telemetry:  sess.Recorder(),
 	})
 	elapsed := time.Since(start).Round(time.Second)
+	if _, terr := sess.Close(ctx); terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
 	switch {
 	case err == nil:
 		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(*outputRoot, suite.ReportMarkdown))

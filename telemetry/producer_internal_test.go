@@ -13,20 +13,29 @@ import (
 func TestDurHistBuckets(t *testing.T) {
 	var h durHist
 	h.init([]float64{0.001, 0.01})
-	for _, d := range []time.Duration{0, time.Millisecond, time.Millisecond + 1, 10 * time.Millisecond, time.Second} {
-		h.record(d)
+	l := localHist{h: &h}
+	for _, d := range []time.Duration{0, time.Millisecond, time.Millisecond + 1} {
+		l.record(d)
 	}
+	l.merge()
+	l = localHist{h: &h}
+	for _, d := range []time.Duration{10 * time.Millisecond, time.Second} {
+		l.record(d)
+	}
+	l.merge()
 	dp := h.point(attribute.NewSet(), time.Time{}, time.Time{})
 	if fmt.Sprint(dp.BucketCounts) != "[2 2 1]" || dp.Count != 5 || dp.Sum != 1.012000001 {
 		t.Errorf("buckets %v count %d sum %v", dp.BucketCounts, dp.Count, dp.Sum)
 	}
 }
 
-func BenchmarkDurHistRecord(b *testing.B) {
+func BenchmarkLocalHistRecord(b *testing.B) {
 	var h durHist
-	h.init(DurationBuckets)
+	h.init(FineBuckets)
+	l := localHist{h: &h}
 	b.ReportAllocs()
 	for b.Loop() {
-		h.record(3 * time.Millisecond)
+		l.record(3 * time.Millisecond)
 	}
+	l.merge()
 }

@@ -167,7 +167,11 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
 		sent.Header = h
 	}
-	sent.Chunks = &chunkTap{gap: r.chunkGap, opts: a.base, series: a.chunks, next: req.Chunks}
+	tap := &chunkTap{gap: r.chunkGap, opts: a.base, next: req.Chunks}
+	if a.chunks != nil {
+		tap.local = &localHist{h: &a.chunks.chunkGap}
+	}
+	sent.Chunks = tap
 	var f firsts
 	res, err := s.next.Stream(ctx, &sent, func(m *profiler.Message) error {
 		if !f.hasMsg {
@@ -178,6 +182,9 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 		}
 		return fn(m)
 	})
+	if tap.local != nil {
+		tap.local.merge()
+	}
 	if res == nil {
 		return res, err
 	}
@@ -189,20 +196,21 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 	return res, err
 }
 
-// chunkTap records each chunk's gap, in the Producer's series when there
-// is one, and passes the chunk on.
+// chunkTap records each chunk's gap, into a local histogram merged into
+// the Producer's series at the end when there is a Producer, and passes the
+// chunk on.
 type chunkTap struct {
-	gap    metric.Float64Histogram
-	opts   []metric.RecordOption
-	series *chunkSeries
-	next   sink.Sink[profiler.Chunk]
+	gap   metric.Float64Histogram
+	opts  []metric.RecordOption
+	local *localHist
+	next  sink.Sink[profiler.Chunk]
 }
 
 func (t *chunkTap) Write(c profiler.Chunk) error {
 	switch {
 	case !c.HasGap():
-	case t.series != nil:
-		t.series.chunkGap.record(c.Gap)
+	case t.local != nil:
+		t.local.record(c.Gap)
 	default:
 		t.gap.Record(context.Background(), c.Gap.Seconds(), t.opts...)
 	}
@@ -231,9 +239,11 @@ func (r *Recorder) record(ctx context.Context, a *attrs, res *profiler.Result, e
 		r.ttfc.Record(bg, f.msg.Seconds(), a.base...)
 	}
 	if a.chunks != nil {
+		l := localHist{h: &a.chunks.tpoc}
 		for _, d := range res.ITL {
-			a.chunks.tpoc.record(d)
+			l.record(d)
 		}
+		l.merge()
 	} else {
 		for _, d := range res.ITL {
 			r.tpoc.Record(bg, d.Seconds(), a.base...)

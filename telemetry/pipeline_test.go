@@ -3,6 +3,8 @@ package telemetry_test
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,90 @@ func TestPipelineOff(t *testing.T) {
 	}
 	if st, err := p.Shutdown(context.Background()); err != nil || st != (telemetry.ExportStats{}) {
 		t.Errorf("Shutdown: %+v, %v", st, err)
+	}
+}
+
+// A collector that accepts connections and never answers holds up only
+// Shutdown, which ctx bounds; the request itself is not held, and the
+// exports that timed out are counted.
+func TestPipelineCollectorSlow(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // read nothing, answer nothing
+		}
+	}()
+	srv := newHeaderServer(t)
+	p, err := telemetry.NewPipeline(context.Background(), telemetry.PipelineConfig{
+		Name: "tr117-test",
+		OTLP: telemetry.ExportConfig{Endpoint: "http://" + ln.Addr().String(), Timeout: 300 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := telemetry.New(p.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := profiler.NewClient(profiler.ClientConfig{})
+	defer c.CloseIdleConnections()
+	if _, err := rec.Wrap(profiler.Agent{}, c).Stream(context.Background(),
+		&profiler.Request{URL: srv.URL, Model: "gemma3:latest", Prompt: "hi", Options: map[string]any{"num_predict": 4}},
+		func(*profiler.Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := p.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("Shutdown: %v (stats %+v)", err, st)
+	}
+	if st.MetricFailures != 1 || st.SpanFailures != 1 || !strings.Contains(st.LastError, "deadline") {
+		t.Errorf("stats %+v, want one timed-out export of each", st)
+	}
+	ln.Close()
+	<-accepted
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// A collector that refuses the data (HTTP 400, as for a malformed or
+// unauthorised export) is counted like one that is down.
+func TestPipelineCollectorRefuses(t *testing.T) {
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "refused", http.StatusBadRequest)
+	}))
+	defer refuse.Close()
+	srv := newHeaderServer(t)
+	p, err := telemetry.NewPipeline(context.Background(), telemetry.PipelineConfig{Name: "tr117-test", OTLP: telemetry.ExportConfig{Endpoint: refuse.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := telemetry.New(p.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := profiler.NewClient(profiler.ClientConfig{})
+	defer c.CloseIdleConnections()
+	if _, err := rec.Wrap(profiler.Agent{}, c).Stream(context.Background(),
+		&profiler.Request{URL: srv.URL, Model: "gemma3:latest", Prompt: "hi", Options: map[string]any{"num_predict": 4}},
+		func(*profiler.Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Shutdown(context.Background())
+	if err != nil || st.MetricFailures != 1 || st.SpanFailures != 1 || !strings.Contains(st.FirstError, "400") {
+		t.Errorf("Shutdown: %+v, %v; want one refused export of each", st, err)
 	}
 }

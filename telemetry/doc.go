@@ -20,6 +20,11 @@
 //     its Result is recorded into the metrics with attribute sets built once
 //     per agent, and the span's trace id is written into Result.TraceID, from
 //     where it reaches the run file (agent metrics "trace_id").
+//   - A streamed message is the conventions' "chunk": time_to_first_chunk
+//     is the first message's arrival, time_per_output_chunk each
+//     inter-token latency (profiler.Result.ITL, between messages that carry
+//     a token). tr117.chunk.gap is the transport's view: the gap between
+//     reads of the body (profiler.Chunk.Gap).
 //   - [Recorder.LagSink] and [Recorder.RecordScheduleDelay] feed the
 //     scheduler-lag and schedule-delay histograms.
 //   - [NewPipeline] builds the providers a command exports with: OTLP over

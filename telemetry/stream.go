@@ -58,10 +58,9 @@ type attrs struct {
 	api                 profiler.API
 	model, url, agent   string
 	base, input, output []metric.RecordOption
-	span                []attribute.KeyValue
+	kv                  []attribute.KeyValue // the base set's attributes, for spans
 	spanName            string
 	chunks              *chunkSeries // nil without a Producer
-	baseKV              []attribute.KeyValue
 }
 
 func (r *Recorder) newAttrs(req *profiler.Request, api profiler.API) *attrs {
@@ -74,7 +73,7 @@ func (r *Recorder) newAttrs(req *profiler.Request, api profiler.API) *attrs {
 	if req.Agent != "" {
 		kv = append(kv, keyAgent.String(req.Agent))
 	}
-	a.baseKV = kv
+	a.kv = kv
 	set := func(extra ...attribute.KeyValue) []metric.RecordOption {
 		all := append(append([]attribute.KeyValue(nil), kv...), extra...)
 		return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(all...))}
@@ -85,7 +84,6 @@ func (r *Recorder) newAttrs(req *profiler.Request, api profiler.API) *attrs {
 	}
 	a.input = set(keyTokenType.String("input"))
 	a.output = set(keyTokenType.String("output"))
-	a.span = kv
 	a.spanName = op + " " + req.Model
 	return a
 }
@@ -93,7 +91,7 @@ func (r *Recorder) newAttrs(req *profiler.Request, api profiler.API) *attrs {
 // errorSet returns the attribute set with error.type t. It is built on
 // the failure path only.
 func (a *attrs) errorSet(t string) []metric.RecordOption {
-	all := append(append([]attribute.KeyValue(nil), a.baseKV...), keyErrorType.String(t))
+	all := append(append([]attribute.KeyValue(nil), a.kv...), keyErrorType.String(t))
 	return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(all...))}
 }
 
@@ -157,7 +155,7 @@ type firsts struct {
 func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
 	a := s.attrsFor(req)
 	r := s.r
-	ctx, span := r.tracer.Start(ctx, a.spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(a.span...))
+	ctx, span := r.tracer.Start(ctx, a.spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(a.kv...))
 	sent := *req
 	if r.tracing {
 		h := make(http.Header, len(req.Header)+1)

@@ -36,6 +36,46 @@ const (
 	keyAgent         = attribute.Key("tr117.agent")
 )
 
+// requestOptions maps Ollama's options to the conventions' request
+// attributes, set on spans.
+var requestOptions = []struct {
+	option string
+	key    attribute.Key
+	isInt  bool
+}{
+	{"num_predict", "gen_ai.request.max_tokens", true},
+	{"temperature", "gen_ai.request.temperature", false},
+	{"top_p", "gen_ai.request.top_p", false},
+	{"top_k", "gen_ai.request.top_k", false},
+	{"seed", "gen_ai.request.seed", true},
+	{"repeat_penalty", "tr117.request.repeat_penalty", false},
+}
+
+// optionAttrs returns the request attributes of the options that are set
+// to numbers.
+func optionAttrs(opts map[string]any) []attribute.KeyValue {
+	var kv []attribute.KeyValue
+	for _, o := range requestOptions {
+		var f float64
+		switch v := opts[o.option].(type) {
+		case int:
+			f = float64(v)
+		case int64:
+			f = float64(v)
+		case float64:
+			f = v
+		default:
+			continue
+		}
+		if o.isInt {
+			kv = append(kv, o.key.Int64(int64(f)))
+		} else {
+			kv = append(kv, o.key.Float64(f))
+		}
+	}
+	return kv
+}
+
 // Span event names: the first message carrying a token (content or
 // thinking text), and the first carrying content (TTFT).
 const (
@@ -156,6 +196,9 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 	a := s.attrsFor(req)
 	r := s.r
 	ctx, span := r.tracer.Start(ctx, a.spanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(a.kv...))
+	if span.IsRecording() && len(req.Options) > 0 {
+		span.SetAttributes(optionAttrs(req.Options)...)
+	}
 	sent := *req
 	if r.tracing {
 		h := make(http.Header, len(req.Header)+1)

@@ -94,7 +94,7 @@ func TestWrapTracesAndRecords(t *testing.T) {
 	s := rec.Wrap(profiler.Agent{ID: "collector"}, c)
 	var chunks []profiler.Chunk
 	req := &profiler.Request{Agent: "collector", URL: srv.URL, API: profiler.APIChat, Model: "gemma3:latest", Prompt: "hi",
-		Options: map[string]any{"num_predict": 8},
+		Options: map[string]any{"num_predict": 8, "temperature": 0.5, "top_k": "x"},
 		Chunks:  sinkFunc(func(c profiler.Chunk) error { chunks = append(chunks, c); return nil })}
 	res, err := s.Stream(context.Background(), req, func(*profiler.Message) error { return nil })
 	if err != nil {
@@ -138,7 +138,8 @@ func TestWrapTracesAndRecords(t *testing.T) {
 	for k, v := range map[string]string{
 		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "ollama", "gen_ai.request.model": "gemma3:latest",
 		"server.address": "127.0.0.1", "server.port": port, "gen_ai.usage.output_tokens": strconv.Itoa(res.Final.EvalCount),
-		"gen_ai.response.finish_reasons": `["length"]`,
+		"gen_ai.response.finish_reasons": `["length"]`, "gen_ai.request.max_tokens": "8", "gen_ai.request.temperature": "0.5",
+		"gen_ai.request.top_k": "<missing>",
 	} {
 		if got := attrString(sattrs, k); got != v {
 			t.Errorf("span attribute %s = %s, want %s", k, got, v)

@@ -52,6 +52,10 @@ type ExportConfig struct {
 	// ServiceName is the service.name resource attribute
 	// (OTEL_SERVICE_NAME). Default: the name the pipeline is given.
 	ServiceName string `json:"service_name,omitempty"`
+	// NoTraces and NoMetrics turn one signal's export off
+	// (OTEL_TRACES_EXPORTER=none, OTEL_METRICS_EXPORTER=none).
+	NoTraces  bool `json:"no_traces,omitempty"`
+	NoMetrics bool `json:"no_metrics,omitempty"`
 }
 
 // Enabled reports whether an endpoint is set.
@@ -111,7 +115,26 @@ func ExportConfigFromEnv(getenv func(string) string) (ExportConfig, error) {
 		}
 	}
 	c.ServiceName = strings.TrimSpace(getenv("OTEL_SERVICE_NAME"))
+	if c.NoTraces, err = envExporterNone(getenv, "OTEL_TRACES_EXPORTER"); err != nil {
+		return c, err
+	}
+	if c.NoMetrics, err = envExporterNone(getenv, "OTEL_METRICS_EXPORTER"); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// envExporterNone reads OTEL_{TRACES,METRICS}_EXPORTER: "otlp" (or
+// unset) exports, "none" does not; other exporters are not built in.
+func envExporterNone(getenv func(string) string, name string) (bool, error) {
+	switch v := strings.TrimSpace(getenv(name)); v {
+	case "", "otlp":
+		return false, nil
+	case "none":
+		return true, nil
+	default:
+		return false, fmt.Errorf("telemetry: %s=%q: want otlp or none", name, v)
+	}
 }
 
 // ParseProtocol accepts "http/protobuf" and "grpc". "http/json", which the

@@ -18,12 +18,14 @@ func TestExportConfigFromEnv(t *testing.T) {
 		"OTEL_METRIC_EXPORT_INTERVAL": "1000",
 		"OTEL_EXPORTER_OTLP_HEADERS":  "api-key=a%20b, x=1",
 		"OTEL_SERVICE_NAME":           "bench",
+		"OTEL_TRACES_EXPORTER":        "none",
+		"OTEL_METRICS_EXPORTER":       "otlp",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.Enabled() || c.Endpoint != "http://127.0.0.1:4318" || c.Protocol != "grpc" || c.Timeout != 2500*time.Millisecond ||
-		c.MetricInterval != time.Second || c.Headers["api-key"] != "a b" || c.Headers["x"] != "1" || c.ServiceName != "bench" {
+		c.MetricInterval != time.Second || c.Headers["api-key"] != "a b" || c.Headers["x"] != "1" || c.ServiceName != "bench" || !c.NoTraces || c.NoMetrics {
 		t.Errorf("got %+v", c)
 	}
 	if c, err := telemetry.ExportConfigFromEnv(envOf(nil)); err != nil || c.Enabled() {
@@ -50,6 +52,7 @@ func TestExportConfigFromEnvRejects(t *testing.T) {
 		{map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, "OTEL_EXPORTER_OTLP_TIMEOUT"},
 		{map[string]string{"OTEL_METRIC_EXPORT_INTERVAL": "-5"}, "OTEL_METRIC_EXPORT_INTERVAL"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "novalue"}, "OTEL_EXPORTER_OTLP_HEADERS"},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"},
 	} {
 		_, err := telemetry.ExportConfigFromEnv(envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

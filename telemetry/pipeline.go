@@ -125,10 +125,22 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		readers = append(readers, metric.WithReader(metric.NewPeriodicReader(&countedMetrics{me, &p.count},
-			metric.WithInterval(o.MetricInterval), metric.WithTimeout(o.Timeout), metric.WithProducer(p.prod))))
-		p.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-			sdktrace.WithBatcher(&countedSpans{se, &p.count}, sdktrace.WithExportTimeout(o.Timeout)))
+		// An exporter of a signal turned off is closed at once (a gRPC one
+		// holds a connection).
+		if o.NoMetrics {
+			_ = me.Shutdown(ctx)
+		}
+		if o.NoTraces {
+			_ = se.Shutdown(ctx)
+		}
+		if !o.NoMetrics {
+			readers = append(readers, metric.WithReader(metric.NewPeriodicReader(&countedMetrics{me, &p.count},
+				metric.WithInterval(o.MetricInterval), metric.WithTimeout(o.Timeout), metric.WithProducer(p.prod))))
+		}
+		if !o.NoTraces {
+			p.tp = sdktrace.NewTracerProvider(sdktrace.WithResource(res),
+				sdktrace.WithBatcher(&countedSpans{se, &p.count}, sdktrace.WithExportTimeout(o.Timeout)))
+		}
 	}
 	if len(readers) > 0 {
 		p.mp = metric.NewMeterProvider(append(readers, metric.WithResource(res))...)

@@ -184,3 +184,21 @@ func TestPipelineCollectorRefuses(t *testing.T) {
 		t.Errorf("Shutdown: %+v, %v; want one refused export of each", st, err)
 	}
 }
+
+// OTEL_TRACES_EXPORTER=none leaves the metrics: no TracerProvider, so no
+// span and no traceparent, and nothing left running.
+func TestPipelineNoTraces(t *testing.T) {
+	for _, proto := range []string{telemetry.ProtocolHTTP, telemetry.ProtocolGRPC} {
+		p, err := telemetry.NewPipeline(context.Background(), telemetry.PipelineConfig{Name: "x",
+			OTLP: telemetry.ExportConfig{Endpoint: "http://" + closedPort(t), Protocol: proto, NoTraces: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := p.Config(); c.TracerProvider != nil || c.MeterProvider == nil {
+			t.Errorf("%s: providers %+v, want metrics only", proto, c)
+		}
+		if _, err := p.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}
+}

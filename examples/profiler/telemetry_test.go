@@ -189,8 +189,9 @@ func TestProfilerBadTelemetryConfig(t *testing.T) {
 }
 
 // A real Prometheus scrapes --metrics-addr while the profiler runs against
-// the real tiny Ollama: the GenAI duration histogram and a GPU series (from
-// the fake nvidia-smi on PATH) are there and above zero.
+// the real tiny Ollama: the GenAI duration histogram, a per-chunk one (from
+// the Producer), the scheduler lag and a GPU series (from the fake
+// nvidia-smi on PATH) are there and above zero.
 func TestProfilerPrometheusScrapes(t *testing.T) {
 	inst := ollamaserver.Start(t, 1)[0]
 	addr := closedAddr(t)
@@ -214,7 +215,8 @@ func TestProfilerPrometheusScrapes(t *testing.T) {
 	}()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
-	for _, q := range []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`, `gpu_power_watts`} {
+	for _, q := range []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`,
+		`gen_ai_client_operation_time_per_output_chunk_seconds_count`, `tr117_scheduler_lag_seconds_count`, `gpu_power_watts`} {
 		v, err := prom.WaitPositive(wctx, q)
 		if err != nil {
 			t.Error(err)

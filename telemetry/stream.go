@@ -184,10 +184,23 @@ func (s *streamer) attrsFor(req *profiler.Request) *attrs {
 	return a
 }
 
-// firsts notes when the first message and the first token arrived.
+// firsts notes when the first message, the first token (content or
+// thinking text) and the first content arrived.
 type firsts struct {
-	msg, token       time.Duration
-	hasMsg, hasToken bool
+	msg, token, content          time.Duration
+	hasMsg, hasToken, hasContent bool
+}
+
+func (f *firsts) note(m *profiler.Message) {
+	if !f.hasMsg {
+		f.msg, f.hasMsg = m.Arrival, true
+	}
+	if !f.hasToken && m.Tokens > 0 {
+		f.token, f.hasToken = m.Arrival, true
+	}
+	if !f.hasContent && len(m.Content) > 0 {
+		f.content, f.hasContent = m.Arrival, true
+	}
 }
 
 // Stream traces one request: a client span around the inner Stream, the
@@ -215,12 +228,7 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 	sent.Chunks = tap
 	var f firsts
 	res, err := s.next.Stream(ctx, &sent, func(m *profiler.Message) error {
-		if !f.hasMsg {
-			f.msg, f.hasMsg = m.Arrival, true
-		}
-		if !f.hasToken && m.Tokens > 0 {
-			f.token, f.hasToken = m.Arrival, true
-		}
+		f.note(m)
 		return fn(m)
 	})
 	if tap.local != nil {
@@ -312,8 +320,8 @@ func (r *Recorder) endSpan(span trace.Span, res *profiler.Result, err error, f f
 	if f.hasToken {
 		span.AddEvent(EventFirstToken, trace.WithTimestamp(start.Add(f.token)))
 	}
-	if res.HasTTFT {
-		span.AddEvent(EventFirstContentToken, trace.WithTimestamp(start.Add(res.TTFT)))
+	if f.hasContent {
+		span.AddEvent(EventFirstContentToken, trace.WithTimestamp(start.Add(f.content)))
 	}
 	if fin := res.Final; fin != nil {
 		span.SetAttributes(keyInputTokens.Int(fin.PromptEvalCount), keyOutputTokens.Int(fin.EvalCount))

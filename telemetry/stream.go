@@ -234,7 +234,8 @@ func (s *streamer) Stream(ctx context.Context, req *profiler.Request, fn func(*p
 	if tap.local != nil {
 		tap.local.merge()
 	}
-	if res == nil {
+	if res == nil { // a Streamer that broke its contract
+		span.End()
 		return res, err
 	}
 	if sc := span.SpanContext(); sc.HasTraceID() {

@@ -1,8 +1,6 @@
 package profiler
 
 import (
-	"tr117/internal/simmark"
-
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"tr117/internal/simmark"
 )
 
 // stream is the state of one Client.Stream call, pooled between calls so
@@ -119,6 +119,9 @@ func (s *stream) post(noUsage bool) (*http.Response, error) {
 	}
 	if k := s.c.cfg.APIKey; k != "" {
 		hreq.Header.Set("Authorization", "Bearer "+k)
+	}
+	for k, v := range s.req.Header {
+		hreq.Header[k] = v
 	}
 	resp, err := s.c.http.Do(hreq)
 	s.res.Trace = tt.result()

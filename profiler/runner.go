@@ -396,6 +396,9 @@ type AgentMetrics struct {
 	// SoloTotalDurationMS (nil when either is missing).
 	SoloTotalDurationMS *float64 `json:"solo_total_duration_ms"`
 	Slowdown            *float64 `json:"slowdown"`
+	// TraceID is the request's trace id when it was traced
+	// (tr117/telemetry), so the row can be found in a trace viewer.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // ITLSummary is a compact summary of inter-token latencies in ms.
@@ -695,4 +698,5 @@ func fillAgent(ar *AgentResult) {
 	m.WroteRequestMS = msPtr(res.Trace.WroteRequest)
 	m.FirstByteMS = msPtr(res.Trace.FirstByte)
 	m.Messages, m.Chunks, m.Bytes = res.Messages, res.Chunks, res.Bytes
+	m.TraceID = res.TraceID
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -93,6 +94,9 @@ type Request struct {
 	// temperature, top_p, top_k, seed and stop under their own names; the
 	// others are not sent.
 	Options map[string]any `json:"options,omitempty"`
+	// Header, when set, holds extra HTTP headers for the request (W3C
+	// traceparent from tr117/telemetry). Client sends them after its own.
+	Header http.Header `json:"-"`
 }
 
 // Message is one streamed message as handed to a Streamer's callback. The
@@ -304,6 +308,9 @@ type Result struct {
 	// stream_options.include_usage and the request was sent again
 	// without it: the only token count is then the client's.
 	ClientCounted bool
+	// TraceID is the hex trace id of the request's span, set by a
+	// Streamer wrapper that traces (tr117/telemetry); empty otherwise.
+	TraceID string
 }
 
 // tpotTokens is the token count TPOT divides by: the client's, or the

@@ -126,6 +126,17 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 	}
 	sc, _ := profiler.ParseScenario(r.plan.Scenario)
 	c := &condition{key: key, chunks: &switchSink[profiler.Chunk]{}, lag: &switchSink[profiler.LagSample]{}}
+	var lag sink.Sink[profiler.LagSample] = c.lag
+	if rec := r.cfg.Telemetry; rec != nil {
+		lag = rec.LagSink(c.lag)
+		inner := wrap
+		wrap = func(a profiler.Agent, s profiler.Streamer) profiler.Streamer {
+			if inner != nil {
+				s = inner(a, s)
+			}
+			return rec.Wrap(a, s)
+		}
+	}
 	c.runner, err = profiler.NewRunner(profiler.Config{
 		Agents:         agents,
 		Scenario:       sc,
@@ -137,7 +148,7 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 		SoloBaseline:   *r.plan.SoloBaseline && run.Phase != PhaseHardware,
 		Consumer:       consumerFor(run),
 		Wrap:           wrap,
-	}, profiler.Sinks{Chunks: c.chunks, Lag: c.lag})
+	}, profiler.Sinks{Chunks: c.chunks, Lag: lag})
 	if err != nil {
 		return nil, fmt.Errorf("suite: %s: %w", run, err)
 	}

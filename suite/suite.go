@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tr117/gpumon"
+	"tr117/telemetry"
 )
 
 // DefaultOutputRoot is where results go when Config.OutputRoot is empty.
@@ -72,6 +73,10 @@ type Config struct {
 	// CommandOutput receives the stdout and stderr of hardware template
 	// commands in addition to their log files. nil: log files only.
 	CommandOutput io.Writer `json:"-"`
+	// Telemetry, when set, traces and records every measured request of
+	// the dual-agent runs (its Wrap goes outermost) and the scheduler lag.
+	// Hardware template commands are other processes: not recorded.
+	Telemetry *telemetry.Recorder `json:"-"`
 }
 
 // Result is what [Execute] did.

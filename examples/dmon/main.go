@@ -1,7 +1,7 @@
 // Command dmon runs a command while sampling the GPUs, the Go successor of
 // the seed's dmon_wrapper.py:
 //
-//	go run ./examples/dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...
+//	go run ./examples/dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] [--metrics-addr ADDR] -- COMMAND ARGS...
 //
 // It runs COMMAND directly (no shell), forwards SIGINT and SIGTERM to it
 // (a Ctrl-C at a terminal reaches COMMAND from the terminal as well, since
@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"tr117/examples/internal/cli"
+	"tr117/examples/internal/telcmd"
 	"tr117/gpumon"
 	"tr117/sink"
 )
@@ -61,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	interval := fs.Duration("interval", gpumon.DefaultInterval, "sampling interval (10ms or more)")
 	samplerFlag := fs.String("sampler", "auto", "sampler: auto, nvml or nvidia-smi")
 	smiPath := fs.String("nvidia-smi", "", "nvidia-smi executable (default: nvidia-smi on PATH)")
+	metricsAddr := fs.String("metrics-addr", "", "serve the GPUs' Prometheus metrics at http://ADDR/metrics while COMMAND runs, :9464 for example (default: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...")
 		fs.PrintDefaults()
@@ -117,6 +119,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	m := gpumon.NewMonitor(s, csv, gpumon.Config{Interval: *interval})
+	// The OTEL_* variables are COMMAND's: dmon itself exports nothing over
+	// OTLP, it only serves its GPU collector.
+	noEnv := func(string) string { return "" }
+	tel, err := telcmd.Start(ctx, "dmon", telcmd.Flags{MetricsAddr: *metricsAddr}, noEnv, m)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		csv.Close()
+		return 2
+	}
+	defer func() {
+		if _, err := tel.Close(ctx); err != nil {
+			fmt.Fprintln(stderr, err)
+		}
+	}()
 	// Without a GPU the monitor never runs; the report still bounds the
 	// command's run (it said 0001-01-01 otherwise).
 	started := time.Now()

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +34,10 @@ func TestMain(m *testing.M) {
 		n, _ := strconv.Atoi(strings.TrimPrefix(mode, "exit:"))
 		fmt.Println("helper ran")
 		os.Exit(n)
+	case strings.HasPrefix(mode, "scrape:"):
+		// Fetch dmon's metrics while it runs us; exit 0 if they hold a
+		// GPU's power reading.
+		os.Exit(scrapeGPU(strings.TrimPrefix(mode, "scrape:")))
 	case strings.HasPrefix(mode, "wait:"):
 		// Write our pid, then wait to be signalled (the default action
 		// for SIGTERM ends the process with that signal).
@@ -190,5 +197,51 @@ func TestWritesMetricsWithFakeSMI(t *testing.T) {
 		if strings.Contains(string(b), key) {
 			t.Errorf("gpu_summary.json has %s:\n%s", key, b)
 		}
+	}
+}
+
+// scrapeGPU fetches http://addr/metrics, retrying for up to 10 s while the
+// first sample arrives, and returns 0 once it holds gpu_power_watts and
+// gpu_up 1, else 3.
+func scrapeGPU(addr string) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "gpu_power_watts{") && strings.Contains(string(b), "gpu_up 1") {
+				return 0
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 3
+}
+
+func TestMetricsAddrServesGPUs(t *testing.T) {
+	t.Setenv(gpumontest.FakeSMIEnv, "1")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var errb bytes.Buffer
+	args := []string{"--output-dir", t.TempDir(), "--sampler", "nvidia-smi", "--nvidia-smi", os.Args[0], "--interval", "20ms",
+		"--metrics-addr", addr, "--", os.Args[0], "dmon-helper", "scrape:" + addr}
+	if got := run(context.Background(), args, &bytes.Buffer{}, &errb); got != 0 {
+		t.Fatalf("exit %d (3: the command found no GPU series at --metrics-addr); stderr %s", got, errb.String())
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Error("--metrics-addr still served after dmon returned")
+	}
+}
+
+func TestMetricsAddrBad(t *testing.T) {
+	var errb bytes.Buffer
+	args := append(noGPU(t.TempDir()), "--metrics-addr", "127.0.0.1:99999", "--", os.Args[0], "dmon-helper", "exit:0")
+	if got := run(context.Background(), args, &bytes.Buffer{}, &errb); got != 2 || !strings.Contains(errb.String(), "--metrics-addr") {
+		t.Errorf("exit %d, stderr %q; want 2 naming --metrics-addr", got, errb.String())
 	}
 }

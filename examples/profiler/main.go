@@ -50,6 +50,7 @@ import (
 
 	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/cli"
+	"tr117/examples/internal/telcmd"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -149,6 +150,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
 	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
 	conc := agentcmd.ConcurrencyFlags(fs)
+	var tel telcmd.Flags
+	tel.Register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: profiler [flags]
 
@@ -195,6 +198,9 @@ Flags:`)
 	if err == nil {
 		err = agentcmd.CheckURLFlag("profiler", "insight-url", *insightURL)
 	}
+	if err == nil {
+		_, err = tel.Export("profiler", os.Getenv)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -220,7 +226,13 @@ Flags:`)
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if err := profile(ctx, cfg, *runs, t, stdout); err != nil {
+	sess, err := telcmd.Start(ctx, "profiler", tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cfg.Wrap = sess.Wrap(nil)
+	if err := profile(ctx, cfg, *runs, t, stdout, stderr, sess); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
 			return agentcmd.ExitInterrupted
@@ -231,8 +243,9 @@ Flags:`)
 }
 
 // profile runs cfg runs times, writing into dir, and returns an error
-// unless every agent of every run succeeded.
-func profile(ctx context.Context, cfg profiler.Config, runs int, t *agentcmd.Target, stdout io.Writer) error {
+// unless every agent of every run succeeded. Telemetry's export failures
+// are reported on stderr and in summary.json, and do not fail the run.
+func profile(ctx context.Context, cfg profiler.Config, runs int, t *agentcmd.Target, stdout, stderr io.Writer, sess *telcmd.Session) error {
 	dir := t.Dir
 	results, used, errs := agentcmd.Series{
 		Cmd: "profiler", Config: cfg, Runs: runs, Dir: dir,
@@ -240,7 +253,12 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, t *agentcmd.Tar
 			printRun(stdout, rr, runs)
 			return rr.WriteFile(dir)
 		},
+		Sinks: sess.Sinks,
 	}.Run(ctx, stdout)
+	st, terr := sess.Close(ctx)
+	if terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
 	defer t.Cleanup(stdout, results)
 	if len(results) == 0 { // nothing ran: no summary of nothing
 		return errors.Join(errs...)
@@ -249,9 +267,10 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, t *agentcmd.Tar
 	fmt.Fprintln(stdout, "summary:")
 	rep.WriteText(stdout)
 	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), struct {
-		Config profiler.Config `json:"config"`
-		Report profiler.Report `json:"report"`
-	}{used, rep}); err != nil {
+		Config    profiler.Config `json:"config"`
+		Report    profiler.Report `json:"report"`
+		Telemetry *telcmd.Summary `json:"telemetry,omitempty"`
+	}{used, rep, sess.Summary(st, terr)}); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -16,12 +16,17 @@ import (
 	"go.uber.org/goleak"
 
 	"tr117/examples/internal/cmdtest"
+	"tr117/gpumon/gpumontest"
 	"tr117/profiler"
 	"tr117/profiler/ollamatest"
 )
 
 func TestMain(m *testing.M) {
 	cmdtest.RunMainIfChild(envRunMain, "profiler", main)
+	if os.Getenv(gpumontest.FakeSMIEnv) != "" {
+		// Run as nvidia-smi, for the Prometheus test's GPU series.
+		os.Exit(gpumontest.FakeSMIMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }
 

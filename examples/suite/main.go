@@ -46,6 +46,7 @@ import (
 	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/backend"
 	"tr117/examples/internal/cli"
+	"tr117/examples/internal/telcmd"
 	"tr117/suite"
 )
 
@@ -94,7 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ceilingCosts   = fs.String("ceiling-costs", "", "CPU costs per message the ceiling sweep compares (default 0,50us,100us,200us,400us)")
 		soloBaseline   = fs.Bool("solo-baseline", true, "each dual-agent run first streams every agent alone, for the true speedup")
 		showPlanAndRun = fs.Bool("dry-run", false, "print the plan (as JSON, defaults filled in) and the runs it makes, and exit")
+		tel            telcmd.Flags
 	)
+	tel.Register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: suite [flags]\n\nRuns the TR117 plan (default: the seed's 25 runs) and writes a report.\n\nFlags:")
 		fs.PrintDefaults()
@@ -192,6 +195,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "suite: --sim-tokens-per-sec must be positive")
 		return 2
 	}
+	if _, err := tel.Export("suite", os.Getenv); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	full := plan.WithDefaults()
 	if *showPlanAndRun {
 		js, err := json.MarshalIndent(full, "", "  ")
@@ -235,6 +242,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Using Ollama at %s (collector) and %s (insight).\n\n", full.CollectorURL, full.InsightURL)
 	}
 
+	sess, err := telcmd.Start(ctx, "suite", tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	start := time.Now()
 	res, err := suite.Execute(ctx, suite.Config{
 		Plan:       plan,
@@ -243,8 +255,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Backend:    be.Name,
 		Simulator:  be.Sim,
 		Progress:   stdout,
+		Telemetry:  sess.Recorder(),
 	})
 	elapsed := time.Since(start).Round(time.Second)
+	if _, terr := sess.Close(ctx); terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
 	switch {
 	case err == nil:
 		fmt.Fprintf(stdout, "\nDone in %s: %d runs (%d resumed). Report: %s\n", elapsed, res.Ran+res.Resumed, res.Resumed, filepath.Join(root, suite.ReportMarkdown))

@@ -52,6 +52,7 @@ import (
 
 	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/cli"
+	"tr117/examples/internal/telcmd"
 	"tr117/profiler"
 	"tr117/sink"
 	"tr117/throttle"
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	conc := agentcmd.ConcurrencyFlags(fs)
 	streamFlags := agentcmd.AddStreamFlags(fs)
+	var tel telcmd.Flags
+	tel.Register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: throttle [flags]
 
@@ -127,6 +130,9 @@ Flags:`)
 		if err == nil {
 			err = agentcmd.CheckURLFlag("throttle", "insight-url", *insightURL)
 		}
+		if err == nil {
+			_, err = tel.Export("throttle", os.Getenv)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -147,20 +153,25 @@ Flags:`)
 		}
 		return throttle.New(*rate)
 	}
+	sess, err := telcmd.Start(ctx, "throttle", tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	cfg := profiler.Config{
 		Agents:   agents,
 		Scenario: sc,
 		Timeout:  agentcmd.NoneIfZero(*timeout),
-		Wrap: func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
+		Wrap: sess.Wrap(func(_ profiler.Agent, s profiler.Streamer) profiler.Streamer {
 			return throttle.WrapEach(s, newLimiter)
-		},
+		}),
 	}
 	conc.Apply(&cfg)
 	if err := streamFlags.Apply("throttle", &cfg); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), t, stdout); err != nil {
+	if err := throttled(ctx, cfg, *runs, *rate, newLimiter().Burst(), t, stdout, stderr, sess); err != nil {
 		fmt.Fprintln(stderr, err)
 		if ctx.Err() != nil {
 			return agentcmd.ExitInterrupted
@@ -184,9 +195,10 @@ type summaryDoc struct {
 	ThrottleRate float64         `json:"throttle_rate"`
 	Burst        int             `json:"burst"`
 	Report       profiler.Report `json:"report"`
+	Telemetry    *telcmd.Summary `json:"telemetry,omitempty"`
 }
 
-func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, t *agentcmd.Target, stdout io.Writer) error {
+func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64, burst int, t *agentcmd.Target, stdout, stderr io.Writer, sess *telcmd.Session) error {
 	dir := t.Dir
 	results, used, errs := agentcmd.Series{
 		Cmd: "throttle", Config: cfg, Runs: runs, Dir: dir,
@@ -198,7 +210,12 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 			printRun(stdout, rr, runs, rate, doc.Backpressure)
 			return rr.WriteFileWith(dir, doc)
 		},
+		Sinks: sess.Sinks,
 	}.Run(ctx, stdout)
+	st, terr := sess.Close(ctx)
+	if terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
 	defer t.Cleanup(stdout, results)
 	if len(results) == 0 { // nothing ran: no summary of nothing
 		return errors.Join(errs...)
@@ -211,7 +228,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		// throttled reader finds many waiting at once.
 		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s after the first token, (tokens - 1) / (total - TTFT), is the measure of the cap; the plain rate tokens / total also holds the TTFT)")
 	}
-	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep}); err != nil {
+	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep, Telemetry: sess.Summary(st, terr)}); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

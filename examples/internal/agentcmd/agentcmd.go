@@ -73,6 +73,9 @@ type Series struct {
 	// run_<i>.json and print the run's line; an error it returns is
 	// recorded and the series goes on.
 	Each func(rr *profiler.RunResult) error
+	// Sinks, when set, may add to the runner's sinks (telemetry's lag
+	// recording).
+	Sinks func(profiler.Sinks) profiler.Sinks
 }
 
 // Run creates the seed's CSVs in s.Dir, warms the agents up when
@@ -91,6 +94,9 @@ func (s Series) Run(ctx context.Context, warmupOut io.Writer) (results []*profil
 			errs = append(errs, err)
 		}
 	}()
+	if s.Sinks != nil {
+		sinks = s.Sinks(sinks)
+	}
 	r, err := profiler.NewRunner(s.Config, sinks)
 	if err != nil {
 		return nil, s.Config, []error{err}

@@ -2,7 +2,8 @@
 // fast as it is. It is the Go successor of the TR117 study's five Python
 // scripts, rebuilt as importable packages:
 //
-//   - tr117/profiler streams completions from Ollama and times every message
+//   - tr117/profiler streams completions from Ollama (native API) or any
+//     OpenAI-compatible server (SSE) and times every message
 //     and transport read, measures Go scheduler lag while it does, and runs
 //     several agents at once to compute multi-agent efficiency.
 //   - tr117/throttle puts a token bucket between the stream and its reader,
@@ -11,7 +12,12 @@
 //     power, utilisation, memory and PCIe traffic, and can be embedded in any
 //     service (Prometheus collector, JSON handler).
 //   - tr117/tokbench races tokenizers (Ollama's pure-Go ones, and Hugging
-//     Face's behind a build tag) over a corpus.
+//     Face's own library through its Node.js binding, or its Rust one behind
+//     a build tag) over a corpus, and proves their ids equal.
+//   - tr117/load drives a server with open-loop (constant, Poisson, gamma) or
+//     closed-loop traffic, sweeps to saturation, and reports goodput.
+//   - tr117/telemetry records OpenTelemetry GenAI metrics and one span per
+//     request into the caller's providers.
 //   - tr117/stats holds the percentiles, intervals, A/B tests and
 //     correlations every report is made of.
 //   - tr117/suite composes all of the above into the TR117 plan, resumable,
@@ -19,7 +25,8 @@
 //   - tr117/sink is where records go: CSV, JSON Lines or memory.
 //
 // Two packages serve tests and offline runs: tr117/profiler/ollamatest is an
-// in-process server speaking Ollama's wire protocol (what examples/suite runs
+// in-process server speaking Ollama's wire protocol and its OpenAI-compatible
+// /v1 endpoints (what examples/suite runs
 // when no Ollama answers), and tr117/gpumon/gpumontest is a fake nvidia-smi.
 //
 // Each pathway takes a config struct, streams records to the sinks it is

@@ -206,7 +206,7 @@ Flags:`)
 		return 2
 	}
 	t, code, err := agentcmd.Prepare(ctx, fs, agentcmd.Setup{Cmd: "profiler", Mode: *backendMode, Model: *model,
-		CollectorURL: *collectorURL, InsightURL: *insightURL, DirFlag: "output-dir", Dir: *outDir, Overwrite: *overwrite}, stdout)
+		CollectorURL: *collectorURL, InsightURL: *insightURL, DirFlag: "output-dir", Dir: *outDir, Overwrite: *overwrite, OpenAI: streamFlags.OpenAI()}, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return code

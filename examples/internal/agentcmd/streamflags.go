@@ -40,3 +40,9 @@ func (f *StreamFlags) Apply(cmd string, cfg *profiler.Config) error {
 	}
 	return nil
 }
+
+// OpenAI reports whether --api names an OpenAI-compatible API.
+func (f *StreamFlags) OpenAI() bool {
+	api, err := profiler.ParseAPI(*f.api)
+	return err == nil && api.OpenAI()
+}

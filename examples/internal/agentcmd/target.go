@@ -163,6 +163,10 @@ type Setup struct {
 	// DirFlag names the output-directory flag, Dir its value.
 	DirFlag, Dir string
 	Overwrite    bool
+	// OpenAI is set when the agents stream through an OpenAI-compatible
+	// API: the servers need not be Ollama, so unless Mode is sim they are
+	// used as given, without Ollama's version and model probes.
+	OpenAI bool
 }
 
 // Prepare checks, in this order and before anything is measured or
@@ -179,7 +183,7 @@ func Prepare(ctx context.Context, fs *flag.FlagSet, s Setup, stdout io.Writer) (
 	if err := CheckWritable(s.Cmd, dirs...); err != nil {
 		return nil, 1, err
 	}
-	be, err := Choose(ctx, s.Cmd, s.Mode, s.CollectorURL, s.InsightURL, s.Model)
+	be, err := choose(ctx, s)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ExitInterrupted, fmt.Errorf("%s: interrupted", s.Cmd)
@@ -195,6 +199,15 @@ func Prepare(ctx context.Context, fs *flag.FlagSet, s Setup, stdout io.Writer) (
 	}
 	Announce(stdout, be)
 	return t, 0, nil
+}
+
+// choose picks the backend for s: the servers as given for an
+// OpenAI-compatible API (any server may answer there), else Choose.
+func choose(ctx context.Context, s Setup) (*backend.Backend, error) {
+	if s.OpenAI && s.Mode != backend.Sim {
+		return &backend.Backend{Name: "openai", CollectorURL: s.CollectorURL, InsightURL: s.InsightURL}, nil
+	}
+	return Choose(ctx, s.Cmd, s.Mode, s.CollectorURL, s.InsightURL, s.Model)
 }
 
 // Cleanup removes what a series wrote when nothing was measured (see

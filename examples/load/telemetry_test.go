@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"tr117/load"
+	"tr117/profiler"
+	"tr117/profiler/ollamatest"
+	"tr117/sink"
+	"tr117/telemetry"
+)
+
+// A load run through the telemetry recorder against the simulator: each
+// requests.jsonl row carries the trace id of a recorded span, one span per
+// request, and every request's schedule delay is in tr117.schedule.delay.
+func TestRunRecordsTelemetry(t *testing.T) {
+	url := sim(t, ollamatest.Config{Unpaced: true})
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	t.Cleanup(func() { mp.Shutdown(context.Background()); tp.Shutdown(context.Background()) })
+	rec, err := telemetry.New(telemetry.Config{MeterProvider: mp, TracerProvider: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newStreamer(&options{}, 4)
+	defer c.CloseIdleConnections()
+	const n = 4
+	cfg := load.Config{Request: profiler.Request{URL: url, Model: "tiny"}, Schedule: load.Schedule{Arrival: load.Constant, Rate: 200, Requests: n}}
+	items := []load.Item{{Prompt: "Why is the sky blue?", MaxTokens: 3}}
+	var mem sink.Memory[load.Record]
+	oc, err := load.Run(context.Background(), rec.Wrap(profiler.Agent{}, c), items, cfg, recordDelays(rec, &mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	traced := map[string]bool{}
+	for _, s := range spans.Ended() {
+		traced[s.SpanContext().TraceID().String()] = true
+	}
+	if len(spans.Ended()) != n || len(traced) != n {
+		t.Errorf("%d spans with %d trace ids, want %d", len(spans.Ended()), len(traced), n)
+	}
+	for _, r := range oc.Records {
+		if !r.OK() || !traced[r.TraceID] {
+			t.Errorf("request %d: trace id %q is no recorded span's (error %q)", r.ID, r.TraceID, r.Error)
+		}
+	}
+	b, err := json.Marshal(oc.Records[0])
+	if err != nil || !bytes.Contains(b, []byte(`"trace_id":"`+oc.Records[0].TraceID+`"`)) {
+		t.Errorf("requests.jsonl row %s has no trace_id (%v)", b, err)
+	}
+	if mem.Len() != n {
+		t.Errorf("the sink got %d records, want %d", mem.Len(), n)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok {
+				for _, dp := range h.DataPoints {
+					counts[m.Name] += dp.Count
+				}
+			}
+		}
+	}
+	for _, name := range []string{telemetry.MetricScheduleDelay, telemetry.MetricOperationDuration} {
+		if counts[name] != n {
+			t.Errorf("%s: %d recorded, want %d", name, counts[name], n)
+		}
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	return ln.Addr().String()
+}
+
+// A collector that is down fails nothing: the run exits 0 with every
+// record (and its trace id) written, and the failed exports are reported
+// once on stderr and in summary.json.
+func TestLoadCollectorDown(t *testing.T) {
+	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000})
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, "--url", url, "--model", "tiny", "--rate", "100", "--requests", "3", "--output-tokens", "3",
+		"--input-tokens", "5", "--output-dir", dir, "--otlp", "http://"+closedAddr(t))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if n := strings.Count(stderr, "exports failed"); n != 1 {
+		t.Errorf("stderr reports failed exports %d times, want once:\n%s", n, stderr)
+	}
+	recs := readRecords(t, dir)
+	for _, r := range recs {
+		if !r.OK() || r.TraceID == "" {
+			t.Errorf("request %d: trace id %q, error %q", r.ID, r.TraceID, r.Error)
+		}
+	}
+	var sum struct {
+		Requests  int
+		Telemetry struct {
+			OTLP   struct{ Endpoint string }
+			Export struct {
+				MetricFailures int64 `json:"metric_failures"`
+				SpanFailures   int64 `json:"span_failures"`
+			}
+			Error string
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, load.SummaryFile))
+	if err := json.Unmarshal(b, &sum); err != nil || len(recs) != 3 || sum.Telemetry.Export.MetricFailures == 0 || sum.Telemetry.Export.SpanFailures == 0 || sum.Telemetry.Error == "" {
+		t.Errorf("%d records; summary.json telemetry %+v (%v)", len(recs), sum.Telemetry, err)
+	}
+}
+
+// A bad OTEL_* value, --otlp or --metrics-addr is bad usage, before
+// anything runs.
+func TestLoadBadTelemetryConfig(t *testing.T) {
+	for _, tc := range []struct {
+		env, val string
+		args     []string
+		want     string
+	}{
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", nil, "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", nil, "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{"", "", []string{"--otlp", "ftp://x"}, "--otlp"},
+		{"", "", []string{"--metrics-addr", "127.0.0.1:99999"}, "--metrics-addr"},
+	} {
+		if tc.env != "" {
+			t.Setenv(tc.env, tc.val)
+		}
+		dir := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := runCmd(t, append([]string{"--url", "http://127.0.0.1:1", "--rate", "1", "--requests", "1", "--output-dir", dir}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s=%s %v: exit %d, stderr %q; want 2 naming %s", tc.env, tc.val, tc.args, code, stderr, tc.want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%s=%s %v: wrote %d files", tc.env, tc.val, tc.args, len(entries))
+		}
+		if tc.env != "" {
+			os.Unsetenv(tc.env)
+		}
+	}
+}

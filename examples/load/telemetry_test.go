@@ -16,6 +16,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"tr117/internal/ollamaserver"
+	"tr117/internal/telemetryparts"
 	"tr117/load"
 	"tr117/profiler"
 	"tr117/profiler/ollamatest"
@@ -162,5 +164,56 @@ func TestLoadBadTelemetryConfig(t *testing.T) {
 		if tc.env != "" {
 			os.Unsetenv(tc.env)
 		}
+	}
+}
+
+// A run against the real tiny Ollama exports to a real collector named by
+// --otlp: the collector receives the GenAI metrics, tr117.schedule.delay
+// and each request's span under the trace id its requests.jsonl row holds.
+// It is skipped without ollama or otelcol binaries (failed under CI).
+func TestLoadExportsToCollector(t *testing.T) {
+	inst := ollamaserver.Start(t, 1)[0]
+	col := telemetryparts.StartCollector(t)
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, "--url", inst.URL, "--model", inst.Model, "--options", `{"num_thread":1,"seed":7}`,
+		"--arrival", "constant", "--rate", "4", "--requests", "3", "--input-tokens", "8", "--output-tokens", "4",
+		"--output-dir", dir, "--otlp", col.HTTPURL)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("stderr with a working collector:\n%s", stderr)
+	}
+	want := []string{
+		"Name: " + telemetry.MetricOperationDuration, "Name: " + telemetry.MetricTokenUsage,
+		"Name: " + telemetry.MetricScheduleDelay, "gen_ai.request.model: Str(" + inst.Model + ")",
+		"Name           : text_completion " + inst.Model,
+	}
+	recs := readRecords(t, dir)
+	for _, r := range recs {
+		if len(r.TraceID) != 32 {
+			t.Fatalf("request %d: trace_id %q in requests.jsonl", r.ID, r.TraceID)
+		}
+		want = append(want, "Trace ID       : "+r.TraceID)
+	}
+	if got, ok := col.WaitFor(20*time.Second, want...); !ok {
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("collector output lacks %q", w)
+			}
+		}
+	}
+	var sum struct {
+		Telemetry struct {
+			Export struct {
+				MetricExports  int64 `json:"metric_exports"`
+				MetricFailures int64 `json:"metric_failures"`
+				SpanFailures   int64 `json:"span_failures"`
+			}
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, load.SummaryFile))
+	if err := json.Unmarshal(b, &sum); err != nil || sum.Telemetry.Export.MetricExports == 0 || sum.Telemetry.Export.MetricFailures+sum.Telemetry.Export.SpanFailures != 0 {
+		t.Errorf("summary.json telemetry %+v (%v)", sum.Telemetry, err)
 	}
 }

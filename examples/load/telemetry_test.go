@@ -217,3 +217,27 @@ func TestLoadExportsToCollector(t *testing.T) {
 		t.Errorf("summary.json telemetry %+v (%v)", sum.Telemetry, err)
 	}
 }
+
+// A sweep's export counts and failures are in sweep.json.
+func TestLoadSweepTelemetrySummary(t *testing.T) {
+	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000})
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, "--url", url, "--model", "tiny", "--sweep", "50,100", "--requests", "2", "--output-tokens", "3",
+		"--input-tokens", "5", "--output-dir", dir, "--otlp", "http://"+closedAddr(t))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	sw := readJSON(t, filepath.Join(dir, load.SweepFile))
+	tel, ok := sw["telemetry"].(map[string]any)
+	if _, points := sw["points"]; !ok || !points || tel["error"] == nil {
+		t.Errorf("sweep.json: telemetry %v, keys %v", sw["telemetry"], keys(sw))
+	}
+}
+
+func keys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}

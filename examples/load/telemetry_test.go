@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"tr117/gpumon/gpumontest"
 	"tr117/internal/ollamaserver"
 	"tr117/internal/telemetryparts"
 	"tr117/load"
@@ -240,4 +241,51 @@ func keys(m map[string]any) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// A real Prometheus scrapes --metrics-addr while load runs against the real
+// tiny Ollama: the GenAI duration histogram, tr117.schedule.delay and a GPU
+// series (from the fake nvidia-smi on PATH) are there and above zero.
+func TestLoadPrometheusScrapes(t *testing.T) {
+	inst := ollamaserver.Start(t, 1)[0]
+	addr := closedAddr(t)
+	prom := telemetryparts.StartPrometheus(t, addr)
+
+	bin := t.TempDir()
+	if err := os.Symlink(os.Args[0], filepath.Join(bin, "nvidia-smi")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv(gpumontest.FakeSMIEnv, "1")
+	t.Setenv("FAKESMI_GPUS", "1")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--url", inst.URL, "--model", inst.Model, "--options", `{"num_thread":1,"seed":7}`,
+			"--arrival", "constant", "--rate", "2", "--duration", "10m", "--input-tokens", "8", "--output-tokens", "4",
+			"--output-dir", filepath.Join(t.TempDir(), "out"), "--metrics-addr", addr}, &out, &errOut)
+	}()
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	for _, q := range []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`,
+		`tr117_schedule_delay_seconds_count`, `gpu_power_watts`} {
+		v, err := prom.WaitPositive(wctx, q)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		t.Logf("%s = %g", q, v)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("exit %d after cancelling, want 130; stderr:\n%s", code, errOut.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("load did not stop after cancelling")
+	}
 }

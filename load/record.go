@@ -68,6 +68,10 @@ type Record struct {
 	// classifies it (see [ErrorKind]).
 	Error     string `json:"error"`
 	ErrorKind string `json:"error_kind,omitempty"`
+	// TraceID is the hex trace id of the request's span when the streamer
+	// traced it (Result.TraceID), so the row can be found in a trace
+	// viewer.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // OK reports whether the request succeeded.
@@ -96,6 +100,7 @@ func (rec *Record) fill(res *profiler.Result, ttfc time.Duration, hasTTFC bool, 
 	rec.E2EMS = res.Total.Seconds() * 1000
 	rec.EndMS = rec.SentMS + rec.E2EMS
 	rec.TokensGenerated = res.Tokens
+	rec.TraceID = res.TraceID
 	if res.HasTTFT {
 		rec.TTFTMS = msp(res.TTFT)
 	}

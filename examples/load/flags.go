@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"time"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/telcmd"
 	"tr117/load"
 	"tr117/profiler"
 	"tr117/tokbench"
@@ -27,6 +29,7 @@ type options struct {
 	outDir    string
 	overwrite bool
 	resamples int
+	tel       telcmd.Flags
 }
 
 // flagValues holds what the flags set, before it is checked.
@@ -40,6 +43,7 @@ type flagValues struct {
 	ramp, duration, sweepTTFT, timeout                 time.Duration
 	seed                                               uint64
 	set                                                map[string]bool
+	tel                                                telcmd.Flags
 }
 
 func defineFlags(fs *flag.FlagSet, v *flagValues) {
@@ -73,6 +77,7 @@ func defineFlags(fs *flag.FlagSet, v *flagValues) {
 	fs.StringVar(&v.startAt, "start-at", "", "RFC 3339 time at which the schedule starts (for workers on several machines)")
 	fs.DurationVar(&v.timeout, "timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	fs.IntVar(&v.resamples, "bootstrap-resamples", load.DefaultResamples, "bootstrap resamples of the percentiles' intervals")
+	v.tel.Register(fs, true)
 }
 
 // parse parses a run's flags. It returns flag.ErrHelp for -h, or an error
@@ -94,7 +99,10 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	}
 	v.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { v.set[f.Name] = true })
-	o := &options{outDir: v.outDir, overwrite: v.overwrite, resamples: v.resamples}
+	o := &options{outDir: v.outDir, overwrite: v.overwrite, resamples: v.resamples, tel: v.tel}
+	if _, err := v.tel.Export("load", os.Getenv); err != nil {
+		return nil, err
+	}
 	for _, step := range []func(*flagValues) error{o.config, o.extras, o.parseSweep, o.checkNumbers, o.workload} {
 		if err := step(&v); err != nil {
 			return nil, err

@@ -21,6 +21,13 @@
 // time); "load merge DIR…" combines their requests.jsonl into one summary
 // with exact percentiles.
 //
+// --otlp (or the OTEL_EXPORTER_OTLP_* environment) exports each request's
+// span and the GenAI metrics, tr117.schedule.delay among them, over OTLP;
+// --metrics-addr serves them to Prometheus while the run goes on. Each
+// requests.jsonl row holds its span's trace_id. Export failures are
+// reported at the end and in summary.json (a sweep's sweep.json) and do
+// not change the exit status.
+//
 // It exits 0 when every request succeeded, 1 when some failed (their
 // records say why) or a file could not be written, 2 for bad usage, and 130
 // after Ctrl-C or SIGTERM, which stops sending, ends the requests in

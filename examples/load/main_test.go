@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tr117/examples/internal/cmdtest"
+	"tr117/gpumon/gpumontest"
 	"tr117/load"
 	"tr117/profiler"
 	"tr117/profiler/ollamatest"
@@ -23,6 +24,10 @@ const envRunMain = "TR117_TEST_RUN_LOAD_MAIN"
 
 func TestMain(m *testing.M) {
 	cmdtest.RunMainIfChild(envRunMain, "load", main)
+	if os.Getenv(gpumontest.FakeSMIEnv) != "" {
+		// Run as nvidia-smi, for the Prometheus test's GPU series.
+		os.Exit(gpumontest.FakeSMIMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 

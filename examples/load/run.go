@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/telcmd"
 	"tr117/load"
 	"tr117/profiler"
 	"tr117/sink"
+	"tr117/telemetry"
 )
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -28,13 +31,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = prepareDir(o.outDir, o.overwrite)
 	}
+	var sess *telcmd.Session
+	if err == nil {
+		sess, err = telcmd.Start(ctx, "load", o.tel, os.Getenv, nil)
+	}
 	if err != nil {
 		if !strings.HasPrefix(err.Error(), "flag provided") {
 			fmt.Fprintln(stderr, err)
 		}
 		return 2
 	}
-	failed, err := execute(ctx, o, stdout)
+	failed, err := execute(ctx, o, stdout, stderr, sess)
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintf(stderr, "load: interrupted: %v; what was measured is in %s\n", ctx.Err(), o.outDir)
@@ -69,11 +76,19 @@ func newStreamer(o *options, conns int) *profiler.Client {
 }
 
 // execute runs o (one point or a sweep), writes the report, and returns how
-// many requests failed.
-func execute(ctx context.Context, o *options, stdout io.Writer) (int, error) {
+// many requests failed. It closes sess; telemetry's export failures are
+// reported on stderr and in summary.json (a sweep's sweep.json), and do
+// not fail the run.
+func execute(ctx context.Context, o *options, stdout, stderr io.Writer, sess *telcmd.Session) (int, error) {
 	conns := max(o.cfg.Concurrency, o.cfg.MaxConcurrency, 64)
 	c := newStreamer(o, conns)
 	defer c.CloseIdleConnections()
+	var s profiler.Streamer = c
+	if wrap := sess.Wrap(nil); wrap != nil {
+		s = wrap(profiler.Agent{}, c)
+	}
+	rec := sess.Recorder()
+	var last summaryFile
 	failed := 0
 	point := func(ctx context.Context, v float64, label string) (load.SweepPoint, error) {
 		cfg, dir := o.cfg, o.outDir
@@ -85,7 +100,7 @@ func execute(ctx context.Context, o *options, stdout io.Writer) (int, error) {
 				cfg.Schedule.Rate = v
 			}
 		}
-		p, err := runPoint(ctx, c, o, cfg, dir)
+		p, err := runPoint(ctx, s, rec, o, cfg, dir, &last)
 		p.Value, p.Label = v, label
 		failed += p.Summary.Failed
 		printPoint(stdout, &p)
@@ -104,25 +119,35 @@ func execute(ctx context.Context, o *options, stdout io.Writer) (int, error) {
 		p, err = point(ctx, v, "run")
 		res = load.SweepResult{Points: []load.SweepPoint{p}, Saturation: -1}
 	}
+	st, terr := sess.Close(ctx)
+	if terr != nil {
+		fmt.Fprintln(stderr, terr)
+	}
+	tel := sess.Summary(st, terr)
 	if len(res.Points) == 0 {
 		return failed, err
 	}
 	if o.sweep != nil {
-		err = errors.Join(err, sink.WriteJSONFile(filepath.Join(o.outDir, load.SweepFile), res))
+		err = errors.Join(err, sink.WriteJSONFile(filepath.Join(o.outDir, load.SweepFile), sweepFile{SweepResult: res, Telemetry: tel}))
 		printSaturation(stdout, &res)
+	} else if tel != nil && last.Config.Due > 0 {
+		last.Telemetry = tel
+		err = errors.Join(err, sink.WriteJSONFile(filepath.Join(o.outDir, load.SummaryFile), last))
 	}
 	return failed, errors.Join(err, writeReport(o.outDir, "Load run", &res))
 }
 
 // runPoint runs cfg into dir: requests.jsonl as requests end, then
-// summary.json and vllm_result.json, also after an interruption.
-func runPoint(ctx context.Context, s profiler.Streamer, o *options, cfg load.Config, dir string) (load.SweepPoint, error) {
+// summary.json and vllm_result.json, also after an interruption; summary
+// is set to what summary.json holds. rec (nil: none) records each
+// request's schedule delay.
+func runPoint(ctx context.Context, s profiler.Streamer, rec *telemetry.Recorder, o *options, cfg load.Config, dir string, summary *summaryFile) (load.SweepPoint, error) {
 	out, err := load.CreateRecords(dir)
 	if err != nil {
 		return load.SweepPoint{}, err
 	}
 	started := time.Now()
-	oc, runErr := load.Run(ctx, s, o.items, cfg, out)
+	oc, runErr := load.Run(ctx, s, o.items, cfg, recordDelays(rec, out))
 	err = errors.Join(runErr, out.Close())
 	if oc == nil || len(oc.Records) == 0 {
 		if err == nil {
@@ -145,17 +170,43 @@ func runPoint(ctx context.Context, s profiler.Streamer, o *options, cfg load.Con
 	if cfg.Concurrency > 0 {
 		meta.MaxConcurrency = cfg.Concurrency
 	}
+	*summary = summaryFile{Summary: sum, Config: manifest{Config: cfg, Due: oc.Due, Start: oc.Start}}
 	err = errors.Join(err,
-		sink.WriteJSONFile(filepath.Join(dir, load.SummaryFile), summaryFile{Summary: sum, Config: manifest{Config: cfg, Due: oc.Due, Start: oc.Start}}),
+		sink.WriteJSONFile(filepath.Join(dir, load.SummaryFile), *summary),
 		sink.WriteJSONFile(filepath.Join(dir, load.VLLMFile), load.VLLMResult(meta, oc.Records, sum)))
 	return p, err
 }
 
-// summaryFile is summary.json: the summary's fields, and the run's
-// configuration under "config".
+// summaryFile is summary.json: the summary's fields, the run's
+// configuration under "config", and what telemetry exported (when it was
+// on) under "telemetry".
 type summaryFile struct {
 	load.Summary
-	Config manifest `json:"config"`
+	Config    manifest        `json:"config"`
+	Telemetry *telcmd.Summary `json:"telemetry,omitempty"`
+}
+
+// sweepFile is sweep.json: the sweep's fields and, when telemetry was
+// on, what it exported.
+type sweepFile struct {
+	load.SweepResult
+	Telemetry *telcmd.Summary `json:"telemetry,omitempty"`
+}
+
+// recordDelays returns out, recording each scheduled request's schedule
+// delay into rec first (tr117.schedule.delay; a session's later turns are
+// sent when the previous one ends, not scheduled); out itself when rec is
+// nil.
+func recordDelays(rec *telemetry.Recorder, out sink.Sink[load.Record]) sink.Sink[load.Record] {
+	if rec == nil {
+		return out
+	}
+	return sink.Func[load.Record](func(r load.Record) error {
+		if r.Turn == 0 {
+			rec.RecordScheduleDelay(context.Background(), time.Duration(r.ScheduleDelayMS*float64(time.Millisecond)))
+		}
+		return out.Write(r)
+	})
 }
 
 type manifest struct {

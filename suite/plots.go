@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"tr117/internal/layout"
 	"tr117/sink"
@@ -123,26 +124,19 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 			conds = append(conds, cond{m + " hw", func(r Run) bool { return r.Phase == PhaseHardware && r.Model == m }})
 		}
 	}
-	var pts errPoints
 	var names []string
+	var seed, truth errPoints
 	for _, c := range conds {
-		var eff []float64
-		for _, d := range data {
-			if c.keep(d.Run) && !math.IsNaN(d.Efficiency()) {
-				eff = append(eff, d.Efficiency())
-			}
-		}
-		if len(eff) == 0 {
-			continue
-		}
-		iv, err := stats.BootstrapMean(eff, stats.BootstrapConfig{})
-		if err != nil {
+		sp, ok := conditionMean(data, c.keep, (*runData).Efficiency)
+		if !ok {
 			continue
 		}
 		x := float64(len(names))
 		names = append(names, c.label)
-		pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: iv.Estimate})
-		pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{iv.Estimate - iv.Lo, iv.Hi - iv.Estimate})
+		seed.add(x+0.12, sp)
+		if tp, ok := conditionMean(data, c.keep, (*runData).TrueEfficiency); ok {
+			truth.add(x-0.12, tp)
+		}
 	}
 	if len(names) == 0 {
 		return nil, false
@@ -150,15 +144,28 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 	p := plot.New()
 	p.Title.Text = "Multi-agent efficiency per condition (mean, 95% bootstrap CI)"
 	p.Y.Label.Text = "efficiency %"
-	sc, err := plotter.NewScatter(pts.XYs)
-	if err != nil {
-		return nil, false
+	for _, series := range []struct {
+		name  string
+		pts   errPoints
+		shape draw.GlyphDrawer
+	}{{"true efficiency (vs solo runs)", truth, draw.CircleGlyph{}}, {"seed efficiency (overlap only)", seed, draw.TriangleGlyph{}}} {
+		if len(series.pts.XYs) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(series.pts.XYs)
+		if err != nil {
+			return nil, false
+		}
+		sc.GlyphStyle.Shape = series.shape
+		eb, err := plotter.NewYErrorBars(series.pts)
+		if err != nil {
+			return nil, false
+		}
+		p.Add(sc, eb)
+		p.Legend.Add(series.name, sc)
 	}
-	eb, err := plotter.NewYErrorBars(pts)
-	if err != nil {
-		return nil, false
-	}
-	p.Add(sc, eb, plotter.NewGrid())
+	p.Add(plotter.NewGrid())
+	p.Legend.Left = true // bottom left: efficiencies sit near the top
 	p.NominalX(names...)
 	p.Y.Tick.Marker = fixedTicks{prec: 0}
 	// The whole scale, 0 to 100%: a window around the points made noise of
@@ -169,6 +176,28 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 	// Room at both ends, so the last rotated label is not cut off.
 	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.2
 	return p, true
+}
+
+// add appends a point at x with iv's interval as its error bar.
+func (e *errPoints) add(x float64, iv stats.Interval) {
+	e.XYs = append(e.XYs, plotter.XY{X: x, Y: iv.Estimate})
+	e.YErrors = append(e.YErrors, struct{ Low, High float64 }{iv.Estimate - iv.Lo, iv.Hi - iv.Estimate})
+}
+
+// conditionMean is the bootstrap mean of value over the runs keep selects
+// (NaN values left out); false when there is none.
+func conditionMean(data []*runData, keep func(Run) bool, value func(*runData) float64) (stats.Interval, bool) {
+	var vs []float64
+	for _, d := range data {
+		if v := value(d); keep(d.Run) && !math.IsNaN(v) {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return stats.Interval{}, false
+	}
+	iv, err := stats.BootstrapMean(vs, stats.BootstrapConfig{})
+	return iv, err == nil
 }
 
 // lagPlot draws scheduler lag over time per buffer condition, the runs of a

@@ -42,7 +42,7 @@ func plotRuns() (Plan, []*runData) {
 	var ds []*runData
 	for i, eff := range []float64{99.91, 99.97} {
 		ds = append(ds, &runData{Run: Run{Phase: PhaseMRI, Model: plan.MRI.Models[0], Index: i + 1}, Result: &profiler.RunResult{EfficiencyPercent: &eff},
-			LagT: []float64{0, 0.01, 0.02}, LagMs: []float64{0.2, 5, 0.3}, ChunkGapMs: []float64{2, 3, 4}})
+			LagT: []float64{0, 0.01, 0.02}, LagMs: []float64{0.2, 5, 0.3}, ChunkGapMs: []float64{2, 3, 4}, ChunkSeedGapMs: []float64{2, 3, 4}, ChunkParseMs: []float64{0.1, 0.1, 0.1}, ChunkLines: []int{1, 1, 1}})
 	}
 	return plan, ds
 }

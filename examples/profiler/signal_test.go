@@ -48,7 +48,7 @@ func TestSIGINT(t *testing.T) {
 	defer h.Close() // ends the stalled streams before srv.Close waits for them
 
 	dir := t.TempDir()
-	cmd := cmdtest.Command(envRunMain, "--runs", "3", "--output-dir", dir,
+	cmd := cmdtest.Command(envRunMain, "--runs", "3", "--solo-baseline=false", "--output-dir", dir,
 		"--collector-ollama-url", srv.URL, "--insight-ollama-url", srv.URL)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -76,7 +76,7 @@ func TestSIGINT(t *testing.T) {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "run_1.json"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	if err := json.Unmarshal(b, &rr); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func TestSIGINT(t *testing.T) {
 	defer h.Close() // ends the streams before srv.Close waits for them
 
 	dir := t.TempDir()
-	cmd := cmdtest.Command(envRunMain, "--runs", "3", "--throttle-rate", "20", "--output-dir", dir,
+	cmd := cmdtest.Command(envRunMain, "--runs", "3", "--solo-baseline=false", "--throttle-rate", "20", "--output-dir", dir,
 		"--collector-ollama-url", srv.URL, "--insight-ollama-url", srv.URL)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

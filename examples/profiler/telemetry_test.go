@@ -211,7 +211,7 @@ func TestProfilerPrometheusScrapes(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--runs", "100000", "--output-dir", t.TempDir(), "--model", inst.Model,
-			"--collector-ollama-url", inst.URL, "--insight-ollama-url", inst.URL, "--num-predict", "4", "--metrics-addr", addr}, &out, &errOut)
+			"--collector-ollama-url", inst.URL, "--insight-ollama-url", inst.URL, "--num-predict", "64", "--solo-baseline=false", "--metrics-addr", addr}, &out, &errOut)
 	}()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()

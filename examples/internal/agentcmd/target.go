@@ -122,7 +122,9 @@ func RemoveIfNothingMeasured(dir string, existed bool, results []*profiler.RunRe
 			continue
 		}
 		for _, a := range rr.Agents {
-			if a.Err == nil || a.Metrics.Messages > 0 { // an interrupted stream measured its part
+			// An interrupted stream measured its part, even before its
+			// first message arrived: its run file says where Ctrl-C came.
+			if a.Err == nil || a.Metrics.Messages > 0 || errors.Is(a.Err, context.Canceled) {
 				return false
 			}
 		}

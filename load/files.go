@@ -11,22 +11,23 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
 // The files a run writes into its directory.
 const (
 	// RecordsFile holds one [Record] per line.
-	RecordsFile = "requests.jsonl"
+	RecordsFile = layout.LoadRecords
 	// SummaryFile holds the [Summary] with the run's configuration.
-	SummaryFile = "summary.json"
+	SummaryFile = layout.Summary
 	// VLLMFile holds [VLLMResult]'s JSON.
-	VLLMFile = "vllm_result.json"
+	VLLMFile = layout.LoadVLLM
 	// ReportFile is the Markdown report, PlotsDir its plots.
-	ReportFile = "report.md"
-	PlotsDir   = "plots"
+	ReportFile = layout.ReportMarkdown
+	PlotsDir   = layout.PlotsDir
 	// SweepFile lists a sweep's points and its saturation verdict.
-	SweepFile = "sweep.json"
+	SweepFile = layout.LoadSweep
 )
 
 // CreateRecords creates dir/requests.jsonl (and dir) for a run's records.

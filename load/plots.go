@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
@@ -29,11 +30,11 @@ func WritePlots(dir string, res *SweepResult) ([]string, error) {
 		name string
 		draw func(*SweepResult) (*plot.Plot, bool)
 	}{
-		{"latency_vs_rate.png", latencyPlot},
-		{"ttft_cdf.png", func(r *SweepResult) (*plot.Plot, bool) { return cdfPlot(r, "TTFT", ttftValues) }},
-		{"itl_cdf.png", func(r *SweepResult) (*plot.Plot, bool) { return cdfPlot(r, "ITL", itlValues) }},
-		{"in_flight.png", inFlightPlot},
-		{"pareto.png", paretoPlot},
+		{layout.PlotLatencyVsRate, latencyPlot},
+		{layout.PlotTTFTCDF, func(r *SweepResult) (*plot.Plot, bool) { return cdfPlot(r, "TTFT", ttftValues) }},
+		{layout.PlotITLCDF, func(r *SweepResult) (*plot.Plot, bool) { return cdfPlot(r, "ITL", itlValues) }},
+		{layout.PlotInFlight, inFlightPlot},
+		{layout.PlotPareto, paretoPlot},
 	} {
 		p, ok := pl.draw(res)
 		if !ok {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
@@ -81,11 +82,11 @@ func (c Chunk) AppendCSV(dst []byte) []byte {
 // NewRunner with a function that flushes and closes both. The files are
 // well-formed CSV at every moment, also if the process is interrupted.
 func CreateSinks(dir string) (Sinks, func() error, error) {
-	chunks, err := sink.CreateCSV[Chunk](filepath.Join(dir, "chunk_metrics.csv"))
+	chunks, err := sink.CreateCSV[Chunk](filepath.Join(dir, layout.ChunkMetricsCSV))
 	if err != nil {
 		return Sinks{}, nil, fmt.Errorf("profiler: %w", err)
 	}
-	lags, err := sink.CreateCSV[LagSample](filepath.Join(dir, "loop_lag.csv"))
+	lags, err := sink.CreateCSV[LagSample](filepath.Join(dir, layout.LoopLagCSV))
 	if err != nil {
 		chunks.Close()
 		return Sinks{}, nil, fmt.Errorf("profiler: %w", err)

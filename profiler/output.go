@@ -7,7 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"tr117/internal/layout"
 )
 
 // CheckURL reports whether raw is a base URL an agent can stream from: an
@@ -38,23 +39,11 @@ func checkURL(raw string) error {
 // summary.json or run_<i>.json.
 func isResultFile(name string) bool {
 	switch name {
-	case "chunk_metrics.csv", "loop_lag.csv", "summary.json":
+	case layout.ChunkMetricsCSV, layout.LoopLagCSV, layout.Summary:
 		return true
 	}
-	i, ok := strings.CutPrefix(name, "run_")
-	if !ok {
-		return false
-	}
-	i, ok = strings.CutSuffix(i, ".json")
-	if !ok || i == "" {
-		return false
-	}
-	for _, c := range i {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	_, ok := layout.IsRunFile(name)
+	return ok
 }
 
 // PrepareOutputDir readies dir for a new set of results. If dir holds

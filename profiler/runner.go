@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
@@ -414,7 +414,7 @@ type ITLSummary struct {
 }
 
 // RunFileName is the seed's name for run i's result, "run_<i>.json".
-func RunFileName(i int) string { return "run_" + strconv.Itoa(i) + ".json" }
+func RunFileName(i int) string { return layout.RunFile(i) }
 
 // WriteFile writes the result to dir/run_<i>.json atomically.
 func (rr *RunResult) WriteFile(dir string) error { return rr.WriteFileWith(dir, nil) }

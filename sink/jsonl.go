@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"tr117/internal/layout"
 )
 
 // JSONL is a Sink that writes each record as one JSON object on its own
@@ -79,7 +81,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := os.CreateTemp(dir, layout.TempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}

@@ -147,7 +147,7 @@ func loadRun(root string, r Run) (*runData, error) {
 		return nil, err
 	}
 	d := &runData{Run: r}
-	runPath := filepath.Join(dir, RunFile(r.Index, ""))
+	runPath := filepath.Join(dir, runFile(r.Index, ""))
 	if b, err := os.ReadFile(runPath); err == nil {
 		var res profiler.RunResult
 		if err := json.Unmarshal(b, &res); err != nil {
@@ -157,11 +157,11 @@ func loadRun(root string, r Run) (*runData, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("suite: report: %w", err)
 	}
-	if err := d.readChunks(filepath.Join(dir, RunFile(r.Index, ChunkMetrics))); err != nil {
+	if err := d.readChunks(filepath.Join(dir, runFile(r.Index, ChunkMetrics))); err != nil {
 		return nil, err
 	}
 	var firstLag time.Time
-	if err := readCSV(filepath.Join(dir, RunFile(r.Index, LoopLag)), func(col map[string]int, rec []string) error {
+	if err := readCSV(filepath.Join(dir, runFile(r.Index, LoopLag)), func(col map[string]int, rec []string) error {
 		ts, err := parseTime(field(rec, col, "timestamp"))
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func loadRun(root string, r Run) (*runData, error) {
 		return nil, err
 	}
 	var firstGPU time.Time
-	if err := readCSV(filepath.Join(dir, RunFile(r.Index, GPUMetrics)), func(col map[string]int, rec []string) error {
+	if err := readCSV(filepath.Join(dir, runFile(r.Index, GPUMetrics)), func(col map[string]int, rec []string) error {
 		ts, err := parseTime(field(rec, col, "timestamp"))
 		if err != nil {
 			return err

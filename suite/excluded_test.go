@@ -28,7 +28,7 @@ func TestFailedRunsExcludedAndCounted(t *testing.T) {
 		if err != nil || !failing[r.Key()] {
 			if r.Phase == PhaseMRI && r.Buffer == 8192 && err == nil {
 				var s profiler.RunResult
-				b, _ := os.ReadFile(filepath.Join(dir, RunFile(r.Index, "")))
+				b, _ := os.ReadFile(filepath.Join(dir, runFile(r.Index, "")))
 				if jerr := json.Unmarshal(b, &s); jerr == nil && s.EfficiencyPercent != nil {
 					okEff = append(okEff, *s.EfficiencyPercent)
 				}

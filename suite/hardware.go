@@ -79,7 +79,7 @@ func (r *runner) openGPU(ctx context.Context) *gpuState {
 }
 
 // GPUSummaryFile is the per-run gpumon report next to the run's CSV.
-func gpuSummaryFile(i int) string { return "run_" + strconv.Itoa(i) + "_gpu_summary.json" }
+func gpuSummaryFile(i int) string { return layout.RunGPUSummary(i) }
 
 // runHardware runs one hardware run under the GPU monitor: the templated
 // command, or the built-in dual-agent profiler run.
@@ -109,7 +109,7 @@ func (r *runner) runHardware(ctx context.Context, run Run, dir string) ([]string
 	if r.gpu == nil || r.gpu.sampler == nil {
 		return files, work(ctx, nil)
 	}
-	csvPath := filepath.Join(dir, RunFile(run.Index, GPUMetrics))
+	csvPath := filepath.Join(dir, runFile(run.Index, GPUMetrics))
 	out, err := sink.CreateCSV[gpumon.Sample](csvPath)
 	if err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func (r *runner) runCommand(ctx context.Context, run Run, dir string) ([]string,
 		"collector_url": r.plan.CollectorURL,
 		"insight_url":   r.plan.InsightURL,
 	})
-	logPath := filepath.Join(dir, "agent_output", "run_"+strconv.Itoa(run.Index)+".log")
+	logPath := filepath.Join(dir, layout.AgentOutputDir, layout.RunLog(run.Index))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, fmt.Errorf("suite: %w", err)
 	}

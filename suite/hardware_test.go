@@ -50,7 +50,7 @@ func TestHardwareCommandTemplate(t *testing.T) {
 	if rec == nil || !strings.Contains(rec.Error, `"sh" exited with status 3`) {
 		t.Errorf("failed run record %+v", rec)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "phase2/gemma3_latest", RunFile(1, GPUMetrics)))
+	b, err := os.ReadFile(filepath.Join(root, "phase2/gemma3_latest", runFile(1, GPUMetrics)))
 	if err != nil || strings.Count(string(b), "\n") < 3 {
 		t.Errorf("gpu_metrics around the command: %v, %d lines", err, strings.Count(string(b), "\n"))
 	}

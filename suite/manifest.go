@@ -20,12 +20,13 @@ import (
 
 	"tr117"
 	"tr117/gpumon"
+	"tr117/internal/layout"
 	"tr117/internal/simmark"
 	"tr117/sink"
 )
 
 // ManifestFile is the name of the manifest at the output root.
-const ManifestFile = "manifest.json"
+const ManifestFile = layout.Manifest
 
 // Run statuses recorded in the manifest.
 const (

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
@@ -22,21 +23,19 @@ import (
 // (chunk_metrics.csv …) with a trailing "run" column: when a condition's
 // last run ends, and for every condition at the end of a session.
 const (
-	ChunkMetrics = "chunk_metrics"
-	LoopLag      = "loop_lag"
-	GPUMetrics   = "gpu_metrics"
+	ChunkMetrics = layout.ChunkMetrics
+	LoopLag      = layout.LoopLag
+	GPUMetrics   = layout.GPUMetrics
 )
 
-var mergedTraces = []string{ChunkMetrics, LoopLag, GPUMetrics}
-
-// RunFile returns the name of run i's file for the trace base
-// ("run_3_chunk_metrics.csv"), or of its JSON summary when base is ""
-// ("run_3.json").
-func RunFile(i int, base string) string {
+// runFile returns the name of run i's file for the trace base
+// ("run_3_chunk_metrics.csv"), or of its result when base is ""
+// ("run_3.json"); internal/layout owns both names.
+func runFile(i int, base string) string {
 	if base == "" {
-		return "run_" + strconv.Itoa(i) + ".json"
+		return layout.RunFile(i)
 	}
-	return "run_" + strconv.Itoa(i) + "_" + base + ".csv"
+	return layout.RunTrace(i, base)
 }
 
 // mergeCondition rebuilds the merged CSV files of one condition directory
@@ -54,7 +53,7 @@ func (r *runner) mergeCondition(dir string) error {
 	}
 	sort.Ints(idx)
 	var errs []error
-	for _, base := range mergedTraces {
+	for _, base := range [...]string{ChunkMetrics, LoopLag, GPUMetrics} {
 		if err := mergeRuns(dir, base, idx); err != nil {
 			errs = append(errs, err)
 		}
@@ -95,7 +94,7 @@ func mergeRuns(dir, base string, idx []int) error {
 	var header []string
 	rows := 0
 	for _, i := range idx {
-		path := filepath.Join(dir, RunFile(i, base))
+		path := filepath.Join(dir, runFile(i, base))
 		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -64,7 +64,7 @@ func TestRealOllama(t *testing.T) {
 			continue
 		}
 		dir, _ := rec.Run.Dir(root)
-		b, err := os.ReadFile(filepath.Join(dir, RunFile(rec.Index, "")))
+		b, err := os.ReadFile(filepath.Join(dir, runFile(rec.Index, "")))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -199,8 +199,8 @@ func (r *runner) profileRun(ctx context.Context, run Run, dir string, buffer int
 	if err != nil {
 		return nil, nil, err
 	}
-	chunkPath := filepath.Join(dir, RunFile(run.Index, ChunkMetrics))
-	lagPath := filepath.Join(dir, RunFile(run.Index, LoopLag))
+	chunkPath := filepath.Join(dir, runFile(run.Index, ChunkMetrics))
+	lagPath := filepath.Join(dir, runFile(run.Index, LoopLag))
 	if err := c.chunks.open(chunkPath); err != nil {
 		return nil, nil, err
 	}

@@ -73,22 +73,22 @@ func plots(plan Plan, data []*runData, simulated bool) []namedPlot {
 	}
 	// Efficiency per condition, mean with its 95% bootstrap interval.
 	p, ok := efficiencyPlot(plan, data)
-	add(p, ok, "efficiency.png")
+	add(p, ok, layout.PlotEfficiency)
 	p, ok = ceilingPlot(plan, data)
-	add(p, ok, "ceiling_"+layout.Slug(plan.Ceiling.Model)+".png")
+	add(p, ok, layout.PlotFor(layout.PlotCeiling, plan.Ceiling.Model))
 	if !plan.MRI.Skip {
 		for _, model := range plan.MRI.Models {
 			ds := byPhaseModel(PhaseMRI, model)
 			p, ok := lagPlot(model, plan.MRI.Buffers, plan.LagInterval.D().Seconds(), ds)
-			add(p, ok, "lag_"+layout.Slug(model)+".png")
+			add(p, ok, layout.PlotFor(layout.PlotLag, model))
 			p, ok = gapCDFPlot(model, plan.MRI.Buffers, ds)
-			add(p, ok, "chunk_gap_cdf_"+layout.Slug(model)+".png")
+			add(p, ok, layout.PlotFor(layout.PlotChunkGapCDF, model))
 		}
 	}
 	if !plan.Hardware.Skip {
 		for _, model := range plan.Hardware.Models {
 			p, ok := gpuPlot(model, byPhaseModel(PhaseHardware, model))
-			add(p, ok, "gpu_"+layout.Slug(model)+".png")
+			add(p, ok, layout.PlotFor(layout.PlotGPU, model))
 		}
 	}
 	return out

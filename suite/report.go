@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 	"tr117/stats"
 	"tr117/tokbench"
@@ -18,9 +19,9 @@ import (
 
 // Report file names under the output root.
 const (
-	ReportMarkdown = "report.md"
-	ReportJSON     = "report.json"
-	PlotsDir       = "plots"
+	ReportMarkdown = layout.ReportMarkdown
+	ReportJSON     = layout.ReportJSON
+	PlotsDir       = layout.PlotsDir
 )
 
 // Thresholds the report applies. They are the seed's criteria.

@@ -168,7 +168,7 @@ func TestReportNumbersMatchStats(t *testing.T) {
 	readEff := func(rel string, n int) []float64 {
 		var out []float64
 		for i := 1; i <= n; i++ {
-			b, err := os.ReadFile(filepath.Join(root, rel, RunFile(i, "")))
+			b, err := os.ReadFile(filepath.Join(root, rel, runFile(i, "")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +187,7 @@ func TestReportNumbersMatchStats(t *testing.T) {
 	readRates := func(rel string, n int) []float64 {
 		var out []float64
 		for i := 1; i <= n; i++ {
-			b, _ := os.ReadFile(filepath.Join(root, rel, RunFile(i, "")))
+			b, _ := os.ReadFile(filepath.Join(root, rel, runFile(i, "")))
 			var v struct {
 				Agents []struct {
 					Metrics struct {
@@ -258,7 +258,7 @@ func TestReportNumbersMatchStats(t *testing.T) {
 	}{{"phase1/gemma3_latest/default", def}, {"phase1/gemma3_latest/buf8192", buf}} {
 		for i := 1; i <= 5; i++ {
 			var lags []float64
-			readCSV(filepath.Join(root, c.rel, RunFile(i, LoopLag)), func(col map[string]int, rec []string) error {
+			readCSV(filepath.Join(root, c.rel, runFile(i, LoopLag)), func(col map[string]int, rec []string) error {
 				v, err := parseFloat(rec[col["lag_ms"]])
 				lags = append(lags, v)
 				return err

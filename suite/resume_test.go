@@ -270,7 +270,7 @@ func TestKilledThenResumed(t *testing.T) {
 		for _, base := range []string{ChunkMetrics, LoopLag} {
 			perRun := 0
 			for i := 1; i <= 5; i++ {
-				b, err := os.ReadFile(filepath.Join(root, dir, RunFile(i, base)))
+				b, err := os.ReadFile(filepath.Join(root, dir, runFile(i, base)))
 				if err != nil {
 					t.Fatal(err)
 				}

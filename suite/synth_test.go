@@ -90,10 +90,10 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 	add := func(name string) {
 		files = append(files, filepath.ToSlash(filepath.Join(strings.TrimPrefix(dir, root+"/"), name)))
 	}
-	if err := sink.WriteJSONFile(filepath.Join(dir, RunFile(r.Index, "")), js); err != nil {
+	if err := sink.WriteJSONFile(filepath.Join(dir, runFile(r.Index, "")), js); err != nil {
 		return nil, err
 	}
-	add(RunFile(r.Index, ""))
+	add(runFile(r.Index, ""))
 	var b strings.Builder
 	b.WriteString("timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms,run\n")
 	for i := 0; i < 40; i++ {
@@ -108,10 +108,10 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		}
 		fmt.Fprintf(&b, "%s,%s,%d,120,%s,%.4f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), agents[i%2].ID, i/2, gapField, parse, r.Index)
 	}
-	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, ChunkMetrics)), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, runFile(r.Index, ChunkMetrics)), []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	add(RunFile(r.Index, ChunkMetrics))
+	add(runFile(r.Index, ChunkMetrics))
 	b.Reset()
 	b.WriteString("timestamp,lag_ms,run\n")
 	for i := 0; i < 26; i++ {
@@ -121,12 +121,12 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		}
 		fmt.Fprintf(&b, "%s,%.3f,%d\n", t0.Add(time.Duration(i)*10*time.Millisecond).Format(sink.TimeLayout), lag, r.Index)
 	}
-	if err := os.WriteFile(filepath.Join(dir, RunFile(r.Index, LoopLag)), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, runFile(r.Index, LoopLag)), []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	add(RunFile(r.Index, LoopLag))
+	add(runFile(r.Index, LoopLag))
 	if r.Phase == PhaseHardware && gpu {
-		out, err := sink.CreateCSV[gpumon.Sample](filepath.Join(dir, RunFile(r.Index, GPUMetrics)))
+		out, err := sink.CreateCSV[gpumon.Sample](filepath.Join(dir, runFile(r.Index, GPUMetrics)))
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +143,7 @@ func synthRun(root string, r Run, gpu bool) ([]string, error) {
 		if err := out.Close(); err != nil {
 			return nil, err
 		}
-		add(RunFile(r.Index, GPUMetrics))
+		add(runFile(r.Index, GPUMetrics))
 		ps, _ := stats.Summarize(power)
 		e := ps.Mean * 2.5
 		rep := gpumon.Report{Sampler: "synthetic", IntervalMS: 100, Start: t0, End: t0.Add(2500 * time.Millisecond), DurationS: 2.5, Samples: 26,

@@ -8,16 +8,17 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 	"tr117/tokbench"
 )
 
 // Tokenizer race outputs under phase2/tokenizers.
 const (
-	TokenizerBenchJSON  = "tokenizer_bench.json"
-	TokenizerBenchTable = "tokenizer_bench.txt"
-	TokenizerBenchfmt   = "tokenizer_bench.bench"
-	tokenizerMissing    = "tokenizer_missing.json"
+	TokenizerBenchJSON  = layout.TokenizerBenchJSON
+	TokenizerBenchTable = layout.TokenizerBenchTable
+	TokenizerBenchfmt   = layout.TokenizerBenchfmt
+	tokenizerMissing    = layout.TokenizerMissing
 )
 
 // FixturePrefix starts the name of a tokenizer the race used in place of

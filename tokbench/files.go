@@ -11,15 +11,16 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
 // Output file names, in the directory given to WriteFiles.
 const (
-	TableFile    = "tokenizer_bench.txt"   // the seed's table
-	JSONFile     = "tokenizer_bench.json"  // one object per tokenizer
-	ReportFile   = "tokenizer_report.json" // the whole Report: config, comparisons
-	BenchfmtFile = "tokenizer_bench.bench" // Go benchmark format, for benchstat
+	TableFile    = layout.TokenizerBenchTable // the seed's table
+	JSONFile     = layout.TokenizerBenchJSON  // one object per tokenizer
+	ReportFile   = layout.TokenizerReport     // the whole Report: config, comparisons
+	BenchfmtFile = layout.TokenizerBenchfmt   // Go benchmark format, for benchstat
 )
 
 // OutputFiles lists the files WriteFiles writes.
@@ -89,7 +90,7 @@ func checkCreatable(dir string) error {
 
 // probeWrite creates and removes a file in dir.
 func probeWrite(dir string) error {
-	f, err := os.CreateTemp(dir, ".tokbench-probe-*")
+	f, err := os.CreateTemp(dir, layout.TokenizerProbePattern)
 	if err != nil {
 		return err
 	}

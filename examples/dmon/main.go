@@ -33,6 +33,7 @@ import (
 	"tr117/examples/internal/cli"
 	"tr117/examples/internal/telcmd"
 	"tr117/gpumon"
+	"tr117/internal/layout"
 	"tr117/sink"
 )
 
@@ -113,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cancel()
 	}
 	defer s.Close()
-	csv, err := sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, "gpu_metrics.csv"))
+	csv, err := sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, layout.GPUMetricsCSV))
 	if err != nil {
 		fmt.Fprintln(stderr, "dmon:", err)
 		return 1
@@ -166,7 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rep.FailedSamples > 0 {
 		sum.Warning = fmt.Sprintf("%d of %d samples failed; see the error column of gpu_metrics.csv", rep.FailedSamples, rep.Samples)
 	}
-	if err := sink.WriteJSONFile(filepath.Join(*outDir, "gpu_summary.json"), sum); err != nil {
+	if err := sink.WriteJSONFile(filepath.Join(*outDir, layout.GPUSummary), sum); err != nil {
 		fmt.Fprintln(stderr, "dmon:", err)
 		failed = true
 	}

@@ -51,6 +51,7 @@ import (
 	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/cli"
 	"tr117/examples/internal/telcmd"
+	"tr117/internal/layout"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -266,7 +267,7 @@ func profile(ctx context.Context, cfg profiler.Config, runs int, t *agentcmd.Tar
 	rep := profiler.NewReport(results)
 	fmt.Fprintln(stdout, "summary:")
 	rep.WriteText(stdout)
-	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), struct {
+	if err := sink.WriteJSONFile(filepath.Join(dir, layout.Summary), struct {
 		Config    profiler.Config `json:"config"`
 		Report    profiler.Report `json:"report"`
 		Telemetry *telcmd.Summary `json:"telemetry,omitempty"`

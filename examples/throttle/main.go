@@ -53,6 +53,7 @@ import (
 	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/cli"
 	"tr117/examples/internal/telcmd"
+	"tr117/internal/layout"
 	"tr117/profiler"
 	"tr117/sink"
 	"tr117/throttle"
@@ -228,7 +229,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 		// throttled reader finds many waiting at once.
 		fmt.Fprintln(stdout, "  (ITL of a throttled stream: messages queue in the socket while the reader waits for tokens and arrive together, so p50 is near 0 and p99 is a refill wait; the achieved tok/s after the first token, (tokens - 1) / (total - TTFT), is the measure of the cap; the plain rate tokens / total also holds the TTFT)")
 	}
-	if err := sink.WriteJSONFile(filepath.Join(dir, "summary.json"), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep, Telemetry: sess.Summary(st, terr)}); err != nil {
+	if err := sink.WriteJSONFile(filepath.Join(dir, layout.Summary), summaryDoc{Config: used, ThrottleRate: rate, Burst: burst, Report: rep, Telemetry: sess.Summary(st, terr)}); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

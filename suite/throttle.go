@@ -7,14 +7,6 @@ import (
 	"tr117/throttle"
 )
 
-// throttledRun is what run_<i>.json of a throttle run adds to the
-// profiler's result: the seed's throttle_rate and, per agent, what the
-// server did under back-pressure.
-type throttledRun struct {
-	ThrottleRate float64                 `json:"throttle_rate"`
-	Backpressure []throttle.Backpressure `json:"backpressure"`
-}
-
 // runThrottle is one flow-dynamics run: every agent's reader passes its
 // tokens through its own token bucket of run.Rate tok/s (the seed's: it
 // starts empty for each request and holds at most one second of tokens).
@@ -28,13 +20,7 @@ func (r *runner) runThrottle(ctx context.Context, run Run, dir string) ([]string
 		}
 	}
 	files, _, err := r.profileRun(ctx, run, dir, 0, wrap, func(res *profiler.RunResult) any {
-		doc := throttledRun{ThrottleRate: rate}
-		for _, a := range res.Agents {
-			if a.Stream != nil {
-				doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
-			}
-		}
-		return doc
+		return throttle.MeasureRun(rate, 0, res)
 	})
 	return files, err
 }

@@ -164,6 +164,9 @@ func (t *Streamer) wait(ctx context.Context, n int) error {
 // It is plain data: safe to read from several goroutines, not to modify while
 // others read it.
 type Backpressure struct {
+	// Agent is the stream's agent ID (empty from Measure; RunFields
+	// fills it in).
+	Agent string `json:"agent_id,omitempty"`
 	// ThrottleRate is the cap (0: unlimited).
 	ThrottleRate float64 `json:"throttle_rate"`
 	// ClientTokensPerSec is the plain rate, tokens / client total: its
@@ -206,4 +209,37 @@ func Measure(throttleRate float64, res *profiler.Result) Backpressure {
 		b.EvalCount = res.Final.EvalCount
 	}
 	return b
+}
+
+// RunFields is what run_<i>.json of a throttled run adds to the
+// profiler's run (write it with [profiler.RunResult.JSONWith]): the cap,
+// the bucket size, and per agent what the server did under back-pressure.
+// The throttle command and the suite's flow-dynamics phase both write it.
+//
+// It is plain data: safe to read from several goroutines, not to modify
+// while others read it.
+type RunFields struct {
+	// ThrottleRate is the cap in tokens per second (0: unlimited).
+	ThrottleRate float64 `json:"throttle_rate"`
+	// Burst is the bucket size in tokens; 0 means New's, one second of
+	// tokens.
+	Burst int `json:"burst"`
+	// Backpressure has one entry per agent that streamed, in the run's
+	// agent order.
+	Backpressure []Backpressure `json:"backpressure"`
+}
+
+// MeasureRun returns the RunFields of run rr, throttled at throttleRate
+// tokens per second with a bucket of burst tokens (0: New's).
+func MeasureRun(throttleRate float64, burst int, rr *profiler.RunResult) RunFields {
+	f := RunFields{ThrottleRate: max(throttleRate, 0), Burst: burst}
+	for _, a := range rr.Agents {
+		if a.Stream == nil {
+			continue
+		}
+		b := Measure(throttleRate, a.Stream)
+		b.Agent = a.ID
+		f.Backpressure = append(f.Backpressure, b)
+	}
+	return f
 }

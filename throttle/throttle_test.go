@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"sync"
@@ -323,5 +324,33 @@ func TestMeasureCapRate(t *testing.T) {
 	}
 	if b := Measure(60, &profiler.Result{Tokens: 1, HasTTFT: true, TTFT: time.Second, Total: time.Second}); b.CapTokensPerSec != nil {
 		t.Errorf("cap rate %v from one token", *b.CapTokensPerSec)
+	}
+}
+
+func TestMeasureRun(t *testing.T) {
+	rr := &profiler.RunResult{Agents: []profiler.AgentResult{
+		{ID: "collector", Stream: &profiler.Result{Tokens: 10, Total: time.Second, TTFT: 100 * time.Millisecond, HasTTFT: true}},
+		{ID: "insight", Error: "refused"},
+	}}
+	f := MeasureRun(50, 0, rr)
+	if f.ThrottleRate != 50 || f.Burst != 0 || len(f.Backpressure) != 1 || f.Backpressure[0].Agent != "collector" || f.Backpressure[0].Tokens != 10 {
+		t.Fatalf("MeasureRun = %+v", f)
+	}
+	b, err := rr.JSONWith(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ThrottleRate float64 `json:"throttle_rate"`
+		Burst        *int    `json:"burst"`
+		Backpressure []struct {
+			Agent string `json:"agent_id"`
+		} `json:"backpressure"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.ThrottleRate != 50 || doc.Burst == nil || len(doc.Backpressure) != 1 || doc.Backpressure[0].Agent != "collector" {
+		t.Errorf("run file %s", b)
 	}
 }

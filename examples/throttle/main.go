@@ -48,6 +48,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"tr117/examples/internal/agentcmd"
@@ -66,13 +67,6 @@ func main() {
 	// it measured, a second one kills the process.
 	context.AfterFunc(ctx, stop)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// throttleFields are what run_<i>.json adds to the profiler's run.
-type throttleFields struct {
-	ThrottleRate float64                 `json:"throttle_rate"`
-	Burst        int                     `json:"burst"`
-	Backpressure []throttle.Backpressure `json:"backpressure"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -204,10 +198,7 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 	results, used, errs := agentcmd.Series{
 		Cmd: "throttle", Config: cfg, Runs: runs, Dir: dir,
 		Each: func(rr *profiler.RunResult) error {
-			doc := throttleFields{ThrottleRate: rate, Burst: burst}
-			for _, a := range rr.Agents {
-				doc.Backpressure = append(doc.Backpressure, throttle.Measure(rate, a.Stream))
-			}
+			doc := throttle.MeasureRun(rate, burst, rr)
 			printRun(stdout, rr, runs, rate, doc.Backpressure)
 			return rr.WriteFileWith(dir, doc)
 		},
@@ -238,9 +229,13 @@ func throttled(ctx context.Context, cfg profiler.Config, runs int, rate float64,
 func printRun(stdout io.Writer, rr *profiler.RunResult, runs int, rate float64, bps []throttle.Backpressure) {
 	fmt.Fprintf(stdout, "run %d/%d: cap %s, wall %.1f ms, ", rr.Run, runs, capText(rate), rr.ConcurrentWallTimeMS)
 	fmt.Fprint(stdout, agentcmd.EfficiencyText(rr))
-	for k, a := range rr.Agents {
+	for _, a := range rr.Agents {
 		if a.Error != "" {
 			fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)
+			continue
+		}
+		k := slices.IndexFunc(bps, func(b throttle.Backpressure) bool { return b.Agent == a.ID })
+		if k < 0 {
 			continue
 		}
 		bp := bps[k]

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tr117/internal/layout"
 	"tr117/profiler"
 	"tr117/sink"
 )
@@ -41,7 +42,7 @@ type Config struct {
 	StartAt time.Time `json:"start_at,omitzero"`
 	// Timeout, when positive, bounds each request from its send to its
 	// final message; a request past it fails with profiler.ErrTimeout.
-	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	Timeout time.Duration `json:"timeout_ms,omitempty"`
 	// Turns, when above 1, makes every scheduled request a session of that
 	// many turns, each sent when the previous one ends, its prompt the
 	// conversation so far (the previous prompt and response) followed by
@@ -383,3 +384,10 @@ func HTTPClient(conns, readBuf int) *http.Client {
 		ReadBufferSize:      readBuf,
 	}}
 }
+
+// MarshalJSON writes Config's durations as float milliseconds ("_ms").
+func (c Config) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *Config) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }

@@ -3,6 +3,8 @@ package profiler
 import (
 	"context"
 	"time"
+
+	"tr117/internal/layout"
 )
 
 // ConsumerConfig models the client's handling of each streamed message: the
@@ -22,7 +24,7 @@ type ConsumerConfig struct {
 	// Cost is CPU busy work (a spin, not a sleep) done per streamed message:
 	// on the loop when SingleLoop is set, else in the agent's goroutine.
 	// Zero: none. Negative values count as zero.
-	Cost time.Duration `json:"cost_ns"`
+	Cost time.Duration `json:"cost_ms"`
 }
 
 // loopJob is one turn on an eventLoop: spin for cost, then signal done.
@@ -103,3 +105,10 @@ func loopGate(loop *eventLoop) func(ctx context.Context) {
 		}
 	}
 }
+
+// MarshalJSON writes ConsumerConfig's durations as float milliseconds ("_ms").
+func (c ConsumerConfig) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *ConsumerConfig) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"tr117/internal/layout"
 	"tr117/sink"
 	"tr117/stats"
 )
@@ -30,10 +31,10 @@ const (
 type LagConfig struct {
 	// Interval is how long the probe sleeps between wake-ups. Default
 	// DefaultLagInterval; values below MinLagInterval are raised to it.
-	Interval time.Duration `json:"interval_ns,omitempty"`
+	Interval time.Duration `json:"interval_ms,omitempty"`
 	// StallThreshold is the lag above which a sample is a stall event.
 	// Default DefaultStallThreshold.
-	StallThreshold time.Duration `json:"stall_threshold_ns,omitempty"`
+	StallThreshold time.Duration `json:"stall_threshold_ms,omitempty"`
 }
 
 func (c LagConfig) withDefaults() LagConfig {
@@ -99,8 +100,8 @@ type HistWindow struct {
 // It is plain data: safe to read from several goroutines, not to modify while
 // others read it.
 type LagReport struct {
-	Interval       time.Duration `json:"interval_ns"`
-	StallThreshold time.Duration `json:"stall_threshold_ns"`
+	Interval       time.Duration `json:"interval_ms"`
+	StallThreshold time.Duration `json:"stall_threshold_ms"`
 	// Samples is the number of wake-ups.
 	Samples int `json:"samples"`
 	// LagMS summarises the lateness of the wake-ups, in milliseconds (the
@@ -294,3 +295,17 @@ func histWindow(before, after metrics.Value) HistWindow {
 	}
 	return w
 }
+
+// MarshalJSON writes LagConfig's durations as float milliseconds ("_ms").
+func (c LagConfig) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *LagConfig) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }
+
+// MarshalJSON writes LagReport's durations as float milliseconds ("_ms").
+func (r LagReport) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (r *LagReport) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, r) }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"tr117/internal/layout"
 )
 
 // Defaults of a [ClientConfig].
@@ -55,7 +57,7 @@ type ClientConfig struct {
 	ReadMode ReadMode `json:"read_mode,omitempty"`
 	// IdleTimeout, when positive, abandons a stream when no bytes arrive
 	// for that long (a stalled server). Default 0: no idle timeout.
-	IdleTimeout time.Duration `json:"idle_timeout_ns,omitempty"`
+	IdleTimeout time.Duration `json:"idle_timeout_ms,omitempty"`
 	// APIKey, when set, is sent as a bearer token (the OpenAI APIs'
 	// Authorization header). It is never written out: not to JSON, not
 	// into errors.
@@ -305,3 +307,10 @@ func requestBody(req *Request, noUsage bool) ([]byte, error) {
 	}
 	return json.Marshal(&api.GenerateRequest{Model: req.Model, Prompt: req.Prompt, System: req.System, Stream: &stream, Options: req.Options})
 }
+
+// MarshalJSON writes ClientConfig's durations as float milliseconds ("_ms").
+func (c ClientConfig) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *ClientConfig) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"tr117/internal/layout"
 	"tr117/stats"
 )
 
@@ -50,7 +51,7 @@ type Report struct {
 	Stalls int           `json:"stall_events"`
 	// LagInterval is the lag probe's interval (of the first run). A run
 	// shorter than it has no lag samples.
-	LagInterval time.Duration `json:"lag_interval_ns"`
+	LagInterval time.Duration `json:"lag_interval_ms"`
 	// SchedLatencyP99MS is the worst run's p99 of the runtime's
 	// /sched/latencies:seconds window, and GCPauseMaxMS the longest GC
 	// pause of any run: unlike the lag probe, these cover runs of any
@@ -224,3 +225,10 @@ func (rep Report) WriteText(w io.Writer) error {
 	p("; runtime sched latency p99 %.3f ms, GC pause max %.3f ms\n", rep.SchedLatencyP99MS, rep.GCPauseMaxMS)
 	return err
 }
+
+// MarshalJSON writes Report's durations as float milliseconds ("_ms").
+func (r Report) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (r *Report) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, r) }

@@ -53,9 +53,9 @@ type Config struct {
 	// APIKey is sent as a bearer token (see ClientConfig); never written.
 	APIKey string `json:"-"`
 	// Timeout bounds each request. Default DefaultTimeout; negative: none.
-	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	Timeout time.Duration `json:"timeout_ms,omitempty"`
 	// IdleTimeout abandons a stream silent for that long. Default: none.
-	IdleTimeout time.Duration `json:"idle_timeout_ns,omitempty"`
+	IdleTimeout time.Duration `json:"idle_timeout_ms,omitempty"`
 	// Concurrency is how many agents may stream at once. Default
 	// DefaultConcurrency.
 	Concurrency int `json:"concurrency,omitempty"`
@@ -700,3 +700,10 @@ func fillAgent(ar *AgentResult) {
 	m.Messages, m.Chunks, m.Bytes = res.Messages, res.Chunks, res.Bytes
 	m.TraceID = res.TraceID
 }
+
+// MarshalJSON writes Config's durations as float milliseconds ("_ms").
+func (c Config) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *Config) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }

@@ -164,7 +164,7 @@ func TestRunFileSeedShape(t *testing.T) {
 			t.Errorf("run_1.json lacks %q", k)
 		}
 	}
-	if c := d["consumer"].(map[string]any); c["single_loop"] != true || c["cost_ns"] != 50000.0 {
+	if c := d["consumer"].(map[string]any); c["single_loop"] != true || c["cost_ms"] != 0.05 {
 		t.Errorf("consumer %v", c)
 	}
 	var back RunResult

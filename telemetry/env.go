@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tr117/internal/layout"
 )
 
 // OTLP protocols ([ExportConfig.Protocol]).
@@ -44,11 +46,11 @@ type ExportConfig struct {
 	Headers map[string]string `json:"-"`
 	// Timeout bounds each export (OTEL_EXPORTER_OTLP_TIMEOUT). Default
 	// DefaultExportTimeout.
-	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	Timeout time.Duration `json:"timeout_ms,omitempty"`
 	// MetricInterval is the time between metric exports
 	// (OTEL_METRIC_EXPORT_INTERVAL). Default DefaultMetricInterval; the
 	// last export happens at shutdown whatever the interval.
-	MetricInterval time.Duration `json:"metric_interval_ns,omitempty"`
+	MetricInterval time.Duration `json:"metric_interval_ms,omitempty"`
 	// ServiceName is the service.name resource attribute
 	// (OTEL_SERVICE_NAME). Default: the name the pipeline is given.
 	ServiceName string `json:"service_name,omitempty"`
@@ -200,3 +202,10 @@ func parseHeaders(s string) (map[string]string, error) {
 	}
 	return h, nil
 }
+
+// MarshalJSON writes ExportConfig's durations as float milliseconds ("_ms").
+func (c ExportConfig) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *ExportConfig) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }

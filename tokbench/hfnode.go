@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tr117/internal/layout"
 )
 
 // BackendHFNode is Hugging Face's tokenizers library itself (the Rust core
@@ -43,7 +45,7 @@ type HFNodeConfig struct {
 	Node string `json:"node,omitempty"`
 	// Timeout bounds each request to the child (load, or one encode):
 	// past it the child is killed and the encode fails. Default 5 minutes.
-	Timeout time.Duration `json:"timeout_ns,omitempty"`
+	Timeout time.Duration `json:"timeout_ms,omitempty"`
 	// Threads is the number of threads the library's batch encode uses
 	// (RAYON_NUM_THREADS), as many as Config.Parallel to race it shard for
 	// shard. Default runtime.NumCPU().
@@ -134,3 +136,10 @@ func checkNode(node string, timeout time.Duration) (string, error) {
 	}
 	return v, nil
 }
+
+// MarshalJSON writes HFNodeConfig's durations as float milliseconds ("_ms").
+func (c HFNodeConfig) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes, and the "_ns" spellings of
+// older files.
+func (c *HFNodeConfig) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, c) }

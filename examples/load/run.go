@@ -14,6 +14,7 @@ import (
 
 	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/telcmd"
+	"tr117/internal/layout"
 	"tr117/load"
 	"tr117/profiler"
 	"tr117/sink"
@@ -214,6 +215,13 @@ type manifest struct {
 	Due   int       `json:"due"`
 	Start time.Time `json:"start"`
 }
+
+// MarshalJSON writes the embedded Config's fields beside Due and Start
+// (Config's own MarshalJSON, promoted, would drop them).
+func (m manifest) MarshalJSON() ([]byte, error) { return layout.MarshalMillis(m) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *manifest) UnmarshalJSON(b []byte) error { return layout.UnmarshalMillis(b, m) }
 
 func writeReport(dir, title string, res *load.SweepResult) error {
 	plots, err := load.WritePlots(dir, res)

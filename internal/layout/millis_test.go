@@ -20,7 +20,7 @@ type millisDoc struct {
 	N       int             `json:"n,omitempty"`
 }
 
-func (d millisDoc) MarshalJSON() ([]byte, error) { return MarshalMillis(d) }
+func (d millisDoc) MarshalJSON() ([]byte, error)  { return MarshalMillis(d) }
 func (d *millisDoc) UnmarshalJSON(b []byte) error { return UnmarshalMillis(b, d) }
 
 func TestMillisRoundTrip(t *testing.T) {

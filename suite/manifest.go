@@ -230,10 +230,17 @@ func ReadManifest(root string) (*Manifest, error) {
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("suite: %s: %w", filepath.Join(root, ManifestFile), err)
+		return nil, fmt.Errorf("suite: %s: %w: %w", filepath.Join(root, ManifestFile), ErrBadManifest, err)
 	}
 	return &m, nil
 }
+
+// ErrBadManifest is wrapped by the error of [ReadManifest], and so of
+// [Execute], when an output root's manifest.json exists but cannot be read
+// as a manifest (truncated, edited by hand, another program's file): the
+// suite cannot tell which runs it holds. Start over (Config.Overwrite) or
+// choose another root.
+var ErrBadManifest = errors.New("not a readable suite manifest")
 
 // write saves m atomically under root.
 func (m *Manifest) write(root string) error {

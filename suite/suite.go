@@ -180,7 +180,7 @@ func (r *runner) prepare(ctx context.Context) error {
 		r.man = newManifest()
 		r.man.Started = time.Now().UTC()
 	case err != nil:
-		return fmt.Errorf("%w (use --overwrite or another output root)", err)
+		return fmt.Errorf("%w (start over in %s, or choose another output root)", err, r.root)
 	default:
 		if err := compatible(old, r.plan, r.cfg.Backend, simulated(r.cfg.Backend, endpoints)); err != nil {
 			err.Root = r.root

@@ -104,7 +104,7 @@ func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]stri
 		for _, m := range r.plan.Tokenizers.Models {
 			errs = append(errs, fmt.Errorf("%s: %s", m, missing[m]))
 		}
-		return files, fmt.Errorf("suite: tokenizers: none found (pull the models into the collector's Ollama, point --ollama-models at the Ollama model store that has them, or pass --allow-download-tokenizers to fetch from the Hugging Face Hub):\n%w", errors.Join(errs...))
+		return files, fmt.Errorf("suite: tokenizers: none found (pull the models into the collector's Ollama, set the plan's tokenizers.ollama_models to the Ollama model store that has them, or tokenizers.allow_download to fetch from the Hugging Face Hub):\n%w", errors.Join(errs...))
 	}
 	rep, err := tokbench.Run(ctx, tokbench.SeedCorpus(r.plan.Tokenizers.Bytes), toks, tokbench.Config{Iterations: r.plan.Tokenizers.Iterations})
 	if err != nil {

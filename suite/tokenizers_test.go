@@ -63,7 +63,7 @@ func TestTokenizerPhase(t *testing.T) {
 	plan.Tokenizers.Models = []string{"nowhere:latest"}
 	res, err = Execute(context.Background(), Config{Plan: plan, OutputRoot: root2, Backend: BackendOllama})
 	man, _ := ReadManifest(root2)
-	if err == nil || res.Failed != 1 || !strings.Contains(man.Runs[0].Error, "--allow-download-tokenizers") || !strings.Contains(man.Runs[0].Error, "--ollama-models") {
+	if err == nil || res.Failed != 1 || !strings.Contains(man.Runs[0].Error, "tokenizers.allow_download") || !strings.Contains(man.Runs[0].Error, "tokenizers.ollama_models") {
 		t.Errorf("no tokenizer found: %v, manifest %+v", err, man.Runs)
 	}
 }

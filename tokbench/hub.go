@@ -86,7 +86,7 @@ var ErrNotRepoID = errors.New("not a Hugging Face repo id")
 
 // ErrDownloadDisabled is returned when a tokenizer would have to be
 // downloaded and HubConfig.AllowDownload is false.
-var ErrDownloadDisabled = errors.New("not in any local cache and downloads are off (allow them with --allow-download / HubConfig.AllowDownload)")
+var ErrDownloadDisabled = errors.New("not in any local cache and downloads are off (HubConfig.AllowDownload)")
 
 func checkRepoID(repo string) error {
 	org, name, ok := strings.Cut(repo, "/")

@@ -283,7 +283,7 @@ func TestLoadFallbacksListWhereTheyLooked(t *testing.T) {
 		t.Errorf("error does not say downloads are off: %v", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"manifests", "models--org--nosuch", "missing.json", "--allow-download"} {
+	for _, want := range []string{"manifests", "models--org--nosuch", "missing.json", "HubConfig.AllowDownload"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}

@@ -271,11 +271,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, new(*suite.MissingModelsError)):
 		fmt.Fprintf(stderr, "%v\nThe models are chosen with --mri-models, --hardware-models and --throttle-models, or in a --plan file.\n", err)
 		return 1
-	case errors.As(err, new(*suite.IncompatibleRootError)):
+	case errors.As(err, new(*suite.IncompatibleRootError)), errors.Is(err, suite.ErrBadManifest):
 		fmt.Fprintf(stderr, "%v\nUse --overwrite to replace them, or --output-root DIR to keep both.\n", err)
 		return 1
 	case errors.Is(err, suite.ErrRunsFailed):
 		fmt.Fprintf(stderr, "\n%v\nReport: %s. Run the same command again to retry the failed runs.\n", err, filepath.Join(root, suite.ReportMarkdown))
+		if tokenizersFailed(res) {
+			fmt.Fprintln(stderr, "The tokenizer race failed: if a tokenizer was not found, point --ollama-models at the Ollama model store that has it, or pass --allow-download-tokenizers.")
+		}
 		return 1
 	default:
 		fmt.Fprintln(stderr, err)
@@ -291,4 +294,17 @@ func models(name, value string) ([]string, error) {
 		return nil, fmt.Errorf("suite: --%s %q: want one or more comma-separated model names (a plan file's \"skip: true\" leaves a phase out)", name, value)
 	}
 	return m, nil
+}
+
+// tokenizersFailed reports whether the session's tokenizer race failed.
+func tokenizersFailed(res *suite.Result) bool {
+	if res == nil || res.Manifest == nil {
+		return false
+	}
+	for _, rec := range res.Manifest.Runs {
+		if rec.Phase == suite.PhaseTokenizers && rec.Status == suite.StatusFailed {
+			return true
+		}
+	}
+	return false
 }

@@ -103,3 +103,28 @@ func TestPlanFileAndDryRun(t *testing.T) {
 		t.Errorf("exit %d, stderr %q\ngot:\n%s\nwant:\n%s", code, errs, out, want)
 	}
 }
+
+// TestTokenizerHint: the suite library's error names the plan's fields;
+// the command adds its flags.
+func TestTokenizerHint(t *testing.T) {
+	dir := t.TempDir()
+	srv := ollamatest.NewServer(ollamatest.Config{})
+	t.Cleanup(func() { srv.Close() })
+	plan := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(plan, []byte("mri:\n  skip: true\nthrottle:\n  skip: true\nhardware:\n  skip: true\ntokenizers:\n  run: true\n  models: [nowhere:latest]\n  sources:\n    nowhere:latest: "+filepath.Join(dir, "missing.json")+"\n"), 0o644)
+	code, out, errs := runCmd(t, "--plan", plan, "--backend", "ollama", "--collector-url", srv.URL, "--insight-url", srv.URL, "--output-root", filepath.Join(dir, "out"))
+	if code != 1 || !strings.Contains(errs, "--allow-download-tokenizers") || !strings.Contains(errs, "--ollama-models") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}
+
+// TestBadManifestHint: the library names the root and its manifest; the
+// command adds --overwrite.
+func TestBadManifestHint(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, suite.ManifestFile), []byte("{truncated"), 0o644)
+	code, out, errs := runCmd(t, "--backend", "sim", "--output-root", root, "--runs", "1")
+	if code != 1 || !strings.Contains(errs, filepath.Join(root, suite.ManifestFile)) || !strings.Contains(errs, "--overwrite") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}

@@ -270,7 +270,9 @@ func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokben
 	if ctx.Err() != nil {
 		return toks, failed
 	}
+	hubOff := false
 	for _, f := range failed {
+		hubOff = hubOff || errors.Is(f.Err, tokbench.ErrDownloadDisabled)
 		if o.explicit {
 			fmt.Fprintf(stderr, "%s: not loaded: %v\n", f.Spec.Name, f.Err)
 			continue
@@ -278,6 +280,9 @@ func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokben
 		for _, a := range f.Problems() {
 			fmt.Fprintf(stderr, "%s: %s\n", f.Spec.Name, a)
 		}
+	}
+	if hubOff {
+		fmt.Fprintln(stderr, "(pass --allow-download to fetch those from the Hugging Face Hub)")
 	}
 	if len(toks) == 0 && !o.explicit {
 		var models []string

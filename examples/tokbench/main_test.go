@@ -150,6 +150,20 @@ func TestNothingFound(t *testing.T) {
 	}
 }
 
+// TestDownloadHint: the library's error names HubConfig.AllowDownload; the
+// command adds its flag.
+func TestDownloadHint(t *testing.T) {
+	isolate(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "x=org/nosuch", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), "pass --allow-download to fetch those") {
+		t.Errorf("stderr lacks the --allow-download hint:\n%s", stderr.String())
+	}
+}
+
 // TestOllamaServer benchmarks the tokenizer of a model a real Ollama
 // serves, named by URL and through --ollama-url for the seed models (which
 // the tiny server lacks, so the run falls back to the module cache and

@@ -105,7 +105,7 @@ func TestRealOllama(t *testing.T) {
 	for _, bc := range rep.ClientCeiling[0].Conditions {
 		for i, n := range bc.LagSamples {
 			if n == 0 {
-				t.Errorf("buffer %s run %d: no lag sample at the default %v interval", bc.Buffer, i+1, DefaultLagInterval)
+				t.Errorf("buffer %s run %d: no lag sample at the default %v interval", bc.Buffer, i+1, planLagInterval)
 			}
 		}
 	}

@@ -33,9 +33,9 @@ const (
 	// NoNumPredict as Plan.NumPredict sends no num_predict: the server
 	// decides, and a model that never stops streams until the timeout.
 	NoNumPredict = -1
-	// DefaultLagInterval is Plan.LagInterval's default; see there why it
-	// is shorter than the seed's 100ms.
-	DefaultLagInterval = 10 * time.Millisecond
+	// planLagInterval is Plan.LagInterval's default; see there why it is
+	// not profiler.DefaultLagInterval.
+	planLagInterval = 10 * time.Millisecond
 )
 
 // Default model lists and conditions of the seed's 25-run plan.
@@ -76,14 +76,16 @@ type Plan struct {
 	// pollute run 1. The default (nil) is true.
 	Warmup *bool `json:"warmup,omitempty" yaml:"warmup"`
 	// LagInterval is the scheduler-lag probe's interval during dual-agent
-	// runs (default [DefaultLagInterval], 10ms; at least 1ms).
+	// runs (default 10ms; at least 1ms).
 	//
-	// The seed sampled every 100ms, which leaves a short run (a real
-	// small-model completion takes 50–100ms) with no lag sample at all, so
-	// its lag p99 is missing from the lag-vs-efficiency correlation. At
-	// 10ms such a run has 5–10 samples and the seed's 2–3s runs a few
-	// hundred; the probe's cost (one timer wake-up per interval, one CSV
-	// row) stays negligible next to a streaming client.
+	// The default is shorter than [profiler.DefaultLagInterval] (100ms,
+	// the profiler command's, which keeps the Python script's): 100ms
+	// leaves a short run (a real small-model completion takes 50–100ms)
+	// with no lag sample at all, so its lag p99 is missing from the
+	// lag-vs-efficiency correlation. At 10ms such a run has 5–10 samples
+	// and a 2–3s run a few hundred; the probe's cost (one timer wake-up
+	// per interval, one CSV row) stays negligible next to a streaming
+	// client.
 	LagInterval Duration `json:"lag_interval,omitempty" yaml:"lag_interval"`
 	// SoloBaseline makes every dual-agent run first stream each agent
 	// alone (see profiler.Config.SoloBaseline), for the true speed-up. The
@@ -330,7 +332,7 @@ func (p Plan) WithDefaults() Plan {
 		p.InsightURL = DefaultInsightURL
 	}
 	if p.LagInterval == 0 {
-		p.LagInterval = Duration(DefaultLagInterval)
+		p.LagInterval = Duration(planLagInterval)
 	}
 	if p.NumPredict == 0 {
 		p.NumPredict = DefaultNumPredict

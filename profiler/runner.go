@@ -44,18 +44,12 @@ type Config struct {
 	Scenario Scenario `json:"scenario,omitempty"`
 	// API is the endpoint every agent streams from. Default APIGenerate.
 	API API `json:"api,omitempty"`
-	// ReadBufferSize bounds every transport read (see ClientConfig).
-	// Zero: Go's defaults. At most MaxReadBufferSize.
-	ReadBufferSize int `json:"read_buffer_size,omitempty"`
-	// ReadMode says how bodies are cut into chunks (see ClientConfig).
-	// Default ReadBound.
-	ReadMode ReadMode `json:"read_mode,omitempty"`
-	// APIKey is sent as a bearer token (see ClientConfig); never written.
-	APIKey string `json:"-"`
+	// ClientConfig configures every agent's client: read size and mode,
+	// idle timeout, API key, HTTP client. ReadBufferSize must lie in
+	// [0, MaxReadBufferSize].
+	ClientConfig
 	// Timeout bounds each request. Default DefaultTimeout; negative: none.
 	Timeout time.Duration `json:"timeout_ms,omitempty"`
-	// IdleTimeout abandons a stream silent for that long. Default: none.
-	IdleTimeout time.Duration `json:"idle_timeout_ms,omitempty"`
 	// Concurrency is how many agents may stream at once. Default
 	// DefaultConcurrency.
 	Concurrency int `json:"concurrency,omitempty"`
@@ -153,7 +147,7 @@ func NewRunner(cfg Config, sinks Sinks) (*Runner, error) {
 	cfg.Lag = cfg.Lag.withDefaults()
 	r := &Runner{cfg: cfg, sinks: sinks}
 	for _, a := range cfg.Agents {
-		c := NewClient(ClientConfig{ReadBufferSize: cfg.ReadBufferSize, ReadMode: cfg.ReadMode, IdleTimeout: cfg.IdleTimeout, APIKey: cfg.APIKey})
+		c := NewClient(cfg.ClientConfig)
 		r.clients = append(r.clients, c)
 		var s Streamer = c
 		if cfg.Wrap != nil {

@@ -208,8 +208,8 @@ func TestRunnerOneAgentFails(t *testing.T) {
 			servers := goleak.IgnoreCurrent()
 			var chunks sink.Memory[Chunk]
 			r, err := NewRunner(Config{
-				Agents:      DefaultAgents("gemma3:latest", cu, iu, BaselineVsChimera, DefaultOptions(), Options{}),
-				IdleTimeout: 100 * time.Millisecond,
+				Agents:       DefaultAgents("gemma3:latest", cu, iu, BaselineVsChimera, DefaultOptions(), Options{}),
+				ClientConfig: ClientConfig{IdleTimeout: 100 * time.Millisecond},
 			}, Sinks{Chunks: &chunks})
 			if err != nil {
 				t.Fatal(err)
@@ -307,8 +307,8 @@ func TestRunnerConfigErrors(t *testing.T) {
 		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}, {ID: "a", URL: "http://y", Model: "m"}}},
 		{Agents: []Agent{{ID: "a", Model: "m"}}},
 		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, API: "completions"},
-		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, ReadBufferSize: -1},
-		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, ReadBufferSize: MaxReadBufferSize + 1},
+		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, ClientConfig: ClientConfig{ReadBufferSize: -1}},
+		{Agents: []Agent{{ID: "a", URL: "http://x", Model: "m"}}, ClientConfig: ClientConfig{ReadBufferSize: MaxReadBufferSize + 1}},
 	} {
 		if _, err := NewRunner(cfg, Sinks{}); err == nil || !strings.HasPrefix(err.Error(), "profiler: ") {
 			t.Errorf("NewRunner(%+v) error %v", cfg, err)

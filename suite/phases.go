@@ -138,16 +138,15 @@ func (r *runner) conditionFor(run Run, dir string, buffer int, wrap func(profile
 		}
 	}
 	c.runner, err = profiler.NewRunner(profiler.Config{
-		Agents:         agents,
-		Scenario:       sc,
-		ReadBufferSize: buffer,
-		ReadMode:       profiler.ReadMode(r.plan.MRI.ReadMode),
-		Timeout:        r.requestTimeout(run),
-		Warmup:         *r.plan.Warmup,
-		Lag:            profiler.LagConfig{Interval: r.plan.LagInterval.D()},
-		SoloBaseline:   *r.plan.SoloBaseline && run.Phase != PhaseHardware,
-		Consumer:       consumerFor(run),
-		Wrap:           wrap,
+		Agents:       agents,
+		Scenario:     sc,
+		ClientConfig: profiler.ClientConfig{ReadBufferSize: buffer, ReadMode: profiler.ReadMode(r.plan.MRI.ReadMode)},
+		Timeout:      r.requestTimeout(run),
+		Warmup:       *r.plan.Warmup,
+		Lag:          profiler.LagConfig{Interval: r.plan.LagInterval.D()},
+		SoloBaseline: *r.plan.SoloBaseline && run.Phase != PhaseHardware,
+		Consumer:     consumerFor(run),
+		Wrap:         wrap,
 	}, profiler.Sinks{Chunks: c.chunks, Lag: lag})
 	if err != nil {
 		return nil, fmt.Errorf("suite: %s: %w", run, err)

@@ -215,12 +215,11 @@ Flags:`)
 	defer t.Close()
 	agents := profiler.CapTokens(profiler.DefaultAgents(*model, t.CollectorURL, t.InsightURL, sc, set1, set2), *numPredict)
 	cfg := profiler.Config{
-		Agents:         agents,
-		Scenario:       sc,
-		ReadBufferSize: *readBuf,
-		Timeout:        agentcmd.NoneIfZero(*timeout),
-		IdleTimeout:    *idle,
-		Warmup:         *warmup,
+		Agents:       agents,
+		Scenario:     sc,
+		ClientConfig: profiler.ClientConfig{ReadBufferSize: *readBuf, IdleTimeout: *idle},
+		Timeout:      agentcmd.NoneIfZero(*timeout),
+		Warmup:       *warmup,
 	}
 	conc.Apply(&cfg)
 	if err := streamFlags.Apply("profiler", &cfg); err != nil {

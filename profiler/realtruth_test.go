@@ -28,7 +28,7 @@ func singleSlotOllama(t *testing.T) ollamaserver.Instance {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := ollamaserver.Launch(ctx, ollamaserver.Options{Bin: bin, ModelsDir: filepath.Join(dir, "models"), Home: filepath.Join(dir, "home"),
+	s, err := ollamaserver.Launch(ctx, ollamaserver.Config{Bin: bin, ModelsDir: filepath.Join(dir, "models"), Home: filepath.Join(dir, "home"),
 		LogPath: filepath.Join(dir, "serve.log"), Env: []string{"OLLAMA_NUM_PARALLEL=1"}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 // Launch and CreateTiny run a real server outside a test; tests use Start.
 func Example() {
 	ctx := context.Background()
-	srv, err := ollamaserver.Launch(ctx, ollamaserver.Options{})
+	srv, err := ollamaserver.Launch(ctx, ollamaserver.Config{})
 	if err != nil {
 		fmt.Println(err) // ollamaserver: no ollama binary: run scripts/install-ollama.sh or set TR117_OLLAMA_BIN
 		return

@@ -50,7 +50,7 @@ func TestCacheBin(t *testing.T) {
 
 func TestLaunchExitsEarly(t *testing.T) {
 	bin := fakeBin(t, "echo 'Error: listen tcp: address already in use' >&2\nexit 1\n")
-	_, err := Launch(context.Background(), Options{Bin: bin})
+	_, err := Launch(context.Background(), Config{Bin: bin})
 	if err == nil || !strings.Contains(err.Error(), "exited before answering") || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("err = %v; want the exit and the log tail", err)
 	}
@@ -58,7 +58,7 @@ func TestLaunchExitsEarly(t *testing.T) {
 
 func TestLaunchNeverAnswers(t *testing.T) {
 	bin := fakeBin(t, "echo starting\nexec sleep 60\n")
-	_, err := Launch(context.Background(), Options{Bin: bin, ReadyTimeout: 300 * time.Millisecond})
+	_, err := Launch(context.Background(), Config{Bin: bin, ReadyTimeout: 300 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "did not answer /api/version") || !strings.Contains(err.Error(), "starting") {
 		t.Errorf("err = %v; want a readiness timeout with the log tail", err)
 	}
@@ -68,7 +68,7 @@ func TestLaunchCanceled(t *testing.T) {
 	bin := fakeBin(t, "exec sleep 60\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Launch(ctx, Options{Bin: bin}); !errors.Is(err, context.Canceled) {
+	if _, err := Launch(ctx, Config{Bin: bin}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v; want context.Canceled", err)
 	}
 }
@@ -117,7 +117,7 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 func TestLaunchRetriesTakenPort(t *testing.T) {
 	count := filepath.Join(t.TempDir(), "count")
 	bin := fakeBin(t, "echo x >> "+count+"\necho \"Error: listen tcp $OLLAMA_HOST: bind: address already in use\" >&2\nexit 1\n")
-	_, err := Launch(context.Background(), Options{Bin: bin})
+	_, err := Launch(context.Background(), Config{Bin: bin})
 	if !errors.Is(err, errPortTaken) {
 		t.Errorf("err = %v; want errPortTaken", err)
 	}
@@ -127,7 +127,7 @@ func TestLaunchRetriesTakenPort(t *testing.T) {
 	// With an address of the caller's choosing there is no retry.
 	os.Remove(count)
 	addr, _ := FreeAddr()
-	if _, err := Launch(context.Background(), Options{Bin: bin, Addr: addr}); !errors.Is(err, errPortTaken) {
+	if _, err := Launch(context.Background(), Config{Bin: bin, Addr: addr}); !errors.Is(err, errPortTaken) {
 		t.Errorf("err = %v", err)
 	}
 	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 1 {
@@ -156,7 +156,7 @@ func TestLaunchReadiness(t *testing.T) {
 	t.Run("ours", func(t *testing.T) {
 		// A server that logs that it listens on addr is ready once addr answers.
 		bin := fakeBin(t, "echo \"msg=\\\"Listening on $OLLAMA_HOST (version 0.6.5)\\\"\" >&2\nexec sleep 60\n")
-		s, err := Launch(context.Background(), Options{Bin: bin, Addr: addr, StopGrace: time.Second})
+		s, err := Launch(context.Background(), Config{Bin: bin, Addr: addr, StopGrace: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,14 +174,14 @@ func TestLaunchReadiness(t *testing.T) {
 		// A server that never says it listens is not believed within 2 s,
 		// even though its address answers.
 		bin := fakeBin(t, "echo starting >&2\nexec sleep 60\n")
-		_, err := Launch(context.Background(), Options{Bin: bin, Addr: addr, ReadyTimeout: 500 * time.Millisecond})
+		_, err := Launch(context.Background(), Config{Bin: bin, Addr: addr, ReadyTimeout: 500 * time.Millisecond})
 		if err == nil || !strings.Contains(err.Error(), "did not answer") {
 			t.Errorf("err = %v; want a readiness timeout", err)
 		}
 	})
 	t.Run("ignores SIGTERM", func(t *testing.T) {
 		bin := fakeBin(t, "trap '' TERM\necho \"Listening on $OLLAMA_HOST\"\nwhile :; do sleep 0.05; done\n")
-		s, err := Launch(context.Background(), Options{Bin: bin, Addr: addr, StopGrace: 200 * time.Millisecond})
+		s, err := Launch(context.Background(), Config{Bin: bin, Addr: addr, StopGrace: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

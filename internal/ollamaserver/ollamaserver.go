@@ -84,13 +84,13 @@ func isExec(p string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-// Options configure [Launch]. The zero value is the binary [Find] finds, on
+// Config configures [Launch]. The zero value is the binary [Find] finds, on
 // a free loopback port, with its models, home and log in a new temporary
 // directory that Stop removes.
 //
 // It is plain data: safe to read from several goroutines, not to modify while
 // others read it.
-type Options struct {
+type Config struct {
 	// Bin is the ollama binary. Default: Find().
 	Bin string
 	// Addr is the host:port to listen on. Default: a free loopback port.
@@ -157,10 +157,10 @@ func FreeAddr() (string, error) {
 // with an error that includes the tail of its log. ctx bounds the start only:
 // the server runs until Stop.
 //
-// When Options.Addr is empty and the port it picked is taken before the
+// When Config.Addr is empty and the port it picked is taken before the
 // server binds it (another process got it first), Launch tries again with
 // another port, three times in all.
-func Launch(ctx context.Context, opts Options) (*Server, error) {
+func Launch(ctx context.Context, opts Config) (*Server, error) {
 	var err error
 	if opts.Bin == "" {
 		if opts.Bin, err = Find(); err != nil {
@@ -185,7 +185,7 @@ func Launch(ctx context.Context, opts Options) (*Server, error) {
 // errPortTaken marks a server that exited because its port was in use.
 var errPortTaken = errors.New("port taken")
 
-func launch(ctx context.Context, opts Options) (*Server, error) {
+func launch(ctx context.Context, opts Config) (*Server, error) {
 	var err error
 	s := &Server{Addr: opts.Addr, URL: "http://" + opts.Addr, Bin: opts.Bin, grace: opts.StopGrace, exited: make(chan struct{})}
 	if s.grace <= 0 {

@@ -50,7 +50,7 @@ func Start(t testing.TB, n int) []Instance {
 
 	insts := make([]Instance, 0, n)
 	for i := range n {
-		s, err := Launch(ctx, Options{
+		s, err := Launch(ctx, Config{
 			Bin:       bin,
 			ModelsDir: models,
 			Home:      filepath.Join(dir, "home"),

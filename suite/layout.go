@@ -52,7 +52,7 @@ func (r Run) Condition() string {
 // output root and its file stem, "phase1/gemma3_latest/default/run_1".
 func (r Run) Key() string {
 	if r.Phase == PhaseTokenizers {
-		return "phase2/tokenizers"
+		return layout.TokenizersDir
 	}
 	return r.relDir() + "/run_" + strconv.Itoa(r.Index)
 }
@@ -61,15 +61,15 @@ func (r Run) relDir() string {
 	slug := layout.Slug(r.Model)
 	switch r.Phase {
 	case PhaseMRI:
-		return "phase1/" + slug + "/" + r.Condition()
+		return layout.MRIDir + "/" + slug + "/" + r.Condition()
 	case PhaseThrottle:
-		return "phase3/" + slug + "/" + r.Condition()
+		return layout.ThrottleDir + "/" + slug + "/" + r.Condition()
 	case PhaseCeiling:
-		return "ceiling/" + slug + "/" + r.Condition()
+		return layout.CeilingDir + "/" + slug + "/" + r.Condition()
 	case PhaseHardware:
-		return "phase2/" + slug
+		return layout.HardwareDir + "/" + slug
 	case PhaseTokenizers:
-		return "phase2/tokenizers"
+		return layout.TokenizersDir
 	}
 	return "unknown/" + slug
 }

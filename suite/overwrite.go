@@ -23,7 +23,7 @@ func removeOutputs(root string) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, tree := range [...]string{"phase1", "phase2", "phase3", "ceiling", layout.PlotsDir} {
+	for _, tree := range layout.SuiteDirs() {
 		top := filepath.Join(root, tree)
 		var dirs []string
 		err := filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {

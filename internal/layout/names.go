@@ -22,6 +22,22 @@ const (
 	GPUSummary = "gpu_summary.json"
 )
 
+// The suite's directories under its output root: one per phase, each
+// holding <model slug>/<condition>/ (see suite.Run.Dir).
+const (
+	MRIDir        = "phase1"
+	HardwareDir   = "phase2"
+	ThrottleDir   = "phase3"
+	CeilingDir    = "ceiling"
+	TokenizersDir = HardwareDir + "/tokenizers"
+)
+
+// SuiteDirs lists the directories under the suite's output root that it
+// writes into: the phases' and PlotsDir.
+func SuiteDirs() []string {
+	return []string{MRIDir, HardwareDir, ThrottleDir, CeilingDir, PlotsDir}
+}
+
 // Files the suite writes at its output root.
 const (
 	Manifest       = "manifest.json"

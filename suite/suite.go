@@ -431,8 +431,11 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	if runErr != nil {
 		return res, runErr
 	}
-	rep, err := BuildReport(r.root, ReportOptions{Plots: true})
+	rep, err := Analyze(r.root, ReportConfig{})
 	if err != nil {
+		return res, err
+	}
+	if err := WriteReport(r.root, rep, true); err != nil {
 		return res, err
 	}
 	res.Report = rep

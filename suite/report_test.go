@@ -106,6 +106,8 @@ func checkGolden(t *testing.T, root, name string) {
 	if err := WriteReport(root, rep, false); err != nil {
 		t.Fatal(err)
 	}
+	checkReportJSON(t, root)
+	checkVerdictsFollowValues(t, rep)
 	got, err := os.ReadFile(filepath.Join(root, ReportMarkdown))
 	if err != nil {
 		t.Fatal(err)

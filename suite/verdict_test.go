@@ -137,3 +137,20 @@ func checkVerdictsFollowValues(t *testing.T, rep *Report) {
 		}
 	}
 }
+
+// An ITL p50 of 0 (several tokens per read) is explained under the table,
+// and only then.
+func TestLatencyExplainsZeroITL(t *testing.T) {
+	zero, ok := &stats.Summary{N: 2, P50: 0}, &stats.Summary{N: 2, P50: 8.9}
+	for _, c := range []struct {
+		p50  *stats.Summary
+		want bool
+	}{{zero, true}, {ok, false}} {
+		var b strings.Builder
+		writeLatency(&b, []ConditionLatency{{Phase: PhaseMRI, Model: "tiny", Runs: 2, ITLP50ms: c.p50, ITLP99ms: ok}})
+		got := b.String()
+		if strings.Contains(got, "| 0.00 / ") != c.want || strings.Contains(got, "0 ms apart by construction") != c.want {
+			t.Errorf("p50 %v: explanation shown %v, want %v:\n%s", c.p50.P50, !c.want, c.want, got)
+		}
+	}
+}

@@ -16,9 +16,9 @@
 // and tr117/stats for the report's summaries, intervals, A/B tests and
 // correlations.
 //
-// A [Plan] says what to run; its zero value is the seed's 25-run plan, and
-// it loads from JSON or YAML with [LoadPlan]. [Execute] runs it under
-// Config.OutputRoot in the seed's layout ([Run.Dir]):
+// A [Plan] says what to run; its zero value is the study's 25-run plan,
+// and it loads from JSON or YAML with [LoadPlan]. [Execute] runs it under
+// Config.OutputRoot in this layout ([Run.Dir]):
 //
 //	<root>/manifest.json                       what ran, on what, and how each run ended
 //	<root>/phase1/<slug>/<default|bufN>/       run_<i>.json, run_<i>_chunk_metrics.csv, run_<i>_loop_lag.csv,

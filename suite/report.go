@@ -23,15 +23,15 @@ const (
 	PlotsDir       = "plots"
 )
 
-// Thresholds the report applies. They are the seed's criteria.
+// Thresholds the report applies: the study's criteria.
 const (
 	// StallThresholdMs: a scheduler-lag sample above it is a stall event.
 	StallThresholdMs = 10.0
-	// CorrelationCriterion: the seed's r > 0.8 between lag p99 and
-	// efficiency loss.
+	// CorrelationCriterion: lag p99 explains the efficiency loss when
+	// Pearson's r between them exceeds it.
 	CorrelationCriterion = 0.8
-	// ThrottleCriterionPP: the seed's ≥ 2 percentage points of efficiency
-	// gained by throttling.
+	// ThrottleCriterionPP: throttling the reader helps when it gains at
+	// least this many percentage points of efficiency.
 	ThrottleCriterionPP = 2.0
 	// TokenizerRule: a tokenizer more than 2× slower than another flags a
 	// CPU (tokenizer) bottleneck.
@@ -105,8 +105,8 @@ type CeilingModel struct {
 	Model       string             `json:"model"`
 	Conditions  []BufferCondition  `json:"conditions"`
 	Comparisons []BufferComparison `json:"comparisons,omitempty"`
-	// LagVsLoss correlates per-run scheduler-lag p99 with the seed's
-	// efficiency loss (100 − efficiency %), over all the model's MRI runs;
+	// LagVsLoss correlates per-run scheduler-lag p99 with the
+	// efficiency_percent loss (100 − efficiency %), over all the model's MRI runs;
 	// LagVsTrueLoss with the true-efficiency loss.
 	LagVsLoss     *Correlation `json:"lag_p99_vs_efficiency_loss,omitempty"`
 	LagVsTrueLoss *Correlation `json:"lag_p99_vs_true_efficiency_loss,omitempty"`
@@ -128,8 +128,8 @@ type BufferCondition struct {
 	// taken); BalanceBound the runs' balance bounds.
 	TrueEfficiency *stats.Summary `json:"true_efficiency_percent"`
 	BalanceBound   *stats.Summary `json:"balance_bound_percent"`
-	// ParseMs, GapMs and Chunks count the seed's chunks: transport reads
-	// that completed at least one line (gaps between such reads).
+	// ParseMs, GapMs and Chunks count chunks: transport reads that
+	// completed at least one line (gaps between such reads).
 	// AllParseMs, AllGapMs and AllChunks count every transport read.
 	ParseMs    *stats.Summary `json:"chunk_parse_ms"`
 	GapMs      *stats.Summary `json:"chunk_gap_ms"`
@@ -493,7 +493,8 @@ func (a *analyzer) ceiling() []CeilingModel {
 	return out
 }
 
-// parseOf returns the parse times of the run's seed chunks.
+// parseOf returns the parse times of the run's chunks (reads that
+// completed a line).
 func parseOf(d *runData) []float64 {
 	p, _ := d.seedChunks()
 	return p
@@ -622,7 +623,7 @@ func setCorrelation(v *Verdict, prefix string, c *Correlation) {
 }
 
 // ceilingVerdict answers from the true efficiency, and says when the
-// seed's efficiency is explained by the agents' length difference.
+// efficiency_percent is explained by the agents' length difference.
 func (a *analyzer) ceilingVerdict(cm CeilingModel) Verdict {
 	var ds []*runData
 	for _, b := range a.plan.MRI.Buffers {

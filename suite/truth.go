@@ -11,7 +11,7 @@ const (
 	// KneePP is the fall in true efficiency, in percentage points below
 	// the cost-0 condition, at which the ceiling sweep places the knee.
 	KneePP = 5.0
-	// BalanceNearPP: a seed efficiency within this many points of its
+	// BalanceNearPP: an efficiency_percent within this many points of its
 	// balance bound is explained by the agents' length difference.
 	BalanceNearPP = 3.0
 )
@@ -103,7 +103,7 @@ type CeilingSweep struct {
 	// MRI and cost-0 runs.
 	ClientCostUS *float64 `json:"client_cost_us"`
 	// LagVsTrueLoss correlates per-run loop-lag p99 with 100 − true
-	// efficiency; LagVsSeedLoss with 100 − the seed's efficiency.
+	// efficiency; LagVsSeedLoss with 100 − efficiency_percent.
 	LagVsTrueLoss *Correlation `json:"lag_p99_vs_true_efficiency_loss,omitempty"`
 	LagVsSeedLoss *Correlation `json:"lag_p99_vs_seed_efficiency_loss,omitempty"`
 	Verdicts      []Verdict    `json:"verdicts"`

@@ -669,75 +669,9 @@ func (a *analyzer) hardware() HardwareSection {
 	total := 0
 	var evalRates [][]float64
 	for _, model := range a.plan.Hardware.Models {
-		ds := a.runs(PhaseHardware, model, nil)
-		hm := HardwareModel{Model: model, Runs: len(ds), Failed: a.failedRuns(PhaseHardware, model, nil)}
-		var power, util, mem, rx, tx, energy, srv []float64
-		var redS, durS, energyTokens float64
-		for _, d := range ds {
-			tokens := 0.0
-			for _, ag := range d.Agents() {
-				tokens += float64(ag.Metrics.EvalCount)
-			}
-			if r := runServerRate(d); !math.IsNaN(r) {
-				srv = append(srv, r)
-			}
-			hm.Tokens += tokens
-			hm.Samples += len(d.GPU)
-			for _, g := range d.GPU {
-				if g.PowerOK {
-					power = append(power, g.PowerW)
-				}
-				if g.UtilOK {
-					util = append(util, g.UtilGPU)
-				}
-				if g.MemOK {
-					mem = append(mem, g.MemMiB)
-				}
-				if g.PCIeRxOK {
-					rx = append(rx, g.PCIeRx)
-				}
-				if g.TxOK {
-					tx = append(tx, g.PCIeTx)
-				}
-			}
-			// Energy and redlining come from gpumon's own summary of the
-			// run (energy counter or power integral; sustained windows).
-			if gs := d.GPUSummary; gs != nil {
-				if hs.Sampler == "" {
-					hs.Sampler = gs.Sampler
-				}
-				e, haveE, sustained := 0.0, false, false
-				for _, g := range gs.GPUs {
-					if g.EnergyJ != nil {
-						e += *g.EnergyJ
-						haveE = true
-					}
-					if g.Redline.Episodes > 0 {
-						sustained = true
-					}
-					redS += g.Redline.Seconds
-					durS += gs.DurationS
-					hm.RedlineUtil, hm.RedlineWindowS = g.Redline.ThresholdPct, g.Redline.WindowS
-				}
-				if haveE {
-					energy = append(energy, e)
-					energyTokens += tokens
-				}
-				if sustained {
-					hm.RedlineRuns++
-				}
-			}
-		}
-		hm.PowerW, hm.UtilGPU, hm.MemMiB = summarize(power), summarize(util), summarize(mem)
-		hm.PCIeRx, hm.PCIeTx, hm.EnergyJ = summarize(rx), summarize(tx), summarize(energy)
-		hm.ServerTokSec = summarize(srv)
-		if hm.EnergyJ != nil && energyTokens > 0 {
-			j := hm.EnergyJ.Mean * float64(len(energy)) / energyTokens
-			hm.JPerToken = &j
-		}
-		if durS > 0 {
-			share := redS / durS
-			hm.RedlineShare = &share
+		hm, srv, sampler := a.hardwareModel(model)
+		if hs.Sampler == "" {
+			hs.Sampler = sampler
 		}
 		evalRates = append(evalRates, srv)
 		hs.Models = append(hs.Models, hm)
@@ -771,6 +705,83 @@ func (a *analyzer) hardware() HardwareSection {
 		}
 	}
 	return hs
+}
+
+// hardwareModel summarises the hardware runs of model; srv holds each
+// run's server eval rate and sampler names the GPU sampler of its
+// summaries.
+func (a *analyzer) hardwareModel(model string) (hm HardwareModel, srv []float64, sampler string) {
+	ds := a.runs(PhaseHardware, model, nil)
+	hm = HardwareModel{Model: model, Runs: len(ds), Failed: a.failedRuns(PhaseHardware, model, nil)}
+	var power, util, mem, rx, tx, energy []float64
+	var redS, durS, energyTokens float64
+	for _, d := range ds {
+		tokens := 0.0
+		for _, ag := range d.Agents() {
+			tokens += float64(ag.Metrics.EvalCount)
+		}
+		if r := runServerRate(d); !math.IsNaN(r) {
+			srv = append(srv, r)
+		}
+		hm.Tokens += tokens
+		hm.Samples += len(d.GPU)
+		for _, g := range d.GPU {
+			if g.PowerOK {
+				power = append(power, g.PowerW)
+			}
+			if g.UtilOK {
+				util = append(util, g.UtilGPU)
+			}
+			if g.MemOK {
+				mem = append(mem, g.MemMiB)
+			}
+			if g.PCIeRxOK {
+				rx = append(rx, g.PCIeRx)
+			}
+			if g.TxOK {
+				tx = append(tx, g.PCIeTx)
+			}
+		}
+		// Energy and redlining come from gpumon's own summary of the
+		// run (energy counter or power integral; sustained windows).
+		if gs := d.GPUSummary; gs != nil {
+			if sampler == "" {
+				sampler = gs.Sampler
+			}
+			e, haveE, sustained := 0.0, false, false
+			for _, g := range gs.GPUs {
+				if g.EnergyJ != nil {
+					e += *g.EnergyJ
+					haveE = true
+				}
+				if g.Redline.Episodes > 0 {
+					sustained = true
+				}
+				redS += g.Redline.Seconds
+				durS += gs.DurationS
+				hm.RedlineUtil, hm.RedlineWindowS = g.Redline.ThresholdPct, g.Redline.WindowS
+			}
+			if haveE {
+				energy = append(energy, e)
+				energyTokens += tokens
+			}
+			if sustained {
+				hm.RedlineRuns++
+			}
+		}
+	}
+	hm.PowerW, hm.UtilGPU, hm.MemMiB = summarize(power), summarize(util), summarize(mem)
+	hm.PCIeRx, hm.PCIeTx, hm.EnergyJ = summarize(rx), summarize(tx), summarize(energy)
+	hm.ServerTokSec = summarize(srv)
+	if hm.EnergyJ != nil && energyTokens > 0 {
+		j := hm.EnergyJ.Mean * float64(len(energy)) / energyTokens
+		hm.JPerToken = &j
+	}
+	if durS > 0 {
+		share := redS / durS
+		hm.RedlineShare = &share
+	}
+	return hm, srv, sampler
 }
 
 func (a *analyzer) hardwareVerdict(hm HardwareModel) Verdict {

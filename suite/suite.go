@@ -373,40 +373,17 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 			runErr = err
 			break
 		}
-		dir, err := run.Dir(r.root)
-		if err != nil {
-			return res, fmt.Errorf("suite: %w", err)
+		lastOfCondition := i+1 == len(runs) || runs[i+1].relDir() != run.relDir()
+		ran, err := r.runOne(ctx, run, order, lastOfCondition)
+		if ran {
+			res.Ran++
 		}
-		r.prog.Start(run, r.runsInCondition(run))
-		rec := RunRecord{Key: run.Key(), Run: run, Started: time.Now().UTC()}
-		files, err := r.execOne(ctx, run, dir)
-		rec.Ended = time.Now().UTC()
-		rec.Files = files
-		if err != nil && ctx.Err() != nil {
-			// Interrupted: not a failure of the run. Record nothing, so a
-			// resumed suite runs it again from scratch.
-			r.prog.Note(fmt.Sprintf("interrupted during %s: it is not recorded, and a resumed suite redoes it", run))
-			runErr = ctx.Err()
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			runErr = err
 			break
 		}
-		res.Ran++
 		if err != nil {
-			rec.Status, rec.Error = StatusFailed, err.Error()
-			r.log.Warn("run failed", "run", run.Key(), "err", err)
-		} else {
-			rec.Status = StatusOK
-		}
-		r.man.setRecord(rec, order)
-		if werr := r.man.write(r.root); werr != nil {
-			return res, werr
-		}
-		r.prog.Finish(run, rec.Ended.Sub(rec.Started), err)
-		if i+1 == len(runs) || runs[i+1].relDir() != run.relDir() {
-			// The condition's last run: merge its traces now, so that a
-			// session killed later leaves this condition complete.
-			if err := r.mergeCondition(dir); err != nil {
-				r.log.Warn("merging per-run CSV files", "dir", dir, "err", err)
-			}
+			return res, err
 		}
 	}
 
@@ -452,6 +429,45 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 		return res, fmt.Errorf("%w: %d of %d runs failed (see %s)", ErrRunsFailed, res.Failed, len(runs), filepath.Join(r.root, ManifestFile))
 	}
 	return res, nil
+}
+
+// runOne runs run, records it in the manifest and reports it; with
+// lastOfCondition it then merges the condition's traces, so that a session
+// killed later leaves the condition complete. ran is false when the run
+// was interrupted (it is then not recorded, so a resumed suite redoes it,
+// and err is the context's error); a failed run is recorded and is not an
+// error here.
+func (r *runner) runOne(ctx context.Context, run Run, order map[string]int, lastOfCondition bool) (ran bool, err error) {
+	dir, err := run.Dir(r.root)
+	if err != nil {
+		return false, fmt.Errorf("suite: %w", err)
+	}
+	r.prog.Start(run, r.runsInCondition(run))
+	rec := RunRecord{Key: run.Key(), Run: run, Started: time.Now().UTC()}
+	files, runErr := r.execOne(ctx, run, dir)
+	rec.Ended = time.Now().UTC()
+	rec.Files = files
+	if runErr != nil && ctx.Err() != nil {
+		r.prog.Note(fmt.Sprintf("interrupted during %s: it is not recorded, and a resumed suite redoes it", run))
+		return false, ctx.Err()
+	}
+	if runErr != nil {
+		rec.Status, rec.Error = StatusFailed, runErr.Error()
+		r.log.Warn("run failed", "run", run.Key(), "err", runErr)
+	} else {
+		rec.Status = StatusOK
+	}
+	r.man.setRecord(rec, order)
+	if err := r.man.write(r.root); err != nil {
+		return true, err
+	}
+	r.prog.Finish(run, rec.Ended.Sub(rec.Started), runErr)
+	if lastOfCondition {
+		if err := r.mergeCondition(dir); err != nil {
+			r.log.Warn("merging per-run CSV files", "dir", dir, "err", err)
+		}
+	}
+	return true, nil
 }
 
 func (r *runner) runsInCondition(run Run) int {

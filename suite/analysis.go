@@ -11,9 +11,9 @@ import (
 const minEffectN = 3
 
 // minCIRuns is the fewest values from which the report shows a 95%
-// interval without a warning: benchstat's (x/perf/benchmath) minimum for
-// that level.
-var minCIRuns = stats.IntervalNeed(0.95)
+// interval without a warning: stats.IntervalNeed(0.95), benchstat's
+// minimum for that level.
+const minCIRuns = 6
 
 // compare runs stats.Compare on b (candidate) against a (baseline). It
 // returns nil when either side has fewer than two values: a comparison of

@@ -29,6 +29,9 @@ func TestCompareNoEffectSizeFromTwoRuns(t *testing.T) {
 
 // An interval from fewer than minCIRuns runs carries its warning beside it.
 func TestCICellWarnsOnFewRuns(t *testing.T) {
+	if need := stats.IntervalNeed(0.95); need != minCIRuns {
+		t.Fatalf("minCIRuns %d, stats.IntervalNeed(0.95) %d", minCIRuns, need)
+	}
 	iv := &stats.Interval{Lo: 91.22, Hi: 99.49, Level: 0.95}
 	if got := ciCell(iv, 2); got != "[91.22, 99.49] ⚠ 2 runs: unreliable, needs 6" {
 		t.Errorf("2 runs: %q", got)

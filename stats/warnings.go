@@ -135,7 +135,7 @@ func (n Note) MarshalJSON() ([]byte, error) {
 func (ws Warnings) MarshalJSON() ([]byte, error) {
 	out := make([]json.RawMessage, 0, len(ws))
 	for _, w := range ws {
-		b, err := MarshalWarning(w)
+		b, err := marshalWarning(w)
 		if err != nil {
 			return nil, err
 		}
@@ -144,8 +144,8 @@ func (ws Warnings) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// MarshalWarning writes one warning as [Warnings] does.
-func MarshalWarning(w Warning) ([]byte, error) {
+// marshalWarning writes one warning as Warnings does.
+func marshalWarning(w Warning) ([]byte, error) {
 	if n, ok := w.(Note); ok {
 		return n.MarshalJSON()
 	}

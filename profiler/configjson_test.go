@@ -46,3 +46,26 @@ func TestConfigJSON(t *testing.T) {
 		t.Errorf("old spelling: %+v", o)
 	}
 }
+
+// TestOldRunFileDurations reads a run_<i>.json as earlier versions wrote
+// it (durations in integer nanoseconds), as the suite does when it
+// resumes an existing output root and reports on it.
+func TestOldRunFileDurations(t *testing.T) {
+	old := `{"run":2,"agent_ids":["collector"],"consumer":{"single_loop":true,"cost_ns":100000},` +
+		`"loop_lag":{"interval_ns":10000000,"stall_threshold_ns":10000000,"samples":3},` +
+		`"collector":{"id":"collector"}}`
+	var rr RunResult
+	if err := json.Unmarshal([]byte(old), &rr); err != nil {
+		t.Fatal(err)
+	}
+	if rr.Run != 2 || rr.LoopLag.Interval != 10*time.Millisecond || rr.LoopLag.Samples != 3 || rr.Consumer.Cost != 100*time.Microsecond || !rr.Consumer.SingleLoop || len(rr.Agents) != 1 {
+		t.Errorf("old run file read as %+v", rr)
+	}
+	b, err := json.Marshal(rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"interval_ms":10`) || !strings.Contains(string(b), `"cost_ms":0.1`) || strings.Contains(string(b), "_ns") {
+		t.Errorf("rewritten run file: %s", b)
+	}
+}

@@ -347,6 +347,9 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 	if err := sink.WriteFileAtomic(filepath.Join(root, ReportMarkdown), []byte(md)); err != nil {
 		return nil, err
 	}
+	if err := writeHTML(root, rep, man); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 

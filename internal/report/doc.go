@@ -66,8 +66,8 @@ type Verdict struct {
 	Warnings []string
 }
 
-// Table is a captioned table of text cells. Numeric columns are right
-// aligned when their cells look like numbers.
+// Table is a captioned table of text cells. The first column labels the
+// row; cells of the others that read as numbers are right aligned.
 type Table struct {
 	Caption string
 	Header  []string

@@ -53,9 +53,9 @@ func TestWriteHTML(t *testing.T) {
 		Setup:  []Field{{"Backend", "sim & co"}},
 		Sections: []Section{{
 			ID: "q1", Title: "Question one", Question: "Why?",
-			Verdicts: []Verdict{{Text: "**yes**", N: 3, Warnings: []string{"n small <5"}}},
-			Tables:   []Table{{Caption: "cap", Header: []string{"Name", "Value"}, Rows: [][]string{{"12", "3.5 / 4"}, {"x", "text"}}}},
-			Figures:  []Figure{{Alt: "plot", PNG: png}, {Alt: "svg", SVG: []byte(`<svg width="2" height="2"></svg>`)}},
+			Verdicts:    []Verdict{{Text: "**yes**", N: 3, Warnings: []string{"n small <5"}}},
+			Tables:      []Table{{Caption: "cap", Header: []string{"Name", "Value"}, Rows: [][]string{{"12", "3.5 / 4"}, {"x", "text"}}}},
+			Figures:     []Figure{{Alt: "plot", PNG: png}, {Alt: "svg", SVG: []byte(`<svg width="2" height="2"></svg>`)}},
 			Subsections: []Section{{ID: "q1-a", Title: "Part a", Items: []string{"*item*"}}},
 		}},
 		Footer: "end",

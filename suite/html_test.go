@@ -93,36 +93,55 @@ var htmlSections = []string{"setup", htmlTerms, htmlCeiling, htmlSweep, htmlLate
 // something: any src or href that is not a data: URI or a fragment.
 var externalRef = regexp.MustCompile(`(?i)\b(src|href|srcset|action)\s*=\s*"(?:[^"d#]|d[^a]|da[^t])`)
 
-func TestReportHTMLSelfContained(t *testing.T) {
+// TestReportHTML builds report.html from each golden input, with plots,
+// and checks the file, then loads it in headless Chromium: every section
+// is in the DOM, the console has no error, no request leaves the file,
+// and the screenshot is a plausible page. Without Chromium the browser
+// half is skipped, unless CI or TR117_REQUIRE_CHROMIUM is set.
+func TestReportHTML(t *testing.T) {
+	bin, binErr := chromium.Find()
+	if binErr != nil && (os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_CHROMIUM") != "") {
+		t.Fatal(binErr)
+	}
 	for _, c := range htmlCases {
 		t.Run(c.name, func(t *testing.T) {
-			_, rep, page := buildHTML(t, c)
-			s := string(page)
-			for _, id := range htmlSections {
-				if !strings.Contains(s, `id="`+id+`"`) {
-					t.Errorf("no section %q", id)
-				}
+			root, rep, page := buildHTML(t, c)
+			checkPage(t, string(page), rep)
+			if binErr != nil {
+				t.Skip(binErr)
 			}
-			if got := strings.Contains(s, `id="banner"`); got != rep.Simulated {
-				t.Errorf("banner shown = %v, simulated = %v", got, rep.Simulated)
-			}
-			for _, bad := range []string{"<script", "<link", "@import", "url("} {
-				if strings.Contains(s, bad) {
-					t.Errorf("page contains %q: it must not load anything", bad)
-				}
-			}
-			if m := externalRef.FindString(s); m != "" {
-				t.Errorf("page references an outside resource: %s…", m)
-			}
-			if n, want := strings.Count(s, `src="data:image/png;base64,`), len(rep.Plots); n != want || n == 0 {
-				t.Errorf("%d embedded plots, want the report's %d (and at least one)", n, want)
-			}
-			for _, v := range rep.Hardware.Verdicts {
-				if !strings.Contains(s, string(report.Inline(v.Text))) {
-					t.Errorf("hardware verdict missing: %s", v.Text)
-				}
-			}
+			checkInBrowser(t, bin, filepath.Join(root, ReportHTML), c.name, rep)
 		})
+	}
+}
+
+// checkPage checks report.html's text: every section, the banner when
+// simulated, nothing that loads from elsewhere, every plot embedded.
+func checkPage(t *testing.T, s string, rep *Report) {
+	t.Helper()
+	for _, id := range htmlSections {
+		if !strings.Contains(s, `id="`+id+`"`) {
+			t.Errorf("no section %q", id)
+		}
+	}
+	if got := strings.Contains(s, `id="banner"`); got != rep.Simulated {
+		t.Errorf("banner shown = %v, simulated = %v", got, rep.Simulated)
+	}
+	for _, bad := range []string{"<script", "<link", "@import", "url("} {
+		if strings.Contains(s, bad) {
+			t.Errorf("page contains %q: it must not load anything", bad)
+		}
+	}
+	if m := externalRef.FindString(s); m != "" {
+		t.Errorf("page references an outside resource: %s…", m)
+	}
+	if n, want := strings.Count(s, `src="data:image/png;base64,`), len(rep.Plots); n != want || n == 0 {
+		t.Errorf("%d embedded plots, want the report's %d (and at least one)", n, want)
+	}
+	for _, v := range rep.Hardware.Verdicts {
+		if !strings.Contains(s, string(report.Inline(v.Text))) {
+			t.Errorf("hardware verdict missing: %s", v.Text)
+		}
 	}
 }
 
@@ -150,47 +169,34 @@ func TestReportHTMLEscapes(t *testing.T) {
 	}
 }
 
-// TestReportHTMLChromium loads each golden report.html in headless
-// Chromium: every section is in the DOM, the console has no error, no
-// request leaves the file, and the screenshot is a plausible page.
-func TestReportHTMLChromium(t *testing.T) {
-	bin, err := chromium.Find()
+// checkInBrowser loads file in Chromium and checks what it saw. The
+// screenshot goes to $TR117_SCREENSHOT_DIR when set.
+func checkInBrowser(t *testing.T, bin, file, name string, rep *Report) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	p, err := chromium.Load(ctx, chromium.Config{Bin: bin}, "file://"+file)
 	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_CHROMIUM") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		t.Fatal(err)
 	}
-	for _, c := range htmlCases {
-		t.Run(c.name, func(t *testing.T) {
-			root, rep, _ := buildHTML(t, c)
-			file := filepath.Join(root, ReportHTML)
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			p, err := chromium.Load(ctx, chromium.Config{Bin: bin}, "file://"+file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkDOM(t, p.DOM, rep)
-			if errs := p.Errors(); len(errs) > 0 {
-				t.Errorf("console errors: %+v", errs)
-			}
-			for _, u := range p.Requests {
-				if u != "file://"+file && !strings.HasPrefix(u, "data:") {
-					t.Errorf("request left the file: %s", u)
-				}
-			}
-			shot := filepath.Join(t.TempDir(), "report.png")
-			if dir := os.Getenv("TR117_SCREENSHOT_DIR"); dir != "" {
-				shot = filepath.Join(dir, "report_"+c.name+".png")
-			}
-			if err := os.WriteFile(shot, p.Screenshot, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := plausibleShot(p.Screenshot, len(rep.Plots)); err != nil {
-				t.Errorf("screenshot %s: %v", shot, err)
-			}
-		})
+	checkDOM(t, p.DOM, rep)
+	if errs := p.Errors(); len(errs) > 0 {
+		t.Errorf("console errors: %+v", errs)
+	}
+	for _, u := range p.Requests {
+		if u != "file://"+file && !strings.HasPrefix(u, "data:") {
+			t.Errorf("request left the file: %s", u)
+		}
+	}
+	shot := filepath.Join(t.TempDir(), "report.png")
+	if dir := os.Getenv("TR117_SCREENSHOT_DIR"); dir != "" {
+		shot = filepath.Join(dir, "report_"+name+".png")
+	}
+	if err := os.WriteFile(shot, p.Screenshot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := plausibleShot(p.Screenshot, len(rep.Plots)); err != nil {
+		t.Errorf("screenshot %s: %v", shot, err)
 	}
 }
 

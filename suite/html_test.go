@@ -175,7 +175,7 @@ func checkInBrowser(t *testing.T, bin, file, name string, rep *Report) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	p, err := chromium.Load(ctx, chromium.Config{Bin: bin}, "file://"+file)
+	p, err := chromium.Load(ctx, chromium.Config{Bin: bin, PDF: true}, "file://"+file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,14 @@ func checkInBrowser(t *testing.T, bin, file, name string, rep *Report) {
 	if err := plausibleShot(p.Screenshot, len(rep.Plots)); err != nil {
 		t.Errorf("screenshot %s: %v", shot, err)
 	}
+	// Printed, the report runs to several A4 pages.
+	if n := len(pdfPage.FindAll(p.PDF, -1)); !bytes.HasPrefix(p.PDF, []byte("%PDF-")) || n < 3 {
+		t.Errorf("printed: %d bytes, %d pages: want a PDF of at least 3", len(p.PDF), n)
+	}
 }
+
+// pdfPage matches a page object of an uncompressed PDF object table.
+var pdfPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
 
 func checkDOM(t *testing.T, dom string, rep *Report) {
 	t.Helper()

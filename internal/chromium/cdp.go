@@ -210,6 +210,19 @@ func (s *session) load(ctx context.Context, cfg Config, url string) (*Page, erro
 		return nil, err
 	}
 	s.page.Screenshot = shot
+	if cfg.PDF {
+		var pdf struct {
+			Data string `json:"data"`
+		}
+		// A4 in inches; the page's @media print rules apply.
+		params := map[string]any{"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": true}
+		if err := s.call(ctx, "Page.printToPDF", params, &pdf); err != nil {
+			return nil, err
+		}
+		if s.page.PDF, err = base64.StdEncoding.DecodeString(pdf.Data); err != nil {
+			return nil, fmt.Errorf("chromium: pdf: %w", err)
+		}
+	}
 	page := s.page
 	return &page, nil
 }

@@ -57,6 +57,9 @@ type Config struct {
 	// MaxShotHeight caps the full-page screenshot's height in CSS pixels.
 	// Default 20000.
 	MaxShotHeight int
+	// PDF also prints the page to PDF (A4, the page's print stylesheet
+	// applied) into Page.PDF.
+	PDF bool
 }
 
 // Page is what the browser saw of one page load.
@@ -71,6 +74,8 @@ type Page struct {
 	Requests []string
 	// Screenshot is a PNG of the whole page (up to MaxShotHeight).
 	Screenshot []byte
+	// PDF is the page printed, when Config.PDF is set.
+	PDF []byte
 }
 
 // Message is one console message.

@@ -41,7 +41,7 @@ func TestLoad(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	p, err := Load(ctx, Config{Bin: b, Width: 800, Height: 600}, "file://"+page)
+	p, err := Load(ctx, Config{Bin: b, Width: 800, Height: 600, PDF: true}, "file://"+page)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +62,9 @@ func TestLoad(t *testing.T) {
 	}
 	if !contains(p.Requests, "http://example.invalid/x.png") || !contains(p.Requests, "file://"+page) {
 		t.Errorf("requests %q: want the page and the image", p.Requests)
+	}
+	if !bytes.HasPrefix(p.PDF, []byte("%PDF-")) {
+		t.Errorf("PDF starts %q", p.PDF[:min(len(p.PDF), 8)])
 	}
 	img, err := png.Decode(bytes.NewReader(p.Screenshot))
 	if err != nil {

@@ -265,8 +265,8 @@ type TokenizerResult struct {
 
 // BuildReport reads the results under root (manifest.json and the run
 // files it lists as finished) and writes report.md, report.json,
-// report.html and, with opts.Plots, PNG plots (embedded in report.html). Only runs recorded as ok are analysed; failed
-// ones are listed.
+// report.html and, with opts.Plots, PNG plots (embedded in report.html).
+// Only runs recorded as ok are analysed; failed ones are listed.
 func BuildReport(root string, opts ReportOptions) (*Report, error) {
 	if opts.MinN == 0 {
 		opts.MinN = 5

@@ -42,7 +42,7 @@ const (
 	// FaultRepeat makes the model loop, as a small model at temperature 0
 	// (or with repeat_penalty 0) does: from token [Fault.After] on, every
 	// token is the same word. Ollama's repetition abort (see
-	// [Config.NoRepeatAbort]) then ends the stream after RepeatLimit+1
+	// [Config.NoRepeatAbort]) then ends the stream after 31
 	// identical messages without a done message; with the abort turned
 	// off the loop runs to the end of the response.
 	FaultRepeat FaultKind = "repeat"

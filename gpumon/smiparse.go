@@ -9,8 +9,8 @@ import (
 
 // DefaultSMIFields returns the --query-gpu fields the nvidia-smi sampler
 // asks for. nvidia-smi has no PCIe throughput field (pcie.rx and pcie.tx are
-// rejected) and no energy counter field. power.draw is what the seed
-// recorded: on Ampere and newer a 1 s average (ask for power.draw.instant,
+// rejected) and no energy counter field. power.draw is what the original
+// study recorded: on Ampere and newer a 1 s average (ask for power.draw.instant,
 // driver 535+, for the instantaneous value); clocks_throttle_reasons.active
 // is accepted by old and new drivers alike (535+ print it as
 // clocks_event_reasons.active).

@@ -42,7 +42,7 @@ func ExampleClient_Stream() {
 	// chunks recorded: true
 }
 
-// Run the seed's two agents together and compute their efficiency.
+// Run the two default agents together and compute their efficiency.
 func ExampleRunner() {
 	collector := ollamatest.NewServer(ollamatest.Config{Unpaced: true, ResponseTokens: 20})
 	defer collector.Close()

@@ -41,9 +41,6 @@ const (
 // ClientConfig configures a [Client]. The zero value is usable: Go's
 // transport defaults, bounded reads and no idle timeout. The request
 // timeout is the caller's: a deadline on the context passed to Stream.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ClientConfig struct {
 	// ReadBufferSize, when positive, bounds every transport read: it is the
 	// transport's ReadBufferSize and the size of each read of the body, so

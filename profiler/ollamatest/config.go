@@ -146,9 +146,6 @@ type Config struct {
 }
 
 // Request describes a generate or chat request to a [Config.FaultFunc].
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Request struct {
 	// Endpoint is "/api/generate" or "/api/chat".
 	Endpoint string

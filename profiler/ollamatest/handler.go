@@ -22,8 +22,7 @@ import (
 	"tr117/internal/simmark"
 )
 
-// Handler is an http.Handler that speaks Ollama's API. It is safe for
-// concurrent use. Streams it is serving end when the client goes away or
+// Handler is an http.Handler that speaks Ollama's API. Streams it is serving end when the client goes away or
 // when [Handler.Close] is called.
 type Handler struct {
 	cfg    Config

@@ -60,8 +60,9 @@ type Limiter interface {
 var _ Limiter = (*rate.Limiter)(nil)
 
 // New returns a limiter of tokensPerSecond tokens a second with a bucket
-// that starts empty and holds at most one second of tokens (burst ⌈tokensPerSecond⌉, at least 1). Zero or a negative rate
-// means unlimited (rate.Inf).
+// that starts empty and holds at most one second of tokens (burst
+// ⌈tokensPerSecond⌉, at least 1). Zero or a negative rate means unlimited
+// (rate.Inf).
 func New(tokensPerSecond float64) *rate.Limiter {
 	if tokensPerSecond <= 0 || math.IsInf(tokensPerSecond, 1) {
 		return rate.NewLimiter(rate.Inf, 0)

@@ -9,8 +9,9 @@ import (
 	"tr117/sink"
 )
 
-// Stream one completion and look at what was measured.
-func ExampleClient_Stream() {
+// Stream one completion from a simulated Ollama (tr117/profiler/ollamatest)
+// and look at what was measured.
+func Example() {
 	srv := ollamatest.NewServer(ollamatest.Config{Unpaced: true})
 	defer srv.Close()
 

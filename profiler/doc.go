@@ -82,8 +82,12 @@
 // # Concurrency
 //
 // [Client] and [LagProbe] are safe for concurrent use; a [Runner] runs one
-// Run or Warmup at a time. Every other type is plain data (configurations,
-// records, results): safe to read from several goroutines, not to modify
-// while others read it. A [Message] handed to a callback is valid only
-// during the call.
+// Run or Warmup at a time, and a [ResultStats] belongs to one goroutine.
+// Every other type is plain data (configurations, records, results): safe
+// to read from several goroutines, not to modify while others read it. A
+// [Message] handed to a callback is valid only during the call.
+//
+// The package's Example streams one completion from the in-process
+// simulator tr117/profiler/ollamatest; ExampleRunner runs two agents
+// together.
 package profiler

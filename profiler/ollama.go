@@ -73,7 +73,7 @@ type ClientConfig struct {
 // go through encoding/json.
 //
 // A Client keeps its own transport (and so its own kept-alive connections)
-// unless ClientConfig.HTTPClient is set. It is safe for concurrent use.
+// unless ClientConfig.HTTPClient is set.
 type Client struct {
 	cfg     ClientConfig
 	http    *http.Client

@@ -99,8 +99,7 @@ type Sinks struct {
 // first (or after Warmup) do not pay for connecting. The goroutines of
 // net/http that serve those idle connections are the only ones that
 // outlive a Run; Close ends them. Use one Runner for the runs of one
-// configuration. It is not safe for concurrent use: one Run or Warmup at a
-// time.
+// configuration.
 type Runner struct {
 	cfg       Config
 	sinks     Sinks

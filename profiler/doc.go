@@ -44,6 +44,10 @@
 //     [Config.Wrap] lets tr117/throttle put a rate limiter between each
 //     agent's stream and its reader. [NewReport] summarises runs.
 //
+// The package's Example streams one completion from the in-process
+// simulator tr117/profiler/ollamatest; ExampleRunner runs two agents
+// together.
+//
 // # Definitions
 //
 // TTFT is the time from the start of the request to the arrival of the first
@@ -86,8 +90,5 @@
 // Every other type is plain data (configurations, records, results): safe
 // to read from several goroutines, not to modify while others read it. A
 // [Message] handed to a callback is valid only during the call.
-//
-// The package's Example streams one completion from the in-process
-// simulator tr117/profiler/ollamatest; ExampleRunner runs two agents
-// together.
+
 package profiler

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"tr117/stats"
+	"tr117/tokenizer"
 )
 
 // SeedSentence is the sentence the default corpus repeats. The original
@@ -93,7 +94,7 @@ func (c Config) withDefaults() (Config, error) {
 // It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Named struct {
 	Name      string
-	Tokenizer Tokenizer
+	Tokenizer tokenizer.Tokenizer
 }
 
 // Pass is one encode of the whole corpus.
@@ -109,9 +110,9 @@ type Pass struct {
 // the seed's encode added a BOS to every call, tr117 adds none.
 // It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Result struct {
-	Model  string `json:"model"`
-	Source string `json:"source"`
-	Info   Info   `json:"info"`
+	Model  string         `json:"model"`
+	Source string         `json:"source"`
+	Info   tokenizer.Info `json:"info"`
 	// Tokens is the number of ids one pass produces (every pass must
 	// produce the same number; Run fails otherwise). With Parallel > 1
 	// the shards are cut where a word starts (see Shards), so the count
@@ -355,7 +356,7 @@ type RunFailure struct {
 }
 
 // HFRatio is one tokenizer's speed beside Hugging Face's own library
-// (BackendHFNode) on the same file, corpus and run.
+// (tokenizer.BackendHFNode) on the same file, corpus and run.
 // It is a plain value: safe for concurrent reads, not for concurrent writes.
 type HFRatio struct {
 	// Model and Backend are the tokenizer compared; HF is the name of the
@@ -371,16 +372,16 @@ type HFRatio struct {
 	SameTokens bool `json:"same_tokens"`
 }
 
-// VersusHF pairs every result with the BackendHFNode result of the same
+// VersusHF pairs every result with the tokenizer.BackendHFNode result of the same
 // source file and gives its speed ratio to it.
 func VersusHF(results []Result) []HFRatio {
 	var out []HFRatio
 	for _, hf := range results {
-		if hf.Info.Backend != BackendHFNode {
+		if hf.Info.Backend != tokenizer.BackendHFNode {
 			continue
 		}
 		for _, r := range results {
-			if r.Info.Backend == BackendHFNode || !sameFile(r.Info.Source, hf.Info.Source) || !(hf.BytesPerSec > 0) {
+			if r.Info.Backend == tokenizer.BackendHFNode || !sameFile(r.Info.Source, hf.Info.Source) || !(hf.BytesPerSec > 0) {
 				continue
 			}
 			out = append(out, HFRatio{
@@ -440,19 +441,20 @@ func runOne(ctx context.Context, t Named, shards [][]string, nbytes int, cfg Con
 	return res, nil
 }
 
-// selfTimed is a tokenizer that encodes elsewhere (a child process) and
+// selfTimed is a tokenizer that encodes elsewhere (a child process, as
+// tokenizer.LoadHFNode's does) and
 // times its encodes there: a pass is one call, all shards' pieces at once
 // (a batch encode on the library's own threads), and its duration is the
 // one the tokenizer measured, without the transfer to and from it.
 type selfTimed interface {
-	encodeTimed(texts []string) (tokens int, d time.Duration, err error)
+	EncodeTimed(texts []string) (tokens int, d time.Duration, err error)
 }
 
 // passer encodes the shards of one pass. With more than one shard it keeps
 // one goroutine per shard for the whole run, so that a pass times the
 // encodes and not goroutine start-up.
 type passer struct {
-	tok    Tokenizer
+	tok    tokenizer.Tokenizer
 	shards [][]string // each shard's pieces (one, unless Config.Paragraphs)
 	start  []chan struct{}
 	done   chan shardResult
@@ -464,7 +466,7 @@ type shardResult struct {
 	err error
 }
 
-func newPasser(t Tokenizer, shards [][]string) *passer {
+func newPasser(t tokenizer.Tokenizer, shards [][]string) *passer {
 	p := &passer{tok: t, shards: shards}
 	if _, ok := t.(selfTimed); ok || len(shards) == 1 {
 		return p
@@ -487,7 +489,7 @@ func newPasser(t Tokenizer, shards [][]string) *passer {
 
 func (p *passer) pass() (time.Duration, int, error) {
 	if st, ok := p.tok.(selfTimed); ok {
-		n, d, err := st.encodeTimed(slices.Concat(p.shards...))
+		n, d, err := st.EncodeTimed(slices.Concat(p.shards...))
 		return d, n, err
 	}
 	if len(p.shards) == 1 {
@@ -512,7 +514,7 @@ func (p *passer) pass() (time.Duration, int, error) {
 }
 
 // encodePieces encodes each piece and returns the total count.
-func encodePieces(t Tokenizer, pieces []string) (int, error) {
+func encodePieces(t tokenizer.Tokenizer, pieces []string) (int, error) {
 	n := 0
 	for _, s := range pieces {
 		ids, err := t.Encode(s)

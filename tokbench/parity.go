@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"tr117/tokenizer"
 )
 
 // Mismatch is the first place where a tokenizer's ids differ from a
@@ -110,18 +112,18 @@ type ParityResult struct {
 	Error    string    `json:"error,omitempty"`
 }
 
-// CheckParity checks every tokenizer in toks against the BackendHFNode
+// CheckParity checks every tokenizer in toks against the tokenizer.BackendHFNode
 // tokenizer of the same source file among them, on corpus.
 func CheckParity(corpus string, toks []Named) []ParityResult {
 	var out []ParityResult
 	for _, ref := range toks {
 		ri := ref.Tokenizer.Info()
-		if ri.Backend != BackendHFNode {
+		if ri.Backend != tokenizer.BackendHFNode {
 			continue
 		}
 		for _, t := range toks {
 			ti := t.Tokenizer.Info()
-			if ti.Backend == BackendHFNode || !sameFile(ti.Source, ri.Source) {
+			if ti.Backend == tokenizer.BackendHFNode || !sameFile(ti.Source, ri.Source) {
 				continue
 			}
 			pr := ParityResult{Model: t.Name, Backend: ti.Backend, Reference: ref.Name, Source: ri.Source}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"tr117/tokenizer"
 )
 
 // WriteTable writes the seed's tokenizer_bench.txt: a fixed-width table
@@ -59,7 +61,7 @@ func writeVersusHF(w io.Writer, ratios []HFRatio) {
 		if !v.SameTokens {
 			same = "DIFFERENT token count"
 		}
-		fmt.Fprintf(w, "  %s (%s) runs at %.2f× the speed of %s (%s), %s\n", v.Model, v.Backend, v.SpeedRatio, v.HF, BackendHFNode, same)
+		fmt.Fprintf(w, "  %s (%s) runs at %.2f× the speed of %s (%s), %s\n", v.Model, v.Backend, v.SpeedRatio, v.HF, tokenizer.BackendHFNode, same)
 	}
 }
 

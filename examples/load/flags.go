@@ -16,7 +16,7 @@ import (
 	"tr117/examples/internal/telcmd"
 	"tr117/load"
 	"tr117/profiler"
-	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 // options is the parsed command line of a run.
@@ -263,7 +263,7 @@ func loadTokenizer(src, url, model string) (load.Encoder, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tok, _, err := tokbench.Load(ctx, tokbench.LoadConfig{}, sources...)
+	tok, _, err := tokenizer.Load(ctx, tokenizer.LoadConfig{}, sources...)
 	if err != nil {
 		return nil, fmt.Errorf("load: --tokenizer %s: %w (leave --tokenizer out to approximate the lengths)", src, err)
 	}

@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 func main() {
@@ -88,7 +89,7 @@ type options struct {
 	overwrite, parity, paras     bool
 	ollamaURL                    string
 	hfNodeTimeout                time.Duration
-	cfg                          tokbench.LoadConfig
+	cfg                          tokenizer.LoadConfig
 	want                         []tokbench.Spec
 	explicit                     bool // a tokenizer was named: no fallback
 }
@@ -115,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	toks, failed := loadTokenizers(ctx, o, stderr)
 	defer func() {
 		for _, t := range toks {
-			tokbench.Close(t.Tokenizer)
+			tokenizer.Close(t.Tokenizer)
 		}
 	}()
 	if ctx.Err() != nil {
@@ -175,14 +176,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	gemma := fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")
 	qwen := fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
 	llama := fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
-	backend := fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order), hf-node (Hugging Face's own library in a child node process; scripts/install-hf-tokenizers.sh) or huggingface (Rust library; needs -tags hftokenizers)")
+	backend := fs.String("backend", tokenizer.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order), hf-node (Hugging Face's own library in a child node process; scripts/install-hf-tokenizers.sh) or huggingface (Rust library; needs -tags hftokenizers)")
 	fs.DurationVar(&o.hfNodeTimeout, "hf-node-timeout", 5*time.Minute, "hf-node: longest wait for the child node process to load or encode, before it is killed and its tokenizer fails (e.g. 30s, 10m)")
 	hfNodeDir := fs.String("hf-node-dir", "", "directory of Hugging Face's tokenizers for Node.js (default $TR117_HF_NODE_DIR, then what scripts/install-hf-tokenizers.sh prints)")
 	pre := fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
 	ollamaStore := fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
 	fs.StringVar(&o.ollamaURL, "ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
 	var specs specsFlag
-	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too); BACKEND is one of "+strings.Join(tokbench.Backends(), ", "))
+	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too); BACKEND is one of "+strings.Join(tokenizer.Backends(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tokbench [flags]")
 		fs.PrintDefaults()
@@ -197,12 +198,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		fmt.Fprintln(stderr, err)
 		return nil, 2
 	}
-	o.cfg = tokbench.LoadConfig{
-		Store:        tokbench.StoreConfig{Dir: *ollamaStore},
-		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
+	o.cfg = tokenizer.LoadConfig{
+		Store:        tokenizer.StoreConfig{Dir: *ollamaStore},
+		Hub:          tokenizer.HubConfig{AllowDownload: *allowDL},
 		Pretokenizer: *pre,
 		Backend:      *backend,
-		HFNode:       tokbench.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel, Timeout: o.hfNodeTimeout},
+		HFNode:       tokenizer.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel, Timeout: o.hfNodeTimeout},
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -227,11 +228,11 @@ func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
 	if o.iterations < 1 || o.parallel < 1 || o.nbytes < 1 || o.hfNodeTimeout <= 0 {
 		return errors.New("tokbench: --iterations, --parallel and --bytes must be at least 1, --hf-node-timeout above 0")
 	}
-	if !slices.Contains(tokbench.Backends(), backend) {
-		return fmt.Errorf("tokbench: --backend %q: want one of %s", backend, strings.Join(tokbench.Backends(), ", "))
+	if !slices.Contains(tokenizer.Backends(), backend) {
+		return fmt.Errorf("tokbench: --backend %q: want one of %s", backend, strings.Join(tokenizer.Backends(), ", "))
 	}
 	if o.ollamaURL != "" {
-		if _, _, err := tokbench.ParseServerSource(tokbench.ServerSource(o.ollamaURL, "m")); err != nil {
+		if _, _, err := tokenizer.ParseServerSource(tokenizer.ServerSource(o.ollamaURL, "m")); err != nil {
 			return fmt.Errorf("tokbench: --ollama-url %q: want http(s)://HOST[:PORT]", o.ollamaURL)
 		}
 	}
@@ -254,7 +255,7 @@ func seedSpecs(ollamaURL string, set map[string]bool, named bool, gemma, qwen, l
 		if ollamaURL != "" && !set[m.flag] {
 			// After the local store, the server's copy of the same model.
 			model := tokbench.SeedSpecs()[i].Sources[0]
-			sources = slices.Insert(sources, 1, tokbench.ServerSource(ollamaURL, model))
+			sources = slices.Insert(sources, 1, tokenizer.ServerSource(ollamaURL, model))
 		}
 		want = append(want, tokbench.Spec{Name: m.name, Sources: sources})
 	}
@@ -328,7 +329,7 @@ func writeReport(stdout io.Writer, dir string, rep *tokbench.Report, overwrite b
 	if err := tokbench.WriteFiles(dir, rep, overwrite); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", dir, strings.Join(tokbench.OutputFiles, ","))
+	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", dir, strings.Join(tokbench.OutputFiles(), ","))
 	return nil
 }
 
@@ -341,7 +342,7 @@ func loadCorpus(file string, n int) (string, string, error) {
 	case "":
 		return tokbench.SeedCorpus(n), fmt.Sprintf("%q repeated", tokbench.SeedSentence), nil
 	case "war-and-peace":
-		p, err := tokbench.WarAndPeace()
+		p, err := tokenizer.WarAndPeace()
 		if err != nil {
 			return "", "", err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"tr117/internal/ollamaserver"
 	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 func TestMain(m *testing.M) {
@@ -31,7 +32,7 @@ func isolate(t *testing.T) {
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	for _, f := range tokbench.Fixtures {
+	for _, f := range tokenizer.Fixtures() {
 		if f.Name == name {
 			p, err := f.FixturePath()
 			if err != nil {
@@ -67,7 +68,7 @@ func TestNamedTokenizer(t *testing.T) {
 	if len(results) != 1 || results[0]["model"] != "bert" || results[0]["tokens"].(float64) != 2000 {
 		t.Errorf("results %v", results)
 	}
-	for _, f := range tokbench.OutputFiles {
+	for _, f := range tokbench.OutputFiles() {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -190,7 +191,7 @@ func TestDefaultOutputDir(t *testing.T) {
 	if code := run(context.Background(), []string{"--tokenizer", "bert=" + p, "--bytes", "100", "--iterations", "1"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
-	for _, f := range tokbench.OutputFiles {
+	for _, f := range tokbench.OutputFiles() {
 		if _, err := os.Stat(filepath.Join("tr117-results", "tokbench", f)); err != nil {
 			t.Error(err)
 		}
@@ -283,12 +284,12 @@ func TestMissingCorpusFirst(t *testing.T) {
 // Hugging Face's library for Node.js is installed.
 func hfNodeInstalled(t *testing.T, p string) {
 	t.Helper()
-	tok, err := tokbench.LoadHFNode(p, tokbench.HFNodeConfig{})
+	tok, err := tokenizer.LoadHFNode(p, tokenizer.HFNodeConfig{})
 	if err == nil {
-		tokbench.Close(tok)
+		tokenizer.Close(tok)
 		return
 	}
-	if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_HF_NODE") != "" || !errors.Is(err, tokbench.ErrNoHFNode) {
+	if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_HF_NODE") != "" || !errors.Is(err, tokenizer.ErrNoHFNode) {
 		t.Fatal(err)
 	}
 	t.Skip(err)
@@ -306,7 +307,7 @@ func TestHFNodeBesideTheOthers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("TR117_HF_NODE_DIR", filepath.Join(cache, "tr117", "hf-tokenizers", tokbench.HFNodeVersion))
+		t.Setenv("TR117_HF_NODE_DIR", filepath.Join(cache, "tr117", "hf-tokenizers", tokenizer.HFNodeVersion))
 	}
 	isolate(t)
 	out := t.TempDir()
@@ -316,7 +317,7 @@ func TestHFNodeBesideTheOthers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"hf@hf-node: hf-node bpe from " + p, "Hugging Face tokenizers " + tokbench.HFNodeVersion} {
+	for _, want := range []string{"hf@hf-node: hf-node bpe from " + p, "Hugging Face tokenizers " + tokenizer.HFNodeVersion} {
 		if !strings.Contains(stderr.String()+stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s\n%s", want, stderr.String(), stdout.String())
 		}

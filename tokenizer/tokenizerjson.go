@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 var ErrUnsupported = errors.New("unsupported")
 
 func unsupported(source, format string, args ...any) error {
-	return fmt.Errorf("tokbench: %s: %w: %s", source, ErrUnsupported, fmt.Sprintf(format, args...))
+	return fmt.Errorf("tokenizer: %s: %w: %s", source, ErrUnsupported, fmt.Sprintf(format, args...))
 }
 
 // Pre-tokenizer regular expressions, as Hugging Face and Ollama spell them.
@@ -109,7 +109,7 @@ func isNull(raw json.RawMessage) bool {
 func LoadTokenizerJSON(path string) (Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseTokenizerJSON(data, path)
 }
@@ -123,14 +123,14 @@ func ParseTokenizerJSON(data []byte, source string) (Tokenizer, error) {
 func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) {
 	var f hfJSON
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", source, err)
 	}
 	for _, a := range f.AddedTokens {
 		if a.SingleWord || a.LStrip || a.RStrip {
 			return nil, unsupported(source, "added token %q has single_word/lstrip/rstrip set", a.Content)
 		}
 		if a.Content == "" {
-			return nil, fmt.Errorf("tokbench: %s: added token %d has no content", source, a.ID)
+			return nil, fmt.Errorf("tokenizer: %s: added token %d has no content", source, a.ID)
 		}
 	}
 	typ := f.Model.Type
@@ -153,7 +153,7 @@ func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) 
 	case "WordPiece":
 		return parseHFWordPiece(&f, source)
 	case "":
-		return nil, fmt.Errorf("tokbench: %s: no model.type: not a tokenizer.json", source)
+		return nil, fmt.Errorf("tokenizer: %s: no model.type: not a tokenizer.json", source)
 	default:
 		return nil, unsupported(source, "model type %q (supported: BPE, WordPiece)", typ)
 	}
@@ -164,10 +164,10 @@ func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) 
 func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(f.Model.Vocab, &vocab); err != nil {
-		return nil, nil, fmt.Errorf("tokbench: %s: model.vocab: %w", source, err)
+		return nil, nil, fmt.Errorf("tokenizer: %s: model.vocab: %w", source, err)
 	}
 	if len(vocab) == 0 {
-		return nil, nil, fmt.Errorf("tokbench: %s: model.vocab is empty", source)
+		return nil, nil, fmt.Errorf("tokenizer: %s: model.vocab is empty", source)
 	}
 	n := len(vocab)
 	for _, a := range f.AddedTokens {
@@ -178,26 +178,26 @@ func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 	}
 	if n > len(vocab)+len(f.AddedTokens) {
 		// Some id is missing: ids must run 0..n-1.
-		return nil, nil, fmt.Errorf("tokbench: %s: token id %d leaves gaps in a vocabulary of %d entries (ids must be contiguous)", source, n-1, len(vocab)+len(f.AddedTokens))
+		return nil, nil, fmt.Errorf("tokenizer: %s: token id %d leaves gaps in a vocabulary of %d entries (ids must be contiguous)", source, n-1, len(vocab)+len(f.AddedTokens))
 	}
 	values := make([]string, n)
 	types := make([]int32, n)
 	for tok, id := range vocab {
 		if id < 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: token %q has negative id %d", source, tok, id)
+			return nil, nil, fmt.Errorf("tokenizer: %s: token %q has negative id %d", source, tok, id)
 		}
 		if types[id] != 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: id %d used by %q and %q", source, id, values[id], tok)
+			return nil, nil, fmt.Errorf("tokenizer: %s: id %d used by %q and %q", source, id, values[id], tok)
 		}
 		values[id] = tok
 		types[id] = tokenizer.TOKEN_TYPE_NORMAL
 	}
 	for _, a := range f.AddedTokens {
 		if a.ID < 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: added token %q has negative id", source, a.Content)
+			return nil, nil, fmt.Errorf("tokenizer: %s: added token %q has negative id", source, a.Content)
 		}
 		if types[a.ID] != 0 && values[a.ID] != a.Content {
-			return nil, nil, fmt.Errorf("tokbench: %s: added token %q reuses id %d of %q", source, a.Content, a.ID, values[a.ID])
+			return nil, nil, fmt.Errorf("tokenizer: %s: added token %q reuses id %d of %q", source, a.Content, a.ID, values[a.ID])
 		}
 		values[a.ID] = a.Content
 		// Ollama splits CONTROL and USER_DEFINED tokens out of the text
@@ -210,13 +210,13 @@ func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 	}
 	for id, t := range types {
 		if t == 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: no token has id %d (ids must be contiguous)", source, id)
+			return nil, nil, fmt.Errorf("tokenizer: %s: no token has id %d (ids must be contiguous)", source, id)
 		}
 	}
 	seen := make(map[string]int, n)
 	for id, v := range values {
 		if prev, dup := seen[v]; dup {
-			return nil, nil, fmt.Errorf("tokbench: %s: token %q has two ids, %d and %d", source, v, prev, id)
+			return nil, nil, fmt.Errorf("tokenizer: %s: token %q has two ids, %d and %d", source, v, prev, id)
 		}
 		seen[v] = id
 	}
@@ -236,7 +236,7 @@ func parseMerges(raw []json.RawMessage, source string) ([]string, error) {
 		}
 		var pair []string
 		if err := json.Unmarshal(m, &pair); err != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("tokbench: %s: merge %d: want \"a b\" or [\"a\",\"b\"], got %s", source, i, m)
+			return nil, fmt.Errorf("tokenizer: %s: merge %d: want \"a b\" or [\"a\",\"b\"], got %s", source, i, m)
 		}
 		if strings.Contains(pair[0], " ") || strings.Contains(pair[1], " ") {
 			return nil, unsupported(source, "merge %d has a token with a space (%q, %q)", i, pair[0], pair[1])
@@ -263,7 +263,7 @@ func parseHFBPE(f *hfJSON, source, backend string) (Tokenizer, error) {
 	if !isNull(f.Normalizer) {
 		var n hfComponent
 		if err := json.Unmarshal(f.Normalizer, &n); err != nil {
-			return nil, fmt.Errorf("tokbench: %s: normalizer: %w", source, err)
+			return nil, fmt.Errorf("tokenizer: %s: normalizer: %w", source, err)
 		}
 		if n.Type != "NFC" {
 			return nil, unsupported(source, "normalizer %q for BPE (supported: none, NFC)", n.Type)
@@ -299,7 +299,7 @@ func byteLevelRegexes(raw json.RawMessage, source string) ([]string, error) {
 	}
 	var p hfComponent
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: pre_tokenizer: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", source, err)
 	}
 	parts := []hfComponent{p}
 	if p.Type == "Sequence" {
@@ -307,7 +307,7 @@ func byteLevelRegexes(raw json.RawMessage, source string) ([]string, error) {
 		for i, r := range p.Pretokenizers {
 			var c hfComponent
 			if err := json.Unmarshal(r, &c); err != nil {
-				return nil, fmt.Errorf("tokbench: %s: pre_tokenizer %d: %w", source, i, err)
+				return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer %d: %w", source, i, err)
 			}
 			parts = append(parts, c)
 		}

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ const minSPMPieces = 5
 func LoadSentencePiece(path string) (Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseSentencePiece(data, path)
 }
@@ -30,10 +30,10 @@ func LoadSentencePiece(path string) (Tokenizer, error) {
 func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 	var mp sentencepiece.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: not a SentencePiece model: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: not a SentencePiece model: %w", source, err)
 	}
 	if n := len(mp.GetPieces()); n < minSPMPieces {
-		return nil, fmt.Errorf("tokbench: %s: SentencePiece model has %d pieces, want at least %d", source, n, minSPMPieces)
+		return nil, fmt.Errorf("tokenizer: %s: SentencePiece model has %d pieces, want at least %d", source, n, minSPMPieces)
 	}
 	if ts := mp.GetTrainerSpec(); ts.GetModelType() != sentencepiece.TrainerSpec_BPE {
 		return nil, unsupported(source, "SentencePiece model type %s (Ollama implements BPE)", ts.GetModelType())
@@ -76,7 +76,7 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 				userDefined++
 			}
 		default:
-			return nil, fmt.Errorf("tokbench: %s: piece %q has unknown type %d", source, p.GetPiece(), t)
+			return nil, fmt.Errorf("tokenizer: %s: piece %q has unknown type %d", source, p.GetPiece(), t)
 		}
 	}
 	var notes []string

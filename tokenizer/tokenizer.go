@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
@@ -101,7 +101,7 @@ type ollamaTok struct {
 
 func (o *ollamaTok) Encode(text string) ([]int32, error) {
 	if !utf8.ValidString(text) {
-		return nil, fmt.Errorf("tokbench: %s: text is not valid UTF-8", o.info.Source)
+		return nil, fmt.Errorf("tokenizer: %s: text is not valid UTF-8", o.info.Source)
 	}
 	if o.prep != nil {
 		text = o.prep(text)
@@ -109,13 +109,13 @@ func (o *ollamaTok) Encode(text string) ([]int32, error) {
 	if o.encode != nil {
 		ids, err := o.encode(text)
 		if err != nil {
-			return nil, fmt.Errorf("tokbench: %s: %w", o.info.Source, err)
+			return nil, fmt.Errorf("tokenizer: %s: %w", o.info.Source, err)
 		}
 		return ids, nil
 	}
 	ids, err := o.tok.Encode(text, false)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", o.info.Source, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", o.info.Source, err)
 	}
 	return ids, nil
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"context"
@@ -334,8 +334,8 @@ func TestEncoderJSONPretokenizer(t *testing.T) {
 	}
 	unknown := writeEncoderJSON(t, byteVocab("Ġt"), "Ġ t")
 	_, err := LoadFile(unknown, LoadConfig{})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "--pretokenizer") || !strings.Contains(err.Error(), "LoadConfig.Pretokenizer") {
-		t.Errorf("unrecognised vocabulary, no pre-tokenizer: err = %v; want ErrUnsupported naming --pretokenizer and LoadConfig.Pretokenizer", err)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "LoadConfig.Pretokenizer") {
+		t.Errorf("unrecognised vocabulary, no pre-tokenizer: err = %v; want ErrUnsupported naming LoadConfig.Pretokenizer", err)
 	}
 	if _, err := LoadEncoderJSON(unknown, filepath.Join(filepath.Dir(unknown), "vocab.bpe"), ""); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("LoadEncoderJSON with no pattern: err = %v; want ErrUnsupported", err)

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"encoding/json"
@@ -27,7 +27,7 @@ func (c StoreConfig) StoreDir() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("tokbench: ollama store: %w", err)
+		return "", fmt.Errorf("tokenizer: ollama store: %w", err)
 	}
 	return filepath.Join(home, ".ollama", "models"), nil
 }
@@ -66,11 +66,11 @@ func ParseModelName(s string) (ModelName, error) {
 	case 3:
 		n.Host, n.Namespace, n.Model = parts[0], parts[1], parts[2]
 	default:
-		return ModelName{}, fmt.Errorf("tokbench: %q: %w: too many '/'", s, ErrNotModelName)
+		return ModelName{}, fmt.Errorf("tokenizer: %q: %w: too many '/'", s, ErrNotModelName)
 	}
 	for _, p := range []string{n.Host, n.Namespace, n.Model, n.Tag} {
 		if !validNamePart(p) {
-			return ModelName{}, fmt.Errorf("tokbench: %q: %w: bad part %q", s, ErrNotModelName, p)
+			return ModelName{}, fmt.Errorf("tokenizer: %q: %w: bad part %q", s, ErrNotModelName, p)
 		}
 	}
 	return n, nil
@@ -108,7 +108,7 @@ type layer struct {
 func ParseManifest(data []byte) (string, error) {
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return "", fmt.Errorf("tokbench: manifest: %w", err)
+		return "", fmt.Errorf("tokenizer: manifest: %w", err)
 	}
 	for _, l := range m.Layers {
 		if l.MediaType != MediaTypeModel {
@@ -116,11 +116,11 @@ func ParseManifest(data []byte) (string, error) {
 		}
 		hex, ok := strings.CutPrefix(l.Digest, "sha256:")
 		if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-			return "", fmt.Errorf("tokbench: manifest: model layer digest %q is not sha256:<64 hex>", l.Digest)
+			return "", fmt.Errorf("tokenizer: manifest: model layer digest %q is not sha256:<64 hex>", l.Digest)
 		}
 		return l.Digest, nil
 	}
-	return "", fmt.Errorf("tokbench: manifest: no %s layer", MediaTypeModel)
+	return "", fmt.Errorf("tokenizer: manifest: no %s layer", MediaTypeModel)
 }
 
 // ResolveModel finds the GGUF blob of an Ollama model in the store:
@@ -138,15 +138,15 @@ func ResolveModel(name string, cfg StoreConfig) (string, error) {
 	mpath := filepath.Join(dir, "manifests", n.Host, n.Namespace, n.Model, n.Tag)
 	data, err := os.ReadFile(mpath)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: ollama model %s: %w", name, err)
+		return "", fmt.Errorf("tokenizer: ollama model %s: %w", name, err)
 	}
 	digest, err := ParseManifest(data)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: ollama model %s: %s: %w", name, mpath, err)
+		return "", fmt.Errorf("tokenizer: ollama model %s: %s: %w", name, mpath, err)
 	}
 	blob := filepath.Join(dir, "blobs", strings.Replace(digest, ":", "-", 1))
 	if _, err := os.Stat(blob); err != nil {
-		return "", fmt.Errorf("tokbench: ollama model %s: %w", name, err)
+		return "", fmt.Errorf("tokenizer: ollama model %s: %w", name, err)
 	}
 	return blob, nil
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"sort"
@@ -9,7 +9,7 @@ import (
 	"github.com/ollama/ollama/tokenizer"
 )
 
-// BackendExact is tokbench's own byte-level BPE: the same pre-tokenizer
+// BackendExact is this package's own byte-level BPE: the same pre-tokenizer
 // and vocabulary as the Ollama backend, with Hugging Face's merge order
 // (lowest rank first, leftmost among equal ranks). Ollama's BPE pops
 // equal-rank pairs from a heap in an unspecified order, so on runs of a

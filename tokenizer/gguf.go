@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
@@ -21,12 +21,12 @@ func LoadGGUF(path string) (Tokenizer, error) {
 func loadGGUF(path, backend string) (Tokenizer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	defer f.Close()
 	g, err := ggml.Decode(f, -1)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %s: GGUF: %w", path, err)
+		return nil, fmt.Errorf("tokenizer: %s: GGUF: %w", path, err)
 	}
 	return fromGGUF(fromKV(g.KV()), path, backend)
 }
@@ -93,7 +93,7 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 	}
 	values := g.Tokens
 	if len(values) == 0 {
-		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.tokens", source)
+		return nil, fmt.Errorf("tokenizer: %s: GGUF has no tokenizer.ggml.tokens", source)
 	}
 	types := g.Types
 	if len(types) == 0 {
@@ -103,7 +103,7 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 		}
 	}
 	if len(types) != len(values) {
-		return nil, fmt.Errorf("tokbench: %s: %d token types for %d tokens", source, len(types), len(values))
+		return nil, fmt.Errorf("tokenizer: %s: %d token types for %d tokens", source, len(types), len(values))
 	}
 	arch := g.Arch
 	vocab := &tokenizer.Vocabulary{
@@ -119,10 +119,10 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 	case "gpt2":
 		pre, err := ggufPre(arch, g.Pre)
 		if err != nil {
-			return nil, fmt.Errorf("tokbench: %s: %w", source, err)
+			return nil, fmt.Errorf("tokenizer: %s: %w", source, err)
 		}
 		if len(vocab.Merges) == 0 {
-			return nil, fmt.Errorf("tokbench: %s: BPE GGUF has no tokenizer.ggml.merges", source)
+			return nil, fmt.Errorf("tokenizer: %s: BPE GGUF has no tokenizer.ggml.merges", source)
 		}
 		info.Notes = append(info.Notes, fmt.Sprintf("architecture %q, tokenizer.ggml.pre %q", arch, g.Pre))
 		if backend == BackendExact {
@@ -133,10 +133,10 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 		return newBPE(vocab, pre, true, backend, nil, info)
 	case "llama":
 		if len(vocab.Scores) != len(values) {
-			return nil, fmt.Errorf("tokbench: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))
+			return nil, fmt.Errorf("tokenizer: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))
 		}
 		if len(values) < minSPMPieces {
-			return nil, fmt.Errorf("tokbench: %s: SentencePiece vocabulary of %d tokens, want at least %d", source, len(values), minSPMPieces)
+			return nil, fmt.Errorf("tokenizer: %s: SentencePiece vocabulary of %d tokens, want at least %d", source, len(values), minSPMPieces)
 		}
 		tok = tokenizer.NewSentencePiece(vocab)
 		info.Model = "sentencepiece"
@@ -148,7 +148,7 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 		info.Model = "wordpiece"
 		info.Notes = append(info.Notes, "Ollama's WordPiece as its engine runs it (lowercasing, no accent stripping)")
 	case "":
-		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.model", source)
+		return nil, fmt.Errorf("tokenizer: %s: GGUF has no tokenizer.ggml.model", source)
 	default:
 		return nil, unsupported(source, "tokenizer.ggml.model %q (supported: gpt2, llama, bert)", model)
 	}

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bufio"
@@ -27,7 +27,7 @@ type LoadConfig struct {
 	Hub HubConfig `json:"hub"`
 	// Pretokenizer is the split pattern for encoder.json+vocab.bpe pairs,
 	// which do not record one: "gpt2", "llama3", "qwen2", or a regular
-	// expression. Default: the pattern of a vocabulary tokbench recognises
+	// expression. Default: the pattern of a vocabulary this package recognises
 	// (GPT-2's, Llama 3's; see LoadEncoderJSON); any other pair is refused
 	// with ErrUnsupported rather than split with a guess.
 	Pretokenizer string `json:"pretokenizer,omitempty"`
@@ -63,7 +63,7 @@ func (c LoadConfig) pretokenizer() string {
 // The pair does not record its split pattern, and the wrong one silently
 // changes the ids (the Llama 3 vocabulary split with GPT-2's pattern gives
 // 793,544 tokens for war-and-peace instead of 760,377). With pre empty the
-// vocabulary must be one tokbench recognises: GPT-2's (50,257 tokens,
+// vocabulary must be one this package recognises: GPT-2's (50,257 tokens,
 // "<|endoftext|>" last, first merge "Ġ t"; split with PreGPT2) or Llama 3's
 // (its 128,000 regular tokens, identified by their SHA-256, with at most
 // 256 "<|…|>" tokens after them; PreLlama3). Any other vocabulary with pre
@@ -75,11 +75,11 @@ func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
 func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, error) {
 	enc, err := os.ReadFile(encoderPath)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	vb, err := os.ReadFile(vocabPath)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return parseEncoderJSON(enc, vb, encoderPath, vocabPath, pre, backend)
 }
@@ -89,7 +89,7 @@ func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, er
 func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend string) (Tokenizer, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(enc, &vocab); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", encoderPath, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", encoderPath, err)
 	}
 	f := hfJSON{Model: hfModel{}}
 	f.Model.Vocab, _ = json.Marshal(vocab)
@@ -106,12 +106,12 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 			continue
 		}
 		if strings.Count(t, " ") != 1 {
-			return nil, fmt.Errorf("tokbench: %s:%d: merge %q is not two tokens separated by one space", vocabPath, line, t)
+			return nil, fmt.Errorf("tokenizer: %s:%d: merge %q is not two tokens separated by one space", vocabPath, line, t)
 		}
 		merges = append(merges, t)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", vocabPath, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", vocabPath, err)
 	}
 	source := encoderPath + "+" + filepath.Base(vocabPath)
 	v := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
@@ -122,7 +122,7 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 	var notes []string
 	switch {
 	case pre == "" && !ok:
-		return nil, unsupported(source, "encoder.json+vocab.bpe does not record its pre-tokenizer, and this vocabulary (%d tokens) is not one tokbench recognises (GPT-2, Llama 3), so any split pattern would be a guess that can change the ids; name it with --pretokenizer / LoadConfig.Pretokenizer (gpt2, llama3, qwen2 or a regular expression)", len(values))
+		return nil, unsupported(source, "encoder.json+vocab.bpe does not record its pre-tokenizer, and this vocabulary (%d tokens) is not one tr117/tokenizer recognises (GPT-2, Llama 3), so any split pattern would be a guess that can change the ids; name it in LoadConfig.Pretokenizer (gpt2, llama3, qwen2 or a regular expression)", len(values))
 	case pre == "":
 		pre = known.pre
 		notes = append(notes, fmt.Sprintf("pre-tokenizer %s (recognised the %s vocabulary; encoder.json+vocab.bpe records none)", preName(pre), known.name))
@@ -137,7 +137,7 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 	})
 }
 
-// knownVocab is a byte-level vocabulary whose split pattern tokbench knows.
+// knownVocab is a byte-level vocabulary whose split pattern this package knows.
 type knownVocab struct {
 	name string
 	pre  string
@@ -212,7 +212,7 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tokbench: no tokenizer found for %s; looked at:", strings.Join(e.Sources, ","))
+	fmt.Fprintf(&b, "tokenizer: no tokenizer found for %s; looked at:", strings.Join(e.Sources, ","))
 	for _, a := range e.Attempts {
 		b.WriteString("\n  ")
 		b.WriteString(a.String())
@@ -313,7 +313,7 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		return loadRepo(ctx, src, src, cfg, tried)
 	}
 	if len(tried) == 0 {
-		tried = append(tried, Attempt{Source: src, Where: src, Err: fmt.Errorf("tokbench: %s: %w", src, os.ErrNotExist)})
+		tried = append(tried, Attempt{Source: src, Where: src, Err: fmt.Errorf("tokenizer: %s: %w", src, os.ErrNotExist)})
 	}
 	return nil, tried
 }
@@ -325,7 +325,7 @@ func loadRepo(ctx context.Context, src, repo string, cfg LoadConfig, tried []Att
 	}
 	for _, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
-			tried = append(tried, Attempt{Source: src, Where: d, Err: fmt.Errorf("tokbench: %w", err)})
+			tried = append(tried, Attempt{Source: src, Where: d, Err: fmt.Errorf("tokenizer: %w", err)})
 			continue
 		}
 		var t Tokenizer
@@ -364,7 +364,7 @@ func loadDir(dir string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt)
 			return t, tried
 		}
 	}
-	tried = append(tried, Attempt{Source: dir, Where: dir, Err: fmt.Errorf("tokbench: %s: no tokenizer.json, tokenizer.model or encoder.json", dir)})
+	tried = append(tried, Attempt{Source: dir, Where: dir, Err: fmt.Errorf("tokenizer: %s: no tokenizer.json, tokenizer.model or encoder.json", dir)})
 	return nil, tried
 }
 
@@ -377,7 +377,7 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 	case "", BackendOllama, BackendExact:
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("tokbench: %w", err)
+			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
 		return parseTokenizerJSON(data, path, cfg.Backend)
 	}
@@ -388,7 +388,7 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 // not read, rather than quietly encoding with another backend.
 func noHuggingFace(backend, path, format string) error {
 	if backend == BackendHuggingFace || backend == BackendHFNode {
-		return fmt.Errorf("tokbench: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, backend, format, BackendOllama, BackendExact)
+		return fmt.Errorf("tokenizer: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, backend, format, BackendOllama, BackendExact)
 	}
 	return nil
 }
@@ -406,7 +406,7 @@ func checkBackend(b string) error {
 }
 
 func errUnknownBackend(b string) error {
-	return fmt.Errorf("tokbench: unknown backend %q (want one of %s)", b, strings.Join(Backends(), ", "))
+	return fmt.Errorf("tokenizer: unknown backend %q (want one of %s)", b, strings.Join(Backends(), ", "))
 }
 
 // LoadFile loads one tokenizer file, telling its format by its content: a
@@ -418,7 +418,7 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	head := make([]byte, 4096)
 	n, _ := f.Read(head)
@@ -437,7 +437,7 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 				return loadEncoderJSON(path, vocab, cfg.pretokenizer(), cfg.Backend)
 			}
 			if filepath.Base(path) == "encoder.json" {
-				return nil, fmt.Errorf("tokbench: %s: no vocab.bpe beside it", path)
+				return nil, fmt.Errorf("tokenizer: %s: no vocab.bpe beside it", path)
 			}
 		}
 		return loadJSON(path, cfg)
@@ -448,5 +448,5 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 		}
 		return LoadSentencePiece(path)
 	}
-	return nil, fmt.Errorf("tokbench: %s: %w: not a GGUF, tokenizer.json, encoder.json or SentencePiece model", path, ErrUnsupported)
+	return nil, fmt.Errorf("tokenizer: %s: %w: not a GGUF, tokenizer.json, encoder.json or SentencePiece model", path, ErrUnsupported)
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"encoding/json"
@@ -213,7 +213,7 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 	}
 	var n hfComponent
 	if err := json.Unmarshal(f.Normalizer, &n); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: normalizer: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: normalizer: %w", source, err)
 	}
 	if n.Type != "BertNormalizer" {
 		return nil, unsupported(source, "normalizer %q for WordPiece (supported: BertNormalizer)", n.Type)
@@ -232,7 +232,7 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 		return nil, unsupported(source, "WordPiece without a BertPreTokenizer")
 	}
 	if err := json.Unmarshal(f.PreTokenizer, &p); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: pre_tokenizer: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", source, err)
 	}
 	if p.Type != "BertPreTokenizer" {
 		return nil, unsupported(source, "pre_tokenizer %q for WordPiece (supported: BertPreTokenizer)", p.Type)
@@ -255,7 +255,7 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 		}
 	}
 	if unkID < 0 {
-		return nil, fmt.Errorf("tokbench: %s: unk_token %q is not in the vocabulary", source, unk)
+		return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocabulary", source, unk)
 	}
 	w.unkID = int32(unkID)
 	// Ollama's vocabulary spells word-initial pieces "▁x" and
@@ -291,7 +291,7 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 			Format:    "tokenizer.json",
 			Source:    source,
 			VocabSize: len(values),
-			Notes:     []string{"BertNormalizer and BertPreTokenizer run in tokbench; Ollama's WordPiece matches the pieces"},
+			Notes:     []string{"BertNormalizer and BertPreTokenizer run in tr117/tokenizer; Ollama's WordPiece matches the pieces"},
 		},
 	}, nil
 }

@@ -115,7 +115,7 @@ type Result struct {
 	Info   tokenizer.Info `json:"info"`
 	// Tokens is the number of ids one pass produces (every pass must
 	// produce the same number; Run fails otherwise). With Parallel > 1
-	// the shards are cut where a word starts (see Shards), so the count
+	// the shards are cut where a word starts (see cutShards), so the count
 	// is that of one call (760,377 for war-and-peace with Llama 3 in any
 	// number of shards).
 	Tokens int `json:"tokens"`
@@ -202,10 +202,10 @@ type Report struct {
 	SpecialTokens string `json:"special_tokens"`
 }
 
-// SpecialTokensNote is Report.SpecialTokens.
-const SpecialTokensNote = "counts exclude special tokens: no BOS/EOS is added (the seed's encode added a BOS, one token per call)"
+// specialTokensNote is Report.SpecialTokens.
+const specialTokensNote = "counts exclude special tokens: no BOS/EOS is added (the seed's encode added a BOS, one token per call)"
 
-// Shards cuts text into n pieces of about equal size. Each cut is made
+// cutShards cuts text into n pieces of about equal size. Each cut is made
 // just before a space that follows a non-space character and precedes a
 // letter ("… war| and …"): there every tokenizer this package loads starts
 // a new piece (the GPT-2, Llama 3 and Qwen 2 splits begin a word with its
@@ -215,7 +215,7 @@ const SpecialTokensNote = "counts exclude special tokens: no BOS/EOS is added (t
 // the ideal cut (no spaces between words) is cut after any whitespace
 // instead, which can move the count by a token; a piece may be empty if
 // text has too little whitespace.
-func Shards(text string, n int) []string {
+func cutShards(text string, n int) []string {
 	if n <= 1 {
 		return []string{text}
 	}
@@ -318,14 +318,14 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 		seen[t.Name] = true
 	}
 	var shards [][]string
-	for _, s := range Shards(corpus, cfg.Parallel) {
+	for _, s := range cutShards(corpus, cfg.Parallel) {
 		if cfg.Paragraphs {
 			shards = append(shards, Paragraphs(s))
 		} else {
 			shards = append(shards, []string{s})
 		}
 	}
-	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: SpecialTokensNote}
+	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: specialTokensNote}
 	var errs []error
 	for _, t := range toks {
 		res, err := runOne(ctx, t, shards, len(corpus), cfg)

@@ -96,7 +96,7 @@ func BenchmarkHFNode(b *testing.B) {
 		for _, par := range []int{1, 2} {
 			b.Run(tc.name+"/parallel="+strconv.Itoa(par), func(b *testing.B) {
 				h := hfNode(b, testdata(b, tokenizer.HFTokenizersModule, tc.file), tokenizer.HFNodeConfig{Threads: par}).(selfTimed)
-				shards := Shards(text, par)
+				shards := cutShards(text, par)
 				if _, _, err := h.EncodeTimed(shards); err != nil { // warm-up
 					b.Fatal(err)
 				}

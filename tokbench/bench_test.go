@@ -40,9 +40,9 @@ func TestSeedCorpus(t *testing.T) {
 func TestShards(t *testing.T) {
 	text := SeedCorpus(10007)
 	for _, n := range []int{1, 2, 3, 7} {
-		sh := Shards(text, n)
+		sh := cutShards(text, n)
 		if len(sh) != n || strings.Join(sh, "") != text {
-			t.Fatalf("Shards(%d): %d pieces, rejoined equal %v", n, len(sh), strings.Join(sh, "") == text)
+			t.Fatalf("cutShards(%d): %d pieces, rejoined equal %v", n, len(sh), strings.Join(sh, "") == text)
 		}
 		total := 0
 		for i, s := range sh {
@@ -52,10 +52,10 @@ func TestShards(t *testing.T) {
 			total += len(strings.Fields(s))
 		}
 		if total != len(strings.Fields(text)) {
-			t.Errorf("Shards(%d) split a word: %d words, want %d", n, total, len(strings.Fields(text)))
+			t.Errorf("cutShards(%d) split a word: %d words, want %d", n, total, len(strings.Fields(text)))
 		}
 	}
-	if sh := Shards("nospace", 3); strings.Join(sh, "") != "nospace" || len(sh) != 3 {
+	if sh := cutShards("nospace", 3); strings.Join(sh, "") != "nospace" || len(sh) != 3 {
 		t.Errorf("no whitespace: %q", sh)
 	}
 	// Without a space before a word past the ideal cut, any whitespace
@@ -69,8 +69,8 @@ func TestShards(t *testing.T) {
 		{"日本語 日本語", []string{"日本語", " 日本語"}},
 		{"日本語日本語\t日本語", []string{"日本語日本語\t", "日本語"}},
 	} {
-		if got := Shards(tc.text, 2); !slices.Equal(got, tc.want) {
-			t.Errorf("Shards(%q, 2) = %q, want %q", tc.text, got, tc.want)
+		if got := cutShards(tc.text, 2); !slices.Equal(got, tc.want) {
+			t.Errorf("cutShards(%q, 2) = %q, want %q", tc.text, got, tc.want)
 		}
 	}
 }
@@ -100,7 +100,7 @@ func TestShardsKeepTheEncoding(t *testing.T) {
 			want := encode(t, tc.tok, text)
 			for _, n := range []int{2, 3, 16} {
 				var got []int32
-				for _, s := range Shards(text, n) {
+				for _, s := range cutShards(text, n) {
 					got = append(got, encode(t, tc.tok, s)...)
 				}
 				if !slices.Equal(got, want) {
@@ -258,7 +258,7 @@ func goldenReport() *Report {
 		Tokens: 233016, Bytes: 1048576, TokensPerSec: 200000, BytesPerSec: 0.9e6, LatencyMs: 1165, LatencyP50Ms: 1160, LatencyP99Ms: 1180, CV: 0.01, PassesMs: []float64{1160, 1155, 1180}, Parallel: 1}
 	res = append(res, hf)
 	return &Report{Config: Config{Iterations: 3, Parallel: 1, RuleFactor: 2}, CorpusBytes: 1048576, Results: res,
-		Comparisons: Compare(res, 2), VersusHF: VersusHF(res), SpecialTokens: SpecialTokensNote,
+		Comparisons: Compare(res, 2), VersusHF: VersusHF(res), SpecialTokens: specialTokensNote,
 		Failures: []RunFailure{{Model: "llama-hf", Backend: tokenizer.BackendHFNode, Source: "/y/tokenizer.json", Error: "tokbench: /y/tokenizer.json: backend hf-node: no answer from node in 5m0s"}}}
 }
 

@@ -9,7 +9,7 @@ import (
 // completeSplits are the split patterns known to match every character, so
 // that Ollama's splitter (which mishandles text between matches) is exact
 // on them.
-var completeSplits = []string{PreGPT2, PreLlama3, PreQwen2}
+var completeSplits = []string{preGPT2, preLlama3, preQwen2}
 
 // ollamaBPENote says how Ollama's BPE can differ from Hugging Face's.
 const ollamaBPENote = "Ollama's BPE merges equal-rank pairs in heap order: on runs of one repeated symbol its ids can differ from Hugging Face's (backend exact merges in Hugging Face's order)"

@@ -37,26 +37,26 @@ func ggufPre(arch, pre string) ([]string, error) {
 	switch arch {
 	case "qwen2", "qwen25vl", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe":
 		// These model packages hard-code Qwen 2's pattern.
-		return []string{PreQwen2}, nil
+		return []string{preQwen2}, nil
 	case "gemma3", "gemma3n", "gemma2", "gemma":
 		// gemma3 with a "gpt2" vocabulary uses the default pattern.
-		return []string{PreGPT2}, nil
+		return []string{preGPT2}, nil
 	}
 	switch pre {
 	case "default":
-		return []string{PreGPT2}, nil
+		return []string{preGPT2}, nil
 	case "qwen2":
-		return []string{PreQwen2}, nil
+		return []string{preQwen2}, nil
 	case "refact":
 		return []string{`\p{N}`, `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`}, nil
 	case "tekken":
 		return []string{"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}, nil
 	case "llama-bpe", "llama3", "llama-v3", "smaug-bpe", "":
 		// The llama engine's fallback is Llama 3's pattern.
-		return []string{PreLlama3}, nil
+		return []string{preLlama3}, nil
 	}
 	if arch == "llama" {
-		return []string{PreLlama3}, nil
+		return []string{preLlama3}, nil
 	}
 	return nil, fmt.Errorf("%w: tokenizer.ggml.pre %q for architecture %q", ErrUnsupported, pre, arch)
 }

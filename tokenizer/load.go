@@ -47,11 +47,11 @@ type LoadConfig struct {
 func (c LoadConfig) pretokenizer() string {
 	switch c.Pretokenizer {
 	case "gpt2":
-		return PreGPT2
+		return preGPT2
 	case "llama3":
-		return PreLlama3
+		return preLlama3
 	case "qwen2":
-		return PreQwen2
+		return preQwen2
 	}
 	return c.Pretokenizer
 }
@@ -64,9 +64,9 @@ func (c LoadConfig) pretokenizer() string {
 // changes the ids (the Llama 3 vocabulary split with GPT-2's pattern gives
 // 793,544 tokens for war-and-peace instead of 760,377). With pre empty the
 // vocabulary must be one this package recognises: GPT-2's (50,257 tokens,
-// "<|endoftext|>" last, first merge "Ġ t"; split with PreGPT2) or Llama 3's
+// "<|endoftext|>" last, first merge "Ġ t"; split with preGPT2) or Llama 3's
 // (its 128,000 regular tokens, identified by their SHA-256, with at most
-// 256 "<|…|>" tokens after them; PreLlama3). Any other vocabulary with pre
+// 256 "<|…|>" tokens after them; preLlama3). Any other vocabulary with pre
 // empty is an ErrUnsupported error asking for the pattern.
 func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
 	return loadEncoderJSON(encoderPath, vocabPath, pre, BackendOllama)
@@ -153,7 +153,7 @@ const llama3VocabSHA256 = "8dd8b994f25dc533e90df9906b38f5729193ae5b07a383cb23058
 func recogniseVocab(values, merges []string) (knownVocab, bool) {
 	const llama3Regular = 128000
 	if n := len(values); n == 50257 && values[0] == "!" && values[50256] == "<|endoftext|>" && len(merges) > 0 && merges[0] == "Ġ t" {
-		return knownVocab{"GPT-2", PreGPT2}, true
+		return knownVocab{"GPT-2", preGPT2}, true
 	}
 	if n := len(values); n >= llama3Regular && n <= llama3Regular+256 {
 		for _, v := range values[llama3Regular:] {
@@ -169,7 +169,7 @@ func recogniseVocab(values, merges []string) (knownVocab, bool) {
 			io.WriteString(h, v)
 		}
 		if hex.EncodeToString(h.Sum(nil)) == llama3VocabSHA256 {
-			return knownVocab{"Llama 3", PreLlama3}, true
+			return knownVocab{"Llama 3", preLlama3}, true
 		}
 	}
 	return knownVocab{}, false
@@ -177,11 +177,11 @@ func recogniseVocab(values, merges []string) (knownVocab, bool) {
 
 func preName(p string) string {
 	switch p {
-	case PreGPT2:
+	case preGPT2:
 		return "gpt2"
-	case PreLlama3:
+	case preLlama3:
 		return "llama3"
-	case PreQwen2:
+	case preQwen2:
 		return "qwen2"
 	}
 	return p
@@ -302,9 +302,7 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		t := try(src, func() (Tokenizer, error) { return LoadFile(src, cfg) })
 		return t, tried
 	}
-	looksLocal := filepath.IsAbs(src) || strings.HasPrefix(src, ".") || strings.HasPrefix(src, "~") ||
-		strings.HasSuffix(src, ".json") || strings.HasSuffix(src, ".model") || strings.HasSuffix(src, ".gguf")
-	if _, err := ParseModelName(src); err == nil && !looksLocal {
+	if _, err := ParseModelName(src); err == nil && !IsPath(src) {
 		if t := try("ollama store: "+src, func() (Tokenizer, error) { return loadOllamaModel(src, cfg.Store, cfg.Backend) }); t != nil {
 			return t, tried
 		}
@@ -316,6 +314,19 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		tried = append(tried, Attempt{Source: src, Where: src, Err: fmt.Errorf("tokenizer: %s: %w", src, os.ErrNotExist)})
 	}
 	return nil, tried
+}
+
+// IsPath reports whether Load reads src only as a path on this machine:
+// an absolute path, one starting with "." or "~", or a name ending in
+// .json, .model or .gguf (not an Ollama model name, a Hugging Face repo id
+// or a server URL). A caller can check such a source exists before
+// loading anything.
+func IsPath(src string) bool {
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "ollama:") || strings.HasPrefix(src, "hf:") {
+		return false
+	}
+	return filepath.IsAbs(src) || strings.HasPrefix(src, ".") || strings.HasPrefix(src, "~") ||
+		strings.HasSuffix(src, ".json") || strings.HasSuffix(src, ".model") || strings.HasSuffix(src, ".gguf")
 }
 
 func loadRepo(ctx context.Context, src, repo string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt) {

@@ -221,7 +221,7 @@ func TestParseModelName(t *testing.T) {
 
 func TestParseManifest(t *testing.T) {
 	good := `{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:` + strings.Repeat("a", 64) + `"}]}`
-	if d, err := ParseManifest([]byte(good)); err != nil || d != "sha256:"+strings.Repeat("a", 64) {
+	if d, err := parseManifest([]byte(good)); err != nil || d != "sha256:"+strings.Repeat("a", 64) {
 		t.Errorf("good: %q, %v", d, err)
 	}
 	for _, bad := range []string{
@@ -230,7 +230,7 @@ func TestParseManifest(t *testing.T) {
 		`{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"md5:abc"}]}`,
 		`not json`,
 	} {
-		if _, err := ParseManifest([]byte(bad)); err == nil {
+		if _, err := parseManifest([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}

@@ -89,8 +89,8 @@ func validNamePart(p string) bool {
 	return true
 }
 
-// MediaTypeModel is the manifest layer that holds the GGUF weights.
-const MediaTypeModel = "application/vnd.ollama.image.model"
+// mediaTypeModel is the manifest layer that holds the GGUF weights.
+const mediaTypeModel = "application/vnd.ollama.image.model"
 
 type manifest struct {
 	SchemaVersion int     `json:"schemaVersion"`
@@ -103,15 +103,15 @@ type layer struct {
 	Size      int64  `json:"size"`
 }
 
-// ParseManifest returns the digest ("sha256:<64 hex>") of the model layer
+// parseManifest returns the digest ("sha256:<64 hex>") of the model layer
 // of an Ollama manifest.
-func ParseManifest(data []byte) (string, error) {
+func parseManifest(data []byte) (string, error) {
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return "", fmt.Errorf("tokenizer: manifest: %w", err)
 	}
 	for _, l := range m.Layers {
-		if l.MediaType != MediaTypeModel {
+		if l.MediaType != mediaTypeModel {
 			continue
 		}
 		hex, ok := strings.CutPrefix(l.Digest, "sha256:")
@@ -120,7 +120,7 @@ func ParseManifest(data []byte) (string, error) {
 		}
 		return l.Digest, nil
 	}
-	return "", fmt.Errorf("tokenizer: manifest: no %s layer", MediaTypeModel)
+	return "", fmt.Errorf("tokenizer: manifest: no %s layer", mediaTypeModel)
 }
 
 // ResolveModel finds the GGUF blob of an Ollama model in the store:
@@ -140,7 +140,7 @@ func ResolveModel(name string, cfg StoreConfig) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tokenizer: ollama model %s: %w", name, err)
 	}
-	digest, err := ParseManifest(data)
+	digest, err := parseManifest(data)
 	if err != nil {
 		return "", fmt.Errorf("tokenizer: ollama model %s: %s: %w", name, mpath, err)
 	}

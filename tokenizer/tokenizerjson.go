@@ -26,13 +26,13 @@ func unsupported(source, format string, args ...any) error {
 
 // Pre-tokenizer regular expressions, as Hugging Face and Ollama spell them.
 const (
-	// PreGPT2 is the byte-level pre-tokenizer of GPT-2 (Hugging Face
+	// preGPT2 is the byte-level pre-tokenizer of GPT-2 (Hugging Face
 	// ByteLevel with use_regex, Ollama's default).
-	PreGPT2 = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-	// PreLlama3 is Llama 3's split pattern.
-	PreLlama3 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-	// PreQwen2 is Qwen 2's split pattern (digits one at a time).
-	PreQwen2 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	preGPT2 = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+	// preLlama3 is Llama 3's split pattern.
+	preLlama3 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// preQwen2 is Qwen 2's split pattern (digits one at a time).
+	preQwen2 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 )
 
 // hfJSON is the subset of a Hugging Face tokenizer.json this package reads.
@@ -340,7 +340,7 @@ func byteLevelRegexes(raw json.RawMessage, source string) ([]string, error) {
 	}
 	useRegex := last.UseRegex == nil || *last.UseRegex
 	if useRegex {
-		regexes = append(regexes, PreGPT2)
+		regexes = append(regexes, preGPT2)
 	}
 	if len(regexes) == 0 {
 		return nil, unsupported(source, "ByteLevel use_regex false with no Split before it")

@@ -29,9 +29,11 @@
 // tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
 // (Go benchmark format: compare two runs with benchstat). It refuses (exit
-// 2), before loading anything, a corpus file that cannot be read and an
+// 2), before loading anything, a corpus file that cannot be read, a
+// tokenizer whose every source is a file that does not exist, and an
 // output directory it cannot write in or that already holds those files
-// (unless --overwrite is given). Ctrl-C (or SIGTERM) stops it
+// (unless --overwrite is given). If writing the files still fails after
+// the bench, the table has been printed; the exit code is 1. Ctrl-C (or SIGTERM) stops it
 // after the pass in flight, writes nothing and exits 130; a second Ctrl-C
 // quits at once.
 package main
@@ -44,6 +46,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -218,7 +221,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		names[sp.Name] = true
 	}
 	o.explicit = len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
+	if err := checkPaths(o.want); err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, 2
+	}
 	return o, 0
+}
+
+// checkPaths refuses a tokenizer whose every source is a file path that
+// does not exist: a typo is a usage error, found before anything loads.
+func checkPaths(want []tokbench.Spec) error {
+	for _, sp := range want {
+		var errs []error
+		for _, src := range sp.Sources {
+			if !tokenizer.IsPath(src) {
+				break
+			}
+			if _, err := os.Stat(src); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) == len(sp.Sources) {
+			return fmt.Errorf("tokbench: tokenizer %s: %w", sp.Name, errors.Join(errs...))
+		}
+	}
+	return nil
 }
 
 func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
@@ -281,11 +308,7 @@ func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokben
 		}
 	}
 	if len(toks) == 0 && !o.explicit {
-		var models []string
-		for _, sp := range o.want {
-			models = append(models, sp.Sources[0])
-		}
-		fmt.Fprintf(stderr, "None of the default tokenizers (%s) is in the local Ollama store or Hugging Face cache: benchmarking the real tokenizer files in the Go module cache instead (name your own with --tokenizer).\n", strings.Join(models, ", "))
+		fmt.Fprintf(stderr, "Not found: %s. Benchmarking the module-cache fixtures instead (real tokenizer files from Go modules' test data in the Go module cache, not these models; name your own with --tokenizer).\n", notFound(failed, o.cfg.Store, o.cfg.Hub.AllowDownload))
 		var errs []error
 		toks, errs = tokbench.LoadFixtures()
 		for _, err := range errs {
@@ -303,6 +326,57 @@ func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokben
 		}
 	}
 	return toks, failed
+}
+
+// notFound says in one line which sources were not found where, grouped by
+// place: "gemma3:latest, qwen2.5:7b in the Ollama store /root/.ollama/models;
+// google/gemma-3-4b-it in the Hugging Face caches (downloads off)".
+func notFound(failed []tokbench.Failure, store tokenizer.StoreConfig, allowDownload bool) string {
+	var places []string
+	bySource := map[string][]string{}
+	add := func(place, src string) {
+		if !slices.Contains(places, place) {
+			places = append(places, place)
+		}
+		if !slices.Contains(bySource[place], src) {
+			bySource[place] = append(bySource[place], src)
+		}
+	}
+	storeDir, err := store.StoreDir()
+	if err != nil {
+		storeDir = "(" + err.Error() + ")"
+	}
+	dl := " (downloads off)"
+	if allowDownload {
+		dl = " or on the Hub"
+	}
+	for _, f := range failed {
+		var le *tokenizer.LoadError
+		if !errors.As(f.Err, &le) {
+			add("any place ("+f.Err.Error()+")", f.Spec.Name)
+			continue
+		}
+		for _, a := range le.Attempts {
+			switch {
+			case strings.HasPrefix(a.Where, "ollama store: "):
+				add("the Ollama store "+storeDir, a.Source)
+			case strings.HasPrefix(a.Where, "POST "):
+				base, _, _ := strings.Cut(strings.TrimPrefix(a.Where, "POST "), "/api/show")
+				add("the Ollama server at "+base, a.Source)
+			case !filepath.IsAbs(a.Source) && !strings.HasPrefix(a.Source, "."):
+				// A repo id: the Hugging Face cache, tr117's download
+				// cache and, with downloads on, the Hub.
+				add("the Hugging Face caches"+dl, a.Source)
+			default:
+				add(a.Where, a.Source)
+			}
+		}
+	}
+	parts := make([]string, len(places))
+	for i, p := range places {
+		parts[i] = strings.Join(bySource[p], ", ") + " in " + p
+	}
+	return strings.Join(parts, "; ")
 }
 
 func progress(w io.Writer) func(tokbench.Pass) {

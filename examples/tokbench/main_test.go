@@ -101,9 +101,22 @@ func TestDefaultFallsBackToModuleCache(t *testing.T) {
 		}
 	}
 	// Issue 12: the fallback is one clear line, not a list of every
-	// missing file.
+	// missing file: which models were not found where, and that the
+	// module-cache fixtures stand in.
 	if strings.Contains(stderr.String(), "no such file or directory") || strings.Count(stderr.String(), "not loaded") > 0 {
 		t.Errorf("the default run lists the places it looked:\n%s", stderr.String())
+	}
+	var summary []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(line, "Not found: ") {
+			summary = append(summary, line)
+		}
+	}
+	store := os.Getenv("OLLAMA_MODELS")
+	if len(summary) != 1 || !strings.Contains(summary[0], "gemma3:latest, ") || !strings.Contains(summary[0], "in the Ollama store "+store) ||
+		!strings.Contains(summary[0], "Qwen/Qwen2.5-7B-Instruct, ") || !strings.Contains(summary[0], "in the Hugging Face caches (downloads off)") ||
+		!strings.Contains(summary[0], "module-cache fixtures instead") {
+		t.Errorf("want one line naming the models not found, where, and the fallback:\n%s", stderr.String())
 	}
 	// The fixtures are unrelated tokenizers: their comparisons are
 	// labelled, not verdicts.
@@ -140,11 +153,11 @@ func TestBackendsInOneRun(t *testing.T) {
 func TestNothingFound(t *testing.T) {
 	isolate(t)
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--tokenizer", "x=/no/such/tokenizer.json", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	code := run(context.Background(), []string{"--tokenizer", "x=nosuch:latest,no/such-repo", "--output-dir", t.TempDir()}, &stdout, &stderr)
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"/no/such/tokenizer.json", "Supply one of", "--allow-download"} {
+	for _, want := range []string{"nosuch:latest", "Supply one of", "--allow-download"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
@@ -358,5 +371,63 @@ func TestHFNodeNotInstalled(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, tokbench.JSONFile)); err != nil {
 		t.Errorf("the other tokenizer's results: %v", err)
+	}
+}
+
+// Issue 12: a tokenizer file that does not exist is a usage error (exit 2)
+// found before any tokenizer is loaded, as a missing corpus is.
+func TestMissingTokenizerFileFirst(t *testing.T) {
+	isolate(t)
+	for _, args := range [][]string{
+		{"--tokenizer", "x=/no/such/tokenizer.json"},
+		{"--tokenizer", "x=/no/such/tokenizer.json,./also/missing.model"},
+		{"--gemma-tokenizer", "/no/such/tokenizer.json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args = append(args, "--tokenizer", "bert="+fixture(t, "bert-base-uncased"), "--output-dir", t.TempDir())
+		code := run(context.Background(), args, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "/no/such/tokenizer.json") || strings.Contains(stderr.String(), "bert:") {
+			t.Errorf("%v: exit %d, want 2 naming /no/such/tokenizer.json before loading tokenizers:\n%s", args, code, stderr.String())
+		}
+	}
+	// A missing path with a model name to fall back on is not refused.
+	if err := checkPaths([]tokbench.Spec{{Name: "x", Sources: []string{"/no/such.json", "gemma3:latest"}}}); err != nil {
+		t.Errorf("fallback to a model name refused: %v", err)
+	}
+}
+
+// Issue 12: an output directory under a regular file is refused (exit 2)
+// before any tokenizer is loaded.
+func TestOutputDirUnderAFile(t *testing.T) {
+	isolate(t)
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(file, "out")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--output-dir", out}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), out) || strings.Contains(stderr.String(), "bert:") {
+		t.Errorf("exit %d, want 2 naming %s before loading tokenizers:\n%s", code, out, stderr.String())
+	}
+}
+
+// Issue 12: when the files cannot be written after the bench (the
+// directory went away or became read-only meanwhile), the table is still
+// printed and the error returned.
+func TestTableWhenWritingFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := []tokbench.Result{{Model: "a", Source: "a", Tokens: 10, TokensPerSec: 1000, LatencyMs: 10, PassesMs: []float64{10}}}
+	rep := &tokbench.Report{Config: tokbench.Config{Iterations: 1}, Results: res}
+	var stdout bytes.Buffer
+	err := writeReport(&stdout, filepath.Join(file, "out"), rep, false)
+	if err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("writeReport into a directory under a file: %v, want an error naming it", err)
+	}
+	if !strings.Contains(stdout.String(), "Tokens/Sec | Latency (ms)") {
+		t.Errorf("no table on stdout:\n%s", stdout.String())
 	}
 }

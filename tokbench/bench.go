@@ -17,14 +17,11 @@ import (
 	"tr117/tokenizer"
 )
 
-// SeedSentence is the sentence the default corpus repeats. The original
-// bench_tokenizer.py repeated "a fixed English sentence" whose text the
-// TR117 notes do not record; tr117 fixes this pangram so that runs are
-// comparable with each other (not with the seed's absolute counts).
+// SeedSentence is the sentence the default corpus repeats: a fixed English
+// pangram, so that runs are comparable with each other.
 const SeedSentence = "The quick brown fox jumps over the lazy dog. "
 
-// DefaultBytes is the default corpus size, the readiness doc's 1 MiB (the
-// seed script's own default was 10 MiB).
+// DefaultBytes is the default corpus size, 1 MiB.
 const DefaultBytes = 1 << 20
 
 // SeedCorpus returns SeedSentence repeated to exactly n bytes (the last
@@ -37,12 +34,10 @@ func SeedCorpus(n int) string {
 	return s[:n]
 }
 
-// Config configures Run. The zero value is the seed's bench: one warm-up
-// pass, then 3 timed passes on one goroutine.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// Config configures Run. The zero value is one warm-up pass, then 3 timed
+// passes of the whole corpus in one call on one goroutine.
 type Config struct {
-	// Iterations is the number of timed passes per tokenizer. Default 3
-	// (the readiness doc's run).
+	// Iterations is the number of timed passes per tokenizer. Default 3.
 	Iterations int `json:"iterations"`
 	// Parallel cuts the corpus into this many shards at whitespace and
 	// encodes them at once, one goroutine each, so a pass measures
@@ -61,8 +56,8 @@ type Config struct {
 	// NoWarmUp skips the untimed first pass. Default false: one warm-up,
 	// which also builds the backends' lazy tables.
 	NoWarmUp bool `json:"no_warm_up,omitempty"`
-	// RuleFactor is the speed ratio that flags a pair of tokenizers (the
-	// seed's "more than 2× slower" rule). Default 2.
+	// RuleFactor is the pass-time ratio beyond which the slower of a pair
+	// of tokenizers is flagged as a CPU bottleneck. Default 2.
 	RuleFactor float64 `json:"rule_factor"`
 	// Progress, when set, is called after each pass (warm-up included),
 	// from the goroutine that called Run.
@@ -91,14 +86,12 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Named is a tokenizer under the name the report gives it.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Named struct {
 	Name      string
 	Tokenizer tokenizer.Tokenizer
 }
 
 // Pass is one encode of the whole corpus.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Pass struct {
 	Model    string
 	Index    int // 0-based timed pass index; -1 for the warm-up
@@ -107,8 +100,7 @@ type Pass struct {
 }
 
 // Result is one tokenizer's measurements. Counts exclude special tokens:
-// the seed's encode added a BOS to every call, tr117 adds none.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// no BOS or EOS is added to any call.
 type Result struct {
 	Model  string         `json:"model"`
 	Source string         `json:"source"`
@@ -125,7 +117,7 @@ type Result struct {
 	// pass time.
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	BytesPerSec  float64 `json:"bytes_per_sec"`
-	// LatencyMs is the mean pass time in milliseconds (the seed's
+	// LatencyMs is the mean pass time in milliseconds (the table's
 	// "Latency (ms)"); LatencyP50Ms and LatencyP99Ms its percentiles.
 	LatencyMs    float64 `json:"latency_ms"`
 	LatencyP50Ms float64 `json:"latency_p50_ms"`
@@ -138,11 +130,11 @@ type Result struct {
 	Parallel int `json:"parallel"`
 }
 
-// Comparison is the seed's decision rule applied to one pair: is one
-// tokenizer more than RuleFactor times slower than the other on the same
-// corpus? Slowness is pass time (CPU cost of the same text); the tokens/s
-// ratio is given too, since it is what the seed printed.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// Comparison is the rule applied to one pair: does one tokenizer take more
+// than RuleFactor times as long as the other to encode the same corpus?
+// The answer is the pass-time ratio (CPU cost of the same text); the
+// tokens/s ratio is given too, for the table's Tokens/Sec column, but it
+// also depends on how many tokens each makes of the text.
 type Comparison struct {
 	Faster string `json:"faster"`
 	Slower string `json:"slower"`
@@ -183,7 +175,6 @@ func (c Comparison) String() string {
 }
 
 // Report is the outcome of Run.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Report struct {
 	Config      Config       `json:"config"`
 	CorpusBytes int          `json:"corpus_bytes"`
@@ -203,7 +194,7 @@ type Report struct {
 }
 
 // specialTokensNote is Report.SpecialTokens.
-const specialTokensNote = "counts exclude special tokens: no BOS/EOS is added (the seed's encode added a BOS, one token per call)"
+const specialTokensNote = "counts exclude special tokens: no BOS/EOS is added (an encode that adds a BOS counts one more token per call)"
 
 // cutShards cuts text into n pieces of about equal size. Each cut is made
 // just before a space that follows a non-space character and precedes a
@@ -347,7 +338,6 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 
 // RunFailure is a tokenizer whose passes failed: an encode error, passes
 // that disagree on the count, or a child process that crashed or hung.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type RunFailure struct {
 	Model   string `json:"model"`
 	Backend string `json:"backend"`
@@ -357,7 +347,6 @@ type RunFailure struct {
 
 // HFRatio is one tokenizer's speed beside Hugging Face's own library
 // (tokenizer.BackendHFNode) on the same file, corpus and run.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type HFRatio struct {
 	// Model and Backend are the tokenizer compared; HF is the name of the
 	// hf-node result it is compared with; Source the file both loaded.

@@ -18,7 +18,7 @@ import (
 
 // Output file names, in the directory given to WriteFiles.
 const (
-	TableFile    = "tokenizer_bench.txt"   // the seed's table
+	TableFile    = "tokenizer_bench.txt"   // the Model | Tokens/Sec | Latency (ms) table
 	JSONFile     = "tokenizer_bench.json"  // one object per tokenizer
 	ReportFile   = "tokenizer_report.json" // the whole Report: config, comparisons
 	BenchfmtFile = "tokenizer_bench.bench" // Go benchmark format, for benchstat
@@ -139,7 +139,6 @@ func WriteFiles(dir string, rep *Report, overwrite bool) error {
 
 // Spec asks for one tokenizer under a report name, with fallbacks tried in
 // order (see Load).
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Spec struct {
 	Name    string   `json:"name"`
 	Sources []string `json:"sources"`
@@ -148,7 +147,8 @@ type Spec struct {
 	Backend string `json:"backend,omitempty"`
 }
 
-// SeedSpecs returns the seed's three tokenizers (gemma, qwen, llama), each
+// SeedSpecs returns the tokenizers of the three models the TR117 study runs
+// (gemma, qwen, llama), each
 // first as the Ollama model the TR117 suite runs and then as its Hugging
 // Face repo: gemma3:latest or google/gemma-3-4b-it, qwen2.5:7b or
 // Qwen/Qwen2.5-7B-Instruct, llama3.1:8b-instruct-q4_0 or
@@ -179,7 +179,7 @@ func ParseSpec(s string) (Spec, error) {
 	return sp, nil
 }
 
-// SplitSources splits the seed's comma-separated fallbacks.
+// SplitSources splits comma-separated fallback sources, dropping empty ones.
 func SplitSources(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -191,7 +191,6 @@ func SplitSources(s string) []string {
 }
 
 // Failure is a Spec that did not load.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Failure struct {
 	Spec Spec
 	Err  error // a *tokenizer.LoadError listing where Load looked, or ctx.Err()

@@ -11,7 +11,6 @@ import (
 // Mismatch is the first place where a tokenizer's ids differ from a
 // reference's (Hugging Face's own library, for Parity) on the same text.
 // It implements error.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Mismatch struct {
 	Model     string `json:"model"`     // the tokenizer checked
 	Reference string `json:"reference"` // the one it is checked against
@@ -98,7 +97,6 @@ func around(text string, off, n int) string {
 
 // ParityResult is one tokenizer checked against Hugging Face's own library
 // on the same file and corpus.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ParityResult struct {
 	Model     string `json:"model"`
 	Backend   string `json:"backend"`

@@ -12,7 +12,7 @@ import (
 	"tr117/tokenizer"
 )
 
-// WriteTable writes the seed's tokenizer_bench.txt: a fixed-width table
+// WriteTable writes tokenizer_bench.txt: a fixed-width table
 // "Model | Tokens/Sec | Latency (ms)" (latency is the mean pass time),
 // followed by the rule's verdicts and the counting convention.
 func WriteTable(w io.Writer, r *Report) error {

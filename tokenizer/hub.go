@@ -16,7 +16,6 @@ import (
 // HubConfig says how to find a Hugging Face repo's tokenizer.json: in the
 // local Hugging Face cache, in this package's own cache, and (only with
 // AllowDownload) on the Hub.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type HubConfig struct {
 	// AllowDownload lets FetchTokenizerJSON fetch over HTTPS. Without it
 	// nothing touches the network. Default false.

@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +21,6 @@ import (
 
 // LoadConfig configures Load. The zero value looks in the default local
 // places and never downloads.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type LoadConfig struct {
 	// Store is the local Ollama model store.
 	Store StoreConfig `json:"store"`
@@ -188,7 +189,6 @@ func preName(p string) string {
 }
 
 // Attempt is one place Load looked.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Attempt struct {
 	Source string `json:"source"` // what was asked for
 	Where  string `json:"where"`  // the path or URL looked at
@@ -204,7 +204,6 @@ func (a Attempt) String() string {
 
 // LoadError is returned when no source gave a tokenizer; it lists every
 // place that was looked at.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type LoadError struct {
 	Sources  []string
 	Attempts []Attempt
@@ -220,6 +219,35 @@ func (e *LoadError) Error() string {
 	return b.String()
 }
 
+// Short is Error in one line of at most about 200 characters, for a
+// report or a table cell: the sources, how many places were looked at, how
+// many of them hold nothing (a missing file, downloads off), and the first
+// real problem (a server's error, an unsupported file), cut short.
+func (e *LoadError) Short() string {
+	var problems []Attempt
+	for _, a := range e.Attempts {
+		if a.Err != nil && !errors.Is(a.Err, fs.ErrNotExist) && !errors.Is(a.Err, ErrDownloadDisabled) {
+			problems = append(problems, a)
+		}
+	}
+	s := fmt.Sprintf("tokenizer: no tokenizer found for %s (%d places looked at, %d hold nothing",
+		cut(strings.Join(e.Sources, ","), 60), len(e.Attempts), len(e.Attempts)-len(problems))
+	if len(problems) > 0 {
+		s += fmt.Sprintf("; %d failed, first: %s", len(problems), cut(problems[0].String(), 80))
+	}
+	return s + ")"
+}
+
+// cut shortens s to n runes, marking the cut with "…", and keeps only its
+// first line.
+func cut(s string, n int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
 // Unwrap returns the attempts' errors, so errors.Is finds, say,
 // ErrUnsupported or ErrDownloadDisabled among them.
 func (e *LoadError) Unwrap() []error {
@@ -233,7 +261,7 @@ func (e *LoadError) Unwrap() []error {
 }
 
 // Load returns the tokenizer of the first source that gives one, trying
-// each in order (the seed's comma-separated fallbacks). A source is:
+// each in order (fallbacks). A source is:
 //   - a file: tokenizer.json, tokenizer.model, encoder.json (with
 //     vocab.bpe beside it) or a GGUF model, told apart by content;
 //   - a directory holding one of those (tokenizer.json first; if it is

@@ -114,7 +114,6 @@ func moduleCacheDir(path, version string) (string, error) {
 }
 
 // Fixture is a real tokenizer file shipped in a module's test data.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Fixture struct {
 	Name   string // report name, e.g. "llama3-tokenizer.json"
 	Module string // module path

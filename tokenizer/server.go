@@ -14,7 +14,6 @@ import (
 
 // ServerConfig says how LoadFromServer (and Load's http:// sources) ask a
 // running Ollama server for a model's tokenizer.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ServerConfig struct {
 	// Client makes the request. Default: a client of the call's own, on a
 	// clone of http.DefaultTransport (proxy settings included), whose
@@ -43,7 +42,6 @@ func (c ServerConfig) withDefaults() (_ ServerConfig, done func()) {
 
 // ServerError is a non-200 answer of a server's /api/show, such as 404 for
 // a model the server does not have.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ServerError struct {
 	URL        string // the /api/show URL
 	Model      string // the model asked for

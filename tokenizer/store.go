@@ -10,7 +10,6 @@ import (
 )
 
 // StoreConfig says where the local Ollama model store is.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type StoreConfig struct {
 	// Dir is the store root, holding manifests/ and blobs/. Default:
 	// $OLLAMA_MODELS, else ~/.ollama/models.
@@ -33,7 +32,6 @@ func (c StoreConfig) StoreDir() (string, error) {
 }
 
 // ModelName is a parsed Ollama model reference, host/namespace/model:tag.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ModelName struct {
 	Host, Namespace, Model, Tag string
 }

@@ -21,7 +21,6 @@ type Tokenizer interface {
 }
 
 // Info describes a loaded tokenizer. It is written into tokenizer_bench.json.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Info struct {
 	// Backend is the implementation that encodes: BackendOllama,
 	// BackendExact, BackendHFNode or BackendHuggingFace (or what a

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -380,5 +383,28 @@ func TestFixtures(t *testing.T) {
 	}
 	if _, err := WarAndPeace(); err != nil {
 		t.Error(err)
+	}
+}
+
+// Issue 12: a LoadError's short form is one line a report can print
+// inline, however many places were looked at; the full list stays in Error.
+func TestLoadErrorShort(t *testing.T) {
+	var tried []Attempt
+	for i := range 15 {
+		tried = append(tried, Attempt{Source: "gemma3:latest", Where: strings.Repeat("/some/long/path", 5) + strconv.Itoa(i), Err: fmt.Errorf("open: %w", fs.ErrNotExist)})
+	}
+	tried = append(tried, Attempt{Source: "http://h:1/gemma3:latest", Where: "POST http://h:1/api/show gemma3:latest", Err: errors.New(strings.Repeat("server said no ", 40) + "\nsecond line")})
+	e := &LoadError{Sources: []string{"gemma3:latest", "http://h:1/gemma3:latest"}, Attempts: tried}
+	long, short := e.Error(), e.Short()
+	if len(long) < 1000 {
+		t.Fatalf("the full error is only %d characters", len(long))
+	}
+	if n := len([]rune(short)); n > 260 || strings.Contains(short, "\n") {
+		t.Errorf("short form: %d runes, newline %v: %q", n, strings.Contains(short, "\n"), short)
+	}
+	for _, want := range []string{"no tokenizer found for gemma3:latest,", "16 places looked at, 15 hold nothing", "1 failed, first: POST http://h:1/api/show", "…"} {
+		if !strings.Contains(short, want) {
+			t.Errorf("short form lacks %q: %q", want, short)
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // LoadGGUF reads the tokenizer.ggml.* metadata of a GGUF model file and
@@ -99,14 +99,14 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 	if len(types) == 0 {
 		types = make([]int32, len(values))
 		for i := range types {
-			types[i] = tokenizer.TOKEN_TYPE_NORMAL
+			types[i] = ollamatok.TOKEN_TYPE_NORMAL
 		}
 	}
 	if len(types) != len(values) {
 		return nil, fmt.Errorf("tokenizer: %s: %d token types for %d tokens", source, len(types), len(values))
 	}
 	arch := g.Arch
-	vocab := &tokenizer.Vocabulary{
+	vocab := &ollamatok.Vocabulary{
 		Values: values,
 		Types:  types,
 		Scores: g.Scores,
@@ -114,7 +114,7 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 	}
 	info := Info{Backend: BackendOllama, Format: "gguf", Source: source, VocabSize: len(values)}
 	model := g.Model
-	var tok tokenizer.Tokenizer
+	var tok ollamatok.Tokenizer
 	switch model {
 	case "gpt2":
 		pre, err := ggufPre(arch, g.Pre)
@@ -138,13 +138,13 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 		if len(values) < minSPMPieces {
 			return nil, fmt.Errorf("tokenizer: %s: SentencePiece vocabulary of %d tokens, want at least %d", source, len(values), minSPMPieces)
 		}
-		tok = tokenizer.NewSentencePiece(vocab)
+		tok = ollamatok.NewSentencePiece(vocab)
 		info.Model = "sentencepiece"
 	case "bert":
 		if !slices.Contains(values, "[UNK]") {
 			return nil, unsupported(source, "WordPiece vocabulary without \"[UNK]\"")
 		}
-		tok = tokenizer.NewWordPiece(vocab, true)
+		tok = ollamatok.NewWordPiece(vocab, true)
 		info.Model = "wordpiece"
 		info.Notes = append(info.Notes, "Ollama's WordPiece as its engine runs it (lowercasing, no accent stripping)")
 	case "":

@@ -16,7 +16,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // LoadConfig configures Load. The zero value looks in the default local
@@ -115,7 +115,7 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 		return nil, fmt.Errorf("tokenizer: %s: %w", vocabPath, err)
 	}
 	source := encoderPath + "+" + filepath.Base(vocabPath)
-	v := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
+	v := &ollamatok.Vocabulary{Values: values, Types: types, Merges: merges}
 	if err := checkByteLevel(v, source); err != nil {
 		return nil, err
 	}

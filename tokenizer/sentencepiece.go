@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/ollama/ollama/convert/sentencepiece"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -55,7 +55,7 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 	if ts := mp.GetTrainerSpec(); ts != nil && ts.GetTreatWhitespaceAsSuffix() {
 		return nil, unsupported(source, "SentencePiece treat_whitespace_as_suffix")
 	}
-	var v tokenizer.Vocabulary
+	var v ollamatok.Vocabulary
 	userDefined := 0
 	for _, p := range mp.GetPieces() {
 		v.Values = append(v.Values, p.GetPiece())
@@ -71,7 +71,7 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 			sentencepiece.ModelProto_SentencePiece_USER_DEFINED:
 			// Ollama's converter (convert/tokenizer_spm.go) writes
 			// user-defined pieces as normal ones, and so does this loader.
-			v.Types = append(v.Types, tokenizer.TOKEN_TYPE_NORMAL)
+			v.Types = append(v.Types, ollamatok.TOKEN_TYPE_NORMAL)
 			if t == sentencepiece.ModelProto_SentencePiece_USER_DEFINED {
 				userDefined++
 			}
@@ -83,7 +83,7 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 	if userDefined > 0 {
 		notes = append(notes, fmt.Sprintf("%d user-defined pieces typed normal, as Ollama's converter types them", userDefined))
 	}
-	spm := tokenizer.NewSentencePiece(&v)
+	spm := ollamatok.NewSentencePiece(&v)
 	return &ollamaTok{
 		tok: spm,
 		info: Info{

@@ -5,7 +5,7 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // Tokenizer encodes text to token ids. Implementations in this package are
@@ -85,11 +85,11 @@ func Close(t Tokenizer) error {
 	return nil
 }
 
-// ollamaTok wraps an ollama/tokenizer.Tokenizer, with an optional text
+// ollamaTok wraps an github.com/ollama/ollama/tokenizer.Tokenizer, with an optional text
 // transform that makes its input what the file's own pipeline would feed
 // the model (a normalizer the backend lacks).
 type ollamaTok struct {
-	tok  tokenizer.Tokenizer
+	tok  ollamatok.Tokenizer
 	info Info
 	// prep, when set, rewrites text before encoding (normalizers).
 	prep func(string) string

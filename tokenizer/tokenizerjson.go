@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/dlclark/regexp2"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -190,7 +190,7 @@ func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 			return nil, nil, fmt.Errorf("tokenizer: %s: id %d used by %q and %q", source, id, values[id], tok)
 		}
 		values[id] = tok
-		types[id] = tokenizer.TOKEN_TYPE_NORMAL
+		types[id] = ollamatok.TOKEN_TYPE_NORMAL
 	}
 	for _, a := range f.AddedTokens {
 		if a.ID < 0 {
@@ -203,9 +203,9 @@ func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 		// Ollama splits CONTROL and USER_DEFINED tokens out of the text
 		// before encoding, as Hugging Face does with all added tokens.
 		if a.Special {
-			types[a.ID] = tokenizer.TOKEN_TYPE_CONTROL
+			types[a.ID] = ollamatok.TOKEN_TYPE_CONTROL
 		} else {
-			types[a.ID] = tokenizer.TOKEN_TYPE_USER_DEFINED
+			types[a.ID] = ollamatok.TOKEN_TYPE_USER_DEFINED
 		}
 	}
 	for id, t := range types {
@@ -283,7 +283,7 @@ func parseHFBPE(f *hfJSON, source, backend string) (Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	vocab := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
+	vocab := &ollamatok.Vocabulary{Values: values, Types: types, Merges: merges}
 	if err := checkByteLevel(vocab, source); err != nil {
 		return nil, err
 	}
@@ -364,7 +364,7 @@ func byteRune(b byte) rune {
 
 // checkByteLevel refuses a vocabulary without all 256 byte symbols: Ollama's
 // BPE drops a symbol it cannot find, which would lose text silently.
-func checkByteLevel(v *tokenizer.Vocabulary, source string) error {
+func checkByteLevel(v *ollamatok.Vocabulary, source string) error {
 	for b := 0; b < 256; b++ {
 		if v.Encode(string(byteRune(byte(b)))) < 0 {
 			return unsupported(source, "byte-level vocabulary lacks the symbol for byte 0x%02x", b)
@@ -377,7 +377,7 @@ func checkByteLevel(v *tokenizer.Vocabulary, source string) error {
 // token's symbols by merge rank (leftmost first among equal ranks, as
 // Hugging Face does) ends in the token itself. If not it returns the first
 // token that does not.
-func wholeTokensReachable(v *tokenizer.Vocabulary) (string, bool) {
+func wholeTokensReachable(v *ollamatok.Vocabulary) (string, bool) {
 	rank := make(map[string]int, len(v.Merges))
 	for i, m := range v.Merges {
 		if _, dup := rank[m]; !dup {
@@ -386,7 +386,7 @@ func wholeTokensReachable(v *tokenizer.Vocabulary) (string, bool) {
 	}
 	ids := make([]int, 0, len(v.Values))
 	for id, t := range v.Types {
-		if t == tokenizer.TOKEN_TYPE_NORMAL {
+		if t == ollamatok.TOKEN_TYPE_NORMAL {
 			ids = append(ids, id)
 		}
 	}

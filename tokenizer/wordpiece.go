@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -127,7 +127,7 @@ func bertWords(s string, yield func(string)) {
 // pre-tokenizer, max_input_chars_per_word) in Go and Ollama's WordPiece for
 // the model itself.
 type wordPiece struct {
-	wp      tokenizer.WordPiece
+	wp      ollamatok.WordPiece
 	norm    bertNormalizer
 	added   []addedToken // longest first
 	unkID   int32
@@ -267,7 +267,7 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 	seen := make(map[string]bool, len(values))
 	for id, v := range values {
 		switch {
-		case types[id] != tokenizer.TOKEN_TYPE_NORMAL:
+		case types[id] != ollamatok.TOKEN_TYPE_NORMAL:
 			ggml[id] = v
 		case id == unkID:
 			ggml[id] = v
@@ -281,7 +281,7 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 		}
 		seen[ggml[id]] = true
 	}
-	w.wp = tokenizer.NewWordPiece(&tokenizer.Vocabulary{Values: ggml, Types: gtypes}, false)
+	w.wp = ollamatok.NewWordPiece(&ollamatok.Vocabulary{Values: ggml, Types: gtypes}, false)
 	return &ollamaTok{
 		tok:    w.wp,
 		encode: w.encode,

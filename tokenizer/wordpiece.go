@@ -208,34 +208,9 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 	if m.MaxInputCharsPerWord != nil {
 		maxChar = *m.MaxInputCharsPerWord
 	}
-	if isNull(f.Normalizer) {
-		return nil, unsupported(source, "WordPiece without a BertNormalizer")
-	}
-	var n hfComponent
-	if err := json.Unmarshal(f.Normalizer, &n); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: normalizer: %w", source, err)
-	}
-	if n.Type != "BertNormalizer" {
-		return nil, unsupported(source, "normalizer %q for WordPiece (supported: BertNormalizer)", n.Type)
-	}
-	bn := bertNormalizer{
-		cleanText:    n.CleanText == nil || *n.CleanText,
-		chineseChars: n.HandleChineseChars == nil || *n.HandleChineseChars,
-		lowercase:    n.Lowercase == nil || *n.Lowercase,
-	}
-	bn.stripAccents = bn.lowercase
-	if n.StripAccents != nil {
-		bn.stripAccents = *n.StripAccents
-	}
-	var p hfComponent
-	if isNull(f.PreTokenizer) {
-		return nil, unsupported(source, "WordPiece without a BertPreTokenizer")
-	}
-	if err := json.Unmarshal(f.PreTokenizer, &p); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", source, err)
-	}
-	if p.Type != "BertPreTokenizer" {
-		return nil, unsupported(source, "pre_tokenizer %q for WordPiece (supported: BertPreTokenizer)", p.Type)
+	bn, err := bertPipeline(f, source)
+	if err != nil {
+		return nil, err
 	}
 	values, types, err := vocabTable(f, source)
 	if err != nil {
@@ -258,6 +233,62 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocabulary", source, unk)
 	}
 	w.unkID = int32(unkID)
+	ggml, gtypes, err := ggmlPieces(values, types, unkID, source)
+	if err != nil {
+		return nil, err
+	}
+	w.wp = ollamatok.NewWordPiece(&ollamatok.Vocabulary{Values: ggml, Types: gtypes}, false)
+	return &ollamaTok{
+		tok:    w.wp,
+		encode: w.encode,
+		info: Info{
+			Backend:   BackendOllama,
+			Model:     "wordpiece",
+			Format:    "tokenizer.json",
+			Source:    source,
+			VocabSize: len(values),
+			Notes:     []string{"BertNormalizer and BertPreTokenizer run in tr117/tokenizer; Ollama's WordPiece matches the pieces"},
+		},
+	}, nil
+}
+
+// bertPipeline checks that f's normalizer and pre-tokenizer are BERT's,
+// the only ones the WordPiece backend runs, and returns the normalizer.
+func bertPipeline(f *hfJSON, source string) (bertNormalizer, error) {
+	if isNull(f.Normalizer) {
+		return bertNormalizer{}, unsupported(source, "WordPiece without a BertNormalizer")
+	}
+	var n hfComponent
+	if err := json.Unmarshal(f.Normalizer, &n); err != nil {
+		return bertNormalizer{}, fmt.Errorf("tokenizer: %s: normalizer: %w", source, err)
+	}
+	if n.Type != "BertNormalizer" {
+		return bertNormalizer{}, unsupported(source, "normalizer %q for WordPiece (supported: BertNormalizer)", n.Type)
+	}
+	bn := bertNormalizer{
+		cleanText:    n.CleanText == nil || *n.CleanText,
+		chineseChars: n.HandleChineseChars == nil || *n.HandleChineseChars,
+		lowercase:    n.Lowercase == nil || *n.Lowercase,
+	}
+	bn.stripAccents = bn.lowercase
+	if n.StripAccents != nil {
+		bn.stripAccents = *n.StripAccents
+	}
+	var p hfComponent
+	if isNull(f.PreTokenizer) {
+		return bertNormalizer{}, unsupported(source, "WordPiece without a BertPreTokenizer")
+	}
+	if err := json.Unmarshal(f.PreTokenizer, &p); err != nil {
+		return bertNormalizer{}, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", source, err)
+	}
+	if p.Type != "BertPreTokenizer" {
+		return bertNormalizer{}, unsupported(source, "pre_tokenizer %q for WordPiece (supported: BertPreTokenizer)", p.Type)
+	}
+	return bn, nil
+}
+
+// ggmlPieces maps a WordPiece vocabulary onto Ollama's spelling.
+func ggmlPieces(values []string, types []int32, unkID int, source string) ([]string, []int32, error) {
 	// Ollama's vocabulary spells word-initial pieces "▁x" and
 	// continuations "x"; added tokens keep their text so that Ollama can
 	// split them out.
@@ -277,21 +308,9 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 			ggml[id] = ggmlWordStart + v
 		}
 		if seen[ggml[id]] {
-			return nil, unsupported(source, "token %q collides with another after mapping to Ollama's ▁ convention", v)
+			return nil, nil, unsupported(source, "token %q collides with another after mapping to Ollama's ▁ convention", v)
 		}
 		seen[ggml[id]] = true
 	}
-	w.wp = ollamatok.NewWordPiece(&ollamatok.Vocabulary{Values: ggml, Types: gtypes}, false)
-	return &ollamaTok{
-		tok:    w.wp,
-		encode: w.encode,
-		info: Info{
-			Backend:   BackendOllama,
-			Model:     "wordpiece",
-			Format:    "tokenizer.json",
-			Source:    source,
-			VocabSize: len(values),
-			Notes:     []string{"BertNormalizer and BertPreTokenizer run in tr117/tokenizer; Ollama's WordPiece matches the pieces"},
-		},
-	}, nil
+	return ggml, gtypes, nil
 }

@@ -78,7 +78,7 @@ func (s *specsFlag) Set(v string) error {
 	return nil
 }
 
-// Defaults of the seed's per-model flags (tokbench.SeedSpecs).
+// Defaults of the per-model flags: the three default models (tokbench.SeedSpecs).
 var (
 	defaultGemma = strings.Join(tokbench.SeedSpecs()[0].Sources, ",")
 	defaultQwen  = strings.Join(tokbench.SeedSpecs()[1].Sources, ",")
@@ -167,7 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	fs := flag.NewFlagSet("tokbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := &options{}
-	fs.IntVar(&o.nbytes, "bytes", tokbench.DefaultBytes, "corpus size in bytes: the seed sentence repeated (ignored with --corpus)")
+	fs.IntVar(&o.nbytes, "bytes", tokbench.DefaultBytes, "corpus size in bytes: a fixed English sentence repeated (ignored with --corpus)")
 	fs.StringVar(&o.corpusFile, "corpus", "", "benchmark this file instead (\"war-and-peace\": the novel from the Go module cache)")
 	fs.IntVar(&o.iterations, "iterations", 3, "timed passes per tokenizer, after one warm-up")
 	fs.IntVar(&o.parallel, "parallel", 1, "encode the corpus as N shards at once (multi-core throughput; hf-node: one batch encode on N threads)")
@@ -184,9 +184,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	hfNodeDir := fs.String("hf-node-dir", "", "directory of Hugging Face's tokenizers for Node.js (default $TR117_HF_NODE_DIR, then what scripts/install-hf-tokenizers.sh prints)")
 	pre := fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
 	ollamaStore := fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
-	fs.StringVar(&o.ollamaURL, "ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
+	fs.StringVar(&o.ollamaURL, "ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the three default models' tokenizers not in the local store")
 	var specs specsFlag
-	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too); BACKEND is one of "+strings.Join(tokenizer.Backends(), ", "))
+	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three default models unless their flags are given too); BACKEND is one of "+strings.Join(tokenizer.Backends(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tokbench [flags]")
 		fs.PrintDefaults()
@@ -266,7 +266,7 @@ func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
 	return nil
 }
 
-// seedSpecs returns the seed's three models, unless --tokenizer replaces
+// seedSpecs returns the three default models, unless --tokenizer replaces
 // them (a model whose own flag is set stays).
 func seedSpecs(ollamaURL string, set map[string]bool, named bool, gemma, qwen, llama string) []tokbench.Spec {
 	var want []tokbench.Spec
@@ -440,7 +440,7 @@ Supply one of:
                               ~/.ollama/models), e.g. qwen=qwen2.5:7b after "ollama pull qwen2.5:7b"
   --tokenizer NAME=http://HOST:PORT/MODEL
                               the model as the Ollama server there serves it (POST /api/show), local
-                              or remote; --ollama-url URL does this for the three seed models
+                              or remote; --ollama-url URL does this for the three default models
   --tokenizer NAME=ORG/REPO   a Hugging Face repo in the local Hugging Face cache ($HF_HUB_CACHE,
                               $HF_HOME/hub, ~/.cache/huggingface/hub), or with --allow-download
                               fetched from the Hub (set HF_TOKEN for gated repos)

@@ -165,7 +165,7 @@ func TestNothingFound(t *testing.T) {
 }
 
 // TestOllamaServer benchmarks the tokenizer of a model a real Ollama
-// serves, named by URL and through --ollama-url for the seed models (which
+// serves, named by URL and through --ollama-url for the default models (which
 // the tiny server lacks, so the run falls back to the module cache and
 // lists the server among the places it looked).
 func TestOllamaServer(t *testing.T) {

@@ -70,6 +70,8 @@ func Announce(w io.Writer, be *backend.Backend) {
 		fmt.Fprintf(w, "SIMULATED: no real Ollama used (%s); two embedded simulators at %g tok/s answer instead.\nThe results exercise the pipeline only; the run files and summary say so.\n\n", be.Reason, Sim.TokensPerSecond)
 	case be.Simulated:
 		fmt.Fprintf(w, "SIMULATED: the servers at %s and %s are tr117's Ollama simulators, not real Ollama.\n\n", be.CollectorURL, be.InsightURL)
+	default:
+		fmt.Fprintf(w, "Using %s (collector) and %s (insight).\n\n", be.CollectorURL, be.InsightURL)
 	}
 }
 

@@ -10,6 +10,8 @@
 //   - tr117/gpumon samples NVIDIA GPUs through NVML or nvidia-smi, summarises
 //     power, utilisation, memory and PCIe traffic, and can be embedded in any
 //     service (Prometheus collector, JSON handler).
+//   - tr117/tokenizer loads a model's tokenizer from a file, the Ollama store,
+//     an Ollama server or the Hugging Face cache, and encodes with it.
 //   - tr117/tokbench races tokenizers (Ollama's pure-Go ones, and Hugging
 //     Face's own library through its Node.js binding, or its Rust one behind
 //     a build tag) over a corpus, and proves their ids equal.

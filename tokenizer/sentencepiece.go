@@ -1,11 +1,11 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
 	"os"
 
 	"github.com/ollama/ollama/convert/sentencepiece"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -21,7 +21,7 @@ const minSPMPieces = 5
 func LoadSentencePiece(path string) (Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseSentencePiece(data, path)
 }
@@ -30,10 +30,10 @@ func LoadSentencePiece(path string) (Tokenizer, error) {
 func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 	var mp sentencepiece.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: not a SentencePiece model: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: not a SentencePiece model: %w", source, err)
 	}
 	if n := len(mp.GetPieces()); n < minSPMPieces {
-		return nil, fmt.Errorf("tokbench: %s: SentencePiece model has %d pieces, want at least %d", source, n, minSPMPieces)
+		return nil, fmt.Errorf("tokenizer: %s: SentencePiece model has %d pieces, want at least %d", source, n, minSPMPieces)
 	}
 	if ts := mp.GetTrainerSpec(); ts.GetModelType() != sentencepiece.TrainerSpec_BPE {
 		return nil, unsupported(source, "SentencePiece model type %s (Ollama implements BPE)", ts.GetModelType())
@@ -55,7 +55,7 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 	if ts := mp.GetTrainerSpec(); ts != nil && ts.GetTreatWhitespaceAsSuffix() {
 		return nil, unsupported(source, "SentencePiece treat_whitespace_as_suffix")
 	}
-	var v tokenizer.Vocabulary
+	var v ollamatok.Vocabulary
 	userDefined := 0
 	for _, p := range mp.GetPieces() {
 		v.Values = append(v.Values, p.GetPiece())
@@ -71,19 +71,19 @@ func ParseSentencePiece(data []byte, source string) (Tokenizer, error) {
 			sentencepiece.ModelProto_SentencePiece_USER_DEFINED:
 			// Ollama's converter (convert/tokenizer_spm.go) writes
 			// user-defined pieces as normal ones, and so does this loader.
-			v.Types = append(v.Types, tokenizer.TOKEN_TYPE_NORMAL)
+			v.Types = append(v.Types, ollamatok.TOKEN_TYPE_NORMAL)
 			if t == sentencepiece.ModelProto_SentencePiece_USER_DEFINED {
 				userDefined++
 			}
 		default:
-			return nil, fmt.Errorf("tokbench: %s: piece %q has unknown type %d", source, p.GetPiece(), t)
+			return nil, fmt.Errorf("tokenizer: %s: piece %q has unknown type %d", source, p.GetPiece(), t)
 		}
 	}
 	var notes []string
 	if userDefined > 0 {
 		notes = append(notes, fmt.Sprintf("%d user-defined pieces typed normal, as Ollama's converter types them", userDefined))
 	}
-	spm := tokenizer.NewSentencePiece(&v)
+	spm := ollamatok.NewSentencePiece(&v)
 	return &ollamaTok{
 		tok: spm,
 		info: Info{

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"context"

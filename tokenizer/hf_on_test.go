@@ -1,6 +1,6 @@
 //go:build hftokenizers
 
-package tokbench
+package tokenizer
 
 import (
 	"slices"
@@ -12,7 +12,7 @@ import (
 // hftokenizers tag and libtokenizers.a (see LoadHuggingFace), which this
 // repository's CI cannot build; `go vet -tags hftokenizers` type-checks it
 // there, and a machine with the library runs it with
-// `go test -tags hftokenizers ./tokbench/`.
+// `go test -tags hftokenizers ./tokenizer/`.
 func TestHuggingFaceBackendAgrees(t *testing.T) {
 	text := warAndPeace(t)
 	if raceEnabled {

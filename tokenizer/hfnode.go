@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"context"
@@ -32,7 +32,6 @@ const HFNodeMinNode = 12
 
 // HFNodeConfig configures the hf-node backend. The zero value finds node on
 // PATH and the package in $TR117_HF_NODE_DIR or the cache.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type HFNodeConfig struct {
 	// Dir holds node_modules/tokenizers (or is the package itself).
 	// Default $TR117_HF_NODE_DIR, then

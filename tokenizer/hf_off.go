@@ -1,6 +1,6 @@
 //go:build !hftokenizers
 
-package tokbench
+package tokenizer
 
 import "fmt"
 
@@ -8,7 +8,7 @@ import "fmt"
 // library (Rust, through github.com/daulet/tokenizers and cgo). This build
 // was made without the hftokenizers build tag, so it always fails.
 func LoadHuggingFace(path string) (Tokenizer, error) {
-	return nil, fmt.Errorf("tokbench: %s: Hugging Face backend: %w", path, ErrNoHuggingFace)
+	return nil, fmt.Errorf("tokenizer: %s: Hugging Face backend: %w", path, ErrNoHuggingFace)
 }
 
 const hfBuilt = false

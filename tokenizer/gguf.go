@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // LoadGGUF reads the tokenizer.ggml.* metadata of a GGUF model file and
@@ -21,12 +21,12 @@ func LoadGGUF(path string) (Tokenizer, error) {
 func loadGGUF(path, backend string) (Tokenizer, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	defer f.Close()
 	g, err := ggml.Decode(f, -1)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %s: GGUF: %w", path, err)
+		return nil, fmt.Errorf("tokenizer: %s: GGUF: %w", path, err)
 	}
 	return fromGGUF(fromKV(g.KV()), path, backend)
 }
@@ -37,26 +37,26 @@ func ggufPre(arch, pre string) ([]string, error) {
 	switch arch {
 	case "qwen2", "qwen25vl", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe":
 		// These model packages hard-code Qwen 2's pattern.
-		return []string{PreQwen2}, nil
+		return []string{preQwen2}, nil
 	case "gemma3", "gemma3n", "gemma2", "gemma":
 		// gemma3 with a "gpt2" vocabulary uses the default pattern.
-		return []string{PreGPT2}, nil
+		return []string{preGPT2}, nil
 	}
 	switch pre {
 	case "default":
-		return []string{PreGPT2}, nil
+		return []string{preGPT2}, nil
 	case "qwen2":
-		return []string{PreQwen2}, nil
+		return []string{preQwen2}, nil
 	case "refact":
 		return []string{`\p{N}`, `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`}, nil
 	case "tekken":
 		return []string{"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}, nil
 	case "llama-bpe", "llama3", "llama-v3", "smaug-bpe", "":
 		// The llama engine's fallback is Llama 3's pattern.
-		return []string{PreLlama3}, nil
+		return []string{preLlama3}, nil
 	}
 	if arch == "llama" {
-		return []string{PreLlama3}, nil
+		return []string{preLlama3}, nil
 	}
 	return nil, fmt.Errorf("%w: tokenizer.ggml.pre %q for architecture %q", ErrUnsupported, pre, arch)
 }
@@ -93,20 +93,20 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 	}
 	values := g.Tokens
 	if len(values) == 0 {
-		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.tokens", source)
+		return nil, fmt.Errorf("tokenizer: %s: GGUF has no tokenizer.ggml.tokens", source)
 	}
 	types := g.Types
 	if len(types) == 0 {
 		types = make([]int32, len(values))
 		for i := range types {
-			types[i] = tokenizer.TOKEN_TYPE_NORMAL
+			types[i] = ollamatok.TOKEN_TYPE_NORMAL
 		}
 	}
 	if len(types) != len(values) {
-		return nil, fmt.Errorf("tokbench: %s: %d token types for %d tokens", source, len(types), len(values))
+		return nil, fmt.Errorf("tokenizer: %s: %d token types for %d tokens", source, len(types), len(values))
 	}
 	arch := g.Arch
-	vocab := &tokenizer.Vocabulary{
+	vocab := &ollamatok.Vocabulary{
 		Values: values,
 		Types:  types,
 		Scores: g.Scores,
@@ -114,15 +114,15 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 	}
 	info := Info{Backend: BackendOllama, Format: "gguf", Source: source, VocabSize: len(values)}
 	model := g.Model
-	var tok tokenizer.Tokenizer
+	var tok ollamatok.Tokenizer
 	switch model {
 	case "gpt2":
 		pre, err := ggufPre(arch, g.Pre)
 		if err != nil {
-			return nil, fmt.Errorf("tokbench: %s: %w", source, err)
+			return nil, fmt.Errorf("tokenizer: %s: %w", source, err)
 		}
 		if len(vocab.Merges) == 0 {
-			return nil, fmt.Errorf("tokbench: %s: BPE GGUF has no tokenizer.ggml.merges", source)
+			return nil, fmt.Errorf("tokenizer: %s: BPE GGUF has no tokenizer.ggml.merges", source)
 		}
 		info.Notes = append(info.Notes, fmt.Sprintf("architecture %q, tokenizer.ggml.pre %q", arch, g.Pre))
 		if backend == BackendExact {
@@ -133,22 +133,22 @@ func fromGGUF(g ggufVocab, source, backend string) (Tokenizer, error) {
 		return newBPE(vocab, pre, true, backend, nil, info)
 	case "llama":
 		if len(vocab.Scores) != len(values) {
-			return nil, fmt.Errorf("tokbench: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))
+			return nil, fmt.Errorf("tokenizer: %s: %d scores for %d tokens", source, len(vocab.Scores), len(values))
 		}
 		if len(values) < minSPMPieces {
-			return nil, fmt.Errorf("tokbench: %s: SentencePiece vocabulary of %d tokens, want at least %d", source, len(values), minSPMPieces)
+			return nil, fmt.Errorf("tokenizer: %s: SentencePiece vocabulary of %d tokens, want at least %d", source, len(values), minSPMPieces)
 		}
-		tok = tokenizer.NewSentencePiece(vocab)
+		tok = ollamatok.NewSentencePiece(vocab)
 		info.Model = "sentencepiece"
 	case "bert":
 		if !slices.Contains(values, "[UNK]") {
 			return nil, unsupported(source, "WordPiece vocabulary without \"[UNK]\"")
 		}
-		tok = tokenizer.NewWordPiece(vocab, true)
+		tok = ollamatok.NewWordPiece(vocab, true)
 		info.Model = "wordpiece"
 		info.Notes = append(info.Notes, "Ollama's WordPiece as its engine runs it (lowercasing, no accent stripping)")
 	case "":
-		return nil, fmt.Errorf("tokbench: %s: GGUF has no tokenizer.ggml.model", source)
+		return nil, fmt.Errorf("tokenizer: %s: GGUF has no tokenizer.ggml.model", source)
 	default:
 		return nil, unsupported(source, "tokenizer.ggml.model %q (supported: gpt2, llama, bert)", model)
 	}

@@ -1,11 +1,11 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
 	"io"
 	"unicode/utf8"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // Tokenizer encodes text to token ids. Implementations in this package are
@@ -21,7 +21,6 @@ type Tokenizer interface {
 }
 
 // Info describes a loaded tokenizer. It is written into tokenizer_bench.json.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Info struct {
 	// Backend is the implementation that encodes: BackendOllama,
 	// BackendExact, BackendHFNode or BackendHuggingFace (or what a
@@ -86,11 +85,11 @@ func Close(t Tokenizer) error {
 	return nil
 }
 
-// ollamaTok wraps an ollama/tokenizer.Tokenizer, with an optional text
+// ollamaTok wraps an github.com/ollama/ollama/tokenizer.Tokenizer, with an optional text
 // transform that makes its input what the file's own pipeline would feed
 // the model (a normalizer the backend lacks).
 type ollamaTok struct {
-	tok  tokenizer.Tokenizer
+	tok  ollamatok.Tokenizer
 	info Info
 	// prep, when set, rewrites text before encoding (normalizers).
 	prep func(string) string
@@ -101,7 +100,7 @@ type ollamaTok struct {
 
 func (o *ollamaTok) Encode(text string) ([]int32, error) {
 	if !utf8.ValidString(text) {
-		return nil, fmt.Errorf("tokbench: %s: text is not valid UTF-8", o.info.Source)
+		return nil, fmt.Errorf("tokenizer: %s: text is not valid UTF-8", o.info.Source)
 	}
 	if o.prep != nil {
 		text = o.prep(text)
@@ -109,13 +108,13 @@ func (o *ollamaTok) Encode(text string) ([]int32, error) {
 	if o.encode != nil {
 		ids, err := o.encode(text)
 		if err != nil {
-			return nil, fmt.Errorf("tokbench: %s: %w", o.info.Source, err)
+			return nil, fmt.Errorf("tokenizer: %s: %w", o.info.Source, err)
 		}
 		return ids, nil
 	}
 	ids, err := o.tok.Encode(text, false)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", o.info.Source, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", o.info.Source, err)
 	}
 	return ids, nil
 }

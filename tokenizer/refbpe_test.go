@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"slices"
@@ -21,7 +21,7 @@ type refBPE struct {
 
 func newRefBPE(t testing.TB, tok Tokenizer) *refBPE {
 	v := tok.(*ollamaTok).tok.Vocabulary()
-	r := &refBPE{vocab: map[string]int32{}, rank: map[string]int{}, re: regexp2.MustCompile(PreLlama3, regexp2.RE2)}
+	r := &refBPE{vocab: map[string]int32{}, rank: map[string]int{}, re: regexp2.MustCompile(preLlama3, regexp2.RE2)}
 	for i, s := range v.Values {
 		r.vocab[s] = int32(i)
 	}

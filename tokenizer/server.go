@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bytes"
@@ -14,7 +14,6 @@ import (
 
 // ServerConfig says how LoadFromServer (and Load's http:// sources) ask a
 // running Ollama server for a model's tokenizer.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ServerConfig struct {
 	// Client makes the request. Default: a client of the call's own, on a
 	// clone of http.DefaultTransport (proxy settings included), whose
@@ -43,7 +42,6 @@ func (c ServerConfig) withDefaults() (_ ServerConfig, done func()) {
 
 // ServerError is a non-200 answer of a server's /api/show, such as 404 for
 // a model the server does not have.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ServerError struct {
 	URL        string // the /api/show URL
 	Model      string // the model asked for
@@ -52,7 +50,7 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
-	return fmt.Sprintf("tokbench: ollama %s: POST %s: %d %s: %s", e.Model, e.URL, e.StatusCode, http.StatusText(e.StatusCode), e.Message)
+	return fmt.Sprintf("tokenizer: ollama %s: POST %s: %d %s: %s", e.Model, e.URL, e.StatusCode, http.StatusText(e.StatusCode), e.Message)
 }
 
 // showResponse is the part of /api/show's answer a tokenizer needs.
@@ -87,11 +85,11 @@ func LoadFromServer(ctx context.Context, baseURL, model string, cfg LoadConfig) 
 		return nil, err
 	}
 	if model == "" {
-		return nil, fmt.Errorf("tokbench: ollama %s: no model name", baseURL)
+		return nil, fmt.Errorf("tokenizer: ollama %s: no model name", baseURL)
 	}
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("tokbench: ollama %s: base URL %q is not http(s)://HOST[:PORT]", model, baseURL)
+		return nil, fmt.Errorf("tokenizer: ollama %s: base URL %q is not http(s)://HOST[:PORT]", model, baseURL)
 	}
 	c, done := cfg.Server.withDefaults()
 	defer done()
@@ -100,7 +98,7 @@ func LoadFromServer(ctx context.Context, baseURL, model string, cfg LoadConfig) 
 	body, _ := json.Marshal(map[string]any{"model": model, "verbose": true})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, showURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: ollama %s: %w", model, err)
+		return nil, fmt.Errorf("tokenizer: ollama %s: %w", model, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Client.Do(req)
@@ -108,7 +106,7 @@ func LoadFromServer(ctx context.Context, baseURL, model string, cfg LoadConfig) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("tokbench: ollama %s: POST %s: %w", model, showURL, err)
+		return nil, fmt.Errorf("tokenizer: ollama %s: POST %s: %w", model, showURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -127,10 +125,10 @@ func LoadFromServer(ctx context.Context, baseURL, model string, cfg LoadConfig) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("tokbench: ollama %s: POST %s: %w", model, showURL, err)
+		return nil, fmt.Errorf("tokenizer: ollama %s: POST %s: %w", model, showURL, err)
 	}
 	if int64(len(data)) > c.MaxBytes {
-		return nil, fmt.Errorf("tokbench: ollama %s: POST %s: answer larger than %d bytes (ServerConfig.MaxBytes)", model, showURL, c.MaxBytes)
+		return nil, fmt.Errorf("tokenizer: ollama %s: POST %s: answer larger than %d bytes (ServerConfig.MaxBytes)", model, showURL, c.MaxBytes)
 	}
 	t, err := parseShow(data, source, cfg.Backend)
 	if err != nil {
@@ -146,14 +144,14 @@ func LoadFromServer(ctx context.Context, baseURL, model string, cfg LoadConfig) 
 func parseShow(data []byte, source, backend string) (Tokenizer, error) {
 	var r showResponse
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: /api/show: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: /api/show: %w", source, err)
 	}
 	mi := r.ModelInfo
 	if mi == nil {
-		return nil, fmt.Errorf("tokbench: %s: /api/show answer has no model_info", source)
+		return nil, fmt.Errorf("tokenizer: %s: /api/show answer has no model_info", source)
 	}
 	if len(mi.Tokens) == 0 {
-		return nil, fmt.Errorf("tokbench: %s: /api/show model_info has no tokenizer.ggml.tokens (a server that ignores \"verbose\" leaves out arrays over 1024 entries)", source)
+		return nil, fmt.Errorf("tokenizer: %s: /api/show model_info has no tokenizer.ggml.tokens (a server that ignores \"verbose\" leaves out arrays over 1024 entries)", source)
 	}
 	g := ggufVocab{Arch: mi.Arch, Model: mi.Model, Pre: mi.Pre, Tokens: mi.Tokens, Types: mi.Types, Scores: mi.Scores, Merges: mi.Merges}
 	if g.Arch == "" {
@@ -181,17 +179,17 @@ func ServerSource(baseURL, model string) string {
 func ParseServerSource(src string) (baseURL, model string, err error) {
 	u, err := url.Parse(src)
 	if err != nil {
-		return "", "", fmt.Errorf("tokbench: %q: %w: %w", src, ErrNotServerSource, err)
+		return "", "", fmt.Errorf("tokenizer: %q: %w: %w", src, ErrNotServerSource, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", "", fmt.Errorf("tokbench: %q: %w", src, ErrNotServerSource)
+		return "", "", fmt.Errorf("tokenizer: %q: %w", src, ErrNotServerSource)
 	}
 	model = strings.TrimPrefix(u.Path, "/")
 	if model == "" {
-		return "", "", fmt.Errorf("tokbench: %q: %w: no model name after the host", src, ErrNotServerSource)
+		return "", "", fmt.Errorf("tokenizer: %q: %w: no model name after the host", src, ErrNotServerSource)
 	}
 	if _, err := ParseModelName(model); err != nil {
-		return "", "", fmt.Errorf("tokbench: %q: %w: %q is not an Ollama model name", src, ErrNotServerSource, model)
+		return "", "", fmt.Errorf("tokenizer: %q: %w: %q is not an Ollama model name", src, ErrNotServerSource, model)
 	}
 	return u.Scheme + "://" + u.Host, model, nil
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"sort"
@@ -6,10 +6,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
-// BackendExact is tokbench's own byte-level BPE: the same pre-tokenizer
+// BackendExact is this package's own byte-level BPE: the same pre-tokenizer
 // and vocabulary as the Ollama backend, with Hugging Face's merge order
 // (lowest rank first, leftmost among equal ranks). Ollama's BPE pops
 // equal-rank pairs from a heap in an unspecified order, so on runs of a
@@ -30,7 +30,7 @@ type exactBPE struct {
 
 type mergeRule struct{ rank, id int32 }
 
-func newExactBPE(v *tokenizer.Vocabulary, pre []string, ignoreMerges bool) (*exactBPE, error) {
+func newExactBPE(v *ollamatok.Vocabulary, pre []string, ignoreMerges bool) (*exactBPE, error) {
 	e := &exactBPE{
 		vocab:        make(map[string]int32, len(v.Values)),
 		merges:       make(map[[2]int32]mergeRule, len(v.Merges)),
@@ -39,7 +39,7 @@ func newExactBPE(v *tokenizer.Vocabulary, pre []string, ignoreMerges bool) (*exa
 	}
 	for i, s := range v.Values {
 		switch v.Types[i] {
-		case tokenizer.TOKEN_TYPE_CONTROL, tokenizer.TOKEN_TYPE_USER_DEFINED:
+		case ollamatok.TOKEN_TYPE_CONTROL, ollamatok.TOKEN_TYPE_USER_DEFINED:
 			e.specials = append(e.specials, s)
 			e.specialID[s] = int32(i)
 		}

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"context"
@@ -221,7 +221,7 @@ func TestParseModelName(t *testing.T) {
 
 func TestParseManifest(t *testing.T) {
 	good := `{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:` + strings.Repeat("a", 64) + `"}]}`
-	if d, err := ParseManifest([]byte(good)); err != nil || d != "sha256:"+strings.Repeat("a", 64) {
+	if d, err := parseManifest([]byte(good)); err != nil || d != "sha256:"+strings.Repeat("a", 64) {
 		t.Errorf("good: %q, %v", d, err)
 	}
 	for _, bad := range []string{
@@ -230,7 +230,7 @@ func TestParseManifest(t *testing.T) {
 		`{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"md5:abc"}]}`,
 		`not json`,
 	} {
-		if _, err := ParseManifest([]byte(bad)); err == nil {
+		if _, err := parseManifest([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}
@@ -334,8 +334,8 @@ func TestEncoderJSONPretokenizer(t *testing.T) {
 	}
 	unknown := writeEncoderJSON(t, byteVocab("Ġt"), "Ġ t")
 	_, err := LoadFile(unknown, LoadConfig{})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "--pretokenizer") || !strings.Contains(err.Error(), "LoadConfig.Pretokenizer") {
-		t.Errorf("unrecognised vocabulary, no pre-tokenizer: err = %v; want ErrUnsupported naming --pretokenizer and LoadConfig.Pretokenizer", err)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "LoadConfig.Pretokenizer") {
+		t.Errorf("unrecognised vocabulary, no pre-tokenizer: err = %v; want ErrUnsupported naming LoadConfig.Pretokenizer", err)
 	}
 	if _, err := LoadEncoderJSON(unknown, filepath.Join(filepath.Dir(unknown), "vocab.bpe"), ""); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("LoadEncoderJSON with no pattern: err = %v; want ErrUnsupported", err)

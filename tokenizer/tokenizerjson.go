@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/dlclark/regexp2"
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -21,18 +21,18 @@ import (
 var ErrUnsupported = errors.New("unsupported")
 
 func unsupported(source, format string, args ...any) error {
-	return fmt.Errorf("tokbench: %s: %w: %s", source, ErrUnsupported, fmt.Sprintf(format, args...))
+	return fmt.Errorf("tokenizer: %s: %w: %s", source, ErrUnsupported, fmt.Sprintf(format, args...))
 }
 
 // Pre-tokenizer regular expressions, as Hugging Face and Ollama spell them.
 const (
-	// PreGPT2 is the byte-level pre-tokenizer of GPT-2 (Hugging Face
+	// preGPT2 is the byte-level pre-tokenizer of GPT-2 (Hugging Face
 	// ByteLevel with use_regex, Ollama's default).
-	PreGPT2 = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-	// PreLlama3 is Llama 3's split pattern.
-	PreLlama3 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-	// PreQwen2 is Qwen 2's split pattern (digits one at a time).
-	PreQwen2 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	preGPT2 = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+	// preLlama3 is Llama 3's split pattern.
+	preLlama3 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// preQwen2 is Qwen 2's split pattern (digits one at a time).
+	preQwen2 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 )
 
 // hfJSON is the subset of a Hugging Face tokenizer.json this package reads.
@@ -109,7 +109,7 @@ func isNull(raw json.RawMessage) bool {
 func LoadTokenizerJSON(path string) (Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseTokenizerJSON(data, path)
 }
@@ -123,14 +123,14 @@ func ParseTokenizerJSON(data []byte, source string) (Tokenizer, error) {
 func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) {
 	var f hfJSON
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", source, err)
 	}
 	for _, a := range f.AddedTokens {
 		if a.SingleWord || a.LStrip || a.RStrip {
 			return nil, unsupported(source, "added token %q has single_word/lstrip/rstrip set", a.Content)
 		}
 		if a.Content == "" {
-			return nil, fmt.Errorf("tokbench: %s: added token %d has no content", source, a.ID)
+			return nil, fmt.Errorf("tokenizer: %s: added token %d has no content", source, a.ID)
 		}
 	}
 	typ := f.Model.Type
@@ -153,7 +153,7 @@ func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) 
 	case "WordPiece":
 		return parseHFWordPiece(&f, source)
 	case "":
-		return nil, fmt.Errorf("tokbench: %s: no model.type: not a tokenizer.json", source)
+		return nil, fmt.Errorf("tokenizer: %s: no model.type: not a tokenizer.json", source)
 	default:
 		return nil, unsupported(source, "model type %q (supported: BPE, WordPiece)", typ)
 	}
@@ -164,10 +164,10 @@ func parseTokenizerJSON(data []byte, source, backend string) (Tokenizer, error) 
 func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(f.Model.Vocab, &vocab); err != nil {
-		return nil, nil, fmt.Errorf("tokbench: %s: model.vocab: %w", source, err)
+		return nil, nil, fmt.Errorf("tokenizer: %s: model.vocab: %w", source, err)
 	}
 	if len(vocab) == 0 {
-		return nil, nil, fmt.Errorf("tokbench: %s: model.vocab is empty", source)
+		return nil, nil, fmt.Errorf("tokenizer: %s: model.vocab is empty", source)
 	}
 	n := len(vocab)
 	for _, a := range f.AddedTokens {
@@ -178,45 +178,45 @@ func vocabTable(f *hfJSON, source string) ([]string, []int32, error) {
 	}
 	if n > len(vocab)+len(f.AddedTokens) {
 		// Some id is missing: ids must run 0..n-1.
-		return nil, nil, fmt.Errorf("tokbench: %s: token id %d leaves gaps in a vocabulary of %d entries (ids must be contiguous)", source, n-1, len(vocab)+len(f.AddedTokens))
+		return nil, nil, fmt.Errorf("tokenizer: %s: token id %d leaves gaps in a vocabulary of %d entries (ids must be contiguous)", source, n-1, len(vocab)+len(f.AddedTokens))
 	}
 	values := make([]string, n)
 	types := make([]int32, n)
 	for tok, id := range vocab {
 		if id < 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: token %q has negative id %d", source, tok, id)
+			return nil, nil, fmt.Errorf("tokenizer: %s: token %q has negative id %d", source, tok, id)
 		}
 		if types[id] != 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: id %d used by %q and %q", source, id, values[id], tok)
+			return nil, nil, fmt.Errorf("tokenizer: %s: id %d used by %q and %q", source, id, values[id], tok)
 		}
 		values[id] = tok
-		types[id] = tokenizer.TOKEN_TYPE_NORMAL
+		types[id] = ollamatok.TOKEN_TYPE_NORMAL
 	}
 	for _, a := range f.AddedTokens {
 		if a.ID < 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: added token %q has negative id", source, a.Content)
+			return nil, nil, fmt.Errorf("tokenizer: %s: added token %q has negative id", source, a.Content)
 		}
 		if types[a.ID] != 0 && values[a.ID] != a.Content {
-			return nil, nil, fmt.Errorf("tokbench: %s: added token %q reuses id %d of %q", source, a.Content, a.ID, values[a.ID])
+			return nil, nil, fmt.Errorf("tokenizer: %s: added token %q reuses id %d of %q", source, a.Content, a.ID, values[a.ID])
 		}
 		values[a.ID] = a.Content
 		// Ollama splits CONTROL and USER_DEFINED tokens out of the text
 		// before encoding, as Hugging Face does with all added tokens.
 		if a.Special {
-			types[a.ID] = tokenizer.TOKEN_TYPE_CONTROL
+			types[a.ID] = ollamatok.TOKEN_TYPE_CONTROL
 		} else {
-			types[a.ID] = tokenizer.TOKEN_TYPE_USER_DEFINED
+			types[a.ID] = ollamatok.TOKEN_TYPE_USER_DEFINED
 		}
 	}
 	for id, t := range types {
 		if t == 0 {
-			return nil, nil, fmt.Errorf("tokbench: %s: no token has id %d (ids must be contiguous)", source, id)
+			return nil, nil, fmt.Errorf("tokenizer: %s: no token has id %d (ids must be contiguous)", source, id)
 		}
 	}
 	seen := make(map[string]int, n)
 	for id, v := range values {
 		if prev, dup := seen[v]; dup {
-			return nil, nil, fmt.Errorf("tokbench: %s: token %q has two ids, %d and %d", source, v, prev, id)
+			return nil, nil, fmt.Errorf("tokenizer: %s: token %q has two ids, %d and %d", source, v, prev, id)
 		}
 		seen[v] = id
 	}
@@ -236,7 +236,7 @@ func parseMerges(raw []json.RawMessage, source string) ([]string, error) {
 		}
 		var pair []string
 		if err := json.Unmarshal(m, &pair); err != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("tokbench: %s: merge %d: want \"a b\" or [\"a\",\"b\"], got %s", source, i, m)
+			return nil, fmt.Errorf("tokenizer: %s: merge %d: want \"a b\" or [\"a\",\"b\"], got %s", source, i, m)
 		}
 		if strings.Contains(pair[0], " ") || strings.Contains(pair[1], " ") {
 			return nil, unsupported(source, "merge %d has a token with a space (%q, %q)", i, pair[0], pair[1])
@@ -263,7 +263,7 @@ func parseHFBPE(f *hfJSON, source, backend string) (Tokenizer, error) {
 	if !isNull(f.Normalizer) {
 		var n hfComponent
 		if err := json.Unmarshal(f.Normalizer, &n); err != nil {
-			return nil, fmt.Errorf("tokbench: %s: normalizer: %w", source, err)
+			return nil, fmt.Errorf("tokenizer: %s: normalizer: %w", source, err)
 		}
 		if n.Type != "NFC" {
 			return nil, unsupported(source, "normalizer %q for BPE (supported: none, NFC)", n.Type)
@@ -283,7 +283,7 @@ func parseHFBPE(f *hfJSON, source, backend string) (Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	vocab := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
+	vocab := &ollamatok.Vocabulary{Values: values, Types: types, Merges: merges}
 	if err := checkByteLevel(vocab, source); err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func byteLevelRegexes(raw json.RawMessage, source string) ([]string, error) {
 	}
 	var p hfComponent
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: pre_tokenizer: %w", source, err)
+		return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", source, err)
 	}
 	parts := []hfComponent{p}
 	if p.Type == "Sequence" {
@@ -307,7 +307,7 @@ func byteLevelRegexes(raw json.RawMessage, source string) ([]string, error) {
 		for i, r := range p.Pretokenizers {
 			var c hfComponent
 			if err := json.Unmarshal(r, &c); err != nil {
-				return nil, fmt.Errorf("tokbench: %s: pre_tokenizer %d: %w", source, i, err)
+				return nil, fmt.Errorf("tokenizer: %s: pre_tokenizer %d: %w", source, i, err)
 			}
 			parts = append(parts, c)
 		}
@@ -340,7 +340,7 @@ func byteLevelRegexes(raw json.RawMessage, source string) ([]string, error) {
 	}
 	useRegex := last.UseRegex == nil || *last.UseRegex
 	if useRegex {
-		regexes = append(regexes, PreGPT2)
+		regexes = append(regexes, preGPT2)
 	}
 	if len(regexes) == 0 {
 		return nil, unsupported(source, "ByteLevel use_regex false with no Split before it")
@@ -364,7 +364,7 @@ func byteRune(b byte) rune {
 
 // checkByteLevel refuses a vocabulary without all 256 byte symbols: Ollama's
 // BPE drops a symbol it cannot find, which would lose text silently.
-func checkByteLevel(v *tokenizer.Vocabulary, source string) error {
+func checkByteLevel(v *ollamatok.Vocabulary, source string) error {
 	for b := 0; b < 256; b++ {
 		if v.Encode(string(byteRune(byte(b)))) < 0 {
 			return unsupported(source, "byte-level vocabulary lacks the symbol for byte 0x%02x", b)
@@ -377,7 +377,7 @@ func checkByteLevel(v *tokenizer.Vocabulary, source string) error {
 // token's symbols by merge rank (leftmost first among equal ranks, as
 // Hugging Face does) ends in the token itself. If not it returns the first
 // token that does not.
-func wholeTokensReachable(v *tokenizer.Vocabulary) (string, bool) {
+func wholeTokensReachable(v *ollamatok.Vocabulary) (string, bool) {
 	rank := make(map[string]int, len(v.Merges))
 	for i, m := range v.Merges {
 		if _, dup := rank[m]; !dup {
@@ -386,7 +386,7 @@ func wholeTokensReachable(v *tokenizer.Vocabulary) (string, bool) {
 	}
 	ids := make([]int, 0, len(v.Values))
 	for id, t := range v.Types {
-		if t == tokenizer.TOKEN_TYPE_NORMAL {
+		if t == ollamatok.TOKEN_TYPE_NORMAL {
 			ids = append(ids, id)
 		}
 	}

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ const (
 func ModuleDir(path string) (string, error) {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "", fmt.Errorf("tokbench: module %s: no build information in this binary", path)
+		return "", fmt.Errorf("tokenizer: module %s: no build information in this binary", path)
 	}
 	version := ""
 	for _, d := range bi.Deps {
@@ -55,7 +55,7 @@ func modCache() (string, error) {
 		if gopath == "" {
 			home, err := os.UserHomeDir()
 			if err != nil {
-				return "", fmt.Errorf("tokbench: module cache: %w", err)
+				return "", fmt.Errorf("tokenizer: module cache: %w", err)
 			}
 			gopath = filepath.Join(home, "go")
 		}
@@ -71,7 +71,7 @@ func newestInCache(path string) (string, error) {
 	}
 	ep, err := module.EscapePath(path)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: module %s: %w", path, err)
+		return "", fmt.Errorf("tokenizer: module %s: %w", path, err)
 	}
 	matches, _ := filepath.Glob(filepath.Join(cache, ep+"@*"))
 	best, bestV := "", ""
@@ -88,7 +88,7 @@ func newestInCache(path string) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", fmt.Errorf("tokbench: module %s: not in the module cache %s (go mod download %s)", path, cache, path)
+		return "", fmt.Errorf("tokenizer: module %s: not in the module cache %s (go mod download %s)", path, cache, path)
 	}
 	return best, nil
 }
@@ -100,21 +100,20 @@ func moduleCacheDir(path, version string) (string, error) {
 	}
 	ep, err := module.EscapePath(path)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: module %s: %w", path, err)
+		return "", fmt.Errorf("tokenizer: module %s: %w", path, err)
 	}
 	ev, err := module.EscapeVersion(version)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: module %s: %w", path, err)
+		return "", fmt.Errorf("tokenizer: module %s: %w", path, err)
 	}
 	dir := filepath.Join(cache, ep+"@"+ev)
 	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("tokbench: module %s@%s: %w", path, version, err)
+		return "", fmt.Errorf("tokenizer: module %s@%s: %w", path, version, err)
 	}
 	return dir, nil
 }
 
 // Fixture is a real tokenizer file shipped in a module's test data.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Fixture struct {
 	Name   string // report name, e.g. "llama3-tokenizer.json"
 	Module string // module path
@@ -124,15 +123,19 @@ type Fixture struct {
 	Pretokenizer string
 }
 
-// Fixtures lists the tokenizers in the module cache that the bench falls
-// back on: Llama 3 (Hugging Face tokenizer.json, and Ollama's llama3.2
-// encoder.json+vocab.bpe test copy), Gemma 2 (SentencePiece
+// Fixtures returns the real tokenizer files that the modules this binary
+// is built with carry as test data (so they are in the module cache
+// wherever it builds): Llama 3 (Hugging Face tokenizer.json, and Ollama's
+// llama3.2 encoder.json+vocab.bpe test copy), Gemma 2 (SentencePiece
 // tokenizer.model) and BERT base uncased (WordPiece tokenizer.json).
-var Fixtures = []Fixture{
-	{Name: "llama3", Module: HFTokenizersModule, Path: "test/data/Meta-Llama-3-8B-Instruct.json"},
-	{Name: "llama3.2-encoder", Module: OllamaModule, Path: "tokenizer/testdata/llama3.2/encoder.json"},
-	{Name: "gemma2", Module: OllamaModule, Path: "tokenizer/testdata/gemma2/tokenizer.model"},
-	{Name: "bert-base-uncased", Module: HFTokenizersModule, Path: "test/data/bert-base-uncased.json"},
+// Each call returns a new slice.
+func Fixtures() []Fixture {
+	return []Fixture{
+		{Name: "llama3", Module: HFTokenizersModule, Path: "test/data/Meta-Llama-3-8B-Instruct.json"},
+		{Name: "llama3.2-encoder", Module: OllamaModule, Path: "tokenizer/testdata/llama3.2/encoder.json"},
+		{Name: "gemma2", Module: OllamaModule, Path: "tokenizer/testdata/gemma2/tokenizer.model"},
+		{Name: "bert-base-uncased", Module: HFTokenizersModule, Path: "test/data/bert-base-uncased.json"},
+	}
 }
 
 // FixturePath returns the absolute path of f in the module cache.
@@ -143,7 +146,7 @@ func (f Fixture) FixturePath() (string, error) {
 	}
 	p := filepath.Join(dir, filepath.FromSlash(f.Path))
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("tokbench: %w", err)
+		return "", fmt.Errorf("tokenizer: %w", err)
 	}
 	return p, nil
 }
@@ -181,7 +184,7 @@ func WarAndPeace() (string, error) {
 	}
 	p := filepath.Join(dir, "tokenizer", "testdata", "war-and-peace.txt")
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("tokbench: %w", err)
+		return "", fmt.Errorf("tokenizer: %w", err)
 	}
 	return p, nil
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bytes"
@@ -32,9 +32,9 @@ var fuzzMarks = sync.OnceValue(func() [][2]string {
 	vocab := byteVocab()
 	return [][2]string{
 		{"$B", vocab[1 : len(vocab)-1]}, // the entries without braces
-		{"$L", jsonContents(PreLlama3)},
-		{"$Q", jsonContents(PreQwen2)},
-		{"$G", jsonContents(PreGPT2)},
+		{"$L", jsonContents(preLlama3)},
+		{"$Q", jsonContents(preQwen2)},
+		{"$G", jsonContents(preGPT2)},
 	}
 })
 
@@ -66,7 +66,7 @@ func FuzzParseTokenizerJSON(f *testing.F) {
 			t.Fatalf("vocab size %d", tok.Info().VocabSize)
 		}
 		// The Ollama backend takes only split patterns known to be
-		// complete (PreGPT2, PreLlama3, PreQwen2), so a fuzzed regex that
+		// complete (preGPT2, preLlama3, preQwen2), so a fuzzed regex that
 		// backtracks for ever never reaches Encode.
 		ids, err := tok.Encode(text)
 		if err != nil {
@@ -85,7 +85,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:../../../etc/passwd"}]}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := ParseManifest(data)
+		d, err := parseManifest(data)
 		if err != nil {
 			return
 		}

@@ -1,13 +1,16 @@
-package tokbench
+package tokenizer
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +24,7 @@ import (
 var sharedDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tokbench-test-")
+	dir, err := os.MkdirTemp("", "tokenizer-test-")
 	if err != nil {
 		panic(err)
 	}
@@ -154,14 +157,6 @@ func TestLlama3MatchesHuggingFace(t *testing.T) {
 	if n := len(encode(t, tok, warAndPeace(t))); n != hfWarAndPeaceTokens {
 		t.Errorf("war-and-peace: %d tokens, Hugging Face gives %d", n, hfWarAndPeaceTokens)
 	}
-	// The bench in two shards counts the same.
-	rep, err := Run(context.Background(), warAndPeace(t), []Named{{"llama3", tok}}, Config{Iterations: 1, Parallel: 2, NoWarmUp: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := rep.Results[0].Tokens; n != hfWarAndPeaceTokens {
-		t.Errorf("war-and-peace in 2 shards: %d tokens, Hugging Face gives %d", n, hfWarAndPeaceTokens)
-	}
 }
 
 func TestEncoderJSONMatchesTokenizerJSON(t *testing.T) {
@@ -283,7 +278,7 @@ func TestLoadFallbacksListWhereTheyLooked(t *testing.T) {
 		t.Errorf("error does not say downloads are off: %v", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"manifests", "models--org--nosuch", "missing.json", "--allow-download"} {
+	for _, want := range []string{"manifests", "models--org--nosuch", "missing.json", "HubConfig.AllowDownload"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
 		}
@@ -357,12 +352,13 @@ func TestHuggingFaceBackendOnlyForTokenizerJSON(t *testing.T) {
 	}
 }
 
-// A fixture says so in its Info (LoadFixtures loads each with Load; the
+// A fixture says so in its Info (tokbench.LoadFixtures loads each with Load; the
 // smallest one keeps the test quick).
 func TestFixtureLoadIsMarked(t *testing.T) {
-	i := slices.IndexFunc(Fixtures, func(f Fixture) bool { return f.Name == "bert-base-uncased" })
-	moduleDir(t, Fixtures[i].Module)
-	tok, err := Fixtures[i].Load()
+	fx := Fixtures()
+	i := slices.IndexFunc(fx, func(f Fixture) bool { return f.Name == "bert-base-uncased" })
+	moduleDir(t, fx[i].Module)
+	tok, err := fx[i].Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +371,7 @@ func TestFixtureLoadIsMarked(t *testing.T) {
 }
 
 func TestFixtures(t *testing.T) {
-	for _, f := range Fixtures {
+	for _, f := range Fixtures() {
 		moduleDir(t, f.Module)
 		p, err := f.FixturePath()
 		if err != nil {
@@ -387,5 +383,28 @@ func TestFixtures(t *testing.T) {
 	}
 	if _, err := WarAndPeace(); err != nil {
 		t.Error(err)
+	}
+}
+
+// Issue 12: a LoadError's short form is one line a report can print
+// inline, however many places were looked at; the full list stays in Error.
+func TestLoadErrorShort(t *testing.T) {
+	var tried []Attempt
+	for i := range 15 {
+		tried = append(tried, Attempt{Source: "gemma3:latest", Where: strings.Repeat("/some/long/path", 5) + strconv.Itoa(i), Err: fmt.Errorf("open: %w", fs.ErrNotExist)})
+	}
+	tried = append(tried, Attempt{Source: "http://h:1/gemma3:latest", Where: "POST http://h:1/api/show gemma3:latest", Err: errors.New(strings.Repeat("server said no ", 40) + "\nsecond line")})
+	e := &LoadError{Sources: []string{"gemma3:latest", "http://h:1/gemma3:latest"}, Attempts: tried}
+	long, short := e.Error(), e.Short()
+	if len(long) < 1000 {
+		t.Fatalf("the full error is only %d characters", len(long))
+	}
+	if n := len([]rune(short)); n > 260 || strings.Contains(short, "\n") {
+		t.Errorf("short form: %d runes, newline %v: %q", n, strings.Contains(short, "\n"), short)
+	}
+	for _, want := range []string{"no tokenizer found for gemma3:latest,", "16 places looked at, 15 hold nothing", "1 failed, first: POST http://h:1/api/show", "…"} {
+		if !strings.Contains(short, want) {
+			t.Errorf("short form lacks %q: %q", want, short)
+		}
 	}
 }

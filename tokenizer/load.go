@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bufio"
@@ -7,19 +7,20 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // LoadConfig configures Load. The zero value looks in the default local
 // places and never downloads.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type LoadConfig struct {
 	// Store is the local Ollama model store.
 	Store StoreConfig `json:"store"`
@@ -27,7 +28,7 @@ type LoadConfig struct {
 	Hub HubConfig `json:"hub"`
 	// Pretokenizer is the split pattern for encoder.json+vocab.bpe pairs,
 	// which do not record one: "gpt2", "llama3", "qwen2", or a regular
-	// expression. Default: the pattern of a vocabulary tokbench recognises
+	// expression. Default: the pattern of a vocabulary this package recognises
 	// (GPT-2's, Llama 3's; see LoadEncoderJSON); any other pair is refused
 	// with ErrUnsupported rather than split with a guess.
 	Pretokenizer string `json:"pretokenizer,omitempty"`
@@ -47,11 +48,11 @@ type LoadConfig struct {
 func (c LoadConfig) pretokenizer() string {
 	switch c.Pretokenizer {
 	case "gpt2":
-		return PreGPT2
+		return preGPT2
 	case "llama3":
-		return PreLlama3
+		return preLlama3
 	case "qwen2":
-		return PreQwen2
+		return preQwen2
 	}
 	return c.Pretokenizer
 }
@@ -63,10 +64,10 @@ func (c LoadConfig) pretokenizer() string {
 // The pair does not record its split pattern, and the wrong one silently
 // changes the ids (the Llama 3 vocabulary split with GPT-2's pattern gives
 // 793,544 tokens for war-and-peace instead of 760,377). With pre empty the
-// vocabulary must be one tokbench recognises: GPT-2's (50,257 tokens,
-// "<|endoftext|>" last, first merge "Ġ t"; split with PreGPT2) or Llama 3's
+// vocabulary must be one this package recognises: GPT-2's (50,257 tokens,
+// "<|endoftext|>" last, first merge "Ġ t"; split with preGPT2) or Llama 3's
 // (its 128,000 regular tokens, identified by their SHA-256, with at most
-// 256 "<|…|>" tokens after them; PreLlama3). Any other vocabulary with pre
+// 256 "<|…|>" tokens after them; preLlama3). Any other vocabulary with pre
 // empty is an ErrUnsupported error asking for the pattern.
 func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
 	return loadEncoderJSON(encoderPath, vocabPath, pre, BackendOllama)
@@ -75,11 +76,11 @@ func LoadEncoderJSON(encoderPath, vocabPath, pre string) (Tokenizer, error) {
 func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, error) {
 	enc, err := os.ReadFile(encoderPath)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	vb, err := os.ReadFile(vocabPath)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return parseEncoderJSON(enc, vb, encoderPath, vocabPath, pre, backend)
 }
@@ -89,7 +90,7 @@ func loadEncoderJSON(encoderPath, vocabPath, pre, backend string) (Tokenizer, er
 func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend string) (Tokenizer, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(enc, &vocab); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", encoderPath, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", encoderPath, err)
 	}
 	f := hfJSON{Model: hfModel{}}
 	f.Model.Vocab, _ = json.Marshal(vocab)
@@ -106,15 +107,15 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 			continue
 		}
 		if strings.Count(t, " ") != 1 {
-			return nil, fmt.Errorf("tokbench: %s:%d: merge %q is not two tokens separated by one space", vocabPath, line, t)
+			return nil, fmt.Errorf("tokenizer: %s:%d: merge %q is not two tokens separated by one space", vocabPath, line, t)
 		}
 		merges = append(merges, t)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: %w", vocabPath, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", vocabPath, err)
 	}
 	source := encoderPath + "+" + filepath.Base(vocabPath)
-	v := &tokenizer.Vocabulary{Values: values, Types: types, Merges: merges}
+	v := &ollamatok.Vocabulary{Values: values, Types: types, Merges: merges}
 	if err := checkByteLevel(v, source); err != nil {
 		return nil, err
 	}
@@ -122,7 +123,7 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 	var notes []string
 	switch {
 	case pre == "" && !ok:
-		return nil, unsupported(source, "encoder.json+vocab.bpe does not record its pre-tokenizer, and this vocabulary (%d tokens) is not one tokbench recognises (GPT-2, Llama 3), so any split pattern would be a guess that can change the ids; name it with --pretokenizer / LoadConfig.Pretokenizer (gpt2, llama3, qwen2 or a regular expression)", len(values))
+		return nil, unsupported(source, "encoder.json+vocab.bpe does not record its pre-tokenizer, and this vocabulary (%d tokens) is not one tr117/tokenizer recognises (GPT-2, Llama 3), so any split pattern would be a guess that can change the ids; name it in LoadConfig.Pretokenizer (gpt2, llama3, qwen2 or a regular expression)", len(values))
 	case pre == "":
 		pre = known.pre
 		notes = append(notes, fmt.Sprintf("pre-tokenizer %s (recognised the %s vocabulary; encoder.json+vocab.bpe records none)", preName(pre), known.name))
@@ -137,7 +138,7 @@ func parseEncoderJSON(enc, vb []byte, encoderPath, vocabPath, pre, backend strin
 	})
 }
 
-// knownVocab is a byte-level vocabulary whose split pattern tokbench knows.
+// knownVocab is a byte-level vocabulary whose split pattern this package knows.
 type knownVocab struct {
 	name string
 	pre  string
@@ -153,7 +154,7 @@ const llama3VocabSHA256 = "8dd8b994f25dc533e90df9906b38f5729193ae5b07a383cb23058
 func recogniseVocab(values, merges []string) (knownVocab, bool) {
 	const llama3Regular = 128000
 	if n := len(values); n == 50257 && values[0] == "!" && values[50256] == "<|endoftext|>" && len(merges) > 0 && merges[0] == "Ġ t" {
-		return knownVocab{"GPT-2", PreGPT2}, true
+		return knownVocab{"GPT-2", preGPT2}, true
 	}
 	if n := len(values); n >= llama3Regular && n <= llama3Regular+256 {
 		for _, v := range values[llama3Regular:] {
@@ -169,7 +170,7 @@ func recogniseVocab(values, merges []string) (knownVocab, bool) {
 			io.WriteString(h, v)
 		}
 		if hex.EncodeToString(h.Sum(nil)) == llama3VocabSHA256 {
-			return knownVocab{"Llama 3", PreLlama3}, true
+			return knownVocab{"Llama 3", preLlama3}, true
 		}
 	}
 	return knownVocab{}, false
@@ -177,18 +178,17 @@ func recogniseVocab(values, merges []string) (knownVocab, bool) {
 
 func preName(p string) string {
 	switch p {
-	case PreGPT2:
+	case preGPT2:
 		return "gpt2"
-	case PreLlama3:
+	case preLlama3:
 		return "llama3"
-	case PreQwen2:
+	case preQwen2:
 		return "qwen2"
 	}
 	return p
 }
 
 // Attempt is one place Load looked.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Attempt struct {
 	Source string `json:"source"` // what was asked for
 	Where  string `json:"where"`  // the path or URL looked at
@@ -204,7 +204,6 @@ func (a Attempt) String() string {
 
 // LoadError is returned when no source gave a tokenizer; it lists every
 // place that was looked at.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type LoadError struct {
 	Sources  []string
 	Attempts []Attempt
@@ -212,12 +211,41 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tokbench: no tokenizer found for %s; looked at:", strings.Join(e.Sources, ","))
+	fmt.Fprintf(&b, "tokenizer: no tokenizer found for %s; looked at:", strings.Join(e.Sources, ","))
 	for _, a := range e.Attempts {
 		b.WriteString("\n  ")
 		b.WriteString(a.String())
 	}
 	return b.String()
+}
+
+// Short is Error in one line of at most about 200 characters, for a
+// report or a table cell: the sources, how many places were looked at, how
+// many of them hold nothing (a missing file, downloads off), and the first
+// real problem (a server's error, an unsupported file), cut short.
+func (e *LoadError) Short() string {
+	var problems []Attempt
+	for _, a := range e.Attempts {
+		if a.Err != nil && !errors.Is(a.Err, fs.ErrNotExist) && !errors.Is(a.Err, ErrDownloadDisabled) {
+			problems = append(problems, a)
+		}
+	}
+	s := fmt.Sprintf("tokenizer: no tokenizer found for %s (%d places looked at, %d hold nothing",
+		cut(strings.Join(e.Sources, ","), 60), len(e.Attempts), len(e.Attempts)-len(problems))
+	if len(problems) > 0 {
+		s += fmt.Sprintf("; %d failed, first: %s", len(problems), cut(problems[0].String(), 80))
+	}
+	return s + ")"
+}
+
+// cut shortens s to n runes, marking the cut with "…", and keeps only its
+// first line.
+func cut(s string, n int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // Unwrap returns the attempts' errors, so errors.Is finds, say,
@@ -233,7 +261,7 @@ func (e *LoadError) Unwrap() []error {
 }
 
 // Load returns the tokenizer of the first source that gives one, trying
-// each in order (the seed's comma-separated fallbacks). A source is:
+// each in order (fallbacks). A source is:
 //   - a file: tokenizer.json, tokenizer.model, encoder.json (with
 //     vocab.bpe beside it) or a GGUF model, told apart by content;
 //   - a directory holding one of those (tokenizer.json first; if it is
@@ -302,9 +330,7 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		t := try(src, func() (Tokenizer, error) { return LoadFile(src, cfg) })
 		return t, tried
 	}
-	looksLocal := filepath.IsAbs(src) || strings.HasPrefix(src, ".") || strings.HasPrefix(src, "~") ||
-		strings.HasSuffix(src, ".json") || strings.HasSuffix(src, ".model") || strings.HasSuffix(src, ".gguf")
-	if _, err := ParseModelName(src); err == nil && !looksLocal {
+	if _, err := ParseModelName(src); err == nil && !IsPath(src) {
 		if t := try("ollama store: "+src, func() (Tokenizer, error) { return loadOllamaModel(src, cfg.Store, cfg.Backend) }); t != nil {
 			return t, tried
 		}
@@ -313,9 +339,22 @@ func loadOne(ctx context.Context, src string, cfg LoadConfig) (Tokenizer, []Atte
 		return loadRepo(ctx, src, src, cfg, tried)
 	}
 	if len(tried) == 0 {
-		tried = append(tried, Attempt{Source: src, Where: src, Err: fmt.Errorf("tokbench: %s: %w", src, os.ErrNotExist)})
+		tried = append(tried, Attempt{Source: src, Where: src, Err: fmt.Errorf("tokenizer: %s: %w", src, os.ErrNotExist)})
 	}
 	return nil, tried
+}
+
+// IsPath reports whether Load reads src only as a path on this machine:
+// an absolute path, one starting with "." or "~", or a name ending in
+// .json, .model or .gguf (not an Ollama model name, a Hugging Face repo id
+// or a server URL). A caller can check such a source exists before
+// loading anything.
+func IsPath(src string) bool {
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "ollama:") || strings.HasPrefix(src, "hf:") {
+		return false
+	}
+	return filepath.IsAbs(src) || strings.HasPrefix(src, ".") || strings.HasPrefix(src, "~") ||
+		strings.HasSuffix(src, ".json") || strings.HasSuffix(src, ".model") || strings.HasSuffix(src, ".gguf")
 }
 
 func loadRepo(ctx context.Context, src, repo string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt) {
@@ -325,7 +364,7 @@ func loadRepo(ctx context.Context, src, repo string, cfg LoadConfig, tried []Att
 	}
 	for _, d := range dirs {
 		if _, err := os.Stat(d); err != nil {
-			tried = append(tried, Attempt{Source: src, Where: d, Err: fmt.Errorf("tokbench: %w", err)})
+			tried = append(tried, Attempt{Source: src, Where: d, Err: fmt.Errorf("tokenizer: %w", err)})
 			continue
 		}
 		var t Tokenizer
@@ -364,7 +403,7 @@ func loadDir(dir string, cfg LoadConfig, tried []Attempt) (Tokenizer, []Attempt)
 			return t, tried
 		}
 	}
-	tried = append(tried, Attempt{Source: dir, Where: dir, Err: fmt.Errorf("tokbench: %s: no tokenizer.json, tokenizer.model or encoder.json", dir)})
+	tried = append(tried, Attempt{Source: dir, Where: dir, Err: fmt.Errorf("tokenizer: %s: no tokenizer.json, tokenizer.model or encoder.json", dir)})
 	return nil, tried
 }
 
@@ -377,7 +416,7 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 	case "", BackendOllama, BackendExact:
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("tokbench: %w", err)
+			return nil, fmt.Errorf("tokenizer: %w", err)
 		}
 		return parseTokenizerJSON(data, path, cfg.Backend)
 	}
@@ -388,7 +427,7 @@ func loadJSON(path string, cfg LoadConfig) (Tokenizer, error) {
 // not read, rather than quietly encoding with another backend.
 func noHuggingFace(backend, path, format string) error {
 	if backend == BackendHuggingFace || backend == BackendHFNode {
-		return fmt.Errorf("tokbench: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, backend, format, BackendOllama, BackendExact)
+		return fmt.Errorf("tokenizer: %s: backend %s reads only tokenizer.json, not a %s (use %s or %s)", path, backend, format, BackendOllama, BackendExact)
 	}
 	return nil
 }
@@ -406,7 +445,7 @@ func checkBackend(b string) error {
 }
 
 func errUnknownBackend(b string) error {
-	return fmt.Errorf("tokbench: unknown backend %q (want one of %s)", b, strings.Join(Backends(), ", "))
+	return fmt.Errorf("tokenizer: unknown backend %q (want one of %s)", b, strings.Join(Backends(), ", "))
 }
 
 // LoadFile loads one tokenizer file, telling its format by its content: a
@@ -418,7 +457,7 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	head := make([]byte, 4096)
 	n, _ := f.Read(head)
@@ -437,7 +476,7 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 				return loadEncoderJSON(path, vocab, cfg.pretokenizer(), cfg.Backend)
 			}
 			if filepath.Base(path) == "encoder.json" {
-				return nil, fmt.Errorf("tokbench: %s: no vocab.bpe beside it", path)
+				return nil, fmt.Errorf("tokenizer: %s: no vocab.bpe beside it", path)
 			}
 		}
 		return loadJSON(path, cfg)
@@ -448,5 +487,5 @@ func LoadFile(path string, cfg LoadConfig) (Tokenizer, error) {
 		}
 		return LoadSentencePiece(path)
 	}
-	return nil, fmt.Errorf("tokbench: %s: %w: not a GGUF, tokenizer.json, encoder.json or SentencePiece model", path, ErrUnsupported)
+	return nil, fmt.Errorf("tokenizer: %s: %w: not a GGUF, tokenizer.json, encoder.json or SentencePiece model", path, ErrUnsupported)
 }

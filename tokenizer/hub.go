@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 // HubConfig says how to find a Hugging Face repo's tokenizer.json: in the
 // local Hugging Face cache, in this package's own cache, and (only with
 // AllowDownload) on the Hub.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type HubConfig struct {
 	// AllowDownload lets FetchTokenizerJSON fetch over HTTPS. Without it
 	// nothing touches the network. Default false.
@@ -62,7 +61,7 @@ func (c HubConfig) withDefaults() (HubConfig, error) {
 	if c.CacheDir == "" {
 		d, err := os.UserCacheDir()
 		if err != nil {
-			return c, fmt.Errorf("tokbench: hub cache: %w", err)
+			return c, fmt.Errorf("tokenizer: hub cache: %w", err)
 		}
 		c.CacheDir = filepath.Join(d, "tr117", "tokenizers")
 	}
@@ -86,12 +85,12 @@ var ErrNotRepoID = errors.New("not a Hugging Face repo id")
 
 // ErrDownloadDisabled is returned when a tokenizer would have to be
 // downloaded and HubConfig.AllowDownload is false.
-var ErrDownloadDisabled = errors.New("not in any local cache and downloads are off (allow them with --allow-download / HubConfig.AllowDownload)")
+var ErrDownloadDisabled = errors.New("not in any local cache and downloads are off (HubConfig.AllowDownload allows them)")
 
 func checkRepoID(repo string) error {
 	org, name, ok := strings.Cut(repo, "/")
 	if !ok || !validNamePart(org) || !validNamePart(name) {
-		return fmt.Errorf("tokbench: %q: %w", repo, ErrNotRepoID)
+		return fmt.Errorf("tokenizer: %q: %w", repo, ErrNotRepoID)
 	}
 	return nil
 }
@@ -140,19 +139,19 @@ func FetchTokenizerJSON(ctx context.Context, repo string, c HubConfig) (string, 
 		return "", err
 	}
 	if !validNamePart(c.Revision) {
-		return "", fmt.Errorf("tokbench: hub: bad revision %q", c.Revision)
+		return "", fmt.Errorf("tokenizer: hub: bad revision %q", c.Revision)
 	}
 	dst := filepath.Join(c.CacheDir, strings.ReplaceAll(repo, "/", "--"), c.Revision, "tokenizer.json")
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil
 	}
 	if !c.AllowDownload {
-		return "", fmt.Errorf("tokbench: hf:%s: %w", repo, ErrDownloadDisabled)
+		return "", fmt.Errorf("tokenizer: hf:%s: %w", repo, ErrDownloadDisabled)
 	}
 	url := c.BaseURL + "/" + repo + "/resolve/" + c.Revision + "/tokenizer.json"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: hub: %w", err)
+		return "", fmt.Errorf("tokenizer: hub: %w", err)
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -162,7 +161,7 @@ func FetchTokenizerJSON(ctx context.Context, repo string, c HubConfig) (string, 
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", fmt.Errorf("tokbench: hub: GET %s: %w", url, err)
+		return "", fmt.Errorf("tokenizer: hub: GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -173,20 +172,20 @@ func FetchTokenizerJSON(ctx context.Context, repo string, c HubConfig) (string, 
 		case http.StatusNotFound:
 			hint = " (no such repo, revision or file)"
 		}
-		return "", fmt.Errorf("tokbench: hub: GET %s: %s%s", url, resp.Status, hint)
+		return "", fmt.Errorf("tokenizer: hub: GET %s: %s%s", url, resp.Status, hint)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", fmt.Errorf("tokbench: hub: GET %s: %w", url, err)
+		return "", fmt.Errorf("tokenizer: hub: GET %s: %w", url, err)
 	}
 	if int64(len(data)) > c.MaxBytes {
-		return "", fmt.Errorf("tokbench: hub: GET %s: larger than %d bytes", url, c.MaxBytes)
+		return "", fmt.Errorf("tokenizer: hub: GET %s: larger than %d bytes", url, c.MaxBytes)
 	}
 	if err := sink.WriteFileAtomic(dst, data); err != nil {
-		return "", fmt.Errorf("tokbench: hub: %w", err)
+		return "", fmt.Errorf("tokenizer: hub: %w", err)
 	}
 	return dst, nil
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -127,7 +127,7 @@ func bertWords(s string, yield func(string)) {
 // pre-tokenizer, max_input_chars_per_word) in Go and Ollama's WordPiece for
 // the model itself.
 type wordPiece struct {
-	wp      tokenizer.WordPiece
+	wp      ollamatok.WordPiece
 	norm    bertNormalizer
 	added   []addedToken // longest first
 	unkID   int32
@@ -208,34 +208,9 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 	if m.MaxInputCharsPerWord != nil {
 		maxChar = *m.MaxInputCharsPerWord
 	}
-	if isNull(f.Normalizer) {
-		return nil, unsupported(source, "WordPiece without a BertNormalizer")
-	}
-	var n hfComponent
-	if err := json.Unmarshal(f.Normalizer, &n); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: normalizer: %w", source, err)
-	}
-	if n.Type != "BertNormalizer" {
-		return nil, unsupported(source, "normalizer %q for WordPiece (supported: BertNormalizer)", n.Type)
-	}
-	bn := bertNormalizer{
-		cleanText:    n.CleanText == nil || *n.CleanText,
-		chineseChars: n.HandleChineseChars == nil || *n.HandleChineseChars,
-		lowercase:    n.Lowercase == nil || *n.Lowercase,
-	}
-	bn.stripAccents = bn.lowercase
-	if n.StripAccents != nil {
-		bn.stripAccents = *n.StripAccents
-	}
-	var p hfComponent
-	if isNull(f.PreTokenizer) {
-		return nil, unsupported(source, "WordPiece without a BertPreTokenizer")
-	}
-	if err := json.Unmarshal(f.PreTokenizer, &p); err != nil {
-		return nil, fmt.Errorf("tokbench: %s: pre_tokenizer: %w", source, err)
-	}
-	if p.Type != "BertPreTokenizer" {
-		return nil, unsupported(source, "pre_tokenizer %q for WordPiece (supported: BertPreTokenizer)", p.Type)
+	bn, err := bertPipeline(f, source)
+	if err != nil {
+		return nil, err
 	}
 	values, types, err := vocabTable(f, source)
 	if err != nil {
@@ -255,33 +230,14 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 		}
 	}
 	if unkID < 0 {
-		return nil, fmt.Errorf("tokbench: %s: unk_token %q is not in the vocabulary", source, unk)
+		return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocabulary", source, unk)
 	}
 	w.unkID = int32(unkID)
-	// Ollama's vocabulary spells word-initial pieces "▁x" and
-	// continuations "x"; added tokens keep their text so that Ollama can
-	// split them out.
-	ggml := make([]string, len(values))
-	gtypes := make([]int32, len(types))
-	copy(gtypes, types)
-	seen := make(map[string]bool, len(values))
-	for id, v := range values {
-		switch {
-		case types[id] != tokenizer.TOKEN_TYPE_NORMAL:
-			ggml[id] = v
-		case id == unkID:
-			ggml[id] = v
-		case strings.HasPrefix(v, "##"):
-			ggml[id] = v[2:]
-		default:
-			ggml[id] = ggmlWordStart + v
-		}
-		if seen[ggml[id]] {
-			return nil, unsupported(source, "token %q collides with another after mapping to Ollama's ▁ convention", v)
-		}
-		seen[ggml[id]] = true
+	ggml, gtypes, err := ggmlPieces(values, types, unkID, source)
+	if err != nil {
+		return nil, err
 	}
-	w.wp = tokenizer.NewWordPiece(&tokenizer.Vocabulary{Values: ggml, Types: gtypes}, false)
+	w.wp = ollamatok.NewWordPiece(&ollamatok.Vocabulary{Values: ggml, Types: gtypes}, false)
 	return &ollamaTok{
 		tok:    w.wp,
 		encode: w.encode,
@@ -291,7 +247,70 @@ func parseHFWordPiece(f *hfJSON, source string) (Tokenizer, error) {
 			Format:    "tokenizer.json",
 			Source:    source,
 			VocabSize: len(values),
-			Notes:     []string{"BertNormalizer and BertPreTokenizer run in tokbench; Ollama's WordPiece matches the pieces"},
+			Notes:     []string{"BertNormalizer and BertPreTokenizer run in tr117/tokenizer; Ollama's WordPiece matches the pieces"},
 		},
 	}, nil
+}
+
+// bertPipeline checks that f's normalizer and pre-tokenizer are BERT's,
+// the only ones the WordPiece backend runs, and returns the normalizer.
+func bertPipeline(f *hfJSON, source string) (bertNormalizer, error) {
+	if isNull(f.Normalizer) {
+		return bertNormalizer{}, unsupported(source, "WordPiece without a BertNormalizer")
+	}
+	var n hfComponent
+	if err := json.Unmarshal(f.Normalizer, &n); err != nil {
+		return bertNormalizer{}, fmt.Errorf("tokenizer: %s: normalizer: %w", source, err)
+	}
+	if n.Type != "BertNormalizer" {
+		return bertNormalizer{}, unsupported(source, "normalizer %q for WordPiece (supported: BertNormalizer)", n.Type)
+	}
+	bn := bertNormalizer{
+		cleanText:    n.CleanText == nil || *n.CleanText,
+		chineseChars: n.HandleChineseChars == nil || *n.HandleChineseChars,
+		lowercase:    n.Lowercase == nil || *n.Lowercase,
+	}
+	bn.stripAccents = bn.lowercase
+	if n.StripAccents != nil {
+		bn.stripAccents = *n.StripAccents
+	}
+	var p hfComponent
+	if isNull(f.PreTokenizer) {
+		return bertNormalizer{}, unsupported(source, "WordPiece without a BertPreTokenizer")
+	}
+	if err := json.Unmarshal(f.PreTokenizer, &p); err != nil {
+		return bertNormalizer{}, fmt.Errorf("tokenizer: %s: pre_tokenizer: %w", source, err)
+	}
+	if p.Type != "BertPreTokenizer" {
+		return bertNormalizer{}, unsupported(source, "pre_tokenizer %q for WordPiece (supported: BertPreTokenizer)", p.Type)
+	}
+	return bn, nil
+}
+
+// ggmlPieces maps a WordPiece vocabulary onto Ollama's spelling.
+func ggmlPieces(values []string, types []int32, unkID int, source string) ([]string, []int32, error) {
+	// Ollama's vocabulary spells word-initial pieces "▁x" and
+	// continuations "x"; added tokens keep their text so that Ollama can
+	// split them out.
+	ggml := make([]string, len(values))
+	gtypes := make([]int32, len(types))
+	copy(gtypes, types)
+	seen := make(map[string]bool, len(values))
+	for id, v := range values {
+		switch {
+		case types[id] != ollamatok.TOKEN_TYPE_NORMAL:
+			ggml[id] = v
+		case id == unkID:
+			ggml[id] = v
+		case strings.HasPrefix(v, "##"):
+			ggml[id] = v[2:]
+		default:
+			ggml[id] = ggmlWordStart + v
+		}
+		if seen[ggml[id]] {
+			return nil, nil, unsupported(source, "token %q collides with another after mapping to Ollama's ▁ convention", v)
+		}
+		seen[ggml[id]] = true
+	}
+	return ggml, gtypes, nil
 }

@@ -1,6 +1,6 @@
 //go:build hftokenizers
 
-package tokbench
+package tokenizer
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 func LoadHuggingFace(path string) (Tokenizer, error) {
 	t, err := hf.FromFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %s: Hugging Face backend: %w", path, err)
+		return nil, fmt.Errorf("tokenizer: %s: Hugging Face backend: %w", path, err)
 	}
 	return &hfTok{t: t, info: Info{
 		Backend:   BackendHuggingFace,
@@ -40,13 +40,13 @@ func (h *hfTok) Encode(text string) ([]int32, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.closed {
-		return nil, fmt.Errorf("tokbench: %s: encode after Close", h.info.Source)
+		return nil, fmt.Errorf("tokenizer: %s: encode after Close", h.info.Source)
 	}
 	ids, _ := h.t.Encode(text, false)
 	out := make([]int32, len(ids))
 	for i, id := range ids {
 		if id > math.MaxInt32 {
-			return nil, fmt.Errorf("tokbench: %s: id %d out of int32 range", h.info.Source, id)
+			return nil, fmt.Errorf("tokenizer: %s: id %d out of int32 range", h.info.Source, id)
 		}
 		out[i] = int32(id)
 	}

@@ -1,22 +1,22 @@
-package tokbench
+package tokenizer
 
 import (
 	"slices"
 
-	"github.com/ollama/ollama/tokenizer"
+	ollamatok "github.com/ollama/ollama/tokenizer"
 )
 
 // completeSplits are the split patterns known to match every character, so
 // that Ollama's splitter (which mishandles text between matches) is exact
 // on them.
-var completeSplits = []string{PreGPT2, PreLlama3, PreQwen2}
+var completeSplits = []string{preGPT2, preLlama3, preQwen2}
 
 // ollamaBPENote says how Ollama's BPE can differ from Hugging Face's.
 const ollamaBPENote = "Ollama's BPE merges equal-rank pairs in heap order: on runs of one repeated symbol its ids can differ from Hugging Face's (backend exact merges in Hugging Face's order)"
 
 // newBPE builds a byte-level BPE on the chosen backend. info's Format,
 // Source and Notes are kept; the rest is filled in.
-func newBPE(v *tokenizer.Vocabulary, pre []string, ignoreMerges bool, backend string, prep func(string) string, info Info) (Tokenizer, error) {
+func newBPE(v *ollamatok.Vocabulary, pre []string, ignoreMerges bool, backend string, prep func(string) string, info Info) (Tokenizer, error) {
 	info.Model = "bpe"
 	info.VocabSize = len(v.Values)
 	if backend == BackendExact {
@@ -49,6 +49,6 @@ func newBPE(v *tokenizer.Vocabulary, pre []string, ignoreMerges bool, backend st
 		}
 	}
 	info.Notes = append(info.Notes, ollamaBPENote)
-	bpe := tokenizer.NewBytePairEncoding(v, pre...)
+	bpe := ollamatok.NewBytePairEncoding(v, pre...)
 	return &ollamaTok{tok: &bpe, prep: prep, info: info}, nil
 }

@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"encoding/json"
@@ -10,7 +10,6 @@ import (
 )
 
 // StoreConfig says where the local Ollama model store is.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type StoreConfig struct {
 	// Dir is the store root, holding manifests/ and blobs/. Default:
 	// $OLLAMA_MODELS, else ~/.ollama/models.
@@ -27,13 +26,12 @@ func (c StoreConfig) StoreDir() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("tokbench: ollama store: %w", err)
+		return "", fmt.Errorf("tokenizer: ollama store: %w", err)
 	}
 	return filepath.Join(home, ".ollama", "models"), nil
 }
 
 // ModelName is a parsed Ollama model reference, host/namespace/model:tag.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ModelName struct {
 	Host, Namespace, Model, Tag string
 }
@@ -66,11 +64,11 @@ func ParseModelName(s string) (ModelName, error) {
 	case 3:
 		n.Host, n.Namespace, n.Model = parts[0], parts[1], parts[2]
 	default:
-		return ModelName{}, fmt.Errorf("tokbench: %q: %w: too many '/'", s, ErrNotModelName)
+		return ModelName{}, fmt.Errorf("tokenizer: %q: %w: too many '/'", s, ErrNotModelName)
 	}
 	for _, p := range []string{n.Host, n.Namespace, n.Model, n.Tag} {
 		if !validNamePart(p) {
-			return ModelName{}, fmt.Errorf("tokbench: %q: %w: bad part %q", s, ErrNotModelName, p)
+			return ModelName{}, fmt.Errorf("tokenizer: %q: %w: bad part %q", s, ErrNotModelName, p)
 		}
 	}
 	return n, nil
@@ -89,8 +87,8 @@ func validNamePart(p string) bool {
 	return true
 }
 
-// MediaTypeModel is the manifest layer that holds the GGUF weights.
-const MediaTypeModel = "application/vnd.ollama.image.model"
+// mediaTypeModel is the manifest layer that holds the GGUF weights.
+const mediaTypeModel = "application/vnd.ollama.image.model"
 
 type manifest struct {
 	SchemaVersion int     `json:"schemaVersion"`
@@ -103,24 +101,24 @@ type layer struct {
 	Size      int64  `json:"size"`
 }
 
-// ParseManifest returns the digest ("sha256:<64 hex>") of the model layer
+// parseManifest returns the digest ("sha256:<64 hex>") of the model layer
 // of an Ollama manifest.
-func ParseManifest(data []byte) (string, error) {
+func parseManifest(data []byte) (string, error) {
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return "", fmt.Errorf("tokbench: manifest: %w", err)
+		return "", fmt.Errorf("tokenizer: manifest: %w", err)
 	}
 	for _, l := range m.Layers {
-		if l.MediaType != MediaTypeModel {
+		if l.MediaType != mediaTypeModel {
 			continue
 		}
 		hex, ok := strings.CutPrefix(l.Digest, "sha256:")
 		if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-			return "", fmt.Errorf("tokbench: manifest: model layer digest %q is not sha256:<64 hex>", l.Digest)
+			return "", fmt.Errorf("tokenizer: manifest: model layer digest %q is not sha256:<64 hex>", l.Digest)
 		}
 		return l.Digest, nil
 	}
-	return "", fmt.Errorf("tokbench: manifest: no %s layer", MediaTypeModel)
+	return "", fmt.Errorf("tokenizer: manifest: no %s layer", mediaTypeModel)
 }
 
 // ResolveModel finds the GGUF blob of an Ollama model in the store:
@@ -138,15 +136,15 @@ func ResolveModel(name string, cfg StoreConfig) (string, error) {
 	mpath := filepath.Join(dir, "manifests", n.Host, n.Namespace, n.Model, n.Tag)
 	data, err := os.ReadFile(mpath)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: ollama model %s: %w", name, err)
+		return "", fmt.Errorf("tokenizer: ollama model %s: %w", name, err)
 	}
-	digest, err := ParseManifest(data)
+	digest, err := parseManifest(data)
 	if err != nil {
-		return "", fmt.Errorf("tokbench: ollama model %s: %s: %w", name, mpath, err)
+		return "", fmt.Errorf("tokenizer: ollama model %s: %s: %w", name, mpath, err)
 	}
 	blob := filepath.Join(dir, "blobs", strings.Replace(digest, ":", "-", 1))
 	if _, err := os.Stat(blob); err != nil {
-		return "", fmt.Errorf("tokbench: ollama model %s: %w", name, err)
+		return "", fmt.Errorf("tokenizer: ollama model %s: %w", name, err)
 	}
 	return blob, nil
 }

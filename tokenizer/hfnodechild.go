@@ -1,4 +1,4 @@
-package tokbench
+package tokenizer
 
 import (
 	"bufio"
@@ -24,13 +24,22 @@ import (
 // runs until Close. It fails, naming the file and the backend, when node or
 // the package is missing (wrapping ErrNoHFNode), node is older than
 // HFNodeMinNode, or the library refuses the file.
+//
+// Besides Encode, the tokenizer has
+//
+//	EncodeTimed(texts []string) (tokens int, d time.Duration, err error)
+//
+// which encodes texts in the child (one batch encode when there are
+// several) and returns the total count and the encode time the child
+// measured, without process start-up or the pipe transfer: a caller that
+// times encodes asserts that method rather than timing Encode.
 func LoadHFNode(path string, cfg HFNodeConfig) (Tokenizer, error) {
 	cfg = cfg.withDefaults()
 	wrap := func(err error) error {
-		return fmt.Errorf("tokbench: %s: backend %s: %w", path, BackendHFNode, err)
+		return fmt.Errorf("tokenizer: %s: backend %s: %w", path, BackendHFNode, err)
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("tokbench: %w", err)
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	pkg, err := cfg.packageDir()
 	if err != nil {
@@ -190,12 +199,12 @@ type hfNodeAnswer struct {
 func (h *hfNodeTok) call(req hfNodeRequest) (*hfNodeAnswer, error) {
 	for _, t := range req.Texts {
 		if !utf8.ValidString(t) {
-			return nil, fmt.Errorf("tokbench: %s: backend %s: text is not valid UTF-8", h.path, BackendHFNode)
+			return nil, fmt.Errorf("tokenizer: %s: backend %s: text is not valid UTF-8", h.path, BackendHFNode)
 		}
 	}
 	line, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("tokbench: %s: backend %s: %w", h.path, BackendHFNode, err)
+		return nil, fmt.Errorf("tokenizer: %s: backend %s: %w", h.path, BackendHFNode, err)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -214,7 +223,7 @@ func (h *hfNodeTok) call(req hfNodeRequest) (*hfNodeAnswer, error) {
 		return nil, h.fail(err)
 	}
 	if ans.Error != "" {
-		return nil, fmt.Errorf("tokbench: %s: backend %s: %s", h.path, BackendHFNode, ans.Error)
+		return nil, fmt.Errorf("tokenizer: %s: backend %s: %s", h.path, BackendHFNode, ans.Error)
 	}
 	if len(ans.Counts) != len(req.Texts) {
 		return nil, h.fail(fmt.Errorf("%d counts for %d texts", len(ans.Counts), len(req.Texts)))
@@ -271,7 +280,7 @@ func (h *hfNodeTok) stderrTail() string {
 // fail kills the child and records why, for this call and every later one.
 func (h *hfNodeTok) fail(err error) error {
 	h.kill()
-	h.dead = fmt.Errorf("tokbench: %s: backend %s: %w", h.path, BackendHFNode, err)
+	h.dead = fmt.Errorf("tokenizer: %s: backend %s: %w", h.path, BackendHFNode, err)
 	return h.dead
 }
 
@@ -328,9 +337,9 @@ func (h *hfNodeTok) EncodeOffsets(text string) ([]int32, []int, error) {
 	return ids, charsToBytes(text, chars), nil
 }
 
-// encodeTimed encodes texts (one batch when there are several) and returns
-// the token count and the encode time the child measured.
-func (h *hfNodeTok) encodeTimed(texts []string) (int, time.Duration, error) {
+// EncodeTimed encodes texts (one batch when there are several) and returns
+// the token count and the encode time the child measured (see LoadHFNode).
+func (h *hfNodeTok) EncodeTimed(texts []string) (int, time.Duration, error) {
 	ans, err := h.call(hfNodeRequest{Texts: texts})
 	if err != nil {
 		return 0, 0, err
@@ -362,7 +371,7 @@ func (h *hfNodeTok) Close() error {
 	if h.dead != nil {
 		return nil
 	}
-	h.dead = fmt.Errorf("tokbench: %s: backend %s: encode after Close", h.path, BackendHFNode)
+	h.dead = fmt.Errorf("tokenizer: %s: backend %s: encode after Close", h.path, BackendHFNode)
 	h.stdin.Close()
 	t := time.AfterFunc(h.timeout, func() { h.cmd.Process.Kill() })
 	h.cmd.Wait()

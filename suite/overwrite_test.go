@@ -10,7 +10,7 @@ import (
 
 	"tr117/gpumon"
 	"tr117/internal/layout"
-	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 // TestEveryOutputKnown runs a short simulated suite with every phase and
@@ -25,7 +25,7 @@ func TestEveryOutputKnown(t *testing.T) {
 	plan.MRI.Buffers = []BufferSize{0}
 	plan.Throttle.Rates = []float64{400}
 	plan.Ceiling = CeilingPlan{Run: true, Costs: []Duration{0}, Runs: 1}
-	if mod, err := tokbench.ModuleDir(tokbench.OllamaModule); err == nil {
+	if mod, err := tokenizer.ModuleDir(tokenizer.OllamaModule); err == nil {
 		plan.Tokenizers = TokenizerPlan{
 			Run: true, Models: []string{"llama3.2", "nowhere:latest"},
 			Sources: map[string]string{

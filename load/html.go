@@ -8,12 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tr117/internal/layout"
 	"tr117/internal/report"
 )
 
 // HTMLReportFile is the report as one self-contained web page, beside
 // report.md.
-const HTMLReportFile = "report.html"
+const HTMLReportFile = layout.ReportHTML
 
 // WriteHTML writes report.html's page for a sweep to w: the saturation
 // verdict, the points' table, the notes and the plots, embedded from dir

@@ -13,7 +13,7 @@ import (
 
 // ReportHTML is the report as one self-contained web page, beside
 // report.md and report.json.
-const ReportHTML = "report.html"
+const ReportHTML = layout.ReportHTML
 
 // Section ids of report.html, one per question of the report.
 const (

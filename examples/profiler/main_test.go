@@ -226,6 +226,7 @@ func TestProfilerUsage(t *testing.T) {
 		{"--idle-timeout", "-1s"},
 		{"--chimera-num-ctx", "big"},
 		{"--no-such-flag"},
+		{"--backend", "simulated"},
 		{"extra"},
 	} {
 		var out, errOut bytes.Buffer
@@ -251,6 +252,16 @@ func TestProfilerInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
 		t.Errorf("stderr:\n%s", errOut.String())
+	}
+	// Ctrl-C'd agents are interrupted, not failed, and the output says
+	// where the results are.
+	for _, want := range []string{"| collector interrupted", "| insight interrupted", "(0 with failures, 1 interrupted)", "results in " + dir + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "FAILED") {
+		t.Errorf("stdout calls an interrupted agent FAILED:\n%s", out.String())
 	}
 	var rr profiler.RunResult
 	b, _ := os.ReadFile(filepath.Join(dir, "run_1.json"))

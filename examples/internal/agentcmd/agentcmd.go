@@ -179,12 +179,34 @@ func (c *Concurrency) Apply(cfg *profiler.Config) {
 	cfg.Consumer = profiler.ConsumerConfig{SingleLoop: c.SingleLoop, Cost: c.ConsumerCost}
 }
 
+// FailureText is how a run's line words an agent that did not succeed:
+// " | insight interrupted" when Ctrl-C (the context) ended it, which is not
+// a failure, else " | insight FAILED: …"; "" for a successful agent.
+func FailureText(a *profiler.AgentResult) string {
+	switch {
+	case a.Error == "" && a.Err == nil:
+		return ""
+	case errors.Is(a.Err, context.Canceled):
+		return " | " + a.ID + " interrupted"
+	}
+	return " | " + a.ID + " FAILED: " + a.Error
+}
+
 // EfficiencyText says a run's true efficiency and speed-up (when solo
 // baselines were taken), its seed efficiency and its balance bound:
 // "true speedup 1.002 (efficiency 50.1%), seed efficiency 75.0% (speedup
 // 1.500, balance bound 75.0%)".
 func EfficiencyText(rr *profiler.RunResult) string {
 	if rr.EfficiencyPercent == nil || rr.ConcurrencySpeedup == nil {
+		cut := 0
+		for i := range rr.Agents {
+			if errors.Is(rr.Agents[i].Err, context.Canceled) {
+				cut++
+			}
+		}
+		if cut > 0 && cut == rr.Failed {
+			return fmt.Sprintf("speedup and efficiency: none (interrupted: %d of %d agents did not finish)", cut, len(rr.Agents))
+		}
 		return fmt.Sprintf("speedup and efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
 	}
 	s := "true speedup - (no solo baseline)"

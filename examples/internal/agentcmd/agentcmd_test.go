@@ -1,8 +1,11 @@
 package agentcmd
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +93,30 @@ func TestRemoveIfNothingMeasured(t *testing.T) {
 		if got != tc.removed || (err == nil) == tc.removed {
 			t.Errorf("%s: removed %v, dir exists %v; want removed %v", tc.name, got, err == nil, tc.removed)
 		}
+	}
+}
+
+func TestFailureTextInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		a    profiler.AgentResult
+		want string
+	}{
+		{profiler.AgentResult{ID: "collector"}, ""},
+		{profiler.AgentResult{ID: "insight", Error: "profiler: agent insight: context canceled", Err: fmt.Errorf("profiler: agent insight: %w", context.Canceled)}, " | insight interrupted"},
+		{profiler.AgentResult{ID: "insight", Error: "profiler: agent insight: refused", Err: errors.New("refused")}, " | insight FAILED: profiler: agent insight: refused"},
+	} {
+		if got := FailureText(&tc.a); got != tc.want {
+			t.Errorf("FailureText(%s, %v) = %q, want %q", tc.a.ID, tc.a.Err, got, tc.want)
+		}
+	}
+}
+
+func TestPrepareBadBackendIsUsage(t *testing.T) {
+	fs := flag.NewFlagSet("profiler", flag.ContinueOnError)
+	dir := filepath.Join(t.TempDir(), "out")
+	_, code, err := Prepare(context.Background(), fs, Setup{Cmd: "profiler", Mode: "simulated", Model: "tiny", Dir: dir, DirFlag: "output-dir",
+		CollectorURL: "http://127.0.0.1:1", InsightURL: "http://127.0.0.1:1"}, io.Discard)
+	if code != 2 || err == nil || !strings.Contains(err.Error(), `profiler: --backend "simulated"`) {
+		t.Errorf("Prepare(--backend simulated) = exit %d, %v; want 2 naming --backend", code, err)
 	}
 }

@@ -25,15 +25,23 @@ func BackendFlag(fs *flag.FlagSet) *string {
 // Sim is how the commands' embedded simulators behave: the suite's pace.
 var Sim = backend.SimConfig{TokensPerSecond: 100, TTFT: 50 * time.Millisecond, Jitter: 0.1}
 
+// CheckBackend refuses a --backend value that is not auto, ollama or sim,
+// naming command cmd: a usage error.
+func CheckBackend(cmd, mode string) error {
+	switch mode {
+	case backend.Auto, backend.Ollama, backend.Sim:
+		return nil
+	}
+	return fmt.Errorf("%s: --backend %q: want auto, ollama or sim", cmd, mode)
+}
+
 // Choose picks what serves the agents before anything is measured or
 // written: with real servers, both must answer and have model, else the
 // error names the endpoint and what is missing. The caller closes the
 // backend.
 func Choose(ctx context.Context, cmd, mode, collectorURL, insightURL, model string) (*backend.Backend, error) {
-	switch mode {
-	case backend.Auto, backend.Ollama, backend.Sim:
-	default:
-		return nil, fmt.Errorf("%s: --backend %q: want auto, ollama or sim", cmd, mode)
+	if err := CheckBackend(cmd, mode); err != nil {
+		return nil, err
 	}
 	be, err := backend.Choose(ctx, mode, collectorURL, insightURL, Sim)
 	if err != nil {
@@ -172,12 +180,16 @@ type Setup struct {
 }
 
 // Prepare checks, in this order and before anything is measured or
-// written, that results can be written, that the endpoints answer and
+// written, that --backend is one of its values (else exit 2), that results
+// can be written, that the endpoints answer and
 // have the model (or starts the simulators), and that the output directory
 // holds no earlier results (unless s.Overwrite); it announces simulated
 // endpoints on stdout. On error it returns the exit code: 2 for a refused
 // directory, 130 when ctx ended, 1 otherwise. The caller closes the Target.
 func Prepare(ctx context.Context, fs *flag.FlagSet, s Setup, stdout io.Writer) (*Target, int, error) {
+	if err := CheckBackend(s.Cmd, s.Mode); err != nil {
+		return nil, 2, err
+	}
 	dirs := []string{s.Dir}
 	if def := OutputDir(fs, s.DirFlag, s.Dir, &backend.Backend{Simulated: true}); def != s.Dir {
 		dirs = append(dirs, def)
@@ -213,9 +225,12 @@ func choose(ctx context.Context, s Setup) (*backend.Backend, error) {
 }
 
 // Cleanup removes what a series wrote when nothing was measured (see
-// RemoveIfNothingMeasured), saying so on w.
+// RemoveIfNothingMeasured), saying so on w; else it says on w where the
+// results are.
 func (t *Target) Cleanup(w io.Writer, results []*profiler.RunResult) {
 	if RemoveIfNothingMeasured(t.Dir, t.existed, results) {
 		fmt.Fprintf(w, "nothing was measured; no results were left in %s\n", t.Dir)
+		return
 	}
+	fmt.Fprintf(w, "results in %s\n", t.Dir)
 }

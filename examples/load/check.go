@@ -23,7 +23,8 @@ type server struct {
 	// not be Ollama: they are used as given.
 	checked   bool
 	simulated bool
-	version   string
+	// ep is what the server answered, when checked.
+	ep suite.Endpoint
 }
 
 // checkServer asks the Ollama server at cfg's URL, before anything is sent
@@ -47,7 +48,7 @@ func checkServer(ctx context.Context, req profiler.Request) (server, error) {
 	if err := suite.MissingModels(ep, []string{req.Model}); err != nil {
 		return server{}, fmt.Errorf("%s\n(--model chooses the model)", ownPrefix(err))
 	}
-	return server{checked: true, simulated: ep.Simulated, version: ep.Version}, nil
+	return server{checked: true, simulated: ep.Simulated, ep: ep}, nil
 }
 
 // ownPrefix words the suite's probe error as this command's.
@@ -65,10 +66,14 @@ func outputDir(o *options, simulated bool) string {
 	return filepath.Join(backend.Root(true), "load")
 }
 
-// announce says on w that the simulator answered.
+// announce says on w what answered: the simulator, said to be so, or
+// Ollama with its version.
 func announce(w io.Writer, url string, s server) {
-	if s.simulated {
+	switch {
+	case s.simulated:
 		fmt.Fprintf(w, "SIMULATED: the server at %s is tr117's Ollama simulator, not real Ollama; the results say so.\n\n", url)
+	case s.checked:
+		fmt.Fprintf(w, "server: %s (Ollama %s)\n", url, s.ep.VersionText())
 	}
 }
 

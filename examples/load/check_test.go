@@ -9,6 +9,7 @@ import (
 
 	"tr117/load"
 	"tr117/profiler/ollamatest"
+	"tr117/suite"
 )
 
 // TestSimulatedServer: a run against the simulator, with no --output-dir,
@@ -119,5 +120,15 @@ func TestFlagErrorsOnce(t *testing.T) {
 				t.Errorf("%q: prefix repeated: %s", args, stderr)
 			}
 		}
+	}
+}
+
+// TestAnnounceDevBuild: a real Ollama built from source reports 0.0.0,
+// which is not passed off as a release.
+func TestAnnounceDevBuild(t *testing.T) {
+	var b strings.Builder
+	announce(&b, "http://127.0.0.1:11434", server{checked: true, ep: suite.Endpoint{Version: "0.0.0"}})
+	if want := "server: http://127.0.0.1:11434 (Ollama unknown (development build, reports 0.0.0))\n"; b.String() != want {
+		t.Errorf("announce: %q, want %q", b.String(), want)
 	}
 }

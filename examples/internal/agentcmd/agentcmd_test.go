@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"tr117/examples/internal/backend"
 	"tr117/profiler"
+	"tr117/suite"
 )
 
 func TestCheckURLFlagNamesTheFlag(t *testing.T) {
@@ -118,5 +120,20 @@ func TestPrepareBadBackendIsUsage(t *testing.T) {
 		CollectorURL: "http://127.0.0.1:1", InsightURL: "http://127.0.0.1:1"}, io.Discard)
 	if code != 2 || err == nil || !strings.Contains(err.Error(), `profiler: --backend "simulated"`) {
 		t.Errorf("Prepare(--backend simulated) = exit %d, %v; want 2 naming --backend", code, err)
+	}
+}
+
+// TestAnnounceVersions: real servers are named with their versions, and a
+// build from source's 0.0.0 is not passed off as a release.
+func TestAnnounceVersions(t *testing.T) {
+	be := &backend.Backend{Name: suite.BackendOllama, Endpoints: []suite.Endpoint{
+		{Role: "collector", URL: "http://127.0.0.1:11434", Version: "0.6.5"},
+		{Role: "insight", URL: "http://127.0.0.1:11435", Version: "0.0.0"},
+	}}
+	var b strings.Builder
+	Announce(&b, be)
+	want := "servers: collector http://127.0.0.1:11434 (Ollama 0.6.5), insight http://127.0.0.1:11435 (Ollama unknown (development build, reports 0.0.0))\n"
+	if b.String() != want {
+		t.Errorf("Announce:\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -71,13 +71,20 @@ func Choose(ctx context.Context, cmd, mode, collectorURL, insightURL, model stri
 	return be, nil
 }
 
-// Announce says on w what serves the agents; simulated data is said to be so.
+// Announce says on w what serves the agents: simulated data is said to be
+// so; real servers are named with their Ollama versions.
 func Announce(w io.Writer, be *backend.Backend) {
 	switch {
 	case be.Name == suite.BackendSim:
 		fmt.Fprintf(w, "SIMULATED: no real Ollama used (%s); two embedded simulators at %g tok/s answer instead.\nThe results exercise the pipeline only; the run files and summary say so.\n\n", be.Reason, Sim.TokensPerSecond)
 	case be.Simulated:
 		fmt.Fprintf(w, "SIMULATED: the servers at %s and %s are tr117's Ollama simulators, not real Ollama.\n\n", be.CollectorURL, be.InsightURL)
+	case len(be.Endpoints) > 0:
+		var eps []string
+		for _, ep := range be.Endpoints {
+			eps = append(eps, fmt.Sprintf("%s %s (Ollama %s)", ep.Role, ep.URL, ep.VersionText()))
+		}
+		fmt.Fprintf(w, "servers: %s\n", strings.Join(eps, ", "))
 	}
 }
 

@@ -133,7 +133,7 @@ func TestThrottleOutputDirReused(t *testing.T) {
 
 func TestThrottleUsage(t *testing.T) {
 	for _, args := range [][]string{{"--throttle-rate", "-1"}, {"--runs", "0"}, {"--scenario", "x"}, {"--burst", "-2"}, {"x"},
-		{"--collector-url", "notaurl"}, {"--insight-url", "localhost:11434"}, {"--backend", "simulated"}} {
+		{"--collector-url", "notaurl"}, {"--insight-url", "localhost:11434"}, {"--backend", "simulated"}, {"--lag-interval", "0"}} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), append(args, "--output-dir", t.TempDir()), &out, &errOut); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

@@ -148,27 +148,33 @@ func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
 }
 
 // Concurrency holds the flags that choose how a command measures
-// concurrency: solo baselines and the consumer model.
+// concurrency: solo baselines, the consumer model and the lag probe.
 type Concurrency struct {
 	SoloBaseline bool
 	SingleLoop   bool
 	ConsumerCost time.Duration
+	LagInterval  time.Duration
 }
 
-// ConcurrencyFlags registers --solo-baseline, --single-loop and
-// --consumer-cost on fs.
+// ConcurrencyFlags registers --solo-baseline, --single-loop,
+// --consumer-cost and --lag-interval on fs.
 func ConcurrencyFlags(fs *flag.FlagSet) *Concurrency {
 	c := &Concurrency{}
 	fs.BoolVar(&c.SoloBaseline, "solo-baseline", true, "each run first streams every agent alone (unrecorded), for the true speedup and each agent's slowdown")
 	fs.BoolVar(&c.SingleLoop, "single-loop", false, "serialise every agent's per-message work, and the lag probe, through one event loop, as a single-threaded asyncio client does")
 	fs.DurationVar(&c.ConsumerCost, "consumer-cost", 0, "CPU busy work per streamed message, e.g. 160us (0: none)")
+	fs.DurationVar(&c.LagInterval, "lag-interval", profiler.DefaultLagInterval, "scheduler-lag probe interval (the seed's 100ms; a run shorter than it has no lag samples)")
 	return c
 }
 
-// Check refuses a negative --consumer-cost, naming command cmd.
+// Check refuses a negative --consumer-cost and a --lag-interval under the
+// probe's minimum, naming command cmd.
 func (c *Concurrency) Check(cmd string) error {
 	if c.ConsumerCost < 0 {
 		return fmt.Errorf("%s: --consumer-cost must not be negative", cmd)
+	}
+	if c.LagInterval < profiler.MinLagInterval {
+		return fmt.Errorf("%s: --lag-interval %v: want a duration of at least %v, such as 10ms", cmd, c.LagInterval, profiler.MinLagInterval)
 	}
 	return nil
 }
@@ -177,6 +183,7 @@ func (c *Concurrency) Check(cmd string) error {
 func (c *Concurrency) Apply(cfg *profiler.Config) {
 	cfg.SoloBaseline = c.SoloBaseline
 	cfg.Consumer = profiler.ConsumerConfig{SingleLoop: c.SingleLoop, Cost: c.ConsumerCost}
+	cfg.Lag.Interval = c.LagInterval
 }
 
 // FailureText is how a run's line words an agent that did not succeed:

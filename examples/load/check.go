@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tr117/examples/internal/agentcmd"
 	"tr117/examples/internal/backend"
 	"tr117/profiler"
 	"tr117/suite"
@@ -19,20 +20,22 @@ const defaultOutDir = "tr117-results/load"
 
 // server is what answered at --url before the run.
 type server struct {
-	// checked is false for the OpenAI-compatible APIs, whose servers need
-	// not be Ollama: they are used as given.
+	// checked is true when Ollama answered its version (not for the
+	// OpenAI-compatible APIs, whose servers need not be Ollama).
 	checked   bool
 	simulated bool
 	// ep is what the server answered, when checked.
 	ep suite.Endpoint
 }
 
-// checkServer asks the Ollama server at cfg's URL, before anything is sent
-// or written, whether it answers and has the model; the error names the
-// endpoint and what to do.
+// checkServer asks the server at req's URL, before anything is sent or
+// written, whether it answers and has the model (Ollama's /api/version and
+// /api/tags, or an OpenAI-compatible server's /v1/models); the error names
+// the endpoint and what to do.
 func checkServer(ctx context.Context, req profiler.Request) (server, error) {
 	if req.API.OpenAI() {
-		return server{}, nil
+		sim, err := agentcmd.ProbeOpenAI(ctx, "load", "server", req.URL, req.Model)
+		return server{simulated: sim}, err
 	}
 	ep, err := suite.ProbeEndpoint(ctx, nil, "server", req.URL)
 	if err != nil {

@@ -132,3 +132,17 @@ func TestAnnounceDevBuild(t *testing.T) {
 		t.Errorf("announce: %q, want %q", b.String(), want)
 	}
 }
+
+// TestOpenAIServerCheckedFirst: with --api openai-*, a silent --url is
+// one message (exit 1) before anything is written, as with Ollama's APIs.
+func TestOpenAIServerCheckedFirst(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	url := closedURL(t)
+	code, stdout, stderr := runCmd(t, "--url", url, "--api", "openai-chat", "--model", "tiny", "--rate", "10", "--requests", "2", "--output-dir", out)
+	if code != 1 || !strings.Contains(stderr, url+" does not answer GET /v1/models") {
+		t.Errorf("exit %d, want 1 naming %s\n%s%s", code, url, stdout, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("the output directory was created")
+	}
+}

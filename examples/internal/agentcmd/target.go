@@ -182,7 +182,8 @@ type Setup struct {
 	Overwrite    bool
 	// OpenAI is set when the agents stream through an OpenAI-compatible
 	// API: the servers need not be Ollama, so unless Mode is sim they are
-	// used as given, without Ollama's version and model probes.
+	// probed with GET /v1/models (see ProbeOpenAI) instead of Ollama's
+	// version and model probes.
 	OpenAI bool
 }
 
@@ -222,13 +223,29 @@ func Prepare(ctx context.Context, fs *flag.FlagSet, s Setup, stdout io.Writer) (
 	return t, 0, nil
 }
 
-// choose picks the backend for s: the servers as given for an
-// OpenAI-compatible API (any server may answer there), else Choose.
+// choose picks the backend for s: for an OpenAI-compatible API the
+// servers as given (any server may answer there), once ProbeOpenAI found
+// them answering and not lacking the model; else Choose.
 func choose(ctx context.Context, s Setup) (*backend.Backend, error) {
-	if s.OpenAI && s.Mode != backend.Sim {
-		return &backend.Backend{Name: "openai", CollectorURL: s.CollectorURL, InsightURL: s.InsightURL}, nil
+	if !s.OpenAI || s.Mode == backend.Sim {
+		return Choose(ctx, s.Cmd, s.Mode, s.CollectorURL, s.InsightURL, s.Model)
 	}
-	return Choose(ctx, s.Cmd, s.Mode, s.CollectorURL, s.InsightURL, s.Model)
+	be := &backend.Backend{Name: "openai", CollectorURL: s.CollectorURL, InsightURL: s.InsightURL}
+	var errs []error
+	for _, ep := range [][2]string{{"collector", s.CollectorURL}, {"insight", s.InsightURL}} {
+		sim, err := ProbeOpenAI(ctx, s.Cmd, ep[0], ep[1], s.Model)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		be.Simulated = be.Simulated || sim
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return be, nil
 }
 
 // Cleanup removes what a series wrote when nothing was measured (see

@@ -34,7 +34,7 @@ const (
 // real-server tests, and fails under TR117_REQUIRE_OLLAMA=1 or CI.
 func TestREADMECommands(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the README's commands (about two minutes)")
+		t.Skip("runs the README's commands (about four minutes)")
 	}
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -43,7 +43,7 @@ func TestREADMECommands(t *testing.T) {
 	first, demo := shBlock(t, string(readme), twoCommands), shBlock(t, string(readme), tryReal)
 	bin, binErr := ollamaserver.Find()
 	if binErr != nil {
-		// Like every real-server test; without Ollama the two minutes of
+		// Like every real-server test; without Ollama the minutes of
 		// this test would be half of it.
 		skipOrFail(t, binErr.Error()+": the README's real-server demo needs Ollama ("+ollamaserver.EnvBin+", PATH or scripts/install-ollama.sh)")
 	}

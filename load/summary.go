@@ -121,7 +121,7 @@ type Summary struct {
 	Interrupted int `json:"interrupted"`
 	// Simulated is true when tr117's Ollama simulator answered any of the
 	// requests: the numbers then describe the simulator, not a server.
-	Simulated bool `json:"simulated,omitempty"`
+	Simulated bool `json:"simulated"`
 	// RequestedRate is the rate asked for (null for a closed loop).
 	RequestedRate *float64 `json:"requested_rate"`
 	// ScheduleRate is the drawn schedule's own rate: (requests − 1) over

@@ -63,7 +63,7 @@ type Report struct {
 	SchedLatencyP99MS float64 `json:"sched_latency_p99_ms"`
 	GCPauseMaxMS      float64 `json:"gc_pause_max_ms"`
 	// Simulated is true when any run's servers included tr117's simulator.
-	Simulated bool `json:"simulated,omitempty"`
+	Simulated bool `json:"simulated"`
 }
 
 // AgentReport pools one agent's successful runs.

@@ -293,8 +293,9 @@ type RunResult struct {
 	LoopLag LagReport `json:"loop_lag"`
 	// Failed counts the agents that failed in the concurrent part.
 	Failed int `json:"failed_agents"`
-	// Simulated is true when any agent's server was tr117's simulator.
-	Simulated bool `json:"simulated,omitempty"`
+	// Simulated is true when any agent's server was tr117's simulator;
+	// it is written false for real servers, so every file says which.
+	Simulated bool `json:"simulated"`
 }
 
 // AgentResult is one agent of a run.
@@ -322,7 +323,7 @@ type AgentResult struct {
 	Solo      *Result `json:"-"`
 	// Simulated is true when tr117's Ollama simulator answered, wherever
 	// it listens; see Result.Simulated.
-	Simulated bool `json:"simulated,omitempty"`
+	Simulated bool `json:"simulated"`
 }
 
 // AgentMetrics are an agent's measurements in a run. The first seven are

@@ -407,6 +407,17 @@ func TestRunnerMarksSimulated(t *testing.T) {
 	if !strings.Contains(string(b), `"simulated": true`) {
 		t.Errorf("run_1.json does not say simulated:\n%s", b)
 	}
+	// The real server's agent says so too: a file read alone tells real
+	// from simulated without relying on a missing key.
+	var doc struct {
+		Insight map[string]any `json:"insight"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := doc.Insight["simulated"]; !ok || v != false {
+		t.Errorf("run_1.json insight agent: simulated = %v (present %v), want false", v, ok)
+	}
 	var text strings.Builder
 	rep := NewReport([]*RunResult{rr})
 	rep.WriteText(&text)

@@ -16,9 +16,12 @@ type Correlation struct {
 	N int `json:"n"`
 	// R is the coefficient, in [-1, 1]: Pearson's r or Spearman's rho.
 	R float64 `json:"r"`
-	// P is the two-sided p-value of the null hypothesis of no correlation,
-	// from Student's t distribution with N-2 degrees of freedom applied to
-	// t = R·√((N-2)/(1-R²)) (0 when |R| is 1).
+	// P is the two-sided p-value of the null hypothesis of no correlation.
+	// Pearson's comes from Student's t distribution with N-2 degrees of
+	// freedom applied to t = R·√((N-2)/(1-R²)) (0 when |R| is 1).
+	// Spearman's is exact for N up to [ExactSpearmanMaxN] (the share of all
+	// N! orderings of one variable's ranks whose |rho| reaches |R|), so it
+	// is never below 2/N!; above that it is the t approximation.
 	P float64 `json:"p"`
 	// Method is "pearson" or "spearman".
 	Method string `json:"method"`
@@ -42,12 +45,19 @@ func Pearson(x, y []float64) (Correlation, error) {
 	return correlation("pearson", len(x), r)
 }
 
+// ExactSpearmanMaxN is the largest number of pairs for which [Spearman]
+// computes its p-value exactly, by enumerating all N! orderings (9! is
+// 362,880); the t approximation it uses above that claims p = 0 for a
+// perfect rank order of 4 pairs, where the exact p is 1/12.
+const ExactSpearmanMaxN = 9
+
 // Spearman returns Spearman's rank correlation rho of x and y (Pearson's r
-// of the ranks, ties given their average rank) with its two-sided p-value
-// from the t approximation, the same as scipy.stats.spearmanr. (R's
-// cor.test(method = "spearman") uses an exact distribution for small n
-// without ties instead.) Errors are those of [Pearson]; a variable whose
-// values are all equal has zero rank variance.
+// of the ranks, ties given their average rank) with its two-sided p-value:
+// exact up to [ExactSpearmanMaxN] pairs, as R's cor.test(method =
+// "spearman") gives without ties (with ties the permutation distribution
+// of the average ranks), and the t approximation of scipy.stats.spearmanr
+// above. Errors are those of [Pearson]; a variable whose values are all
+// equal has zero rank variance.
 func Spearman(x, y []float64) (Correlation, error) {
 	if err := checkPairs("spearman", x, y); err != nil {
 		return Correlation{}, err
@@ -56,7 +66,63 @@ func Spearman(x, y []float64) (Correlation, error) {
 	if err := checkVariance("spearman", rx, ry); err != nil {
 		return Correlation{}, err
 	}
-	return correlation("spearman", len(x), stat.Correlation(rx, ry, nil))
+	c, err := correlation("spearman", len(x), stat.Correlation(rx, ry, nil))
+	if err == nil && len(x) <= ExactSpearmanMaxN {
+		c.P = exactRankP(rx, ry)
+	}
+	return c, err
+}
+
+// exactRankP is the two-sided permutation p-value of the correlation of
+// rx and ry: the share of orderings of ry whose |r| is at least the
+// observed |r|, up to rounding. It walks all len(ry)! orderings with
+// Heap's algorithm.
+func exactRankP(rx, ry []float64) float64 {
+	cx, cy := centered(rx), centered(ry)
+	dot := func() float64 {
+		var s float64
+		for i := range cx {
+			s += cx[i] * cy[i]
+		}
+		return s
+	}
+	obs := math.Abs(dot()) * (1 - 1e-9)
+	n := len(cy)
+	c := make([]int, n)
+	hits, total := 1, 1 // the observed ordering
+	for i := 0; i < n; {
+		if c[i] >= i {
+			c[i] = 0
+			i++
+			continue
+		}
+		if i%2 == 0 {
+			cy[0], cy[i] = cy[i], cy[0]
+		} else {
+			cy[c[i]], cy[i] = cy[i], cy[c[i]]
+		}
+		total++
+		if math.Abs(dot()) >= obs {
+			hits++
+		}
+		c[i]++
+		i = 0
+	}
+	return float64(hits) / float64(total)
+}
+
+// centered returns xs minus its mean.
+func centered(xs []float64) []float64 {
+	var m float64
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x - m
+	}
+	return out
 }
 
 func checkPairs(what string, x, y []float64) error {

@@ -21,10 +21,16 @@ func TestCorrelationPublished(t *testing.T) {
 		// F(t) = 1/2 + (t/(√3(1+t²/3)) + atan(t/√3))/π -> 0.15055580885344544).
 		{"scipy pearsonr docs", Pearson, []float64{1, 2, 3, 4, 5}, []float64{10, 9, 2.5, 6, 4}, -0.7426106572325056, 0.15055580885344558, "pearson"},
 		// scipy.stats.spearmanr docs: spearmanr([1, 2, 3, 4, 5], [5, 6, 7, 8, 7])
-		// -> statistic=0.8207826816681233, pvalue=0.08858700531354381
-		{"scipy spearmanr docs", Spearman, []float64{1, 2, 3, 4, 5}, []float64{5, 6, 7, 8, 7}, 0.8207826816681233, 0.08858700531354381, "spearman"},
-		// Perfect monotone but not linear: rho = 1, p = 0 (|r| = 1).
-		{"monotone", Spearman, []float64{1, 2, 3, 4}, []float64{1, 8, 27, 64}, 1, 0, "spearman"},
+		// -> statistic=0.8207826816681233 (its t-approximate pvalue
+		// 0.0886 is replaced by the exact one: 16 of the 120 orderings of
+		// the average ranks reach |rho|, counted with Python's itertools).
+		{"scipy spearmanr docs", Spearman, []float64{1, 2, 3, 4, 5}, []float64{5, 6, 7, 8, 7}, 0.8207826816681233, 16.0 / 120, "spearman"},
+		// R: cor.test(1:5, c(2, 1, 4, 3, 5), method = "spearman") -> rho 0.8,
+		// exact p-value 0.1333 (8 orderings with sum d² <= 4, two-sided).
+		{"R cor.test exact", Spearman, []float64{1, 2, 3, 4, 5}, []float64{2, 1, 4, 3, 5}, 0.8, 16.0 / 120, "spearman"},
+		// Perfect monotone but not linear: rho = 1; exactly 2 of the 4! = 24
+		// orderings reach |rho| = 1, so p = 1/12, not the t approximation's 0.
+		{"monotone", Spearman, []float64{1, 2, 3, 4}, []float64{1, 8, 27, 64}, 1, 1.0 / 12, "spearman"},
 		// Exact line: r = -1.
 		{"line", Pearson, []float64{1, 2, 3}, []float64{6, 4, 2}, -1, 0, "pearson"},
 	}
@@ -39,6 +45,23 @@ func TestCorrelationPublished(t *testing.T) {
 			t.Errorf("%s: %+v", tc.src, got)
 		}
 	}
+}
+
+// Above ExactSpearmanMaxN pairs Spearman's p is the t approximation:
+// Pearson's p of the ranks.
+func TestSpearmanLargeNUsesTApproximation(t *testing.T) {
+	x := []float64{3, 1, 4, 1.5, 5, 9, 2, 6, 5.5, 3.5}
+	y := []float64{2, 7, 1, 8, 2.5, 8.5, 1.8, 2.8, 4.5, 9}
+	s, err := Spearman(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Pearson(ranks(x), ranks(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClose(t, "rho", s.R, p.R, 1e-12)
+	checkClose(t, "p", s.P, p.P, 1e-12)
 }
 
 func TestCorrelationProperties(t *testing.T) {

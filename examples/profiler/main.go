@@ -148,7 +148,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	backendMode := agentcmd.BackendFlag(fs)
 	timeout := fs.Duration("timeout", profiler.DefaultTimeout, "longest time for one request (0: none)")
 	idle := fs.Duration("idle-timeout", 0, "longest silence between reads before a stream is abandoned (0: none)")
-	warmup := fs.Bool("warmup", false, "send each agent a short unmeasured request first, so model loading is not measured")
 	conc := agentcmd.ConcurrencyFlags(fs)
 	var tel telcmd.Flags
 	tel.Register(fs, true)
@@ -219,7 +218,6 @@ Flags:`)
 		ReadBufferSize: *readBuf,
 		Timeout:        agentcmd.NoneIfZero(*timeout),
 		IdleTimeout:    *idle,
-		Warmup:         *warmup,
 	}
 	conc.Apply(&cfg)
 	if err := streamFlags.Apply("profiler", &cfg); err != nil {

@@ -113,6 +113,27 @@ func TestFailureTextInterrupted(t *testing.T) {
 	}
 }
 
+// Warm-up is on unless turned off: a cold first run's solo baselines pay
+// model loading, and a new user saw "true speedup 4.123 (efficiency
+// 206.2%)" from two agents.
+func TestConcurrencyFlagsWarmUpByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--warmup=false"}, false}} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		c := ConcurrencyFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		var cfg profiler.Config
+		c.Apply(&cfg)
+		if cfg.Warmup != tc.want {
+			t.Errorf("%v: Warmup = %v, want %v", tc.args, cfg.Warmup, tc.want)
+		}
+	}
+}
+
 func TestPrepareBadBackendIsUsage(t *testing.T) {
 	fs := flag.NewFlagSet("profiler", flag.ContinueOnError)
 	dir := filepath.Join(t.TempDir(), "out")
@@ -132,8 +153,25 @@ func TestAnnounceVersions(t *testing.T) {
 	}}
 	var b strings.Builder
 	Announce(&b, be)
-	want := "servers: collector http://127.0.0.1:11434 (Ollama 0.6.5), insight http://127.0.0.1:11435 (Ollama unknown (development build, reports 0.0.0))\n"
+	want := "Using http://127.0.0.1:11434 (collector, Ollama 0.6.5) and http://127.0.0.1:11435 (insight, Ollama unknown (development build, reports 0.0.0)).\n\n"
 	if b.String() != want {
 		t.Errorf("Announce:\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// A true efficiency above 100 % is flagged as no concurrency gain.
+func TestEfficiencyTextFlagsImpossibleTrueEfficiency(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	rr := &profiler.RunResult{
+		Agents:            make([]profiler.AgentResult, 2),
+		EfficiencyPercent: f(90), ConcurrencySpeedup: f(1.8),
+		TrueSpeedup: f(4.1), TrueEfficiencyPercent: f(206),
+	}
+	if got := EfficiencyText(rr); !strings.Contains(got, "not a concurrency gain") {
+		t.Errorf("206%% true efficiency not flagged: %s", got)
+	}
+	rr.TrueSpeedup, rr.TrueEfficiencyPercent = f(1.6), f(80)
+	if got := EfficiencyText(rr); strings.Contains(got, "not a concurrency gain") {
+		t.Errorf("80%% true efficiency flagged: %s", got)
 	}
 }

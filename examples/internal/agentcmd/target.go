@@ -82,9 +82,11 @@ func Announce(w io.Writer, be *backend.Backend) {
 	case len(be.Endpoints) > 0:
 		var eps []string
 		for _, ep := range be.Endpoints {
-			eps = append(eps, fmt.Sprintf("%s %s (Ollama %s)", ep.Role, ep.URL, ep.VersionText()))
+			eps = append(eps, fmt.Sprintf("%s (%s, Ollama %s)", ep.URL, ep.Role, ep.VersionText()))
 		}
-		fmt.Fprintf(w, "servers: %s\n", strings.Join(eps, ", "))
+		fmt.Fprintf(w, "Using %s.\n\n", strings.Join(eps, " and "))
+	default:
+		fmt.Fprintf(w, "Using %s (collector) and %s (insight).\n\n", be.CollectorURL, be.InsightURL)
 	}
 }
 

@@ -39,6 +39,16 @@ func Parse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool
 	return 2, false
 }
 
+// example returns ", such as <def>" for a flag's default, or "" when the
+// default is 0: a 0 default often means "the plan's own" and may itself be
+// refused as a value (the suite's --runs).
+func example(def string) string {
+	if def == "" || def == "0" {
+		return ""
+	}
+	return ", such as " + def
+}
+
 // flagName finds the flag an error of package flag names.
 var flagName = regexp.MustCompile(`(?:flag:?|for|argument:) -{1,2}([A-Za-z0-9][A-Za-z0-9_.-]*)`)
 
@@ -61,9 +71,9 @@ func Want(fs *flag.FlagSet, err error) string {
 	case time.Duration:
 		return "a duration with a unit, such as 10ms or 1.5s"
 	case int, int64, uint, uint64:
-		return "a whole number, such as " + f.DefValue
+		return "a whole number" + example(f.DefValue)
 	case float64:
-		return "a number, such as " + f.DefValue
+		return "a number" + example(f.DefValue)
 	case bool:
 		return "true or false"
 	}

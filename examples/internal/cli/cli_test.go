@@ -12,6 +12,7 @@ func newFS(usage *strings.Builder) *flag.FlagSet {
 	fs.SetOutput(usage)
 	fs.Duration("lag-interval", 10*time.Millisecond, "probe interval")
 	fs.Int("runs", 5, "runs")
+	fs.Int("zero", 0, "0: the plan's own")
 	fs.Float64("rate", 60, "rate")
 	fs.Bool("overwrite", false, "replace")
 	fs.Usage = func() { usage.WriteString("usage: cmd [flags]\n"); fs.PrintDefaults() }
@@ -28,6 +29,7 @@ func TestParseBadValue(t *testing.T) {
 		{[]string{"--lag-interval", "10"}, `cmd: invalid value "10" for flag -lag-interval: parse error; want a duration with a unit, such as 10ms or 1.5s (-h lists the flags)`},
 		{[]string{"-runs=x"}, `cmd: invalid value "x" for flag -runs: parse error; want a whole number, such as 5 (-h lists the flags)`},
 		{[]string{"--rate", "fast"}, `want a number, such as 60`},
+		{[]string{"--zero", "x"}, `parse error; want a whole number (-h lists the flags)`},
 		{[]string{"--overwrite=maybe"}, `want true or false`},
 		{[]string{"--nope"}, `cmd: flag provided but not defined: -nope (-h lists the flags)`},
 		{[]string{"--runs"}, `cmd: flag needs an argument: -runs; want a whole number`},

@@ -56,7 +56,7 @@ func TestREADMECommands(t *testing.T) {
 	dir := copyModule(t)
 	env := append(os.Environ(), "TR117_OLLAMA_DEV_DIR="+t.TempDir())
 	env = append(env, ollamaserver.EnvBin+"="+bin)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
 	for _, line := range first {
@@ -64,7 +64,9 @@ func TestREADMECommands(t *testing.T) {
 			t.Logf("not run from inside the tests: %s", line)
 			continue
 		}
-		out := sh(ctx, t, dir, env, line, 4*time.Minute)
+		// The default plan on the simulators takes about 3 minutes (its
+		// streams' pace, with solo baselines), plus the build.
+		out := sh(ctx, t, dir, env, line, 6*time.Minute)
 		if !strings.HasPrefix(out, "SIMULATED: no real Ollama used") {
 			t.Errorf("%s: not announced as simulated:\n%.400s", line, out)
 		}

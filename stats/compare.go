@@ -3,8 +3,6 @@ package stats
 import (
 	"fmt"
 	"slices"
-
-	"golang.org/x/perf/benchmath"
 )
 
 // CompareConfig configures [Compare]. The zero value gives the defaults;
@@ -61,12 +59,10 @@ type Comparison struct {
 	Alpha float64 `json:"alpha"`
 	// Significant reports whether MannWhitney.P < Alpha.
 	Significant bool `json:"significant"`
-	// Verdict is one line a report can print, such as
-	// "b is larger: median +12.1% [+8.0%, +16.3%], p=0.0002 (Mann-Whitney exact), effect large".
-	Verdict string `json:"verdict"`
 	// Warnings are statistical caveats in benchstat's manner: reasons the
-	// result may not support a conclusion. They are not errors.
-	Warnings []string `json:"warnings,omitempty"`
+	// result may not support a conclusion. They are not errors. Each is a
+	// [SampleSizeWarning], [NormalApproxWarning] or [UndefinedWarning].
+	Warnings Warnings `json:"warnings,omitempty"`
 }
 
 // Compare compares sample b (the candidate) with sample a (the baseline):
@@ -103,7 +99,7 @@ func Compare(a, b []float64, cfg CompareConfig) (Comparison, error) {
 		return Comparison{}, err
 	}
 	c := Comparison{NA: len(a), NB: len(b), Alpha: cfg.Alpha}
-	warn := func(format string, args ...any) { c.Warnings = append(c.Warnings, fmt.Sprintf(format, args...)) }
+	warn := func(w Warning) { c.Warnings = append(c.Warnings, w) }
 
 	if c.MannWhitney, err = MannWhitneyU(a, b); err != nil {
 		return Comparison{}, fmt.Errorf("stats: compare: %w", err)
@@ -114,41 +110,55 @@ func Compare(a, b []float64, cfg CompareConfig) (Comparison, error) {
 	if w, err := WelchT(a, b); err == nil {
 		c.Welch = &w
 	} else {
-		warn("welch's t-test not computed: %v", err)
+		warn(UndefinedWarning{Stat: StatWelch, Reason: err.Error()})
 	}
 	if g, err := HedgesG(a, b); err == nil {
 		c.HedgesG = &g
 	} else {
-		warn("hedges' g not computed: %v", err)
+		warn(UndefinedWarning{Stat: StatHedgesG, Reason: err.Error()})
 	}
-
-	// benchstat's sample-size caveats.
-	ta, tb := benchmath.DefaultThresholds, benchmath.DefaultThresholds
-	ta.CompareAlpha, tb.CompareAlpha = cfg.Alpha, cfg.Alpha
-	sa, sb := benchmath.NewSample(slices.Clone(a), &ta), benchmath.NewSample(slices.Clone(b), &tb)
-	for _, w := range benchmath.AssumeNothing.Summary(sa, bcfg.Level).Warnings {
-		warn("a: %v", w)
-	}
-	for _, w := range benchmath.AssumeNothing.Summary(sb, bcfg.Level).Warnings {
-		warn("b: %v", w)
-	}
-	var tooFew string
-	for _, w := range benchmath.AssumeNothing.Compare(sa, sb).Warnings {
-		warn("%v", w)
-		tooFew = w.Error()
-	}
-	if c.MannWhitney.Method == MethodNormal && (len(a) <= MannWhitneyExactLimit || len(b) <= MannWhitneyExactLimit) {
-		warn("mann-whitney p-value is from the normal approximation because the samples have ties; it is rough at this sample size")
-	}
-
+	c.sizeWarnings(a, b, bcfg.Level, warn)
 	c.bootstrap(a, b, bcfg, warn)
-	c.Verdict = c.verdict(tooFew)
 	return c, nil
+}
+
+// sizeWarnings adds benchstat's sample-size caveats (the thresholds of
+// x/perf/benchmath's AssumeNothing) and the caveats of the rank test.
+func (c *Comparison) sizeWarnings(a, b []float64, level float64, warn func(Warning)) {
+	need := IntervalNeed(level)
+	switch {
+	case c.NA < need && c.NB < need:
+		warn(SampleSizeWarning{Side: SideBoth, NA: c.NA, NB: c.NB, Need: need, For: ForInterval, Level: level})
+	case c.NA < need:
+		warn(SampleSizeWarning{Side: SideA, NA: c.NA, NB: c.NB, Need: need, For: ForInterval, Level: level})
+	case c.NB < need:
+		warn(SampleSizeWarning{Side: SideB, NA: c.NA, NB: c.NB, Need: need, For: ForInterval, Level: level})
+	}
+	if allEqual(a, b) {
+		warn(UndefinedWarning{Stat: StatMannWhitney, Reason: "all values are equal"})
+		return
+	}
+	if need := SignificanceNeed(c.Alpha); c.MannWhitney.P > c.Alpha && c.NA < need && c.NB < need {
+		warn(SampleSizeWarning{Side: SideBoth, NA: c.NA, NB: c.NB, Need: need, For: ForSignificance, Level: c.Alpha})
+	}
+	if c.MannWhitney.Method == MethodNormal && (c.NA <= MannWhitneyExactLimit || c.NB <= MannWhitneyExactLimit) {
+		warn(NormalApproxWarning{NA: c.NA, NB: c.NB})
+	}
+}
+
+// allEqual reports whether every value of a and b is the same.
+func allEqual(a, b []float64) bool {
+	for _, x := range append(a[1:len(a):len(a)], b...) {
+		if x != a[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // bootstrap fills in the medians, means and their intervals, resampling a
 // and b independently from one seeded generator.
-func (c *Comparison) bootstrap(a, b []float64, cfg BootstrapConfig, warn func(string, ...any)) {
+func (c *Comparison) bootstrap(a, b []float64, cfg BootstrapConfig, warn func(Warning)) {
 	bufA, bufB := slices.Clone(a), slices.Clone(b)
 	c.MeanA, c.MeanB = mean(bufA), mean(bufB)
 	c.MedianA, c.MedianB = median(bufA), median(bufB)
@@ -177,12 +187,12 @@ func (c *Comparison) bootstrap(a, b []float64, cfg BootstrapConfig, warn func(st
 	c.MeanDiff = interval(c.MeanB-c.MeanA, meanD)
 	ratio := func(name string, ok bool, num, den float64, reps []float64) *Interval {
 		if !ok {
-			warn("%s ratio not computed: the %s of a is 0 or changes sign across resamples", name, name)
+			warn(UndefinedWarning{Stat: name + " ratio", Reason: "the " + name + " of a is 0 or changes sign across resamples"})
 			return nil
 		}
 		iv := interval(num/den, reps)
 		if !isFinite(iv.Estimate) || !isFinite(iv.Lo) || !isFinite(iv.Hi) {
-			warn("%s ratio not computed: it overflows", name)
+			warn(UndefinedWarning{Stat: name + " ratio", Reason: "it overflows"})
 			return nil
 		}
 		return &iv
@@ -191,35 +201,11 @@ func (c *Comparison) bootstrap(a, b []float64, cfg BootstrapConfig, warn func(st
 	c.MeanRatio = ratio("mean", meanOK, c.MeanB, c.MeanA, meanR)
 	if !isFinite(c.MeanDiff.Estimate) || !isFinite(c.MeanDiff.Lo) || !isFinite(c.MeanDiff.Hi) ||
 		!isFinite(c.MedianDiff.Lo) || !isFinite(c.MedianDiff.Hi) || !isFinite(c.MedianDiff.Estimate) {
-		warn("differences overflow float64 and are reported as 0")
+		warn(UndefinedWarning{Stat: StatDifferences, Reason: "they overflow float64 and are reported as 0"})
 		for _, iv := range []*Interval{&c.MeanDiff, &c.MedianDiff} {
 			if !isFinite(iv.Estimate) || !isFinite(iv.Lo) || !isFinite(iv.Hi) {
 				*iv = Interval{Level: iv.Level}
 			}
 		}
 	}
-}
-
-// verdict writes the one-line summary; tooFew is benchmath's warning that
-// the samples are too small to ever reach significance, if any.
-func (c *Comparison) verdict(tooFew string) string {
-	test := fmt.Sprintf("p=%.2g (Mann-Whitney %s)", c.MannWhitney.P, c.MannWhitney.Method)
-	if !c.Significant {
-		if tooFew != "" {
-			return fmt.Sprintf("inconclusive: %s; %s", test, tooFew)
-		}
-		return fmt.Sprintf("no significant difference: %s", test)
-	}
-	dir := "larger"
-	if c.CliffsDelta < 0 {
-		dir = "smaller"
-	}
-	var change string
-	if r := c.MedianRatio; r != nil {
-		change = fmt.Sprintf("median %+.1f%% [%+.1f%%, %+.1f%%]", 100*(r.Estimate-1), 100*(r.Lo-1), 100*(r.Hi-1))
-	} else {
-		d := c.MedianDiff
-		change = fmt.Sprintf("median %+.4g [%+.4g, %+.4g]", d.Estimate, d.Lo, d.Hi)
-	}
-	return fmt.Sprintf("b is %s: %s, %s, effect %s", dir, change, test, c.CliffsMagnitude)
 }

@@ -47,8 +47,8 @@ func TestCompareClearDifference(t *testing.T) {
 	}
 	checkClose(t, "mean diff", c.MeanDiff.Estimate, c.MeanB-c.MeanA, 1e-12)
 	checkClose(t, "median ratio", c.MedianRatio.Estimate, c.MedianB/c.MedianA, 1e-12)
-	if !strings.HasPrefix(c.Verdict, "b is larger: median +") || !strings.Contains(c.Verdict, "effect large") {
-		t.Errorf("verdict %q", c.Verdict)
+	if c.CliffsDelta <= 0 || c.MedianRatio.Lo <= 1 {
+		t.Errorf("b not larger: delta %v, median ratio %v", c.CliffsDelta, c.MedianRatio)
 	}
 	if len(c.Warnings) != 0 {
 		t.Errorf("warnings %q", c.Warnings)
@@ -59,8 +59,8 @@ func TestCompareClearDifference(t *testing.T) {
 	}
 	// Swapping the samples flips the direction.
 	d, _ := Compare(b, a, CompareConfig{Bootstrap: BootstrapConfig{Resamples: 200}})
-	if !strings.HasPrefix(d.Verdict, "b is smaller") || d.CliffsDelta != -c.CliffsDelta {
-		t.Errorf("swapped verdict %q, delta %v", d.Verdict, d.CliffsDelta)
+	if !d.Significant || d.CliffsDelta != -c.CliffsDelta || d.MedianDiff.Hi >= 0 {
+		t.Errorf("swapped: significant %v, delta %v, median diff %v", d.Significant, d.CliffsDelta, d.MedianDiff)
 	}
 }
 
@@ -74,8 +74,8 @@ func TestCompareNoDifference(t *testing.T) {
 	if c.Significant || c.Alpha != 0.01 || c.MedianDiff.Level != 0.99 {
 		t.Errorf("significant=%v alpha=%v level=%v", c.Significant, c.Alpha, c.MedianDiff.Level)
 	}
-	if !strings.HasPrefix(c.Verdict, "no significant difference: p=") {
-		t.Errorf("verdict %q", c.Verdict)
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q", c.Warnings)
 	}
 	if !c.MeanDiff.Contains(0) {
 		t.Errorf("mean diff %v excludes 0 with p=%v", c.MeanDiff, c.MannWhitney.P)
@@ -95,17 +95,12 @@ func TestCompareSmallSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClose(t, "p", c.MannWhitney.P, 0.1, 1e-12) // 2/C(6,3)
-	if c.Significant || !strings.HasPrefix(c.Verdict, "inconclusive: ") ||
-		!strings.Contains(c.Verdict, "need >= 4 samples to detect a difference at alpha level 0.05") {
-		t.Errorf("verdict %q", c.Verdict)
+	want := Warnings{
+		SampleSizeWarning{Side: SideBoth, NA: 3, NB: 3, Need: 6, For: ForInterval, Level: 0.95},
+		SampleSizeWarning{Side: SideBoth, NA: 3, NB: 3, Need: 4, For: ForSignificance, Level: 0.05},
 	}
-	want := []string{
-		"a: need >= 6 samples for confidence interval at level 0.95",
-		"b: need >= 6 samples for confidence interval at level 0.95",
-		"need >= 4 samples to detect a difference at alpha level 0.05",
-	}
-	if !reflect.DeepEqual(c.Warnings, want) {
-		t.Errorf("warnings:\n%q\nwant\n%q", c.Warnings, want)
+	if c.Significant || !reflect.DeepEqual(c.Warnings, want) {
+		t.Errorf("significant %v, warnings:\n%#v\nwant\n%#v", c.Significant, c.Warnings, want)
 	}
 
 	// One value each: no t-test, no g, no error.
@@ -116,14 +111,23 @@ func TestCompareSmallSamples(t *testing.T) {
 	if c.Welch != nil || c.HedgesG != nil || c.MedianDiff.Estimate != 1 || c.MedianRatio.Estimate != 2 {
 		t.Errorf("n=1: %+v", c)
 	}
-	if !containsPrefix(c.Warnings, "welch's t-test not computed") || !containsPrefix(c.Warnings, "hedges' g not computed") {
+	if !hasUndefined(c.Warnings, StatWelch) || !hasUndefined(c.Warnings, StatHedgesG) {
 		t.Errorf("n=1 warnings %q", c.Warnings)
 	}
 }
 
-func containsPrefix(ss []string, p string) bool {
-	for _, s := range ss {
-		if strings.HasPrefix(s, p) {
+func hasUndefined(ws Warnings, stat string) bool {
+	for _, w := range ws {
+		if u, ok := w.(UndefinedWarning); ok && u.Stat == stat {
+			return true
+		}
+	}
+	return false
+}
+
+func hasKind(ws Warnings, kind string) bool {
+	for _, w := range ws {
+		if w.WarningKind() == kind {
 			return true
 		}
 	}
@@ -136,13 +140,13 @@ func TestCompareDegenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MedianRatio != nil || !containsPrefix(c.Warnings, "median ratio not computed") {
+	if c.MedianRatio != nil || !hasUndefined(c.Warnings, StatMedianRatio) {
 		t.Errorf("median ratio %v, warnings %q", c.MedianRatio, c.Warnings)
 	}
 	if c.MeanRatio != nil { // some resamples of a are all zeros
 		t.Errorf("mean ratio %v", c.MeanRatio)
 	}
-	if !containsPrefix(c.Warnings, "mann-whitney p-value is from the normal approximation") {
+	if !hasKind(c.Warnings, NormalApproxWarning{}.WarningKind()) {
 		t.Errorf("ties warning missing: %q", c.Warnings)
 	}
 	// Everything equal.
@@ -150,8 +154,7 @@ func TestCompareDegenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Significant || c.MannWhitney.P != 1 || !containsPrefix(c.Warnings, "all samples are equal") ||
-		c.Verdict != "inconclusive: p=1 (Mann-Whitney normal); all samples are equal" {
+	if c.Significant || c.MannWhitney.P != 1 || !hasUndefined(c.Warnings, StatMannWhitney) || hasKind(c.Warnings, NormalApproxWarning{}.WarningKind()) {
 		t.Errorf("all equal: %+v", c)
 	}
 	if _, err := json.Marshal(c); err != nil {
@@ -201,7 +204,7 @@ func TestResultsMarshalJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(back, c) {
 		t.Errorf("round trip: %v\n%s", err, data)
 	}
-	for _, field := range []string{`"mann_whitney":{"u":25.5,`, `"method":"normal"`, `"welch":{"t":-1.86`, `"verdict":"no significant difference: p=0.069 (Mann-Whitney normal)"`} {
+	for _, field := range []string{`"mann_whitney":{"u":25.5,`, `"method":"normal"`, `"welch":{"t":-1.86`, `"significant":false`} {
 		if !strings.Contains(string(data), field) {
 			t.Errorf("JSON lacks %s:\n%s", field, data)
 		}

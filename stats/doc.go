@@ -10,8 +10,9 @@
 // Decide whether a change made a difference with [Compare]. It runs the
 // Mann-Whitney U test (which decides, as in benchstat), Welch's t-test,
 // Cliff's delta and Hedges' g, bootstraps the difference and ratio of
-// medians and means, and returns benchstat's sample-size caveats as
-// [Comparison].Warnings next to a [Comparison].Verdict a report can print.
+// medians and means, and returns benchstat's sample-size caveats as typed
+// [Comparison].Warnings ([SampleSizeWarning], [NormalApproxWarning],
+// [UndefinedWarning]): values a report words as it likes.
 // The pieces are also available one by one: [MannWhitneyU], [WelchT],
 // [CliffsDelta], [HedgesG].
 //
@@ -39,8 +40,9 @@
 // gonum's stat.Quantile implements other estimators (stat.LinInterp is R's
 // type 4) and is not used. Means and standard deviations come from gonum's
 // stat.MeanStdDev, Pearson's r from stat.Correlation, t-distribution
-// p-values from gonum's distuv.StudentsT, and the sample-size warnings from
-// golang.org/x/perf/benchmath.
+// p-values from gonum's distuv.StudentsT; the sample-size thresholds
+// ([IntervalNeed], [SignificanceNeed]) are those of
+// golang.org/x/perf/benchmath, which a test holds them to.
 //
 // # Concurrency
 //

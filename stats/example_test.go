@@ -37,12 +37,14 @@ func ExampleCompare() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(c.Verdict)
+	fmt.Printf("significant %v at α = %g, p=%.5f (%s), effect %s\n", c.Significant, c.Alpha, c.MannWhitney.P, c.MannWhitney.Method, c.CliffsMagnitude)
+	fmt.Printf("median ratio %.3f [%.3f, %.3f]\n", c.MedianRatio.Estimate, c.MedianRatio.Lo, c.MedianRatio.Hi)
 	fmt.Printf("median diff %.2f [%.2f, %.2f]\n", c.MedianDiff.Estimate, c.MedianDiff.Lo, c.MedianDiff.Hi)
 	fmt.Printf("U=%g p=%.5f (%s), welch p=%.1e, cliff's delta %g\n", c.MannWhitney.U, c.MannWhitney.P, c.MannWhitney.Method, c.Welch.P, c.CliffsDelta)
 	fmt.Println(len(c.Warnings), "warnings")
 	// Output:
-	// b is larger: median +4.6% [+3.8%, +5.5%], p=0.00016 (Mann-Whitney exact), effect large
+	// significant true at α = 0.05, p=0.00016 (exact), effect large
+	// median ratio 1.046 [1.038, 1.055]
 	// median diff 1.90 [1.55, 2.25]
 	// U=0 p=0.00016 (exact), welch p=1.4e-09, cliff's delta 1
 	// 0 warnings
@@ -50,15 +52,18 @@ func ExampleCompare() {
 
 func ExampleCompare_tooFewRuns() {
 	c, _ := stats.Compare([]float64{10.1, 10.4, 10.2}, []float64{11.0, 11.2, 10.9}, stats.CompareConfig{})
-	fmt.Println(c.Verdict)
+	fmt.Printf("significant %v, p=%g\n", c.Significant, c.MannWhitney.P)
 	for _, w := range c.Warnings {
 		fmt.Println("warning:", w)
+		if s, ok := w.(stats.SampleSizeWarning); ok && s.For == stats.ForSignificance {
+			fmt.Printf("  runs per side needed: %d\n", s.Need)
+		}
 	}
 	// Output:
-	// inconclusive: p=0.1 (Mann-Whitney exact); need >= 4 samples to detect a difference at alpha level 0.05
-	// warning: a: need >= 6 samples for confidence interval at level 0.95
-	// warning: b: need >= 6 samples for confidence interval at level 0.95
-	// warning: need >= 4 samples to detect a difference at alpha level 0.05
+	// significant false, p=0.1
+	// warning: a and b have 3 and 3 values: a 95% confidence interval needs at least 6
+	// warning: a and b have 3 and 3 values: no difference can be significant at α = 0.05 with fewer than 4 values per sample
+	//   runs per side needed: 4
 }
 
 func ExampleBootstrapMedian() {

@@ -2,10 +2,6 @@ package suite
 
 import (
 	"encoding/json"
-	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"tr117/stats"
 )
@@ -15,38 +11,37 @@ import (
 const minEffectN = 3
 
 // minCIRuns is the fewest values from which the report shows a 95%
-// interval without a warning: benchstat's (x/perf/benchmath) minimum for
-// that level.
+// interval without a warning: stats.IntervalNeed(0.95), benchstat's
+// minimum for that level.
 const minCIRuns = 6
 
-// compare runs stats.Compare on b (candidate) against a (baseline); unit
-// names what a value is ("runs", "agent runs") for the warnings. It
+// compare runs stats.Compare on b (candidate) against a (baseline). It
 // returns nil when either side has fewer than two values: a comparison of
 // single runs says nothing, and the report says so instead.
-func (a *analyzer) compare(xa, xb []float64, labelA, labelB, unit string) *AB {
+func (a *analyzer) compare(xa, xb []float64, labelA, labelB string) *AB {
 	if len(xa) < 2 || len(xb) < 2 {
 		return nil
 	}
-	c, err := stats.Compare(xa, xb, stats.CompareConfig{Alpha: Alpha, Bootstrap: a.opts.Bootstrap})
+	c, err := stats.Compare(xa, xb, stats.CompareConfig{Alpha: Alpha, Bootstrap: a.cfg.Bootstrap})
 	if err != nil {
 		return nil
 	}
 	ab := &AB{
 		A: labelA, B: labelB,
 		NA: c.NA, NB: c.NB, MeanA: c.MeanA, MeanB: c.MeanB,
-		Diff:   c.MeanDiff,
-		PValue: c.MannWhitney.P,
+		Diff:     c.MeanDiff,
+		PValue:   c.MannWhitney.P,
+		Warnings: shownWarnings(c.Warnings),
+	}
+	if c.Welch != nil {
+		p := c.Welch.P
+		ab.WelchP = &p
 	}
 	if c.HedgesG != nil && min(c.NA, c.NB) < minEffectN {
 		// Two values give a standard deviation of one degree of freedom:
 		// two nearly equal runs made g = -235 out of a 0.01 pp difference.
 		c.HedgesG = nil
-		c.Warnings = append(c.Warnings, fmt.Sprintf("hedges' g not computed: fewer than %d values per side (%d vs %d) give no usable standard deviation", minEffectN, c.NB, c.NA))
-	}
-	ab.Warnings = plainWarnings(c.Warnings, ab, unit)
-	if c.Welch != nil {
-		p := c.Welch.P
-		ab.WelchP = &p
+		c.Warnings = append(c.Warnings, stats.UndefinedWarning{Stat: stats.StatHedgesG, Reason: "fewer than 3 values per side give no usable standard deviation"})
 	}
 	if c.HedgesG != nil {
 		g := *c.HedgesG
@@ -57,6 +52,20 @@ func (a *analyzer) compare(xa, xb []float64, labelA, labelB, unit string) *AB {
 		ab.Detail = raw
 	}
 	return ab
+}
+
+// shownWarnings keeps the caveats about the numbers the report shows (the
+// mean difference, its interval and Mann-Whitney's p); those about
+// Welch's t, Hedges' g and the ratios, which it does not show, are dropped.
+func shownWarnings(ws stats.Warnings) stats.Warnings {
+	var out stats.Warnings
+	for _, w := range ws {
+		if u, ok := w.(stats.UndefinedWarning); ok && u.Stat != stats.StatMannWhitney && u.Stat != stats.StatDifferences {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // correlate returns Pearson's and Spearman's correlation of x and y, or nil
@@ -71,57 +80,31 @@ func (a *analyzer) correlate(x, y []float64) *Correlation {
 	if s, err := stats.Spearman(x, y); err == nil {
 		c.Spearman, c.SpearmanP = s.R, s.P
 	} else {
-		c.Warnings = append(c.Warnings, "Spearman's ρ not computed: "+err.Error())
+		c.Warnings = append(c.Warnings, stats.UndefinedWarning{Stat: stats.StatSpearman, Reason: err.Error()})
 	}
 	return c
 }
 
-// Prefixes of plainWarnings' sample-size caveats.
-const (
-	tooFewPrefix    = "too few"
-	fewerThanPrefix = "fewer than"
-)
-
-var (
-	ciWarning    = regexp.MustCompile(`^(a|b): need >= (\d+) samples for confidence interval at level ([\d.]+)$`)
-	alphaWarning = regexp.MustCompile(`^need >= (\d+) samples to detect a difference at alpha level ([\d.]+)$`)
-)
-
-// plainWarnings rewrites stats.Compare's caveats (benchstat's terse
-// sample-size messages among them) into plain words about the numbers the
-// report shows: the mean difference, its interval and Mann-Whitney's p.
-// Caveats about numbers the report does not show (Welch's t, Hedges' g,
-// ratios) are dropped.
-func plainWarnings(ws []string, ab *AB, unit string) []string {
-	var out []string
-	ciNeed, ciSides, ciLevel := 0, []string{}, ""
-	for _, w := range ws {
-		switch {
-		case strings.HasPrefix(w, "welch"), strings.HasPrefix(w, "hedges"), strings.Contains(w, "ratio not computed"):
-		case ciWarning.MatchString(w):
-			m := ciWarning.FindStringSubmatch(w)
-			ciNeed, _ = strconv.Atoi(m[2])
-			ciLevel = m[3]
-			if m[1] == "a" {
-				ciSides = append(ciSides, fmt.Sprintf("%s: %d", ab.A, ab.NA))
-			} else {
-				ciSides = append(ciSides, fmt.Sprintf("%s: %d", ab.B, ab.NB))
-			}
-		case alphaWarning.MatchString(w):
-			m := alphaWarning.FindStringSubmatch(w)
-			out = append(out, fmt.Sprintf(tooFewPrefix+" %s (%d vs %d) for any difference to reach significance at α = %s: fewer than %s per side can never give p below it", unit, ab.NA, ab.NB, m[2], m[1]))
-		case strings.HasPrefix(w, "mann-whitney p-value is from the normal approximation"):
-			out = append(out, fmt.Sprintf("tied values: the Mann-Whitney p is from the normal approximation, which is rough with this few %s", unit))
-		default:
+// abWarnings is an A/B verdict's caveats: stats', and the report's own
+// small-n warning when stats has no sample-size caveat. Of the
+// sample-size caveats only the strongest is kept: "no difference can be
+// significant" implies "the interval is not reliable", which implies "n
+// is small".
+func (a *analyzer) abWarnings(e *AB, what string) stats.Warnings {
+	var out stats.Warnings
+	var size stats.Warning
+	for _, w := range e.Warnings {
+		s, ok := w.(stats.SampleSizeWarning)
+		if !ok {
 			out = append(out, w)
+			continue
+		}
+		if size == nil || s.For == stats.ForSignificance {
+			size = s
 		}
 	}
-	if ciNeed > 0 {
-		level := ciLevel
-		if f, err := strconv.ParseFloat(ciLevel, 64); err == nil {
-			level = strconv.FormatFloat(100*f, 'g', -1, 64) + "%"
-		}
-		out = append([]string{fmt.Sprintf(fewerThanPrefix+" %d %s per side (%s): the %s confidence interval is not reliable", ciNeed, unit, strings.Join(ciSides, ", "), level)}, out...)
+	if size == nil {
+		return append(a.smallN(min(e.NA, e.NB), what), out...)
 	}
-	return out
+	return append(stats.Warnings{size}, out...)
 }

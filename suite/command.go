@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// SplitCommand splits s into words the way a POSIX shell does, without
+// splitCommand splits s into words the way a POSIX shell does, without
 // running one and without any expansion:
 //
 //   - unquoted blanks (space, tab, newline) separate words;
@@ -24,7 +24,7 @@ import (
 // literally, or run `sh -c '…'` explicitly. Globs (* ? [) and ~ are passed
 // through literally. An unterminated quote or a trailing backslash is an
 // error.
-func SplitCommand(s string) ([]string, error) {
+func splitCommand(s string) ([]string, error) {
 	var (
 		words  []string
 		cur    strings.Builder
@@ -102,7 +102,7 @@ func SplitCommand(s string) ([]string, error) {
 	return words, nil
 }
 
-// SplitError is a command line that [SplitCommand] cannot split. Offset is
+// SplitError is a command line that splitCommand cannot split. Offset is
 // the byte offset of the problem in the input.
 type SplitError struct {
 	Offset int
@@ -133,9 +133,10 @@ type Template struct {
 
 var placeholders = []string{"model", "slug", "run", "dir", "collector_url", "insight_url"}
 
-// ParseTemplate splits s with [SplitCommand] and checks its placeholders.
+// ParseTemplate splits s into words as a POSIX shell would (quotes and
+// backslashes, no expansion) and checks its placeholders.
 func ParseTemplate(s string) (*Template, error) {
-	words, err := SplitCommand(s)
+	words, err := splitCommand(s)
 	if err != nil {
 		return nil, fmt.Errorf("command template: %w", err)
 	}

@@ -31,13 +31,13 @@ func TestSplitCommand(t *testing.T) {
 		{`"a\` + "\n" + `b"`, []string{"ab"}},
 	}
 	for _, tt := range tests {
-		got, err := SplitCommand(tt.in)
+		got, err := splitCommand(tt.in)
 		if err != nil {
-			t.Errorf("SplitCommand(%q): %v", tt.in, err)
+			t.Errorf("splitCommand(%q): %v", tt.in, err)
 			continue
 		}
 		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("SplitCommand(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("splitCommand(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -62,14 +62,14 @@ func TestSplitCommandErrors(t *testing.T) {
 		{`(a)`, 0, "without a shell"},
 	}
 	for _, tt := range tests {
-		_, err := SplitCommand(tt.in)
+		_, err := splitCommand(tt.in)
 		var se *SplitError
 		if !errors.As(err, &se) {
-			t.Errorf("SplitCommand(%q) error = %v, want *SplitError", tt.in, err)
+			t.Errorf("splitCommand(%q) error = %v, want *SplitError", tt.in, err)
 			continue
 		}
 		if se.Offset != tt.offset || !strings.Contains(se.Msg, tt.msg) {
-			t.Errorf("SplitCommand(%q) = offset %d %q, want offset %d containing %q", tt.in, se.Offset, se.Msg, tt.offset, tt.msg)
+			t.Errorf("splitCommand(%q) = offset %d %q, want offset %d containing %q", tt.in, se.Offset, se.Msg, tt.offset, tt.msg)
 		}
 	}
 }
@@ -97,7 +97,7 @@ func TestQuoteWordRoundTrip(t *testing.T) {
 	for _, w := range words {
 		parts = append(parts, quoteWord(w))
 	}
-	got, err := SplitCommand(strings.Join(parts, " "))
+	got, err := splitCommand(strings.Join(parts, " "))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +111,11 @@ func FuzzSplitCommand(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		words, err := SplitCommand(s)
+		words, err := splitCommand(s)
 		if err != nil {
 			var se *SplitError
 			if !errors.As(err, &se) || se.Offset < 0 || se.Offset >= len(s) {
-				t.Fatalf("SplitCommand(%q): bad error %v", s, err)
+				t.Fatalf("splitCommand(%q): bad error %v", s, err)
 			}
 			return
 		}
@@ -124,12 +124,12 @@ func FuzzSplitCommand(f *testing.F) {
 		for _, w := range words {
 			parts = append(parts, quoteWord(w))
 		}
-		again, err := SplitCommand(strings.Join(parts, " "))
+		again, err := splitCommand(strings.Join(parts, " "))
 		if err != nil {
 			t.Fatalf("re-split of %q: %v", parts, err)
 		}
 		if len(again) != len(words) || (len(words) > 0 && !reflect.DeepEqual(again, words)) {
-			t.Fatalf("SplitCommand(%q) = %q; re-split %q", s, words, again)
+			t.Fatalf("splitCommand(%q) = %q; re-split %q", s, words, again)
 		}
 		// A word never contains an unquoted separator unless the input quoted or escaped one.
 		if !strings.ContainsAny(s, `'"\`) {

@@ -20,7 +20,7 @@ import (
 // runData is what the report needs from one finished run, read back from
 // the files the run wrote. Reading from disk (rather than from memory)
 // lets a resumed suite report on runs of earlier sessions, and lets
-// [BuildReport] be pointed at any results directory.
+// [Analyze] be pointed at any results directory.
 type runData struct {
 	Run Run
 	// Result is run_<i>.json, read through the profiler's own type; nil

@@ -16,9 +16,9 @@
 // and tr117/stats for the report's summaries, intervals, A/B tests and
 // correlations.
 //
-// A [Plan] says what to run; its zero value is the seed's 25-run plan, and
-// it loads from JSON or YAML with [LoadPlan]. [Execute] runs it under
-// Config.OutputRoot in the seed's layout ([Run.Dir]):
+// A [Plan] says what to run; its zero value is the study's 25-run plan,
+// and it loads from JSON or YAML with [LoadPlan]. [Execute] runs it under
+// Config.OutputRoot in this layout ([Run.Dir]):
 //
 //	<root>/manifest.json                       what ran, on what, and how each run ended
 //	<root>/phase1/<slug>/<default|bufN>/       run_<i>.json, run_<i>_chunk_metrics.csv, run_<i>_loop_lag.csv,
@@ -36,12 +36,15 @@
 // a finished run's files are never written again. Config.Overwrite starts
 // over.
 //
-// [BuildReport] reads a results directory back and answers the study's
-// questions: does the client cap multi-agent efficiency (buffer A/B, lag
+// [Analyze] reads a results directory back into a [Report] and answers
+// the study's questions: does the client cap multi-agent efficiency (buffer A/B, lag
 // correlation, stalls); what the GPU does per model (power, utilisation,
 // memory, PCIe, energy per token, redlining, or plainly "no GPU"); does a
 // slower reader raise efficiency and does back-pressure slow the server;
-// and whether a tokenizer is 2× slower than another. Every verdict states
-// its n and warns when it is too small; a simulated backend is announced
-// atop the report.
+// and whether a tokenizer is 2× slower than another. Analyze writes
+// nothing; [WriteReport] writes report.json (the Report as data) and
+// report.md. Each answer is a [Verdict]: a value with its interval,
+// p-value, n, outcome and typed warnings, worded by [Verdict.Sentence] and
+// [Verdict.Caveats], so every renderer uses the same words; a simulated
+// backend is announced atop the report.
 package suite

@@ -7,10 +7,11 @@ import (
 	"strings"
 
 	"tr117/profiler/ollamatest"
+	"tr117/stats"
 	"tr117/suite"
 )
 
-// The default plan is the seed's 25 runs; a plan file changes any part.
+// The default plan is the study's 25 runs; a plan file changes any part.
 func ExampleDecodePlanYAML() {
 	plan, err := suite.DecodePlanYAML(strings.NewReader(`
 mri:
@@ -88,3 +89,29 @@ func ExampleExecute() {
 	// phase1/gemma3_latest/default/run_2 ok
 	// default: 2 runs, efficiency from 2 of them
 }
+
+// A verdict is data: a renderer reads its outcome, value, interval and
+// typed warnings, and Sentence and Caveats give report.md's words.
+func ExampleVerdict() {
+	v := suite.Verdict{
+		Question: suite.QEvalRate, A: "gemma3:latest", B: "qwen2.5:7b",
+		Value:    ptr(-29.3),
+		Interval: &stats.Interval{Estimate: -29.3, Lo: -30.9, Hi: -27.2, Level: 0.95},
+		P:        ptr(0.0079), N: 10,
+		Facts:    map[string]float64{"mean_a": 99.1, "mean_b": 69.8},
+		Warnings: stats.Warnings{stats.SampleSizeWarning{Side: stats.SideBoth, NA: 5, NB: 5, Need: 6, For: stats.ForInterval, Level: 0.95}},
+	}
+	for _, w := range v.Warnings {
+		if s, ok := w.(stats.SampleSizeWarning); ok {
+			fmt.Printf("%s: %d and %d runs, %d needed\n", s.WarningKind(), s.NA, s.NB, s.Need)
+		}
+	}
+	fmt.Println(v.Sentence())
+	fmt.Println(v.Caveats()[0])
+	// Output:
+	// sample_size: 5 and 5 runs, 6 needed
+	// Server eval rate: gemma3:latest 99.1 tok/s vs qwen2.5:7b 69.8 tok/s (difference 95% CI [-30.90, -27.20] tok/s; Mann-Whitney p = 0.0079).
+	// fewer than 6 runs per side (gemma3:latest: 5, qwen2.5:7b: 5): the 95% confidence interval is not reliable
+}
+
+func ptr(x float64) *float64 { return &x }

@@ -11,16 +11,37 @@ import (
 	"tr117/stats"
 )
 
-// renderMarkdown writes report.md from the report and the manifest.
-func renderMarkdown(rep *Report, man *Manifest) string {
+// renderMarkdown writes report.md from the report and its manifest.
+func renderMarkdown(rep *Report) string {
 	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	man := rep.Manifest
+	plan := man.Plan.WithDefaults()
+	writeSetup(&b, rep, man, plan)
+	writeTerms(&b)
+	writeClientCeiling(&b, rep.ClientCeiling)
+	writeSweep(&b, rep.Sweep)
+	writeLatency(&b, rep.Latency)
+	writeHardware(&b, rep.Hardware, plan.Hardware.Skip)
+	writeFlow(&b, rep.Flow)
+	writeTokenizers(&b, rep.Tokenizers)
+	if len(rep.Plots) > 0 {
+		b.WriteString("## Plots\n\n")
+		for _, f := range rep.Plots {
+			fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(path.Base(f), ".png"), f)
+		}
+	}
+	fmt.Fprintf(&b, "---\nNumbers: tr117/stats (percentiles: linear interpolation; CIs: percentile bootstrap, 10,000 resamples, seeded; A/B: Mann-Whitney U, two-sided, α = %g). Only runs recorded as ok in %s are analysed.\n", Alpha, ManifestFile)
+	return b.String()
+}
+
+// writeSetup writes the banner, title and setup table.
+func writeSetup(b *strings.Builder, rep *Report, man *Manifest, plan Plan) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	if rep.Banner != "" {
 		p("> **%s**\n\n", rep.Banner)
 	}
 	p("# TR117 report\n\n")
 	p("Generated %s by tr117 %s (%s). Backend: %s.\n\n", rep.Generated.Format("2006-01-02 15:04:05 UTC"), rep.Version, man.GoVersion, backendText(rep))
-	plan := man.Plan.WithDefaults()
 	p("## Setup\n\n")
 	p("| | |\n|---|---|\n")
 	p("| Host | %s (%s/%s, %d CPUs: %s) |\n", mdCell(man.Host.Hostname), man.Host.OS, man.Host.Arch, man.Host.NumCPU, mdCell(man.Host.CPU))
@@ -42,21 +63,23 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		}
 		p("\n")
 	}
+}
 
-	writeTerms(&b)
+// writeClientCeiling writes section 1's per-model tables and verdicts.
+func writeClientCeiling(b *strings.Builder, cms []CeilingModel) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## 1. Client ceiling: does the client cap multi-agent efficiency?\n\n")
-	if len(rep.ClientCeiling) == 0 {
+	if len(cms) == 0 {
 		p("Phase 1 (dual-agent runs per read-buffer size) was not part of the plan.\n\n")
 	}
-	for _, cm := range rep.ClientCeiling {
+	pp := func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }
+	for _, cm := range cms {
 		p("### %s\n\n", cm.Model)
 		p("| Read buffer | Runs | True efficiency %% | Seed efficiency %% (mean ± sd) | 95%% CI | Balance bound %% | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
 		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range cm.Conditions {
 			p("| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 2), meanSD(c.Efficiency, 2), ciCell(c.EfficiencyCI, c.Runs), meanSD(c.BalanceBound, 2), c.Chunks,
-				pair(c.ParseMs, 4, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
-				pair(c.GapMs, 2, func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }),
-				intRange(c.LagSamples),
+				pair(c.ParseMs, 4, pp), pair(c.GapMs, 2, pp), intRange(c.LagSamples),
 				pair(c.LagMs, 2, func(s *stats.Summary) (float64, float64) { return s.P99, s.Max }),
 				c.Stalls)
 		}
@@ -74,21 +97,23 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 			}
 			p("\n")
 		}
-		writeVerdicts(&b, cm.Verdicts)
+		writeVerdicts(b, cm.Verdicts)
 	}
-	writeSweep(&b, rep.Sweep)
-	writeLatency(&b, rep.Latency)
+}
 
+// writeHardware writes section 2.
+func writeHardware(b *strings.Builder, hw HardwareSection, skipped bool) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## 2. Hardware: what does the GPU do?\n\n")
-	hw := rep.Hardware
 	switch {
-	case plan.Hardware.Skip:
+	case skipped:
 		p("Phase 2 (hardware) was not part of the plan.\n\n")
+		return
 	case hw.NoGPU:
 		// One compact statement (the first verdict), then what was
 		// measured without a GPU: the server's eval rate.
 		if len(hw.Verdicts) > 0 {
-			p("**No GPU:** %s (n = %d runs; the full error is in %s.)\n\n", mdCell(strings.TrimPrefix(hw.Verdicts[0].Text, "No GPU: ")), hw.Verdicts[0].N, ManifestFile)
+			p("**No GPU:** %s (n = %d runs; the full error is in %s.)\n\n", mdCell(strings.TrimPrefix(hw.Verdicts[0].Sentence(), "No GPU: ")), hw.Verdicts[0].N, ManifestFile)
 		}
 		p("| Model | Runs | Server tok/s (mean ± sd) |\n|---|--:|--:|\n")
 		for _, hm := range hw.Models {
@@ -96,101 +121,107 @@ func renderMarkdown(rep *Report, man *Manifest) string {
 		}
 		p("\n")
 		if len(hw.Verdicts) > 1 {
-			writeVerdicts(&b, hw.Verdicts[1:])
+			writeVerdicts(b, hw.Verdicts[1:])
 		}
-	default:
-		p("Sampler: %s.\n\n", hw.Sampler)
+		return
 	}
-	if !plan.Hardware.Skip && !hw.NoGPU {
-		p("| Model | Runs | Samples | Power W mean / max | Util %% mean / max | Memory MiB mean / max | PCIe RX / TX MB/s mean | Energy J per run | J per token | Redlining | Server tok/s |\n")
-		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
-		for _, hm := range hw.Models {
-			jpt := "n/a"
-			if hm.JPerToken != nil {
-				jpt = fmt.Sprintf("%.3f", *hm.JPerToken)
-			}
-			red := "n/a"
-			if hm.RedlineShare != nil {
-				red = fmt.Sprintf("%.0f%% of time, %d runs sustained", 100**hm.RedlineShare, hm.RedlineRuns)
-			}
-			rxtx := "n/a"
-			if hm.PCIeRx != nil && hm.PCIeTx != nil {
-				rxtx = fmt.Sprintf("%.1f / %.1f", hm.PCIeRx.Mean, hm.PCIeTx.Mean)
-			}
-			p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", hm.Model, runsCell(hm.Runs, hm.Failed), hm.Samples,
-				pair(hm.PowerW, 1, meanMax), pair(hm.UtilGPU, 1, meanMax), pair(hm.MemMiB, 0, meanMax), rxtx,
-				meanSD(hm.EnergyJ, 1), jpt, red, meanSD(hm.ServerTokSec, 1))
+	p("Sampler: %s.\n\n", hw.Sampler)
+	p("| Model | Runs | Samples | Power W mean / max | Util %% mean / max | Memory MiB mean / max | PCIe RX / TX MB/s mean | Energy J per run | J per token | Redlining | Server tok/s |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
+	for _, hm := range hw.Models {
+		jpt := "n/a"
+		if hm.JPerToken != nil {
+			jpt = fmt.Sprintf("%.3f", *hm.JPerToken)
 		}
-		p("\n")
-		writeVerdicts(&b, hw.Verdicts)
+		red := "n/a"
+		if hm.RedlineShare != nil {
+			red = fmt.Sprintf("%.0f%% of time, %d runs sustained", 100**hm.RedlineShare, hm.RedlineRuns)
+		}
+		rxtx := "n/a"
+		if hm.PCIeRx != nil && hm.PCIeTx != nil {
+			rxtx = fmt.Sprintf("%.1f / %.1f", hm.PCIeRx.Mean, hm.PCIeTx.Mean)
+		}
+		p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", hm.Model, runsCell(hm.Runs, hm.Failed), hm.Samples,
+			pair(hm.PowerW, 1, meanMax), pair(hm.UtilGPU, 1, meanMax), pair(hm.MemMiB, 0, meanMax), rxtx,
+			meanSD(hm.EnergyJ, 1), jpt, red, meanSD(hm.ServerTokSec, 1))
 	}
+	p("\n")
+	writeVerdicts(b, hw.Verdicts)
+}
 
+// writeFlow writes section 3. A condition with no comparison at all (a
+// side with one run) gets one sentence instead of a table of n/a.
+func writeFlow(b *strings.Builder, fms []FlowModel) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## 3. Flow dynamics: does a slower reader raise efficiency?\n\n")
-	if len(rep.Flow) == 0 {
+	if len(fms) == 0 {
 		p("Phase 3 (throttle) had no throttled condition in the plan.\n\n")
 	}
-	for _, fm := range rep.Flow {
+	for _, fm := range fms {
 		p("### %s at %s (baseline: %s)\n\n", fm.Model, rateDir(fm.Rate), fm.Baseline)
-		p("| Metric | Unthrottled | Throttled | Δ | 95%% CI | p (Mann-Whitney) |\n|---|--:|--:|--:|--:|--:|\n")
-		for _, row := range []struct {
-			name string
-			ab   *AB
-			prec int
-		}{{"True efficiency %", fm.TrueEfficiency, 2}, {"Seed efficiency %", fm.Efficiency, 2}, {"Server eval tok/s (per run)", fm.ServerRate, 1}} {
-			if row.ab == nil {
-				p("| %s | n/a | n/a | n/a | n/a | n/a |\n", row.name)
-				continue
-			}
-			p("| %s | %.*f (n=%d) | %.*f (n=%d) | %s | %s | %s |\n", row.name, row.prec, row.ab.MeanA, row.ab.NA, row.prec, row.ab.MeanB, row.ab.NB, abDiff(row.ab, row.prec), abCI(row.ab, row.prec), abP(row.ab))
+		if fm.TrueEfficiency == nil && fm.Efficiency == nil && fm.ServerRate == nil {
+			p("No comparison: each needs at least two finished runs per side, and this condition or its baseline has fewer, so no difference, interval or p-value is defined.\n\n")
+		} else {
+			writeFlowTable(b, fm)
 		}
-		p("\n")
 		if fm.Failed > 0 || fm.BaselineFailed > 0 {
 			p("Left out: %s and %s (a failed or interrupted agent leaves a run no efficiency).\n\n",
 				plural(fm.Failed, "failed throttled run"), plural(fm.BaselineFailed, "failed baseline run"))
 		}
-		writeVerdicts(&b, fm.Verdicts)
+		writeVerdicts(b, fm.Verdicts)
 	}
-
-	if tr := rep.Tokenizers; tr != nil {
-		p("## 4. Tokenizers: is tokenization a CPU bottleneck?\n\n")
-		if tr.Fixtures {
-			p("**Fixtures:** none of the plan's models' tokenizers was found, so on the simulated backend the race ran the module-cache fixtures (real tokenizers from Go modules' test data, named %sNAME). They exercise the race; they say nothing about the plan's models.\n\n", FixturePrefix)
-		}
-		if len(tr.Results) > 0 {
-			p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|--:|--:|---|\n")
-			for _, r := range tr.Results {
-				p("| %s | %s | %.2f | %s |\n", r.Model, thousands(r.TokensPerSec), r.LatencyMs, mdCell(r.Source))
-			}
-			p("\n")
-		}
-		for _, m := range sortedKeys(tr.Missing) {
-			p("- %s: tokenizer not found (%s)\n", m, mdCell(shortReason(tr.Missing[m])))
-		}
-		if len(tr.Missing) > 0 {
-			p("\nWhere each was looked for, in full: `%s`.\n\n", path.Join("phase2", "tokenizers", tokenizerMissing))
-		}
-		writeVerdicts(&b, tr.Verdicts)
-	}
-
-	if len(rep.Plots) > 0 {
-		p("## Plots\n\n")
-		for _, f := range rep.Plots {
-			p("![%s](%s)\n\n", strings.TrimSuffix(path.Base(f), ".png"), f)
-		}
-	}
-	p("---\nNumbers: tr117/stats (percentiles: linear interpolation; CIs: percentile bootstrap, 10,000 resamples, seeded; A/B: Mann-Whitney U, two-sided, α = %g). Only runs recorded as ok in %s are analysed.\n", Alpha, ManifestFile)
-	return b.String()
 }
 
+func writeFlowTable(b *strings.Builder, fm FlowModel) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("| Metric | Unthrottled | Throttled | Δ | 95%% CI | p (Mann-Whitney) |\n|---|--:|--:|--:|--:|--:|\n")
+	for _, row := range []struct {
+		name string
+		ab   *AB
+		prec int
+	}{{"True efficiency %", fm.TrueEfficiency, 2}, {"Seed efficiency %", fm.Efficiency, 2}, {"Server eval tok/s (per run)", fm.ServerRate, 1}} {
+		if row.ab == nil {
+			p("| %s | n/a | n/a | n/a | n/a | n/a |\n", row.name)
+			continue
+		}
+		p("| %s | %.*f (n=%d) | %.*f (n=%d) | %s | %s | %s |\n", row.name, row.prec, row.ab.MeanA, row.ab.NA, row.prec, row.ab.MeanB, row.ab.NB, abDiff(row.ab, row.prec), abCI(row.ab, row.prec), abP(row.ab))
+	}
+	p("\n")
+}
+
+// writeTokenizers writes section 4, when the race was planned.
+func writeTokenizers(b *strings.Builder, tr *TokenizerReport) {
+	if tr == nil {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("## 4. Tokenizers: is tokenization a CPU bottleneck?\n\n")
+	if tr.Fixtures {
+		p("**Fixtures:** none of the plan's models' tokenizers was found, so on the simulated backend the race ran the module-cache fixtures (real tokenizers from Go modules' test data, named %sNAME). They exercise the race; they say nothing about the plan's models.\n\n", FixturePrefix)
+	}
+	if len(tr.Results) > 0 {
+		p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|--:|--:|---|\n")
+		for _, r := range tr.Results {
+			p("| %s | %s | %.2f | %s |\n", r.Model, thousands(r.TokensPerSec), r.LatencyMs, mdCell(r.Source))
+		}
+		p("\n")
+	}
+	for _, m := range sortedKeys(tr.Missing) {
+		p("- %s: tokenizer not found (%s)\n", m, mdCell(shortReason(tr.Missing[m])))
+	}
+	if len(tr.Missing) > 0 {
+		p("\nWhere each was looked for, in full: `%s`.\n\n", path.Join("phase2", "tokenizers", tokenizerMissing))
+	}
+	writeVerdicts(b, tr.Verdicts)
+}
+
+// writeVerdicts writes each verdict's sentence with its n, then its
+// caveats.
 func writeVerdicts(b *strings.Builder, vs []Verdict) {
 	for _, v := range vs {
-		fmt.Fprintf(b, "- %s (n = %d)\n", v.Text, v.N)
-		seen := map[string]bool{}
-		for _, w := range v.Warnings {
-			if !seen[w] {
-				seen[w] = true
-				fmt.Fprintf(b, "  - ⚠ %s\n", w)
-			}
+		fmt.Fprintf(b, "- %s (n = %d)\n", v.Sentence(), v.N)
+		for _, c := range v.Caveats() {
+			fmt.Fprintf(b, "  - ⚠ %s\n", c)
 		}
 	}
 	if len(vs) > 0 {

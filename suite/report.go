@@ -23,15 +23,15 @@ const (
 	PlotsDir       = "plots"
 )
 
-// Thresholds the report applies. They are the seed's criteria.
+// Thresholds the report applies: the study's criteria.
 const (
 	// StallThresholdMs: a scheduler-lag sample above it is a stall event.
 	StallThresholdMs = 10.0
-	// CorrelationCriterion: the seed's r > 0.8 between lag p99 and
-	// efficiency loss.
+	// CorrelationCriterion: lag p99 explains the efficiency loss when
+	// Pearson's r between them exceeds it.
 	CorrelationCriterion = 0.8
-	// ThrottleCriterionPP: the seed's ≥ 2 percentage points of efficiency
-	// gained by throttling.
+	// ThrottleCriterionPP: throttling the reader helps when it gains at
+	// least this many percentage points of efficiency.
 	ThrottleCriterionPP = 2.0
 	// TokenizerRule: a tokenizer more than 2× slower than another flags a
 	// CPU (tokenizer) bottleneck.
@@ -40,11 +40,8 @@ const (
 	Alpha = 0.05
 )
 
-// ReportOptions configures [BuildReport]. The zero value writes report.md,
-// report.json and no plots, with the current time.
-type ReportOptions struct {
-	// Plots writes PNG plots under <root>/plots.
-	Plots bool
+// ReportConfig configures [Analyze]. The zero value gives the defaults.
+type ReportConfig struct {
 	// MinN is the number of runs per condition below which a verdict warns
 	// that n is too small. Default 5.
 	MinN int
@@ -55,8 +52,12 @@ type ReportOptions struct {
 	Bootstrap stats.BootstrapConfig
 }
 
-// Report is report.json: the answers to the study's questions, with the
-// numbers behind them. It is JSON-safe (no NaN: missing values are null).
+// Report is the answers to the study's questions, with the numbers behind
+// them: [Analyze] computes it, [WriteReport] writes it as report.json and
+// report.md. Its JSON field names are stable; values are JSON-safe (no
+// NaN: missing values are null). Verdicts are data ([Verdict]); their
+// sentences come from [Verdict.Sentence]. A Report is not safe for
+// concurrent modification.
 type Report struct {
 	Generated time.Time `json:"generated"`
 	Version   string    `json:"tr117_version"`
@@ -74,7 +75,15 @@ type Report struct {
 	Hardware      HardwareSection    `json:"hardware"`
 	Flow          []FlowModel        `json:"flow_dynamics"`
 	Tokenizers    *TokenizerReport   `json:"tokenizers,omitempty"`
-	Plots         []string           `json:"plots,omitempty"`
+	// Plots lists the plot files (relative to the root) that WriteReport
+	// wrote.
+	Plots []string `json:"plots,omitempty"`
+
+	// Manifest is the results directory's manifest.json, which the
+	// report's setup section describes. It is not part of report.json.
+	Manifest *Manifest `json:"-"`
+	// data holds the runs the numbers come from, for the plots.
+	data []*runData
 }
 
 // RunCounts counts the plan's runs by outcome.
@@ -91,20 +100,13 @@ type RunFailed struct {
 	Error string `json:"error"`
 }
 
-// Verdict is one answer: what the numbers say, n, and caveats.
-type Verdict struct {
-	Text     string   `json:"text"`
-	N        int      `json:"n"`
-	Warnings []string `json:"warnings,omitempty"`
-}
-
 // CeilingModel is the client-ceiling answer for one model (phase 1).
 type CeilingModel struct {
 	Model       string             `json:"model"`
 	Conditions  []BufferCondition  `json:"conditions"`
 	Comparisons []BufferComparison `json:"comparisons,omitempty"`
-	// LagVsLoss correlates per-run scheduler-lag p99 with the seed's
-	// efficiency loss (100 − efficiency %), over all the model's MRI runs;
+	// LagVsLoss correlates per-run scheduler-lag p99 with the
+	// efficiency_percent loss (100 − efficiency %), over all the model's MRI runs;
 	// LagVsTrueLoss with the true-efficiency loss.
 	LagVsLoss     *Correlation `json:"lag_p99_vs_efficiency_loss,omitempty"`
 	LagVsTrueLoss *Correlation `json:"lag_p99_vs_true_efficiency_loss,omitempty"`
@@ -126,8 +128,8 @@ type BufferCondition struct {
 	// taken); BalanceBound the runs' balance bounds.
 	TrueEfficiency *stats.Summary `json:"true_efficiency_percent"`
 	BalanceBound   *stats.Summary `json:"balance_bound_percent"`
-	// ParseMs, GapMs and Chunks count the seed's chunks: transport reads
-	// that completed at least one line (gaps between such reads).
+	// ParseMs, GapMs and Chunks count chunks: transport reads that
+	// completed at least one line (gaps between such reads).
 	// AllParseMs, AllGapMs and AllChunks count every transport read.
 	ParseMs    *stats.Summary `json:"chunk_parse_ms"`
 	GapMs      *stats.Summary `json:"chunk_gap_ms"`
@@ -162,19 +164,19 @@ type AB struct {
 	PValue    float64         `json:"mann_whitney_p"`
 	WelchP    *float64        `json:"welch_p,omitempty"`
 	Effect    *float64        `json:"effect_size,omitempty"`
-	Warnings  []string        `json:"warnings,omitempty"`
+	Warnings  stats.Warnings  `json:"warnings,omitempty"`
 	Detail    json.RawMessage `json:"stats,omitempty"` // stats' own result
 	Different bool            `json:"different"`       // p < Alpha and the CI excludes 0
 }
 
 // Correlation is Pearson's r and Spearman's ρ with p-values.
 type Correlation struct {
-	N         int      `json:"n"`
-	Pearson   float64  `json:"pearson_r"`
-	PearsonP  float64  `json:"pearson_p"`
-	Spearman  float64  `json:"spearman_rho"`
-	SpearmanP float64  `json:"spearman_p"`
-	Warnings  []string `json:"warnings,omitempty"`
+	N         int            `json:"n"`
+	Pearson   float64        `json:"pearson_r"`
+	PearsonP  float64        `json:"pearson_p"`
+	Spearman  float64        `json:"spearman_rho"`
+	SpearmanP float64        `json:"spearman_p"`
+	Warnings  stats.Warnings `json:"warnings,omitempty"`
 }
 
 // HardwareSection is the hardware answer (phase 2).
@@ -263,16 +265,15 @@ type TokenizerResult struct {
 	LatencyMs    float64 `json:"latency_ms"`
 }
 
-// BuildReport reads the results under root (manifest.json and the run
-// files it lists as finished) and writes report.md, report.json and, with
-// opts.Plots, PNG plots. Only runs recorded as ok are analysed; failed
-// ones are listed.
-func BuildReport(root string, opts ReportOptions) (*Report, error) {
-	if opts.MinN == 0 {
-		opts.MinN = 5
+// Analyze reads the results under root (manifest.json and the run files
+// it lists as finished) and answers the study's questions. It writes
+// nothing. Only runs recorded as ok are analysed; failed ones are listed.
+func Analyze(root string, cfg ReportConfig) (*Report, error) {
+	if cfg.MinN == 0 {
+		cfg.MinN = 5
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	man, err := ReadManifest(root)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -283,40 +284,20 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 	}
 	plan := man.Plan.WithDefaults()
 	rep := &Report{
-		Generated: opts.Now().UTC(),
+		Generated: cfg.Now().UTC(),
 		Version:   man.Version,
 		Backend:   man.Backend,
 		Simulated: man.Simulated,
+		Manifest:  man,
 	}
 	if man.Simulated {
 		rep.Banner = "SIMULATED: these results come from tr117's Ollama simulator (tr117/profiler/ollamatest), not from real Ollama servers on a GPU. They exercise the pipeline; they say nothing about real hardware."
 	}
-	planned := Runs(plan)
-	rep.Runs.Planned = len(planned)
-	var data []*runData
-	var failed []Run
-	for _, run := range planned {
-		rec := man.record(run.Key())
-		switch {
-		case rec == nil:
-			rep.Runs.Missing++
-		case rec.Status == StatusOK:
-			rep.Runs.OK++
-			if run.Phase == PhaseTokenizers {
-				continue
-			}
-			d, err := loadRun(root, run)
-			if err != nil {
-				return nil, err
-			}
-			data = append(data, d)
-		default:
-			rep.Runs.Failed++
-			rep.Failed = append(rep.Failed, RunFailed{Key: rec.Key, Error: rec.Error})
-			failed = append(failed, run)
-		}
+	failed, err := rep.load(root, plan, man)
+	if err != nil {
+		return nil, err
 	}
-	a := analyzer{opts: opts, plan: plan, man: man, data: data, failed: failed}
+	a := analyzer{cfg: cfg, plan: plan, man: man, data: rep.data, failed: failed}
 	if !plan.MRI.Skip {
 		rep.ClientCeiling = a.ceiling()
 	}
@@ -333,25 +314,61 @@ func BuildReport(root string, opts ReportOptions) (*Report, error) {
 	if plan.Tokenizers.Run {
 		rep.Tokenizers = a.tokenizers(root)
 	}
-	if opts.Plots {
-		files, err := writePlots(root, plan, data, man.Simulated)
+	return rep, nil
+}
+
+// load counts the plan's runs by outcome and reads the finished ones into
+// rep.data; it returns the failed runs.
+func (rep *Report) load(root string, plan Plan, man *Manifest) ([]Run, error) {
+	planned := Runs(plan)
+	rep.Runs.Planned = len(planned)
+	var failed []Run
+	for _, run := range planned {
+		rec := man.record(run.Key())
+		switch {
+		case rec == nil:
+			rep.Runs.Missing++
+		case rec.Status == StatusOK:
+			rep.Runs.OK++
+			if run.Phase == PhaseTokenizers {
+				continue
+			}
+			d, err := loadRun(root, run)
+			if err != nil {
+				return nil, err
+			}
+			rep.data = append(rep.data, d)
+		default:
+			rep.Runs.Failed++
+			rep.Failed = append(rep.Failed, RunFailed{Key: rec.Key, Error: rec.Error})
+			failed = append(failed, run)
+		}
+	}
+	return failed, nil
+}
+
+// WriteReport writes rep under root: with plots, PNG plots under plots/
+// (listed in rep.Plots; they need the runs [Analyze] read), then
+// report.json and report.md.
+func WriteReport(root string, rep *Report, plots bool) error {
+	if rep.Manifest == nil {
+		return fmt.Errorf("suite: report for %s: no manifest (a Report comes from Analyze)", root)
+	}
+	if plots {
+		files, err := writePlots(root, rep.Manifest.Plan.WithDefaults(), rep.data, rep.Simulated)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.Plots = files
 	}
 	if err := sink.WriteJSONFile(filepath.Join(root, ReportJSON), rep); err != nil {
-		return nil, err
+		return err
 	}
-	md := renderMarkdown(rep, man)
-	if err := sink.WriteFileAtomic(filepath.Join(root, ReportMarkdown), []byte(md)); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return sink.WriteFileAtomic(filepath.Join(root, ReportMarkdown), []byte(renderMarkdown(rep)))
 }
 
 type analyzer struct {
-	opts ReportOptions
+	cfg  ReportConfig
 	plan Plan
 	man  *Manifest
 	data []*runData
@@ -380,39 +397,11 @@ func (a *analyzer) runs(phase Phase, model string, keep func(Run) bool) []*runDa
 	return out
 }
 
-func (a *analyzer) smallN(n int, what string) []string {
-	if n < a.opts.MinN {
-		return []string{fmt.Sprintf("n = %d %s is below %d: treat this as indicative only", n, what, a.opts.MinN)}
+func (a *analyzer) smallN(n int, what string) stats.Warnings {
+	if n < a.cfg.MinN {
+		return stats.Warnings{SmallSampleWarning{N: n, Min: a.cfg.MinN, What: what}}
 	}
 	return nil
-}
-
-// abWarnings is an A/B verdict's caveats: stats' (in plain words), and
-// the report's own small-n warning when stats has no sample-size caveat.
-// Of the sample-size caveats only the strongest is kept: "no difference
-// can be significant" implies "the interval is not reliable", which
-// implies "n is small".
-func (a *analyzer) abWarnings(e *AB, what string) []string {
-	var out, size []string
-	for _, w := range e.Warnings {
-		if strings.HasPrefix(w, tooFewPrefix) || strings.HasPrefix(w, fewerThanPrefix) {
-			size = append(size, w)
-			continue
-		}
-		out = append(out, w)
-	}
-	switch {
-	case len(size) == 0:
-		size = a.smallN(min(e.NA, e.NB), what)
-	case len(size) > 1:
-		for _, w := range size {
-			if strings.HasPrefix(w, tooFewPrefix) {
-				size = []string{w}
-				break
-			}
-		}
-	}
-	return append(size, out...)
 }
 
 func summarize(xs []float64) *stats.Summary {
@@ -470,7 +459,7 @@ func (a *analyzer) ceiling() []CeilingModel {
 			bc.Efficiency = summarize(eff)
 			bc.TrueEfficiency = summarize(values(ds, (*runData).TrueEfficiency))
 			bc.BalanceBound = summarize(values(ds, (*runData).BalanceBound))
-			if iv, err := stats.BootstrapMean(eff, a.opts.Bootstrap); err == nil && len(eff) >= 2 {
+			if iv, err := stats.BootstrapMean(eff, a.cfg.Bootstrap); err == nil && len(eff) >= 2 {
 				bc.EfficiencyCI = &iv
 			}
 			bc.ParseMs, bc.GapMs, bc.LagMs = summarize(parse), summarize(gap), summarize(lag)
@@ -488,10 +477,10 @@ func (a *analyzer) ceiling() []CeilingModel {
 				continue
 			}
 			cmp := BufferComparison{Buffer: b}
-			cmp.Efficiency = a.compare(efficiencies(base), efficiencies(byBuf[b]), "default", b.String(), "runs")
+			cmp.Efficiency = a.compare(efficiencies(base), efficiencies(byBuf[b]), "default", b.String())
 			// Chunks within a run are not independent: compare the runs'
 			// median parse times (n = runs), not the pooled chunks.
-			cmp.ParseMs = a.compare(perRunMedian(base, parseOf), perRunMedian(byBuf[b], parseOf), "default", b.String(), "runs")
+			cmp.ParseMs = a.compare(perRunMedian(base, parseOf), perRunMedian(byBuf[b], parseOf), "default", b.String())
 			cm.Comparisons = append(cm.Comparisons, cmp)
 			cm.Verdicts = append(cm.Verdicts, a.bufferVerdict(model, b, cmp, len(efficiencies(base)), len(efficiencies(byBuf[b]))))
 		}
@@ -504,7 +493,8 @@ func (a *analyzer) ceiling() []CeilingModel {
 	return out
 }
 
-// parseOf returns the parse times of the run's seed chunks.
+// parseOf returns the parse times of the run's chunks (reads that
+// completed a line).
 func parseOf(d *runData) []float64 {
 	p, _ := d.seedChunks()
 	return p
@@ -520,29 +510,60 @@ func perRunMedian(ds []*runData, f func(*runData) []float64) []float64 {
 	return out
 }
 
+// abVerdict fills v's value, interval, p and n from e, and the facts
+// mean_a, mean_b, n_a and n_b.
+func abVerdict(v Verdict, e *AB) Verdict {
+	v.Value, v.Interval, v.P = ptr(e.Diff.Estimate), ptr(e.Diff), ptr(e.PValue)
+	v.N = e.NA + e.NB
+	v.set("mean_a", e.MeanA)
+	v.set("mean_b", e.MeanB)
+	v.set("n_a", float64(e.NA))
+	v.set("n_b", float64(e.NB))
+	return v
+}
+
+// tooFew is the verdict of a comparison not made: a side has fewer than
+// two runs.
+func tooFew(v Verdict, nA, nB int) Verdict {
+	v.N = nA + nB
+	v.set("n_a", float64(nA))
+	v.set("n_b", float64(nB))
+	v.Outcome = NoEvidence
+	v.Warnings = stats.Warnings{TooFewRunsWarning{NA: nA, NB: nB, Need: 2}}
+	return v
+}
+
 func (a *analyzer) bufferVerdict(model string, b BufferSize, cmp BufferComparison, nA, nB int) Verdict {
+	v := Verdict{Question: QBufferEfficiency, Model: model, A: "default", B: b.String()}
 	e := cmp.Efficiency
 	if e == nil {
-		return Verdict{N: nA + nB, Text: fmt.Sprintf("%s, read buffer %s vs default: not enough finished runs to compare efficiency (%d vs %d).", model, b, nA, nB), Warnings: []string{"each side needs at least two runs"}}
+		return tooFew(v, nA, nB)
 	}
-	v := Verdict{N: e.NA + e.NB}
+	v = abVerdict(v, e)
+	v.Outcome = NoEvidence
 	if e.Different {
-		v.Text = fmt.Sprintf("%s: read buffer %s changes the seed efficiency by %s pp (%.2f%% → %.2f%%; %s; Mann-Whitney p %s).", model, b, diffText(e.Diff), e.MeanA, e.MeanB, ciText(e.Diff, "pp"), pv(e.PValue))
-	} else {
-		v.Text = fmt.Sprintf("%s: no evidence that read buffer %s changes the seed efficiency: %s pp (%s; Mann-Whitney p %s).", model, b, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue))
+		v.Outcome = Met
 	}
 	if p := cmp.ParseMs; p != nil {
-		v.Text += fmt.Sprintf(" Median chunk parse time per run: %.4f ms → %.4f ms (%s; p %s; %d vs %d runs).", p.MeanA, p.MeanB, ciText(p.Diff, "ms"), pv(p.PValue), p.NA, p.NB)
+		v.set("parse_mean_a_ms", p.MeanA)
+		v.set("parse_mean_b_ms", p.MeanB)
+		v.set("parse_lo_ms", p.Diff.Lo)
+		v.set("parse_hi_ms", p.Diff.Hi)
+		v.set("parse_level", p.Diff.Level)
+		v.set("parse_p", p.PValue)
+		v.set("parse_n_a", float64(p.NA))
+		v.set("parse_n_b", float64(p.NB))
 	}
-	v.Warnings = append(v.Warnings, a.abWarnings(e, "runs per buffer")...)
+	v.Warnings = a.abWarnings(e, "runs per buffer")
 	return v
 }
 
 func (a *analyzer) lagVerdict(cm CeilingModel) Verdict {
-	c := cm.LagVsLoss
-	runs, without := 0, 0
+	v := Verdict{Question: QLagVsLoss, Model: cm.Model}
+	runs, without, stalls := 0, 0, 0
 	minS, maxS := math.MaxInt, 0
 	for _, bc := range cm.Conditions {
+		stalls += bc.Stalls
 		for _, n := range bc.LagSamples {
 			runs++
 			if n == 0 {
@@ -552,56 +573,57 @@ func (a *analyzer) lagVerdict(cm CeilingModel) Verdict {
 			minS, maxS = min(minS, n), max(maxS, n)
 		}
 	}
-	interval := a.plan.LagInterval.D()
-	samples := fmt.Sprintf(" Lag samples per run (every %v): none.", interval)
+	interval := float64(a.plan.LagInterval.D()) / 1e6
+	v.set("runs", float64(runs))
+	v.set("runs_with_lag", float64(runs-without))
+	v.set("lag_interval_ms", interval)
+	v.set("stalls", float64(stalls))
+	v.set("stall_threshold_ms", StallThresholdMs)
 	if maxS > 0 {
-		samples = fmt.Sprintf(" Lag samples per run (every %v): %d to %d.", interval, minS, maxS)
-		if minS == maxS {
-			samples = fmt.Sprintf(" Lag samples per run (every %v): %d.", interval, minS)
-		}
+		v.set("lag_samples_min", float64(minS))
+		v.set("lag_samples_max", float64(maxS))
 	}
-	var warns []string
 	if without > 0 {
-		warns = append(warns, fmt.Sprintf("%d of %d runs ended before the first lag sample (every %v) and are left out of the correlation: use a shorter lag interval (--lag-interval)", without, runs, interval))
+		v.Warnings = append(v.Warnings, LagCoverageWarning{Without: without, Runs: runs, IntervalMs: interval})
 	}
 	if maxS > 0 && minS < 10 {
-		warns = append(warns, fmt.Sprintf("the shortest runs have only %d lag sample(s): their p99 is about their maximum", minS))
+		v.Warnings = append(v.Warnings, FewLagSamplesWarning{Min: minS})
 	}
-	if c == nil && cm.LagVsTrueLoss == nil {
-		return Verdict{N: runs - without, Warnings: warns, Text: fmt.Sprintf("%s: lag p99 vs efficiency loss: not computed: it needs at least 3 runs with both measured and some spread in each (%d of %d runs have lag samples).%s", cm.Model, runs-without, runs, samples)}
+	if cm.LagVsLoss == nil && cm.LagVsTrueLoss == nil {
+		v.N = runs - without
+		v.Reason = "it needs at least 3 runs with both measured and some spread in each"
+		return v
 	}
-	v := Verdict{Warnings: warns}
 	if t := cm.LagVsTrueLoss; t != nil {
-		word := "not met"
+		v.Criterion, v.Value, v.P, v.N = ptr(CorrelationCriterion), ptr(t.Pearson), ptr(t.PearsonP), t.N
+		v.Outcome = NotMet
 		if t.Pearson > CorrelationCriterion {
-			word = "met"
+			v.Outcome = Met
 		}
-		v.N = t.N
+		setCorrelation(&v, "true_", t)
 		v.Warnings = append(v.Warnings, t.Warnings...)
-		v.Text = fmt.Sprintf("%s: scheduler-lag p99 vs true-efficiency loss across runs: Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s); the criterion r > %.1f (client lag explains the loss) is %s.",
-			cm.Model, t.Pearson, pv(t.PearsonP), t.Spearman, pv(t.SpearmanP), CorrelationCriterion, word)
-	} else {
-		v.Text = fmt.Sprintf("%s: no true efficiency (no solo baselines): lag cannot be set against the real loss.", cm.Model)
 	}
-	if c != nil {
+	if c := cm.LagVsLoss; c != nil {
 		v.N = max(v.N, c.N)
-		v.Text += fmt.Sprintf(" Against the seed's efficiency loss instead (which contention does not move): Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s).",
-			c.Pearson, pv(c.PearsonP), c.Spearman, pv(c.SpearmanP))
+		setCorrelation(&v, "seed_", c)
 		if cm.LagVsTrueLoss == nil {
 			v.Warnings = append(v.Warnings, c.Warnings...)
 		}
 	}
-	stalls := 0
-	for _, bc := range cm.Conditions {
-		stalls += bc.Stalls
-	}
-	v.Text += fmt.Sprintf(" Stall events (lag > %.0f ms): %d.", StallThresholdMs, stalls) + samples
 	v.Warnings = append(v.Warnings, a.smallN(v.N, "runs for a correlation")...)
 	return v
 }
 
+// setCorrelation sets the facts prefix+pearson_r, _p, spearman_rho and _p.
+func setCorrelation(v *Verdict, prefix string, c *Correlation) {
+	v.set(prefix+"pearson_r", c.Pearson)
+	v.set(prefix+"pearson_p", c.PearsonP)
+	v.set(prefix+"spearman_rho", c.Spearman)
+	v.set(prefix+"spearman_p", c.SpearmanP)
+}
+
 // ceilingVerdict answers from the true efficiency, and says when the
-// seed's efficiency is explained by the agents' length difference.
+// efficiency_percent is explained by the agents' length difference.
 func (a *analyzer) ceilingVerdict(cm CeilingModel) Verdict {
 	var ds []*runData
 	for _, b := range a.plan.MRI.Buffers {
@@ -609,24 +631,25 @@ func (a *analyzer) ceilingVerdict(cm CeilingModel) Verdict {
 	}
 	seed, trueE, bound := efficiencies(ds), values(ds, (*runData).TrueEfficiency), values(ds, (*runData).BalanceBound)
 	ss, ts, bs := summarize(seed), summarize(trueE), summarize(bound)
+	v := Verdict{Question: QTrueSpeedup, Model: cm.Model}
 	if ss == nil {
-		return Verdict{Text: fmt.Sprintf("%s: no finished MRI run: the client ceiling is unmeasured.", cm.Model)}
+		v.Reason = "no finished MRI run"
+		return v
 	}
-	v := Verdict{N: ss.N, Warnings: a.smallN(ss.N, "runs")}
+	v.N, v.Warnings = ss.N, a.smallN(ss.N, "runs")
 	if ts != nil {
-		v.Text = fmt.Sprintf("%s: running the agents together was %.2f× as fast as running them one after the other (true efficiency %.1f%% mean, min %.1f%%, max %.1f%%, over %d runs).",
-			cm.Model, ts.Mean/100*float64(a.agentsPerRun(ds)), ts.Mean, ts.Min, ts.Max, ts.N)
-	} else {
-		v.Text = fmt.Sprintf("%s: no solo baselines, so the true speed-up is unmeasured; the seed's efficiency below cannot tell contention from client cost.", cm.Model)
+		v.Value = ptr(ts.Mean / 100 * float64(a.agentsPerRun(ds)))
+		v.set("true_mean", ts.Mean)
+		v.set("true_min", ts.Min)
+		v.set("true_max", ts.Max)
+		v.set("true_n", float64(ts.N))
 	}
-	v.Text += fmt.Sprintf(" The seed's efficiency reads %.1f%% (min %.1f%%, max %.1f%%)", ss.Mean, ss.Min, ss.Max)
+	v.set("seed_mean", ss.Mean)
+	v.set("seed_min", ss.Min)
+	v.set("seed_max", ss.Max)
 	if bs != nil {
-		v.Text += fmt.Sprintf(" against a balance bound of %.1f%%", bs.Mean)
-		if bs.Mean-ss.Mean <= BalanceNearPP && bs.Mean <= 100-BalanceNearPP {
-			v.Text += fmt.Sprintf(": within %.0f points of it, so its shortfall from 100%% is the agents' length difference, not the client", BalanceNearPP)
-		}
+		v.set("balance_mean", bs.Mean)
 	}
-	v.Text += "."
 	return v
 }
 
@@ -646,75 +669,9 @@ func (a *analyzer) hardware() HardwareSection {
 	total := 0
 	var evalRates [][]float64
 	for _, model := range a.plan.Hardware.Models {
-		ds := a.runs(PhaseHardware, model, nil)
-		hm := HardwareModel{Model: model, Runs: len(ds), Failed: a.failedRuns(PhaseHardware, model, nil)}
-		var power, util, mem, rx, tx, energy, srv []float64
-		var redS, durS, energyTokens float64
-		for _, d := range ds {
-			tokens := 0.0
-			for _, ag := range d.Agents() {
-				tokens += float64(ag.Metrics.EvalCount)
-			}
-			if r := runServerRate(d); !math.IsNaN(r) {
-				srv = append(srv, r)
-			}
-			hm.Tokens += tokens
-			hm.Samples += len(d.GPU)
-			for _, g := range d.GPU {
-				if g.PowerOK {
-					power = append(power, g.PowerW)
-				}
-				if g.UtilOK {
-					util = append(util, g.UtilGPU)
-				}
-				if g.MemOK {
-					mem = append(mem, g.MemMiB)
-				}
-				if g.PCIeRxOK {
-					rx = append(rx, g.PCIeRx)
-				}
-				if g.TxOK {
-					tx = append(tx, g.PCIeTx)
-				}
-			}
-			// Energy and redlining come from gpumon's own summary of the
-			// run (energy counter or power integral; sustained windows).
-			if gs := d.GPUSummary; gs != nil {
-				if hs.Sampler == "" {
-					hs.Sampler = gs.Sampler
-				}
-				e, haveE, sustained := 0.0, false, false
-				for _, g := range gs.GPUs {
-					if g.EnergyJ != nil {
-						e += *g.EnergyJ
-						haveE = true
-					}
-					if g.Redline.Episodes > 0 {
-						sustained = true
-					}
-					redS += g.Redline.Seconds
-					durS += gs.DurationS
-					hm.RedlineUtil, hm.RedlineWindowS = g.Redline.ThresholdPct, g.Redline.WindowS
-				}
-				if haveE {
-					energy = append(energy, e)
-					energyTokens += tokens
-				}
-				if sustained {
-					hm.RedlineRuns++
-				}
-			}
-		}
-		hm.PowerW, hm.UtilGPU, hm.MemMiB = summarize(power), summarize(util), summarize(mem)
-		hm.PCIeRx, hm.PCIeTx, hm.EnergyJ = summarize(rx), summarize(tx), summarize(energy)
-		hm.ServerTokSec = summarize(srv)
-		if hm.EnergyJ != nil && energyTokens > 0 {
-			j := hm.EnergyJ.Mean * float64(len(energy)) / energyTokens
-			hm.JPerToken = &j
-		}
-		if durS > 0 {
-			share := redS / durS
-			hm.RedlineShare = &share
+		hm, srv, sampler := a.hardwareModel(model)
+		if hs.Sampler == "" {
+			hs.Sampler = sampler
 		}
 		evalRates = append(evalRates, srv)
 		hs.Models = append(hs.Models, hm)
@@ -730,7 +687,9 @@ func (a *analyzer) hardware() HardwareSection {
 		for _, hm := range hs.Models {
 			runs += hm.Runs
 		}
-		hs.Verdicts = append(hs.Verdicts, Verdict{N: runs, Text: fmt.Sprintf("No GPU: %s. The %d hardware runs ran without GPU telemetry, so power, utilisation, memory, PCIe and energy per token are unmeasured on this machine.", shortGPUReason(hs.Reason), runs)})
+		v := Verdict{Question: QNoGPU, N: runs, Reason: shortGPUReason(hs.Reason)}
+		v.set("runs", float64(runs))
+		hs.Verdicts = append(hs.Verdicts, v)
 	} else {
 		for _, hm := range hs.Models {
 			hs.Verdicts = append(hs.Verdicts, a.hardwareVerdict(hm))
@@ -738,45 +697,121 @@ func (a *analyzer) hardware() HardwareSection {
 	}
 	if len(evalRates) >= 2 {
 		m := a.plan.Hardware.Models
-		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1], "runs")
+		hs.EvalRate = a.compare(evalRates[0], evalRates[1], m[0], m[1])
 		if e := hs.EvalRate; e != nil {
-			v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per model")}
-			v.Text = fmt.Sprintf("Server eval rate: %s %.1f tok/s vs %s %.1f tok/s (difference %s; Mann-Whitney p %s).", m[0], e.MeanA, m[1], e.MeanB, ciText(e.Diff, "tok/s"), pv(e.PValue))
+			v := abVerdict(Verdict{Question: QEvalRate, A: m[0], B: m[1]}, e)
+			v.Warnings = a.abWarnings(e, "runs per model")
 			hs.Verdicts = append(hs.Verdicts, v)
 		}
 	}
 	return hs
 }
 
+// hardwareModel summarises the hardware runs of model; srv holds each
+// run's server eval rate and sampler names the GPU sampler of its
+// summaries.
+func (a *analyzer) hardwareModel(model string) (hm HardwareModel, srv []float64, sampler string) {
+	ds := a.runs(PhaseHardware, model, nil)
+	hm = HardwareModel{Model: model, Runs: len(ds), Failed: a.failedRuns(PhaseHardware, model, nil)}
+	var power, util, mem, rx, tx, energy []float64
+	var redS, durS, energyTokens float64
+	for _, d := range ds {
+		tokens := 0.0
+		for _, ag := range d.Agents() {
+			tokens += float64(ag.Metrics.EvalCount)
+		}
+		if r := runServerRate(d); !math.IsNaN(r) {
+			srv = append(srv, r)
+		}
+		hm.Tokens += tokens
+		hm.Samples += len(d.GPU)
+		for _, g := range d.GPU {
+			if g.PowerOK {
+				power = append(power, g.PowerW)
+			}
+			if g.UtilOK {
+				util = append(util, g.UtilGPU)
+			}
+			if g.MemOK {
+				mem = append(mem, g.MemMiB)
+			}
+			if g.PCIeRxOK {
+				rx = append(rx, g.PCIeRx)
+			}
+			if g.TxOK {
+				tx = append(tx, g.PCIeTx)
+			}
+		}
+		// Energy and redlining come from gpumon's own summary of the
+		// run (energy counter or power integral; sustained windows).
+		if gs := d.GPUSummary; gs != nil {
+			if sampler == "" {
+				sampler = gs.Sampler
+			}
+			e, haveE, sustained := 0.0, false, false
+			for _, g := range gs.GPUs {
+				if g.EnergyJ != nil {
+					e += *g.EnergyJ
+					haveE = true
+				}
+				if g.Redline.Episodes > 0 {
+					sustained = true
+				}
+				redS += g.Redline.Seconds
+				durS += gs.DurationS
+				hm.RedlineUtil, hm.RedlineWindowS = g.Redline.ThresholdPct, g.Redline.WindowS
+			}
+			if haveE {
+				energy = append(energy, e)
+				energyTokens += tokens
+			}
+			if sustained {
+				hm.RedlineRuns++
+			}
+		}
+	}
+	hm.PowerW, hm.UtilGPU, hm.MemMiB = summarize(power), summarize(util), summarize(mem)
+	hm.PCIeRx, hm.PCIeTx, hm.EnergyJ = summarize(rx), summarize(tx), summarize(energy)
+	hm.ServerTokSec = summarize(srv)
+	if hm.EnergyJ != nil && energyTokens > 0 {
+		j := hm.EnergyJ.Mean * float64(len(energy)) / energyTokens
+		hm.JPerToken = &j
+	}
+	if durS > 0 {
+		share := redS / durS
+		hm.RedlineShare = &share
+	}
+	return hm, srv, sampler
+}
+
 func (a *analyzer) hardwareVerdict(hm HardwareModel) Verdict {
-	v := Verdict{N: hm.Runs, Warnings: a.smallN(hm.Runs, "runs")}
+	v := Verdict{Question: QGPU, Model: hm.Model, N: hm.Runs, Warnings: a.smallN(hm.Runs, "runs")}
+	v.set("samples", float64(hm.Samples))
+	v.set("runs", float64(hm.Runs))
 	if hm.Samples == 0 {
-		v.Text = fmt.Sprintf("%s: no GPU samples.", hm.Model)
 		return v
 	}
-	var parts []string
 	if hm.PowerW != nil {
-		parts = append(parts, fmt.Sprintf("power mean %.1f W (max %.1f W)", hm.PowerW.Mean, hm.PowerW.Max))
+		v.set("power_mean_w", hm.PowerW.Mean)
+		v.set("power_max_w", hm.PowerW.Max)
 	}
 	if hm.UtilGPU != nil {
-		parts = append(parts, fmt.Sprintf("GPU utilisation mean %.1f%% (max %.1f%%)", hm.UtilGPU.Mean, hm.UtilGPU.Max))
+		v.set("util_mean", hm.UtilGPU.Mean)
+		v.set("util_max", hm.UtilGPU.Max)
 	}
 	if hm.MemMiB != nil {
-		parts = append(parts, fmt.Sprintf("memory max %.0f MiB", hm.MemMiB.Max))
+		v.set("memory_max_mib", hm.MemMiB.Max)
 	}
 	if hm.PCIeRx != nil && hm.PCIeTx != nil {
-		parts = append(parts, fmt.Sprintf("PCIe RX/TX mean %.1f/%.1f MB/s", hm.PCIeRx.Mean, hm.PCIeTx.Mean))
-	} else {
-		parts = append(parts, "PCIe unmeasured (only NVML reports it)")
+		v.set("pcie_rx_mbps", hm.PCIeRx.Mean)
+		v.set("pcie_tx_mbps", hm.PCIeTx.Mean)
 	}
 	if hm.JPerToken != nil {
-		parts = append(parts, fmt.Sprintf("%.3f J per token", *hm.JPerToken))
+		v.set("j_per_token", *hm.JPerToken)
 	}
-	red := "not redlining"
-	if hm.RedlineRuns > 0 {
-		red = fmt.Sprintf("redlining (≥ %.0f%% utilisation for ≥ %gs) in %d of %d runs", hm.RedlineUtil, hm.RedlineWindowS, hm.RedlineRuns, hm.Runs)
-	}
-	v.Text = fmt.Sprintf("%s: %s; %s.", hm.Model, strings.Join(parts, ", "), red)
+	v.set("redline_runs", float64(hm.RedlineRuns))
+	v.set("redline_util", hm.RedlineUtil)
+	v.set("redline_window_s", hm.RedlineWindowS)
 	return v
 }
 
@@ -807,9 +842,9 @@ func (a *analyzer) flow() []FlowModel {
 			isRate := func(r Run) bool { return r.Rate == rate }
 			ds := a.runs(PhaseThrottle, model, isRate)
 			fm := FlowModel{Model: model, Rate: rate, Baseline: baseName, Failed: a.failedRuns(PhaseThrottle, model, isRate), BaselineFailed: baseFailed}
-			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, rateDir(rate), "runs")
-			fm.TrueEfficiency = a.compare(values(base, (*runData).TrueEfficiency), values(ds, (*runData).TrueEfficiency), baseName, rateDir(rate), "runs")
-			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, rateDir(rate), "runs")
+			fm.Efficiency = a.compare(efficiencies(base), efficiencies(ds), baseName, rateDir(rate))
+			fm.TrueEfficiency = a.compare(values(base, (*runData).TrueEfficiency), values(ds, (*runData).TrueEfficiency), baseName, rateDir(rate))
+			fm.ServerRate = a.compare(serverRates(base), serverRates(ds), baseName, rateDir(rate))
 			fm.ClientRate = summarize(clientRates(ds))
 			fm.CapRate = summarize(capRates(ds))
 			var shares []float64
@@ -887,59 +922,67 @@ func capRates(ds []*runData) []float64 {
 }
 
 func (a *analyzer) flowVerdicts(fm FlowModel, nBase, nThr int) []Verdict {
+	base := Verdict{Model: fm.Model, A: fm.Baseline, B: rateDir(fm.Rate)}
+	base.set("rate_tps", fm.Rate)
 	var vs []Verdict
-	e := fm.Efficiency
-	if e == nil {
-		vs = append(vs, Verdict{N: nBase + nThr, Text: fmt.Sprintf("%s at %s: not enough finished runs to compare efficiency with %s (%d throttled vs %d baseline runs).", fm.Model, rateDir(fm.Rate), fm.Baseline, nThr, nBase), Warnings: []string{"each side needs at least two runs"}})
+	if e := fm.Efficiency; e == nil {
+		vs = append(vs, tooFew(withQuestion(base, QThrottleEfficiency), nBase, nThr))
 	} else {
-		met := e.Diff.Estimate >= ThrottleCriterionPP && e.Different
-		word := "not met"
+		v := abVerdict(withQuestion(base, QThrottleEfficiency), e)
+		v.Criterion = ptr(ThrottleCriterionPP)
 		switch {
-		case met:
-			word = "met"
+		case e.Diff.Estimate >= ThrottleCriterionPP && e.Different:
+			v.Outcome = Met
 		case e.Diff.Estimate >= ThrottleCriterionPP:
-			word = "not established: the gain is large enough but not significant"
+			v.Outcome = NoEvidence
+		default:
+			v.Outcome = NotMet
 		}
-		v := Verdict{N: e.NA + e.NB, Warnings: a.abWarnings(e, "runs per condition")}
-		v.Text = fmt.Sprintf("%s: throttled to %g tok/s, seed efficiency %.2f%% vs %.2f%% unthrottled (%s): %s pp (%s; Mann-Whitney p %s). The seed's criterion (throttling gains ≥ %.0f pp) is %s.",
-			fm.Model, fm.Rate, e.MeanB, e.MeanA, fm.Baseline, diffText(e.Diff), ciText(e.Diff, "pp"), pv(e.PValue), ThrottleCriterionPP, word)
+		v.Warnings = a.abWarnings(e, "runs per condition")
 		vs = append(vs, v)
 	}
 	if t := fm.TrueEfficiency; t != nil {
-		v := Verdict{N: t.NA + t.NB, Warnings: a.abWarnings(t, "runs per condition")}
-		v.Text = fmt.Sprintf("%s: true efficiency throttled %.2f%% vs %.2f%% unthrottled: %s pp (%s; Mann-Whitney p %s).", fm.Model, t.MeanB, t.MeanA, diffText(t.Diff), ciText(t.Diff, "pp"), pv(t.PValue))
+		v := abVerdict(withQuestion(base, QThrottleTrueEfficiency), t)
+		v.Warnings = a.abWarnings(t, "runs per condition")
 		vs = append(vs, v)
 	}
 	if s := fm.ServerRate; s != nil {
-		v := Verdict{N: s.NA + s.NB, Warnings: a.abWarnings(s, "runs per condition")}
-		change := 0.0
+		v := withQuestion(base, QBackPressure)
+		v.N, v.P = s.NA+s.NB, ptr(s.PValue)
+		v.Value = ptr(0.0)
 		if s.MeanA != 0 {
-			change = 100 * (s.MeanB - s.MeanA) / s.MeanA
+			v.Value = ptr(100 * (s.MeanB - s.MeanA) / s.MeanA)
 		}
-		what := fmt.Sprintf("the server's eval rate changed by %+.1f%%, which is not significant: no evidence that back-pressure slowed generation", change)
+		v.Outcome = NoEvidence
 		if s.Different {
-			what = fmt.Sprintf("the server's eval rate changed by %+.1f%%: back-pressure from the reader reached the GPU", change)
+			v.Outcome = Met
 		}
-		v.Text = fmt.Sprintf("%s under back-pressure: server eval rate %.1f tok/s throttled vs %.1f tok/s unthrottled (p %s); %s.", fm.Model, s.MeanB, s.MeanA, pv(s.PValue), what)
+		v.set("mean_a", s.MeanA)
+		v.set("mean_b", s.MeanB)
 		if fm.CapRate != nil {
-			v.Text += fmt.Sprintf(" Achieved reader rate after the first token, (tokens − 1) / (total − TTFT): %.1f tok/s per agent (cap %g)", fm.CapRate.Mean, fm.Rate)
-			if fm.ClientRate != nil {
-				v.Text += fmt.Sprintf("; plain tokens / total: %.1f tok/s (its window includes the TTFT)", fm.ClientRate.Mean)
-			}
-			v.Text += "."
-		} else if fm.ClientRate != nil {
-			v.Text += fmt.Sprintf(" Achieved client rate, plain tokens / total: %.1f tok/s per agent (cap %g).", fm.ClientRate.Mean, fm.Rate)
+			v.set("cap_rate", fm.CapRate.Mean)
+		}
+		if fm.ClientRate != nil {
+			v.set("client_rate", fm.ClientRate.Mean)
 		}
 		if fm.ServerShare != nil {
-			v.Text += fmt.Sprintf(" The server's total_duration was %.0f%% of the client's total time", 100**fm.ServerShare)
-			if *fm.ServerShare < 0.9 {
-				v.Text += ": the server finished early and socket buffers held the rest"
-			}
-			v.Text += "."
+			v.set("server_share", *fm.ServerShare)
 		}
+		v.Warnings = a.abWarnings(s, "runs per condition")
 		vs = append(vs, v)
 	}
 	return vs
+}
+
+// withQuestion returns a copy of v (with its own Facts) asking q.
+func withQuestion(v Verdict, q Question) Verdict {
+	v.Question = q
+	facts := v.Facts
+	v.Facts = nil
+	for k, x := range facts {
+		v.set(k, x)
+	}
+	return v
 }
 
 // tokenizers reads tokbench's tokenizer_bench.json under phase2/tokenizers.
@@ -956,13 +999,13 @@ func (a *analyzer) tokenizers(root string) *TokenizerReport {
 		if errors.Is(err, fs.ErrNotExist) {
 			tr.Error = "no " + TokenizerBenchJSON + " (the tokenizer race failed or did not run)"
 		}
-		tr.Verdicts = append(tr.Verdicts, Verdict{Text: "Tokenizer race: no results: " + tr.Error + "."})
+		tr.Verdicts = append(tr.Verdicts, Verdict{Question: QTokenizerGap, Reason: "no results: " + tr.Error})
 		return tr
 	}
 	var rep tokbench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		tr.Error = fmt.Sprintf("%s: %v", path, err)
-		tr.Verdicts = append(tr.Verdicts, Verdict{Text: "Tokenizer race: unreadable results: " + tr.Error + "."})
+		tr.Verdicts = append(tr.Verdicts, Verdict{Question: QTokenizerGap, Reason: "unreadable results: " + tr.Error})
 		return tr
 	}
 	for _, r := range rep.Results {
@@ -970,24 +1013,28 @@ func (a *analyzer) tokenizers(root string) *TokenizerReport {
 		tr.Results = append(tr.Results, TokenizerResult{Model: r.Model, Source: r.Source, Tokens: float64(r.Tokens), TokensPerSec: r.TokensPerSec, LatencyMs: r.LatencyMs})
 	}
 	tr.Comparisons = rep.Comparisons
+	v := Verdict{Question: QTokenizerGap, N: len(rep.Results)}
+	v.set("tokenizers", float64(len(rep.Results)))
 	if len(rep.Comparisons) == 0 {
-		tr.Verdicts = append(tr.Verdicts, Verdict{N: len(rep.Results), Text: fmt.Sprintf("Tokenizer race: %d tokenizer(s) measured; the 2× rule needs two.", len(rep.Results))})
+		tr.Verdicts = append(tr.Verdicts, v)
 		return tr
 	}
 	// Comparisons come ordered by descending time ratio: the first is the
 	// widest gap.
 	c := rep.Comparisons[0]
-	v := Verdict{N: len(rep.Results)}
+	v.A, v.B, v.Value, v.Criterion = c.Faster, c.Slower, ptr(c.TimeRatio), ptr(c.Factor)
+	v.set("tokens_per_sec_ratio", c.TokensPerSecRatio)
 	switch {
 	case c.Fixture:
-		v.Text = fmt.Sprintf("Tokenizers: the widest gap is %s at %.2f× the time of %s, but module-cache fixtures stand in for the plan's models here, so the seed's 2× rule says nothing about them: not a finding.", c.Slower, c.TimeRatio, c.Faster)
+		v.set("fixtures", 1)
+		v.Outcome = NoEvidence
 	case c.Flagged:
-		v.Text = fmt.Sprintf("Tokenizers: %s takes %.2f× as long as %s to encode the same corpus (%.2f× fewer tokens/s): more than %g×, so by the seed's rule its tokenizer is a CPU bottleneck candidate.", c.Slower, c.TimeRatio, c.Faster, c.TokensPerSecRatio, c.Factor)
+		v.Outcome = Met
 	default:
-		v.Text = fmt.Sprintf("Tokenizers: the widest gap is %s at %.2f× the time of %s: within %g×, so by the seed's rule tokenization does not explain a slowdown.", c.Slower, c.TimeRatio, c.Faster, c.Factor)
+		v.Outcome = NotMet
 	}
 	if it := rep.Config.Iterations; it > 0 && it < 3 {
-		v.Warnings = append(v.Warnings, fmt.Sprintf("%d timed passes per tokenizer: too few to trust the ratio", it))
+		v.Warnings = append(v.Warnings, FewPassesWarning{Passes: it})
 	}
 	tr.Verdicts = append(tr.Verdicts, v)
 	return tr
@@ -1001,33 +1048,4 @@ func shortGPUReason(s string) string {
 		s = s[:i]
 	}
 	return s
-}
-
-// pv writes a p-value for a sentence: "= 0.0159", or "< 0.001" below
-// that (report.json keeps the exact value).
-func pv(p float64) string {
-	if p < 0.001 {
-		return "< 0.001"
-	}
-	return fmt.Sprintf("= %.3g", p)
-}
-
-func ciText(iv stats.Interval, unit string) string {
-	prec := ivPrec(iv)
-	return fmt.Sprintf("%g%% CI [%+.*f, %+.*f] %s", 100*iv.Level, prec, iv.Lo, prec, iv.Hi, unit)
-}
-
-// ivPrec is 2 decimals, or 4 when the interval lies within ±0.1 and would
-// print as ±0.00.
-func ivPrec(iv stats.Interval) int {
-	if w := math.Max(math.Abs(iv.Lo), math.Abs(iv.Hi)); w > 0 && w < 0.1 {
-		return 4
-	}
-	return 2
-}
-
-// diffText formats an interval's estimate with ciText's precision, so a
-// verdict's difference agrees with its interval and the table.
-func diffText(iv stats.Interval) string {
-	return fmt.Sprintf("%+.*f", ivPrec(iv), iv.Estimate)
 }

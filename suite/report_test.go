@@ -99,9 +99,15 @@ func TestReportGoldenCeiling(t *testing.T) {
 func checkGolden(t *testing.T, root, name string) {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 26, 18, 0, 0, 0, time.UTC) }
-	if _, err := BuildReport(root, ReportOptions{Now: now}); err != nil {
+	rep, err := Analyze(root, ReportConfig{Now: now})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := WriteReport(root, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	checkReportJSON(t, root)
+	checkVerdictsFollowValues(t, rep)
 	got, err := os.ReadFile(filepath.Join(root, ReportMarkdown))
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +167,7 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 // files with tr117/stats directly.
 func TestReportNumbersMatchStats(t *testing.T) {
 	root := synthRoot(t)
-	rep, err := BuildReport(root, ReportOptions{})
+	rep, err := Analyze(root, ReportConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

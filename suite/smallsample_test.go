@@ -11,7 +11,7 @@ import (
 // nearly equal runs made it -235), anywhere in the comparison's JSON.
 func TestCompareNoEffectSizeFromTwoRuns(t *testing.T) {
 	a := &analyzer{}
-	ab := a.compare([]float64{99.9612, 99.9613}, []float64{99.9601, 99.9602}, "default", "buf8192", "runs")
+	ab := a.compare([]float64{99.9612, 99.9613}, []float64{99.9601, 99.9602}, "default", "buf8192")
 	if ab == nil {
 		t.Fatal("no comparison")
 	}
@@ -21,7 +21,7 @@ func TestCompareNoEffectSizeFromTwoRuns(t *testing.T) {
 	if !strings.Contains(string(ab.Detail), "hedges' g not computed: fewer than 3 values per side") {
 		t.Errorf("detail does not say why: %s", ab.Detail)
 	}
-	ab = a.compare([]float64{1, 2, 3}, []float64{2, 3, 4}, "a", "b", "runs")
+	ab = a.compare([]float64{1, 2, 3}, []float64{2, 3, 4}, "a", "b")
 	if ab == nil || ab.Effect == nil {
 		t.Errorf("3 vs 3 runs: no effect size: %+v", ab)
 	}
@@ -29,6 +29,9 @@ func TestCompareNoEffectSizeFromTwoRuns(t *testing.T) {
 
 // An interval from fewer than minCIRuns runs carries its warning beside it.
 func TestCICellWarnsOnFewRuns(t *testing.T) {
+	if need := stats.IntervalNeed(0.95); need != minCIRuns {
+		t.Fatalf("minCIRuns %d, stats.IntervalNeed(0.95) %d", minCIRuns, need)
+	}
 	iv := &stats.Interval{Lo: 91.22, Hi: 99.49, Level: 0.95}
 	if got := ciCell(iv, 2); got != "[91.22, 99.49] ⚠ 2 runs: unreliable, needs 6" {
 		t.Errorf("2 runs: %q", got)
@@ -42,7 +45,7 @@ func TestCICellWarnsOnFewRuns(t *testing.T) {
 func TestFlowVerdictSidesNamed(t *testing.T) {
 	a := &analyzer{}
 	vs := a.flowVerdicts(FlowModel{Model: "tiny", Rate: 60, Baseline: "phase1 default"}, 0, 2)
-	if len(vs) == 0 || !strings.Contains(vs[0].Text, "(2 throttled vs 0 baseline runs)") {
+	if len(vs) == 0 || !strings.Contains(vs[0].Sentence(), "(2 throttled vs 0 baseline runs)") {
 		t.Errorf("verdict %+v", vs)
 	}
 }

@@ -31,7 +31,7 @@ const (
 // attempted but at least one failed. The failed runs are in the manifest.
 var ErrRunsFailed = errors.New("suite: some runs failed")
 
-// Config configures [Execute]. The zero value runs the seed's 25-run plan
+// Config configures [Execute]. The zero value runs the study's 25-run plan
 // against real Ollama servers on the default endpoints, writing to
 // ./tr117-results. The JSON-tagged fields can be written into a manifest.
 type Config struct {
@@ -57,9 +57,8 @@ type Config struct {
 	// must marshal to JSON.
 	Simulator any `json:"simulator,omitempty"`
 
-	// Progress receives a progress bar (on a terminal) or progress lines.
-	// nil: no progress.
-	Progress io.Writer `json:"-"`
+	// Progress receives the suite's progress. nil: none.
+	Progress Progress `json:"-"`
 	// Logger receives diagnostics. nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// HTTPClient is used to probe the endpoints (/api/version, /api/tags).
@@ -97,12 +96,36 @@ type Result struct {
 // (relative to the output root).
 type executor func(ctx context.Context, r Run, dir string) ([]string, error)
 
+// Progress receives [Execute]'s progress: examples/suite draws a
+// terminal bar from it. Execute calls it from one goroutine, one call at a
+// time, in this order: Resumed once, then Start and Finish for each run it
+// runs, with Note between them.
+type Progress interface {
+	// Resumed says that done of the plan's total runs finished in earlier
+	// sessions.
+	Resumed(done, total int)
+	// Start says that run begins; its condition has perCondition runs.
+	Start(run Run, perCondition int)
+	// Finish says that run ended after took, with err when it failed.
+	Finish(run Run, took time.Duration, err error)
+	// Note is a message for the user: no GPU, an interrupted run, where
+	// the report is.
+	Note(msg string)
+}
+
+type noProgress struct{}
+
+func (noProgress) Resumed(int, int)                 {}
+func (noProgress) Start(Run, int)                   {}
+func (noProgress) Finish(Run, time.Duration, error) {}
+func (noProgress) Note(string)                      {}
+
 type runner struct {
 	cfg  Config
 	plan Plan
 	root string
 	log  *slog.Logger
-	prog *Progress
+	prog Progress
 	man  *Manifest
 	exec executor // nil: the real phases
 	gpu  *gpuState
@@ -325,24 +348,9 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 		order[run.Key()] = i
 	}
 	res := &Result{Root: r.root, Manifest: r.man}
-	r.prog = NewProgress(r.cfg.Progress, len(runs))
-	defer r.prog.Close()
-	if r.prog.IsTerminal() {
-		// Keep the bar's ETA moving during long runs.
-		tick := time.NewTicker(time.Second)
-		stop, done := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				select {
-				case <-tick.C:
-					r.prog.Redraw()
-				case <-stop:
-					return
-				}
-			}
-		}()
-		defer func() { tick.Stop(); close(stop); <-done }()
+	r.prog = r.cfg.Progress
+	if r.prog == nil {
+		r.prog = noProgress{}
 	}
 	defer r.gpu.close()
 	defer func() { r.cond.close(); r.cond = nil }()
@@ -351,9 +359,9 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 			res.Resumed++
 		}
 	}
-	r.prog.Resumed(res.Resumed)
+	r.prog.Resumed(res.Resumed, len(runs))
 	if r.gpu != nil && r.gpu.info.None {
-		r.prog.Printf("no GPU: %s; hardware runs go on without GPU samples", r.gpu.info.Error)
+		r.prog.Note(fmt.Sprintf("no GPU: %s; hardware runs go on without GPU samples", r.gpu.info.Error))
 	}
 
 	var runErr error
@@ -365,40 +373,17 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 			runErr = err
 			break
 		}
-		dir, err := run.Dir(r.root)
-		if err != nil {
-			return res, fmt.Errorf("suite: %w", err)
+		lastOfCondition := i+1 == len(runs) || runs[i+1].relDir() != run.relDir()
+		ran, err := r.runOne(ctx, run, order, lastOfCondition)
+		if ran {
+			res.Ran++
 		}
-		r.prog.Start(run, r.runsInCondition(run))
-		rec := RunRecord{Key: run.Key(), Run: run, Started: time.Now().UTC()}
-		files, err := r.execOne(ctx, run, dir)
-		rec.Ended = time.Now().UTC()
-		rec.Files = files
-		if err != nil && ctx.Err() != nil {
-			// Interrupted: not a failure of the run. Record nothing, so a
-			// resumed suite runs it again from scratch.
-			r.prog.Printf("interrupted during %s: it is not recorded, and a resumed suite redoes it", run)
-			runErr = ctx.Err()
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			runErr = err
 			break
 		}
-		res.Ran++
 		if err != nil {
-			rec.Status, rec.Error = StatusFailed, err.Error()
-			r.log.Warn("run failed", "run", run.Key(), "err", err)
-		} else {
-			rec.Status = StatusOK
-		}
-		r.man.setRecord(rec, order)
-		if werr := r.man.write(r.root); werr != nil {
-			return res, werr
-		}
-		r.prog.Finish(run, rec.Ended.Sub(rec.Started), err)
-		if i+1 == len(runs) || runs[i+1].relDir() != run.relDir() {
-			// The condition's last run: merge its traces now, so that a
-			// session killed later leaves this condition complete.
-			if err := r.mergeCondition(dir); err != nil {
-				r.log.Warn("merging per-run CSV files", "dir", dir, "err", err)
-			}
+			return res, err
 		}
 	}
 
@@ -431,16 +416,58 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	if runErr != nil {
 		return res, runErr
 	}
-	rep, err := BuildReport(r.root, ReportOptions{Plots: true})
+	rep, err := Analyze(r.root, ReportConfig{})
 	if err != nil {
 		return res, err
 	}
+	if err := WriteReport(r.root, rep, true); err != nil {
+		return res, err
+	}
 	res.Report = rep
-	r.prog.Printf("report: %s", filepath.Join(r.root, ReportMarkdown))
+	r.prog.Note("report: " + filepath.Join(r.root, ReportMarkdown))
 	if res.Failed > 0 {
 		return res, fmt.Errorf("%w: %d of %d runs failed (see %s)", ErrRunsFailed, res.Failed, len(runs), filepath.Join(r.root, ManifestFile))
 	}
 	return res, nil
+}
+
+// runOne runs run, records it in the manifest and reports it; with
+// lastOfCondition it then merges the condition's traces, so that a session
+// killed later leaves the condition complete. ran is false when the run
+// was interrupted (it is then not recorded, so a resumed suite redoes it,
+// and err is the context's error); a failed run is recorded and is not an
+// error here.
+func (r *runner) runOne(ctx context.Context, run Run, order map[string]int, lastOfCondition bool) (ran bool, err error) {
+	dir, err := run.Dir(r.root)
+	if err != nil {
+		return false, fmt.Errorf("suite: %w", err)
+	}
+	r.prog.Start(run, r.runsInCondition(run))
+	rec := RunRecord{Key: run.Key(), Run: run, Started: time.Now().UTC()}
+	files, runErr := r.execOne(ctx, run, dir)
+	rec.Ended = time.Now().UTC()
+	rec.Files = files
+	if runErr != nil && ctx.Err() != nil {
+		r.prog.Note(fmt.Sprintf("interrupted during %s: it is not recorded, and a resumed suite redoes it", run))
+		return false, ctx.Err()
+	}
+	if runErr != nil {
+		rec.Status, rec.Error = StatusFailed, runErr.Error()
+		r.log.Warn("run failed", "run", run.Key(), "err", runErr)
+	} else {
+		rec.Status = StatusOK
+	}
+	r.man.setRecord(rec, order)
+	if err := r.man.write(r.root); err != nil {
+		return true, err
+	}
+	r.prog.Finish(run, rec.Ended.Sub(rec.Started), runErr)
+	if lastOfCondition {
+		if err := r.mergeCondition(dir); err != nil {
+			r.log.Warn("merging per-run CSV files", "dir", dir, "err", err)
+		}
+	}
+	return true, nil
 }
 
 func (r *runner) runsInCondition(run Run) int {

@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -67,14 +68,17 @@ func TestSimulatedDefaultPlan(t *testing.T) {
 	plan := Plan{CollectorURL: c, InsightURL: i, NumPredict: 24, LagInterval: Duration(5 * time.Millisecond)}
 	plan.SetRuns(2)
 	plan.Throttle.Rates = []float64{200}
-	var progress strings.Builder
+	var progress lineProgress
 	t.Logf("root %s", root)
 	res, err := Execute(context.Background(), Config{
 		Plan: plan, OutputRoot: root, Backend: BackendSim, Progress: &progress,
 		OpenSampler: func(context.Context) (gpumon.Sampler, error) { return &fakeGPU{}, nil },
 	})
 	if err != nil {
-		t.Fatalf("Execute: %v\nprogress:\n%s", err, progress.String())
+		t.Fatalf("Execute: %v\nprogress:\n%s", err, progress.b.String())
+	}
+	if out := progress.b.String(); strings.Contains(out, "ERROR") || !strings.Contains(out, "[10/10] done") || !strings.Contains(out, "report: ") {
+		t.Errorf("progress out of order or incomplete:\n%s", out)
 	}
 	if res.Ran != 10 || res.Failed != 0 || res.Resumed != 0 {
 		t.Errorf("ran %d failed %d resumed %d, want 10 0 0", res.Ran, res.Failed, res.Resumed)
@@ -138,20 +142,48 @@ func TestBackendOllamaEndpointDown(t *testing.T) {
 
 var _ = errors.Is
 
-// cancelAt is a progress writer that cancels the suite when a line
-// containing marker is written: a Ctrl-C at a known point.
-type cancelAt struct {
-	marker string
-	cancel context.CancelFunc
-	b      strings.Builder
+// lineProgress is a Progress that writes one line per event, "[5/6]
+// start mri …", and checks the order Execute promises.
+type lineProgress struct {
+	b           strings.Builder
+	done, total int
+	started     bool
 }
 
-func (c *cancelAt) Write(p []byte) (int, error) {
-	c.b.Write(p)
-	if strings.Contains(string(p), c.marker) {
+func (p *lineProgress) Resumed(done, total int) {
+	p.done, p.total = done, total
+	fmt.Fprintf(&p.b, "resumed %d of %d\n", done, total)
+}
+
+func (p *lineProgress) Start(r Run, per int) {
+	if p.started {
+		fmt.Fprintf(&p.b, "ERROR: start of %s before the last run finished\n", r)
+	}
+	p.started = true
+	fmt.Fprintf(&p.b, "[%d/%d] start %s (of %d)\n", p.done+1, p.total, r, per)
+}
+
+func (p *lineProgress) Finish(r Run, d time.Duration, err error) {
+	p.started = false
+	p.done++
+	fmt.Fprintf(&p.b, "[%d/%d] done %s: %v\n", p.done, p.total, r, err)
+}
+
+func (p *lineProgress) Note(msg string) { fmt.Fprintln(&p.b, msg) }
+
+// cancelAt is a Progress that cancels the suite when a line containing
+// marker is written: a Ctrl-C at a known point.
+type cancelAt struct {
+	lineProgress
+	marker string
+	cancel context.CancelFunc
+}
+
+func (c *cancelAt) Start(r Run, per int) {
+	c.lineProgress.Start(r, per)
+	if strings.Contains(c.b.String(), c.marker) {
 		c.cancel()
 	}
-	return len(p), nil
 }
 
 // TestSimulatedInterruptMidStream cuts a real (simulated) run off in the

@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"fmt"
 	"math"
 
 	"tr117/stats"
@@ -12,7 +11,7 @@ const (
 	// KneePP is the fall in true efficiency, in percentage points below
 	// the cost-0 condition, at which the ceiling sweep places the knee.
 	KneePP = 5.0
-	// BalanceNearPP: a seed efficiency within this many points of its
+	// BalanceNearPP: an efficiency_percent within this many points of its
 	// balance bound is explained by the agents' length difference.
 	BalanceNearPP = 3.0
 )
@@ -104,7 +103,7 @@ type CeilingSweep struct {
 	// MRI and cost-0 runs.
 	ClientCostUS *float64 `json:"client_cost_us"`
 	// LagVsTrueLoss correlates per-run loop-lag p99 with 100 − true
-	// efficiency; LagVsSeedLoss with 100 − the seed's efficiency.
+	// efficiency; LagVsSeedLoss with 100 − efficiency_percent.
 	LagVsTrueLoss *Correlation `json:"lag_p99_vs_true_efficiency_loss,omitempty"`
 	LagVsSeedLoss *Correlation `json:"lag_p99_vs_seed_efficiency_loss,omitempty"`
 	Verdicts      []Verdict    `json:"verdicts"`
@@ -260,7 +259,6 @@ func (a *analyzer) clientCost() *float64 {
 
 // sweepVerdicts states where the client starts to cap efficiency.
 func (a *analyzer) sweepVerdicts(cs *CeilingSweep) []Verdict {
-	var vs []Verdict
 	var first, last *CeilingCost
 	n := 0
 	for i := range cs.Costs {
@@ -274,44 +272,34 @@ func (a *analyzer) sweepVerdicts(cs *CeilingSweep) []Verdict {
 		}
 		last = c
 	}
+	v := Verdict{Question: QCeilingKnee, Model: cs.Model, Criterion: ptr(KneePP)}
 	if first == nil {
-		return []Verdict{{Text: fmt.Sprintf("%s: no ceiling-sweep run has a true efficiency (solo baselines off, or every run failed): the sweep answers nothing.", cs.Model)}}
+		v.Reason = "no ceiling-sweep run has a true efficiency (solo baselines off, or every run failed)"
+		return []Verdict{v}
 	}
-	v := Verdict{N: n, Warnings: a.smallN(first.TrueEfficiency.N, "runs per cost")}
-	v.Text = fmt.Sprintf("%s on a single event loop: true efficiency %.1f%% at %g µs of CPU work per message, %.1f%% at %g µs.",
-		cs.Model, first.TrueEfficiency.Mean, first.CostUS, last.TrueEfficiency.Mean, last.CostUS)
-	if cs.KneeUS != nil {
-		v.Text += fmt.Sprintf(" The knee (true efficiency %.0f points below %g µs) is at %g µs per message.", KneePP, first.CostUS, *cs.KneeUS)
-	} else {
-		v.Text += fmt.Sprintf(" True efficiency stays within %.0f points up to %g µs: no knee in the swept range.", KneePP, last.CostUS)
-	}
+	v.N, v.Warnings, v.Value = n, a.smallN(first.TrueEfficiency.N, "runs per cost"), cs.KneeUS
+	v.set("first_cost_us", first.CostUS)
+	v.set("first_true", first.TrueEfficiency.Mean)
+	v.set("last_cost_us", last.CostUS)
+	v.set("last_true", last.TrueEfficiency.Mean)
 	if cs.SaturationUS != nil {
-		v.Text += fmt.Sprintf(" At the measured rate of %.0f messages/s (both agents), one loop is fully busy at about %.0f µs per message.", 1e6 / *cs.SaturationUS, *cs.SaturationUS)
+		v.set("saturation_us", *cs.SaturationUS)
 	}
 	if cs.ClientCostUS != nil {
-		v.Text += fmt.Sprintf(" tr117's own measured handling cost is %.1f µs per message", *cs.ClientCostUS)
-		if cs.KneeUS != nil {
-			v.Text += fmt.Sprintf(", %.0f× below the knee", *cs.KneeUS / *cs.ClientCostUS)
-		}
-		v.Text += "."
+		v.set("client_cost_us", *cs.ClientCostUS)
 	}
-	if cs.KneeUS != nil {
-		v.Text += fmt.Sprintf(" So at this token rate a single-loop client caps multi-agent efficiency once it spends about %g µs per message", *cs.KneeUS)
-		if cs.ClientCostUS != nil && *cs.ClientCostUS < *cs.KneeUS {
-			v.Text += "; tr117 does not"
-		}
-		v.Text += "."
-	}
-	vs = append(vs, v)
+	vs := []Verdict{v}
 	for _, c := range []struct {
-		what string
+		loss string
 		c    *Correlation
-	}{{"true-efficiency loss", cs.LagVsTrueLoss}, {"seed-efficiency loss (labelled: that number cannot see contention)", cs.LagVsSeedLoss}} {
+	}{{"true", cs.LagVsTrueLoss}, {"seed", cs.LagVsSeedLoss}} {
 		if c.c == nil {
 			continue
 		}
-		vs = append(vs, Verdict{N: c.c.N, Warnings: c.c.Warnings, Text: fmt.Sprintf("%s sweep: loop-lag p99 vs %s across runs: Pearson r = %.3f (p %s), Spearman ρ = %.3f (p %s).",
-			cs.Model, c.what, c.c.Pearson, pv(c.c.PearsonP), c.c.Spearman, pv(c.c.SpearmanP))})
+		cv := Verdict{Question: QSweepCorrelation, Model: cs.Model, B: c.loss, Value: ptr(c.c.Pearson), P: ptr(c.c.PearsonP), N: c.c.N, Warnings: c.c.Warnings}
+		cv.set("spearman_rho", c.c.Spearman)
+		cv.set("spearman_p", c.c.SpearmanP)
+		vs = append(vs, cv)
 	}
 	return vs
 }

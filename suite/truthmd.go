@@ -57,7 +57,9 @@ func writeLatency(b *strings.Builder, ls []ConditionLatency) {
 	p("TTFT and TPOT: p50 / p99 over every agent of every run. ITL: the median over streams of each stream's own ITL p50, and of its p99.\n\n")
 	p("| Phase | Model | Condition | Runs | TTFT ms p50 / p99 | TPOT ms p50 / p99 | ITL ms p50 / p99 |\n|---|---|---|--:|--:|--:|--:|\n")
 	pp := func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }
+	zeroITL := false
 	for _, l := range ls {
+		zeroITL = zeroITL || (l.ITLP50ms != nil && l.ITLP50ms.P50 < 0.005)
 		itl := "n/a"
 		if l.ITLP50ms != nil && l.ITLP99ms != nil {
 			itl = fmt.Sprintf("%.2f / %.2f", l.ITLP50ms.P50, l.ITLP99ms.P50)
@@ -69,6 +71,9 @@ func writeLatency(b *strings.Builder, ls []ConditionLatency) {
 		p("| %s | %s | %s | %d | %s | %s | %s |\n", l.Phase, l.Model, cond, l.Runs, pair(l.TTFTms, 1, pp), pair(l.TPOTms, 2, pp), itl)
 	}
 	p("\n")
+	if zeroITL {
+		p("An ITL p50 of 0.00 ms is not an error: when one transport read carries several tokens, the tokens after the first in it arrive 0 ms apart by construction, so more than half of a stream's gaps can be 0. The time between reads is the chunk gap (section 1's Gap ms columns).\n\n")
+	}
 }
 
 func meanOf(s *stats.Summary, prec int) string {

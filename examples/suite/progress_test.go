@@ -1,19 +1,22 @@
-package suite
+package main
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"tr117/suite"
 )
 
 func TestProgressPlain(t *testing.T) {
 	var b strings.Builder
-	p := NewProgress(&b, 4)
+	p := newProgress(&b)
+	p.total = 4
 	clock := time.Unix(0, 0)
 	p.now = func() time.Time { return clock }
-	p.Resumed(1)
-	r := Run{Phase: PhaseMRI, Model: "gemma3:latest", Buffer: 8192, Index: 2}
+	p.Resumed(1, 4)
+	r := suite.Run{Phase: suite.PhaseMRI, Model: "gemma3:latest", Buffer: 8192, Index: 2}
 	p.Start(r, 5)
 	p.Finish(r, 2*time.Second, nil)
 	r.Index = 3
@@ -35,10 +38,11 @@ func TestProgressPlain(t *testing.T) {
 // lines indented under the run's line.
 func TestProgressMultiLineError(t *testing.T) {
 	var b strings.Builder
-	p := NewProgress(&b, 2)
+	p := newProgress(&b)
+	p.total = 2
 	clock := time.Unix(0, 0)
 	p.now = func() time.Time { return clock }
-	r := Run{Phase: PhaseHardware, Model: "gemma3:latest", Index: 1}
+	r := suite.Run{Phase: suite.PhaseHardware, Model: "gemma3:latest", Index: 1}
 	p.Start(r, 1)
 	p.Finish(r, time.Second, errors.Join(errors.New("profiler: agent collector: not found"), errors.New("profiler: agent insight: not found")))
 	p.Close()
@@ -53,9 +57,10 @@ func TestProgressMultiLineError(t *testing.T) {
 
 func TestProgressBar(t *testing.T) {
 	var b strings.Builder
-	p := NewProgress(&b, 2)
+	p := newProgress(&b)
+	p.total = 2
 	p.tty, p.width = true, 100
-	r := Run{Phase: PhaseHardware, Model: "qwen2.5:7b", Index: 1}
+	r := suite.Run{Phase: suite.PhaseHardware, Model: "qwen2.5:7b", Index: 1}
 	p.Start(r, 2)
 	p.Finish(r, time.Second, nil)
 	p.Close()
@@ -70,9 +75,10 @@ func TestProgressBar(t *testing.T) {
 func TestProgressETACountsDown(t *testing.T) {
 	var b strings.Builder
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := NewProgress(&b, 3)
+	p := newProgress(&b)
+	p.total = 3
 	p.tty, p.width, p.now = true, 100, func() time.Time { return now }
-	r := Run{Phase: PhaseMRI, Model: "m", Index: 1}
+	r := suite.Run{Phase: suite.PhaseMRI, Model: "m", Index: 1}
 	p.Start(r, 3)
 	now = now.Add(10 * time.Second)
 	p.Finish(r, 10*time.Second, nil)
@@ -99,10 +105,11 @@ func TestProgressETACountsDown(t *testing.T) {
 // run printed "ETA 0s" with three runs to go).
 func TestProgressETAAfterLongRun(t *testing.T) {
 	var b strings.Builder
-	p := NewProgress(&b, 4)
+	p := newProgress(&b)
+	p.total = 4
 	clock := time.Unix(0, 0)
 	p.now = func() time.Time { return clock }
-	r := Run{Phase: PhaseThrottle, Model: "tiny", Rate: 60, Index: 1}
+	r := suite.Run{Phase: suite.PhaseThrottle, Model: "tiny", Rate: 60, Index: 1}
 	p.Start(r, 4)
 	clock = clock.Add(4 * time.Minute)
 	p.Finish(r, 4*time.Minute, nil)

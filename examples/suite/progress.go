@@ -1,4 +1,4 @@
-package suite
+package main
 
 import (
 	"fmt"
@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"tr117/suite"
 )
 
-// Progress reports the suite's progress to a writer: on a terminal, one
-// bar redrawn in place ("[#####-----] 12/25 mri gemma3:latest buf8192
-// run 2/5  ETA 1m20s"); otherwise one plain line per event. It is safe for
-// concurrent use.
-type Progress struct {
+// progress is the command's suite.Progress: on a terminal, one bar
+// redrawn in place ("[#####-----] 12/25 mri gemma3:latest buf8192 run 2/5
+// ETA 1m20s"); otherwise one plain line per event. It is safe for
+// concurrent use (the ticker of keepDrawing redraws it).
+type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	tty     bool
@@ -31,12 +33,12 @@ type Progress struct {
 	drawn   bool
 }
 
-// NewProgress returns a Progress for total runs writing to w. It draws a
-// bar when w is a terminal (an *os.File, or anything with an Fd method,
-// for which golang.org/x/term says so), plain lines otherwise. A nil w
-// discards everything.
-func NewProgress(w io.Writer, total int) *Progress {
-	p := &Progress{w: w, total: total, now: time.Now, width: 80}
+// newProgress returns a progress writing to w. It draws a bar when w is a
+// terminal (an *os.File, or anything with an Fd method, for which
+// golang.org/x/term says so), plain lines otherwise. A nil w discards
+// everything. The total number of runs comes with Resumed.
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, now: time.Now, width: 80}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
 		if wd, _, err := term.GetSize(int(f.Fd())); err == nil && wd > 20 {
@@ -47,10 +49,12 @@ func NewProgress(w io.Writer, total int) *Progress {
 	return p
 }
 
-// Resumed records n runs finished in an earlier session.
-func (p *Progress) Resumed(n int) {
+// Resumed records the plan's total runs, n of them finished in an
+// earlier session.
+func (p *progress) Resumed(n, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.total = total
 	p.done += n
 	p.skipped += n
 	if n > 0 {
@@ -59,10 +63,10 @@ func (p *Progress) Resumed(n int) {
 }
 
 // Start records that run r has begun.
-func (p *Progress) Start(r Run, runsInCondition int) {
+func (p *progress) Start(r suite.Run, runsInCondition int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if r.Phase == PhaseTokenizers {
+	if r.Phase == suite.PhaseTokenizers {
 		p.cur = "tokenizers"
 	} else {
 		p.cur = fmt.Sprintf("%s %s", r.Phase, r.Model)
@@ -80,7 +84,7 @@ func (p *Progress) Start(r Run, runsInCondition int) {
 }
 
 // Finish records that run r ended after d, with err if it failed.
-func (p *Progress) Finish(r Run, d time.Duration, err error) {
+func (p *progress) Finish(r suite.Run, d time.Duration, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
@@ -106,9 +110,9 @@ func (p *Progress) Finish(r Run, d time.Duration, err error) {
 }
 
 // Redraw redraws the bar (on a terminal; elsewhere it does nothing), so
-// that the ETA counts down during a long run. The suite calls it once a
+// that the ETA counts down during a long run; keepDrawing calls it once a
 // second.
-func (p *Progress) Redraw() {
+func (p *progress) Redraw() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty && p.drawn {
@@ -117,17 +121,17 @@ func (p *Progress) Redraw() {
 }
 
 // IsTerminal reports whether the progress is drawn as a bar.
-func (p *Progress) IsTerminal() bool { return p.tty }
+func (p *progress) IsTerminal() bool { return p.tty }
 
-// Printf writes a message line without breaking the bar.
-func (p *Progress) Printf(format string, args ...any) {
+// Note writes a message line without breaking the bar.
+func (p *progress) Note(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.linef(format, args...)
+	p.linef("%s", msg)
 }
 
 // Close ends the bar with a newline.
-func (p *Progress) Close() {
+func (p *progress) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty && p.drawn && p.w != nil {
@@ -139,7 +143,7 @@ func (p *Progress) Close() {
 // eta estimates the time left from the mean duration of the runs finished
 // in this session, less the time the current run has already taken; ok is
 // false before the first one.
-func (p *Progress) etaLocked() (time.Duration, bool) {
+func (p *progress) etaLocked() (time.Duration, bool) {
 	n := p.done - p.skipped
 	if n <= 0 {
 		return 0, false
@@ -152,7 +156,7 @@ func (p *Progress) etaLocked() (time.Duration, bool) {
 	return eta, true
 }
 
-func (p *Progress) etaSuffixLocked() string {
+func (p *progress) etaSuffixLocked() string {
 	if eta, ok := p.etaLocked(); ok && p.done < p.total {
 		return fmt.Sprintf(" (ETA %s)", fmtDur(eta))
 	}
@@ -161,7 +165,7 @@ func (p *Progress) etaSuffixLocked() string {
 
 func fmtDur(d time.Duration) string { return d.Round(time.Second).String() }
 
-func (p *Progress) linef(format string, args ...any) {
+func (p *progress) linef(format string, args ...any) {
 	if p.w == nil {
 		return
 	}
@@ -175,7 +179,7 @@ func (p *Progress) linef(format string, args ...any) {
 	}
 }
 
-func (p *Progress) drawLocked() {
+func (p *progress) drawLocked() {
 	if p.w == nil || p.total == 0 {
 		return
 	}
@@ -205,4 +209,28 @@ func (p *Progress) drawLocked() {
 	}
 	fmt.Fprint(p.w, "\r\033[K"+line)
 	p.drawn = true
+}
+
+// keepDrawing redraws p's bar once a second, so that its ETA moves during
+// long runs, until the returned stop is called; stop returns once the
+// redrawing goroutine has ended. On anything but a terminal it does
+// nothing.
+func keepDrawing(p *progress) (stop func()) {
+	if !p.IsTerminal() {
+		return func() {}
+	}
+	tick := time.NewTicker(time.Second)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-tick.C:
+				p.Redraw()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() { tick.Stop(); close(quit); <-done }
 }

@@ -15,8 +15,10 @@
 //     CUDA versions, each GPU's memory, PCIe link and power limit).
 //   - A [Monitor] runs a Sampler on a drift-free ticker (100 ms by default,
 //     down to 10 ms), writes every row to a [sink.Sink] (a sink.CSV of
-//     Sample writes gpu_metrics.csv, whose first columns are the seed's
-//     `timestamp,power.draw [W],utilization.gpu [%],memory.used [MiB]`) and
+//     Sample writes gpu_metrics.csv, whose first columns are
+//     `timestamp,power.draw [W],utilization.gpu [%],memory.used [MiB]`,
+//     nvidia-smi's names, as the original study's dmon_wrapper.py wrote
+//     them) and
 //     keeps per-GPU summaries in constant memory (streaming histograms, so
 //     it can run for weeks): a [Report] with mean/max/p99 power and
 //     utilization, energy in the window, J per token and redlining.
@@ -32,4 +34,12 @@
 // gap rows (Err set, every value missing) and the run goes on. Timestamps
 // come from time.Now, the clock the profiler uses, so GPU rows and profiler
 // records can be joined on time.
+//
+// # Concurrency
+//
+// A [Monitor] is safe for concurrent use: one goroutine runs it (Run,
+// Start or Watch, once) while others call Report, Handler, Collector and
+// AddTokens. Samplers, including [Unavailable]'s, are called by one
+// goroutine at a time. [Config], [Report], [Sample] and [SystemInfo] are
+// plain data: safe to copy and to read from several goroutines.
 package gpumon

@@ -26,8 +26,7 @@ import (
 // left out, not reported as 0. gpu_up (no labels) is 1 while the latest
 // sample succeeded and 0 before the first, after a sample that failed as
 // a whole, and always for a Monitor without a GPU (then the only metric),
-// so an alert can tell "no GPU" from "idle GPU". It is safe for
-// concurrent use.
+// so an alert can tell "no GPU" from "idle GPU".
 func (m *Monitor) Collector() prometheus.Collector { return &collector{m: m} }
 
 type collector struct{ m *Monitor }
@@ -113,7 +112,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 // With ?report=1 it serves the [Report] so far instead. Missing values are
 // left out. A Monitor without a GPU answers 503 Service Unavailable with
 // {"sampler":"none","error":"gpumon: no NVIDIA GPU found (…)"}. It answers
-// GET and HEAD only and is safe for concurrent use.
+// GET and HEAD only.
 func (m *Monitor) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

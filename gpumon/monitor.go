@@ -19,7 +19,6 @@ import (
 // Config configures a [Monitor]. The zero value is the default; it can be
 // written into a manifest as JSON, with durations in milliseconds under
 // names that say so ("interval_ms", "redline_window_ms", as in [Report]).
-// It is plain data, safe to copy.
 type Config struct {
 	// Interval between samples. Default 100 ms; values under 10 ms are
 	// raised to 10 ms.
@@ -293,7 +292,7 @@ func (m *Monitor) acc(index int, uuid, name string) *gpuAcc {
 }
 
 // AddTokens adds n generated tokens to the count the report divides energy
-// by (J per token). Safe for concurrent use.
+// by (J per token).
 func (m *Monitor) AddTokens(n int64) { m.tokens.Add(n) }
 
 // Latest appends the most recent reading of each GPU to dst and returns

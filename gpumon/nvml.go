@@ -185,11 +185,22 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 		out.Err = g.lost
 		return
 	}
-	d := g.d
+	g.readPowerUtil(now, out)
+	g.readMemory(out)
+	g.readPCIe(now, out, pcieBudget)
+	g.readState(out)
+	if g.lost != nil {
+		*out = Missing(now, g.index, g.uuid, g.name)
+		out.Err = g.lost
+	}
+}
 
-	// Power and utilization: prefer the sample buffers, so that each row
-	// is the mean of the measurements NVML took since the previous row;
-	// without them (unsupported, or nothing buffered yet) the instant API.
+// readPowerUtil fills power and utilization. It prefers the sample
+// buffers, so that each row is the mean of the measurements NVML took since
+// the previous row; without them (unsupported, or nothing buffered yet) it
+// uses the instant API.
+func (g *gpu) readPowerUtil(now time.Time, out *Sample) {
+	d := g.d
 	gotPower, gotUtil := false, false
 	if g.has(fPowerSamples) {
 		if v, ok := g.fromSamples(now, samplePower, fPowerSamples, out); ok {
@@ -216,6 +227,11 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 			}
 		}
 	}
+}
+
+// readMemory fills energy and memory.
+func (g *gpu) readMemory(out *Sample) {
+	d := g.d
 	if g.has(fEnergy) {
 		mj, err := d.totalEnergy()
 		if g.ok(err, fEnergy, "energy", out) {
@@ -229,6 +245,12 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 			out.MemTotalMiB = float64(total) / (1 << 20)
 		}
 	}
+}
+
+// readPCIe fills PCIe throughput when it is g's turn (every pcieEvery, and
+// only while pcieBudget allows another GPU's slow read in this Sample).
+func (g *gpu) readPCIe(now time.Time, out *Sample, pcieBudget *int) {
+	d := g.d
 	readPCIe := *pcieBudget > 0 && g.pcieEvery >= 0 && (g.has(fPCIeRx) || g.has(fPCIeTx)) &&
 		(g.lastPCIe.IsZero() || now.Sub(g.lastPCIe) >= g.pcieEvery)
 	if readPCIe {
@@ -250,6 +272,12 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 	if readPCIe && g.unsupported&(fPCIeRx|fPCIeTx) == fPCIeRx|fPCIeTx {
 		*pcieBudget++ // "not supported" answers at once: give the turn back
 	}
+}
+
+// readState fills clocks, temperature, performance state and clock event
+// reasons.
+func (g *gpu) readState(out *Sample) {
+	d := g.d
 	if g.has(fClockSM) {
 		v, err := d.clock(false)
 		if g.ok(err, fClockSM, "sm clock", out) {
@@ -279,10 +307,6 @@ func (g *gpu) read(now time.Time, out *Sample, pcieBudget *int) {
 		if g.ok(err, fReasons, "clock event reasons", out) {
 			out.ClockReasons, out.ClockReasonsOK = v, true
 		}
-	}
-	if g.lost != nil {
-		*out = Missing(now, g.index, g.uuid, g.name)
-		out.Err = g.lost
 	}
 }
 

@@ -79,7 +79,7 @@ func Missing(t time.Time, index int, uuid, name string) Sample {
 }
 
 // csvHeader is the gpu_metrics.csv header. The first four columns are the
-// seed's, exactly.
+// original study's, exactly.
 var csvHeader = []string{
 	"timestamp", "power.draw [W]", "utilization.gpu [%]", "memory.used [MiB]",
 	"index", "uuid", "name",

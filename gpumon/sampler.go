@@ -191,7 +191,7 @@ func Open(ctx context.Context, cfg OpenConfig) (Sampler, error) {
 // returned. Its Name is "none" and its Sample returns reason. A [Monitor]
 // over it keeps serving: its Run returns reason at once, its Handler
 // answers 503 with reason, its Collector exports gpu_up 0 and its Report
-// says why (Report.Unavailable). It is safe for concurrent use.
+// says why (Report.Unavailable).
 func Unavailable(reason error) Sampler {
 	if reason == nil {
 		reason = ErrNoGPU

@@ -229,7 +229,7 @@ func TestSMIHeaderAndUnitsVariant(t *testing.T) {
 		t.Fatalf("header %q, want %q", lines[0], want)
 	}
 	var s Sample
-	if err := ParseSMILine([]byte(lines[1]), fields, &s); err != nil {
+	if err := parseSMILine([]byte(lines[1]), fields, &s); err != nil {
 		t.Fatal(err)
 	}
 	if s.PowerW != 100 || s.MemUsedMiB != 1000 || s.PState != 0 || s.Name != "NVIDIA H100 80GB HBM3" {
@@ -317,7 +317,7 @@ func TestParseSMILine(t *testing.T) {
 			func(s Sample) bool { return s.Gap() && errors.Is(s.Err, ErrGPULost) && math.IsNaN(s.UtilGPU) }},
 	} {
 		var s Sample
-		err := ParseSMILine([]byte(tc.line), fields, &s)
+		err := parseSMILine([]byte(tc.line), fields, &s)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("%q: err %v, want one mentioning %q", tc.line, err, tc.wantErr)

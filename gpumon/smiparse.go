@@ -9,8 +9,8 @@ import (
 
 // DefaultSMIFields returns the --query-gpu fields the nvidia-smi sampler
 // asks for. nvidia-smi has no PCIe throughput field (pcie.rx and pcie.tx are
-// rejected) and no energy counter field. power.draw is what the seed
-// recorded: on Ampere and newer a 1 s average (ask for power.draw.instant,
+// rejected) and no energy counter field. power.draw is what the original
+// study recorded: on Ampere and newer a 1 s average (ask for power.draw.instant,
 // driver 535+, for the instantaneous value); clocks_throttle_reasons.active
 // is accepted by old and new drivers alike (535+ print it as
 // clocks_event_reasons.active).
@@ -291,7 +291,7 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-// ParseSMILine parses one line of `nvidia-smi --query-gpu=FIELDS
+// parseSMILine parses one line of `nvidia-smi --query-gpu=FIELDS
 // --format=csv,noheader[,nounits]` output for the given fields into a
 // Sample taken at out.Time. Values nvidia-smi could not read ("[N/A]",
 // "[Not Supported]", "[Unknown Error]") are NaN; a row with "[GPU is
@@ -299,7 +299,7 @@ func truncate(b []byte) string {
 // unit suffixes ("72.50 W") are accepted. It
 // returns an error naming the field for a malformed line, and for a field
 // gpumon does not know.
-func ParseSMILine(line []byte, fields []string, out *Sample) error {
+func parseSMILine(line []byte, fields []string, out *Sample) error {
 	p, err := newSMILineParser(fields)
 	if err != nil {
 		return err

@@ -8,8 +8,7 @@ import (
 )
 
 // Report summarizes a Monitor's run. It is JSON-safe: values that were
-// never measured are null (nil pointers), never NaN. It is plain data,
-// safe to copy and share once returned.
+// never measured are null (nil pointers), never NaN.
 type Report struct {
 	// Sampler is the sampler's Name ("nvml", "nvidia-smi", or "none"
 	// without a GPU).

@@ -74,7 +74,7 @@ func ReadRecords(r io.Reader, name string) ([]Record, error) {
 func isResult(dir string, e fs.DirEntry) bool {
 	name := e.Name()
 	switch name {
-	case RecordsFile, SummaryFile, VLLMFile, ReportFile, SweepFile:
+	case RecordsFile, SummaryFile, VLLMFile, ReportFile, HTMLReportFile, SweepFile:
 		return e.Type().IsRegular()
 	case PlotsDir:
 		return e.IsDir()

@@ -49,7 +49,7 @@ func (l Lengths) draw(r *rand.Rand) int {
 	return max(1, int(math.Round(float64(l.Mean)+d)))
 }
 
-// Encoder counts tokens: tokbench's tokenizers satisfy it.
+// Encoder counts tokens: tr117/tokenizer's tokenizers satisfy it.
 // [Synthetic.Items] calls it from one goroutine.
 type Encoder interface {
 	Encode(text string) ([]int32, error)

@@ -13,7 +13,7 @@ type MetricReporter interface {
 // Result and report the means when the loop is done, so that
 // `benchstat old.txt new.txt` compares two builds of the client.
 //
-// The zero value is ready to use. It is not safe for concurrent use.
+// The zero value is ready to use.
 type ResultStats struct {
 	n, ttftN, ttfcN, tpotN int
 	ttft, ttfc, tpot       time.Duration

@@ -12,9 +12,6 @@ import (
 // Chunk is one transport read of a response body that delivered bytes:
 // a row of chunk_metrics.csv. It implements [sink.Record]; AppendCSV does
 // not allocate.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Chunk struct {
 	// Time is when the read returned (wall clock).
 	Time time.Time
@@ -48,9 +45,8 @@ func (c Chunk) HasGap() bool { return c.Index > 0 }
 
 var chunkHeader = []string{"timestamp", "agent_id", "chunk_index", "bytes", "gap_ms", "parse_ms", "run", "lines", "since_start_ms"}
 
-// CSVHeader returns the seed's columns
-// timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms followed by
-// run,lines,since_start_ms. gap_ms is empty for chunk 0 (see Gap).
+// CSVHeader returns the columns
+// timestamp,agent_id,chunk_index,bytes,gap_ms,parse_ms,run,lines,since_start_ms. gap_ms is empty for chunk 0 (see Gap).
 func (Chunk) CSVHeader() []string { return chunkHeader }
 
 // AppendCSV appends the record as one CSV line without the newline.
@@ -76,7 +72,7 @@ func (c Chunk) AppendCSV(dst []byte) []byte {
 	return sink.AppendMillis(dst, c.Since)
 }
 
-// CreateSinks creates the seed's two CSV files in dir, chunk_metrics.csv
+// CreateSinks creates the two CSV files of a run directory in dir, chunk_metrics.csv
 // and loop_lag.csv (creating dir if needed), and returns them as Sinks for
 // NewRunner with a function that flushes and closes both. The files are
 // well-formed CSV at every moment, also if the process is interrupted.

@@ -10,9 +10,6 @@ import (
 // whether that work shares one thread with every other agent's, as in a
 // single-threaded asyncio event loop. The zero value does no work per
 // message in each agent's own goroutine: the plain Go client.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ConsumerConfig struct {
 	// SingleLoop serialises every agent's per-message handling through one
 	// goroutine, in arrival order, and makes the lag probe's wake-up wait

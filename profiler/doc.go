@@ -1,8 +1,7 @@
 // Package profiler measures streamed LLM completions from Ollama, or any
-// OpenAI-compatible server, the way the
-// TR117 study's "Python MRI" did, in Go: every message and every transport
-// read timed, the Go scheduler's lag watched while it happens, and several
-// agents run at once to compute multi-agent efficiency.
+// OpenAI-compatible server: every message and every transport read timed,
+// the Go scheduler's lag watched while it happens, and several agents run
+// at once to compute multi-agent efficiency.
 //
 // The pieces compose like this:
 //
@@ -32,11 +31,11 @@
 //     and records how late it woke ([LagSample], the rows of loop_lag.csv),
 //     plus the run's window of the runtime's /sched/latencies:seconds and
 //     /sched/pauses/total/gc:seconds histograms.
-//   - A [Runner] runs a [Config]'s agents together (by default the seed's
-//     collector and insight agents, [DefaultAgents], in one of the seed's
-//     [Scenario]s), under a concurrency limit, with the lag probe running,
-//     and returns a [RunResult]: the seed's run_<i>.json with
-//     concurrent_wall_time_ms, sequential_estimate_ms, concurrency_speedup
+//   - A [Runner] runs a [Config]'s agents together (typically the two of
+//     [DefaultAgents], a collector and an insight agent, sending the
+//     options of a [Scenario]), under a concurrency limit, with the lag
+//     probe running, and returns a [RunResult], the content of
+//     run_<i>.json: concurrent_wall_time_ms, sequential_estimate_ms, concurrency_speedup
 //     and efficiency_percent, plus per-agent metrics and errors. With
 //     [Config.SoloBaseline] each run first streams every agent alone, and
 //     the result adds the true speed-up (solo times over the concurrent
@@ -44,6 +43,10 @@
 //     that handles every message on one event loop at a CPU cost.
 //     [Config.Wrap] lets tr117/throttle put a rate limiter between each
 //     agent's stream and its reader. [NewReport] summarises runs.
+//
+// The package's Example streams one completion from the in-process
+// simulator tr117/profiler/ollamatest; ExampleRunner runs two agents
+// together.
 //
 // # Definitions
 //
@@ -69,14 +72,23 @@
 // message), [ErrNoDone] (an OpenAI stream without "data: [DONE]"), a
 // malformed line, [ErrIdleTimeout], [ErrTimeout] (a context made with
 // context.WithTimeoutCause(ctx, d, ErrTimeout), as the Runner does) or a
-// transport error. A cancelled context is returned as ctx.Err(). In a run, one agent's
-// failure leaves the others' results complete.
+// transport error. A cancelled context is returned as ctx.Err(). In a run,
+// one agent's failure leaves the others' results complete.
+//
+// # Files
+//
+// [RunResult.WriteFile] writes run_<i>.json and [CreateSinks] creates
+// chunk_metrics.csv and loop_lag.csv. Their names, field names and columns
+// are those of the original TR117 study's Python scripts, so notebooks
+// written for that study read them; tr117 only adds fields. docs/study.md
+// in the repository maps each script to its Go counterpart.
 //
 // # Concurrency
 //
 // [Client] and [LagProbe] are safe for concurrent use; a [Runner] runs one
-// Run or Warmup at a time. Every other type is plain data (configurations,
-// records, results): safe to read from several goroutines, not to modify
-// while others read it. A [Message] handed to a callback is valid only
-// during the call.
+// Run or Warmup at a time, and a [ResultStats] belongs to one goroutine.
+// Every other type is plain data (configurations, records, results): safe
+// to read from several goroutines, not to modify while others read it. A
+// [Message] handed to a callback is valid only during the call.
+
 package profiler

@@ -9,8 +9,9 @@ import (
 	"tr117/sink"
 )
 
-// Stream one completion and look at what was measured.
-func ExampleClient_Stream() {
+// Stream one completion from a simulated Ollama (tr117/profiler/ollamatest)
+// and look at what was measured.
+func Example() {
 	srv := ollamatest.NewServer(ollamatest.Config{Unpaced: true})
 	defer srv.Close()
 
@@ -42,7 +43,7 @@ func ExampleClient_Stream() {
 	// chunks recorded: true
 }
 
-// Run the seed's two agents together and compute their efficiency.
+// Run the two default agents together and compute their efficiency.
 func ExampleRunner() {
 	collector := ollamatest.NewServer(ollamatest.Config{Unpaced: true, ResponseTokens: 20})
 	defer collector.Close()

@@ -13,20 +13,18 @@ import (
 
 // Defaults of a [LagConfig].
 const (
-	// DefaultLagInterval is the seed's loop-lag sampling interval.
+	// DefaultLagInterval is how often a probe samples by default.
 	DefaultLagInterval = 100 * time.Millisecond
 	// MinLagInterval is the shortest interval a probe accepts.
 	MinLagInterval = time.Millisecond
 	// DefaultStallThreshold is the lag above which a sample counts as a
-	// stall event, as in the seed.
+	// stall event.
 	DefaultStallThreshold = 10 * time.Millisecond
 )
 
-// LagConfig configures a [LagProbe]. The zero value is the seed's probe:
-// every 100 ms, stalls above 10 ms.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
+// LagConfig configures a [LagProbe]. The zero value samples every
+// [DefaultLagInterval] and counts lags above [DefaultStallThreshold] as
+// stalls.
 type LagConfig struct {
 	// Interval is how long the probe sleeps between wake-ups. Default
 	// DefaultLagInterval; values below MinLagInterval are raised to it.
@@ -51,9 +49,6 @@ func (c LagConfig) withDefaults() LagConfig {
 
 // LagSample is one wake-up of a [LagProbe]: a row of loop_lag.csv. It
 // implements [sink.Record]; AppendCSV does not allocate.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type LagSample struct {
 	// Time is when the probe woke up (wall clock).
 	Time time.Time
@@ -66,7 +61,7 @@ type LagSample struct {
 
 var lagHeader = []string{"timestamp", "lag_ms", "run"}
 
-// CSVHeader returns the seed's columns timestamp,lag_ms followed by run.
+// CSVHeader returns the columns timestamp,lag_ms,run.
 func (LagSample) CSVHeader() []string { return lagHeader }
 
 // AppendCSV appends the record as one CSV line without the newline.
@@ -82,9 +77,6 @@ func (s LagSample) AppendCSV(dst []byte) []byte {
 // was recorded during a window. Quantiles are bucket upper bounds (the
 // runtime's buckets are a few percent wide), in milliseconds; all are 0
 // when Count is 0.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type HistWindow struct {
 	Count uint64  `json:"count"`
 	P50   float64 `json:"p50_ms"`
@@ -95,9 +87,6 @@ type HistWindow struct {
 }
 
 // LagReport is what a [LagProbe] measured.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type LagReport struct {
 	Interval       time.Duration `json:"interval_ns"`
 	StallThreshold time.Duration `json:"stall_threshold_ns"`
@@ -120,8 +109,8 @@ type LagReport struct {
 }
 
 // LagProbe measures how late the Go scheduler runs a goroutine that asks
-// to sleep for a fixed interval: the Go analogue of the seed's event-loop
-// lag monitor. Run it in its own goroutine for the duration of the work
+// to sleep for a fixed interval, as an event-loop lag monitor does in an
+// asyncio program. Run it in its own goroutine for the duration of the work
 // to observe; Report may be called at any time, also concurrently with
 // Run. A LagProbe is safe for concurrent use, but Run must be called once.
 type LagProbe struct {
@@ -199,7 +188,8 @@ func (p *LagProbe) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		// Like the seed's monitor, sleep a full interval from now.
+		// Sleep a full interval from now, not to the next tick, so that
+		// one late wake does not shorten the next interval.
 		asked = time.Now()
 		t.Reset(interval)
 	}

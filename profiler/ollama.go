@@ -41,9 +41,6 @@ const (
 // ClientConfig configures a [Client]. The zero value is usable: Go's
 // transport defaults, bounded reads and no idle timeout. The request
 // timeout is the caller's: a deadline on the context passed to Stream.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ClientConfig struct {
 	// ReadBufferSize, when positive, bounds every transport read: it is the
 	// transport's ReadBufferSize and the size of each read of the body, so
@@ -76,7 +73,7 @@ type ClientConfig struct {
 // go through encoding/json.
 //
 // A Client keeps its own transport (and so its own kept-alive connections)
-// unless ClientConfig.HTTPClient is set. It is safe for concurrent use.
+// unless ClientConfig.HTTPClient is set.
 type Client struct {
 	cfg     ClientConfig
 	http    *http.Client

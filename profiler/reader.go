@@ -10,8 +10,6 @@ import (
 // ReadMode says how a response body is cut into chunks: the unit of
 // chunk_metrics.csv and the moment at which the messages a chunk completes
 // are handed on.
-//
-// It is an immutable value, safe for concurrent use.
 type ReadMode string
 
 const (

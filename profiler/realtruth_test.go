@@ -82,8 +82,9 @@ func realAgents(model, cu, iu string, n int) []Agent {
 // servers cannot run in parallel and only the seed's efficiency, which
 // cannot see that, is held. The medians of five runs are held to bounds
 // wide enough for a shared machine, where the solo and concurrent streams
-// of one run see different load; the simulator's test holds the exact
-// bounds.
+// of one run see different load (under a load average of 17 the
+// two-server seed efficiency fell to 80 %, hence its floor of 75); the
+// simulator's test holds the exact bounds.
 func TestRealTrueSpeedup(t *testing.T) {
 	one := singleSlotOllama(t)
 	two := ollamaserver.Start(t, 2)
@@ -95,7 +96,7 @@ func TestRealTrueSpeedup(t *testing.T) {
 		seedHi float64
 	}{
 		{"one single-slot server", realAgents(one.Model, one.URL, one.URL, 300), 0.8, 1.25, 65, 85},
-		{"two servers", realAgents(two[0].Model, two[0].URL, two[1].URL, 300), twoServerLow(t), 2.1, 85, 101},
+		{"two servers", realAgents(two[0].Model, two[0].URL, two[1].URL, 300), twoServerLow(t), 2.1, 75, 101},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var speedups, seeds []float64

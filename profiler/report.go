@@ -67,9 +67,6 @@ type Report struct {
 }
 
 // AgentReport pools one agent's successful runs.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type AgentReport struct {
 	ID     string `json:"id"`
 	OK     int    `json:"ok_runs"`
@@ -175,7 +172,8 @@ func NewReport(runs []*RunResult) Report {
 // WriteText writes the report as a few human-readable lines: per agent
 // TTFT p50/p99, ITL p50/p99 and tokens per second over its successful
 // runs; the true efficiency and speed-up (when solo baselines were taken)
-// beside the seed's efficiency and speed-up and the balance bound, over the
+// beside the summed-time efficiency and speed-up (efficiency_percent,
+// concurrency_speedup) and the balance bound, over the
 // runs without failures (and how many failed runs were left out); the
 // scheduler lag's p99 and
 // stall events, or why there are no lag samples.

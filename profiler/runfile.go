@@ -11,7 +11,8 @@ import (
 // runFields is RunResult without its JSON methods.
 type runFields RunResult
 
-// runNumberKey is the seed's name for the run's number in run_<i>.json.
+// runNumberKey is the original study's name for the run's number in
+// run_<i>.json, kept beside run.
 const runNumberKey = "run_number"
 
 // isRunKey reports whether key is a top-level field of run_<i>.json other
@@ -30,8 +31,8 @@ func isRunKey(key string) bool {
 	return false
 }
 
-// MarshalJSON writes the run as the seed's run_<i>.json: every field of
-// RunResult, the seed's run_number (equal to run), and each agent's object
+// MarshalJSON writes the run as run_<i>.json: every field of RunResult,
+// run_number (equal to run), and each agent's object
 // under its ID at the top level ("collector", "insight"), in the order of
 // agent_ids, as well as in the agents list.
 func (rr RunResult) MarshalJSON() ([]byte, error) { return rr.JSONWith(nil) }
@@ -96,8 +97,8 @@ func mergeObjects(parts [][]byte) ([]byte, error) {
 	return append(out, '}'), nil
 }
 
-// UnmarshalJSON reads a run file written by MarshalJSON. A file with the
-// seed's shape only (run_number, and agents under their IDs listed in
+// UnmarshalJSON reads a run file written by MarshalJSON. A file in the
+// shape the original study's scripts wrote (run_number, and agents under their IDs listed in
 // agent_ids but no agents list) is read too.
 func (rr *RunResult) UnmarshalJSON(b []byte) error {
 	var f runFields

@@ -30,7 +30,7 @@ type Agent struct {
 
 // Defaults of a [Config].
 const (
-	// DefaultConcurrency is the seed's resource coordinator: two permits.
+	// DefaultConcurrency is how many agents stream at once by default.
 	DefaultConcurrency = 2
 )
 
@@ -99,8 +99,7 @@ type Sinks struct {
 // first (or after Warmup) do not pay for connecting. The goroutines of
 // net/http that serve those idle connections are the only ones that
 // outlive a Run; Close ends them. Use one Runner for the runs of one
-// configuration. It is not safe for concurrent use: one Run or Warmup at a
-// time.
+// configuration.
 type Runner struct {
 	cfg       Config
 	sinks     Sinks
@@ -237,9 +236,8 @@ func agentErr(a Agent, api API, err error) error {
 	return &StreamError{Agent: a.ID, URL: a.URL + api.Path(), Err: err}
 }
 
-// RunResult is one run: the seed's run_<i>.json plus the new measurements.
-// Its JSON (see MarshalJSON) also holds the seed's run_number and each
-// agent's object under its ID.
+// RunResult is one run, the content of run_<i>.json. Its JSON (see
+// MarshalJSON) also holds run_number and each agent's object under its ID.
 type RunResult struct {
 	Run      int           `json:"run"`
 	Scenario Scenario      `json:"scenario"`
@@ -299,9 +297,6 @@ type RunResult struct {
 }
 
 // AgentResult is one agent of a run.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type AgentResult struct {
 	ID       string         `json:"id"`
 	BaseURL  string         `json:"base_url"`
@@ -326,14 +321,10 @@ type AgentResult struct {
 	Simulated bool `json:"simulated"`
 }
 
-// AgentMetrics are an agent's measurements in a run. The first seven are
-// the seed's; Ollama's durations (eval_duration, prompt_eval_duration,
+// AgentMetrics are an agent's measurements in a run. Ollama's durations (eval_duration, prompt_eval_duration,
 // load_duration, server_total_duration) are nanoseconds as Ollama reports
 // them, the client's are milliseconds. Values that could not be measured
 // are null (nil pointers).
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type AgentMetrics struct {
 	// TokensGenerated is the client's token count (one per message with
 	// content or thinking text). Ollama's eval_count is one more on a
@@ -403,9 +394,6 @@ type AgentMetrics struct {
 }
 
 // ITLSummary is a compact summary of inter-token latencies in ms.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ITLSummary struct {
 	N    int     `json:"n"`
 	Mean float64 `json:"mean"`
@@ -414,7 +402,7 @@ type ITLSummary struct {
 	Max  float64 `json:"max"`
 }
 
-// RunFileName is the seed's name for run i's result, "run_<i>.json".
+// RunFileName is the name of run i's file, "run_<i>.json".
 func RunFileName(i int) string { return "run_" + strconv.Itoa(i) + ".json" }
 
 // WriteFile writes the result to dir/run_<i>.json atomically.

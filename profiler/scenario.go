@@ -5,12 +5,10 @@ import (
 )
 
 // Scenario says which Ollama options each of the two default agents
-// sends. The names are the seed's.
-//
-// It is an immutable value, safe for concurrent use.
+// sends.
 type Scenario string
 
-// The seed's scenarios.
+// The scenarios.
 const (
 	// BaselineVsChimera: the collector sends no options, the insight agent
 	// sends the tuned set.
@@ -21,15 +19,15 @@ const (
 	ChimeraHetero Scenario = "chimera_hetero"
 )
 
-// Scenarios lists the scenarios in a stable order.
-func Scenarios() []Scenario { return []Scenario{BaselineVsChimera, ChimeraHomo, ChimeraHetero} }
+// scenarios lists the scenarios in a stable order.
+func scenarios() []Scenario { return []Scenario{BaselineVsChimera, ChimeraHomo, ChimeraHetero} }
 
 // ParseScenario accepts a scenario name; "" means ChimeraHomo.
 func ParseScenario(s string) (Scenario, error) {
 	if s == "" {
 		return ChimeraHomo, nil
 	}
-	for _, sc := range Scenarios() {
+	for _, sc := range scenarios() {
 		if string(sc) == s {
 			return sc, nil
 		}
@@ -51,11 +49,7 @@ func (s Scenario) AgentOptions(set1, set2 Options) (collector, insight map[strin
 	}
 }
 
-// Options is one set of tuned Ollama options, the seed's --chimera-*
-// flags. Nil fields are not sent.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
+// Options is one set of tuned Ollama options. Nil fields are not sent.
 type Options struct {
 	NumGPU        *int     `json:"num_gpu,omitempty"`
 	NumCtx        *int     `json:"num_ctx,omitempty"`
@@ -63,15 +57,13 @@ type Options struct {
 	TopP          *float64 `json:"top_p,omitempty"`
 	TopK          *int     `json:"top_k,omitempty"`
 	RepeatPenalty *float64 `json:"repeat_penalty,omitempty"`
-	// NumPredict caps the response length (Ollama's num_predict); not one
-	// of the seed's tuned options, but sent with them when set.
+	// NumPredict caps the response length (Ollama's num_predict).
 	NumPredict *int `json:"num_predict,omitempty"`
 }
 
-// DefaultOptions returns the seed's CLI defaults: num_gpu 80, num_ctx 512,
-// temperature 1.0, the others unset. The seed gave set 2 no other
-// defaults, so chimera_hetero with defaults differs only where set 2 is
-// changed.
+// DefaultOptions returns num_gpu 80, num_ctx 512 and temperature 1.0, the
+// others unset. Both sets default to it, so [ChimeraHetero] with defaults
+// differs only where set 2 is changed.
 func DefaultOptions() Options {
 	gpu, ctx, temp := 80, 512, 1.0
 	return Options{NumGPU: &gpu, NumCtx: &ctx, Temperature: &temp}
@@ -107,7 +99,8 @@ func (o Options) Map() map[string]any {
 	return m
 }
 
-// The default agents' names and endpoints, as in the seed.
+// The default agents' names and endpoints: two Ollama servers on the
+// default ports 11434 and 11435.
 const (
 	CollectorID         = "collector"
 	InsightID           = "insight"
@@ -116,25 +109,26 @@ const (
 	DefaultModel        = "gemma3:latest"
 )
 
-// CollectorPrompt is the seed's prompt for the collector agent.
-const CollectorPrompt = "You are a systems analyst. Produce a concise data inventory of the benchmark artifacts " +
+// collectorPrompt is the collector agent's prompt.
+const collectorPrompt = "You are a systems analyst. Produce a concise data inventory of the benchmark artifacts " +
 	"of an LLM inference study: directory coverage, file counts by type, and gaps in telemetry " +
 	"(for example missing GPU, latency or throughput logs). Use short bullet points. Keep it under 250 words."
 
-// InsightPrompt is the seed's prompt for the insight agent.
-const InsightPrompt = "You are an LLM operations specialist. Write an executive summary of local LLM inference " +
+// insightPrompt is the insight agent's prompt.
+const insightPrompt = "You are an LLM operations specialist. Write an executive summary of local LLM inference " +
 	"benchmark results, then give three optimisation recommendations that balance throughput, " +
 	"time to first token and output quality, and finish with a risk table (risk, likelihood, impact, " +
 	"mitigation). Aim for 300-400 words."
 
-// DefaultAgents returns the seed's two agents, collector and insight, on
-// their endpoints with the seed's prompts, sending the options of
+// DefaultAgents returns two agents: a collector that asks for a short data
+// inventory at collectorURL and an insight agent that asks for a longer
+// summary at insightURL, both of model and sending the options of
 // scenario sc.
 func DefaultAgents(model, collectorURL, insightURL string, sc Scenario, set1, set2 Options) []Agent {
 	co, io := sc.AgentOptions(set1, set2)
 	return []Agent{
-		{ID: CollectorID, URL: collectorURL, Model: model, Prompt: CollectorPrompt, Options: co},
-		{ID: InsightID, URL: insightURL, Model: model, Prompt: InsightPrompt, Options: io},
+		{ID: CollectorID, URL: collectorURL, Model: model, Prompt: collectorPrompt, Options: co},
+		{ID: InsightID, URL: insightURL, Model: model, Prompt: insightPrompt, Options: io},
 	}
 }
 

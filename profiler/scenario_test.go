@@ -11,7 +11,7 @@ import (
 
 func TestCapTokens(t *testing.T) {
 	set := DefaultOptions()
-	for _, sc := range Scenarios() {
+	for _, sc := range scenarios() {
 		agents := DefaultAgents("m", "http://a", "http://b", sc, set, set)
 		before := make([]map[string]any, len(agents))
 		for i, a := range agents {

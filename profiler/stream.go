@@ -13,8 +13,6 @@ import (
 
 // API selects the protocol and endpoint a request streams from: one of
 // Ollama's native NDJSON endpoints or an OpenAI-compatible SSE endpoint.
-//
-// It is an immutable value, safe for concurrent use.
 type API string
 
 // The completion endpoints.
@@ -154,9 +152,6 @@ func (m *Message) Context() context.Context { return m.ctx }
 // (done) message, or an OpenAI stream's usage and timings. Durations are
 // the server's, from its own clock; a duration the protocol does not
 // report is 0 here and HasDurations says so.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Final struct {
 	// DoneReason is why generation stopped: "stop", "length", "load"...
 	// (OpenAI's finish_reason).
@@ -230,9 +225,6 @@ func (f StreamerFunc) Stream(ctx context.Context, req *Request, fn func(*Message
 // Trace holds the connection milestones of a request (net/http/httptrace),
 // as durations from the request's start. A milestone that was not observed
 // is 0 (a reused connection has no Connect).
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Trace struct {
 	// ConnReused is set when the request went over a kept-alive connection.
 	ConnReused bool `json:"conn_reused"`
@@ -248,9 +240,6 @@ type Trace struct {
 
 // Result is what one Stream measured. All durations come from one
 // monotonic clock and are measured from Start.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Result struct {
 	// Agent, URL, API and Model echo the request.
 	Agent string
@@ -282,7 +271,7 @@ type Result struct {
 	// or until the failure.
 	Total time.Duration
 	// Messages is the number of messages received, Tokens the number of
-	// tokens by the seed's proxy (see Message.Tokens).
+	// tokens counted one per message with text (see Message.Tokens).
 	Messages, Tokens int
 	// Chunks and Bytes count the transport reads of the body and the
 	// bytes they delivered.
@@ -335,8 +324,8 @@ func (r *Result) TPOT() (time.Duration, bool) {
 	return time.Duration(float64(r.Total-r.TTFT) / (n - 1)), true
 }
 
-// TokensPerSecond is the client's rate, Tokens / Total (the seed's
-// throughput_tokens_per_sec); 0 when Total is 0.
+// TokensPerSecond is the client's rate, Tokens / Total
+// (throughput_tokens_per_sec in a run file); 0 when Total is 0.
 func (r *Result) TokensPerSecond() float64 {
 	if r.Total <= 0 {
 		return 0
@@ -374,9 +363,6 @@ var (
 
 // StreamError is a failed stream: which agent, which endpoint, which line
 // of the body (0 when it failed before the body), and why.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type StreamError struct {
 	Agent string
 	URL   string // the endpoint, "http://localhost:11434/api/generate"
@@ -413,9 +399,6 @@ func (e *StreamError) Unwrap() error { return e.Err }
 // HTTPError is a response with status 400 or above. Message is Ollama's
 // "error" text (or the body, when it was not Ollama's error JSON), kept as
 // the server wrote it: "model 'x' not found".
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type HTTPError struct {
 	StatusCode int
 	Status     string // "404 Not Found"
@@ -434,9 +417,6 @@ func (e *HTTPError) Error() string {
 }
 
 // ServerError is an {"error": "..."} message in the middle of a stream.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ServerError struct {
 	Message string
 }

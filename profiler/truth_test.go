@@ -262,7 +262,7 @@ func TestWarmupUsesMeasuredPrompts(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(prompts)
-	if want := []string{CollectorPrompt, InsightPrompt}; !slices.Equal(prompts, want) {
+	if want := []string{collectorPrompt, insightPrompt}; !slices.Equal(prompts, want) {
 		t.Errorf("warm-up prompts %q, want the agents' own", prompts)
 	}
 }

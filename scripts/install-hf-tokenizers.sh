@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs Hugging Face's tokenizers library for Node.js (the npm package
 # "tokenizers": the Rust core with prebuilt native bindings, linux-x64-gnu
-# among them) that tokbench's hf-node backend runs, if it is not installed
+# among them) that tr117/tokenizer's hf-node backend runs, if it is not installed
 # yet, and prints the directory it is in on stdout.
 #
 # The package goes to ${XDG_CACHE_HOME:-$HOME/.cache}/tr117/hf-tokenizers/<version>
-# (node_modules/tokenizers inside it), where tokbench looks after
+# (node_modules/tokenizers inside it), where tr117/tokenizer looks after
 # $TR117_HF_NODE_DIR. A second run finds it there and does nothing. The
-# version is tokbench.HFNodeVersion; a test checks that the two agree.
+# version is tokenizer.HFNodeVersion; a test checks that the two agree.
 set -euo pipefail
 
 version=0.23.2

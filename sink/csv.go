@@ -117,8 +117,8 @@ var errClosed = fmt.Errorf("sink: write after Close")
 // line per record. Lines are buffered and written through whole (every
 // 32 KiB, on a write once the last write-through is older than the flush
 // interval, on Flush and on Close), so the output is well-formed CSV at
-// every moment. It is safe for concurrent use. Write does not allocate once the
-// buffer has grown to its working size.
+// every moment. Write does not allocate once the buffer has grown to its
+// working size.
 type CSV[T Record] struct {
 	lw lineWriter
 }

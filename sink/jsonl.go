@@ -10,8 +10,7 @@ import (
 )
 
 // JSONL is a Sink that writes each record as one JSON object on its own
-// line (JSON Lines). Like [CSV] it writes whole lines only. It is safe for
-// concurrent use. Each Write marshals with encoding/json and so allocates;
+// line (JSON Lines). Like [CSV] it writes whole lines only. Each Write marshals with encoding/json and so allocates;
 // use CSV on per-chunk hot paths.
 type JSONL[T any] struct {
 	lw lineWriter

@@ -21,6 +21,13 @@
 // (2026-11-26T16:34:46.123456Z), written by [AppendTime]. Values that were
 // not measured (NaN, a field a GPU does not support) are written as an empty
 // field, never as 0: see [AppendFloat].
+//
+// # Concurrency
+//
+// Every Sink in this package ([CSV], [JSONL], [Memory], and [Tee] of such
+// sinks) is safe for concurrent use, and a pathway may call a Sink from
+// several goroutines at once unless it documents otherwise; a [Func] is as
+// safe as its function.
 package sink
 
 import (
@@ -29,9 +36,7 @@ import (
 )
 
 // Sink receives records of one type. Write must not retain r after it
-// returns unless r is a value type. Implementations in this package are safe
-// for concurrent use; a Sink passed to a pathway may be called from several
-// goroutines at once unless that pathway documents otherwise.
+// returns unless r is a value type.
 type Sink[T any] interface {
 	Write(r T) error
 }
@@ -68,7 +73,7 @@ func (t tee[T]) Write(r T) error {
 }
 
 // Memory is a Sink that keeps every record in memory. The zero value is
-// ready to use. It is safe for concurrent use.
+// ready to use.
 type Memory[T any] struct {
 	mu   sync.Mutex
 	recs []T

@@ -28,7 +28,7 @@
 //	<root>/phase2/<slug>/                      the same plus run_<i>_gpu_metrics.csv, run_<i>_gpu_summary.json
 //	                                           (and agent_output/run_<i>.log for a command template)
 //	<root>/phase2/tokenizers/                  tokenizer_bench.json / .txt
-//	<root>/report.md, report.json, plots/*.png
+//	<root>/report.md, report.json, report.html, plots/*.png
 //
 // The manifest is rewritten atomically after every run, so it is also the
 // resume state: running Execute again on the same root skips the runs

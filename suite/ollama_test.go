@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"tr117/internal/ollamaserver"
-	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 // TestRealOllama runs a small plan against two real Ollama servers with the
@@ -93,7 +93,7 @@ func TestRealOllama(t *testing.T) {
 	if rep.Simulated || rep.Banner != "" || !rep.Hardware.NoGPU && man.GPU.None {
 		t.Errorf("report: simulated %v banner %q noGPU %v", rep.Simulated, rep.Banner, rep.Hardware.NoGPU)
 	}
-	if tr := rep.Tokenizers; tr == nil || len(tr.Results) != 1 || tr.Results[0].Source != tokbench.ServerSource(insts[0].URL, model) || tr.Results[0].TokensPerSec <= 0 {
+	if tr := rep.Tokenizers; tr == nil || len(tr.Results) != 1 || tr.Results[0].Source != tokenizer.ServerSource(insts[0].URL, model) || tr.Results[0].TokensPerSec <= 0 {
 		t.Errorf("tokenizer from the collector's /api/show: %+v", tr)
 	}
 	md, _ := os.ReadFile(filepath.Join(root, ReportMarkdown))

@@ -11,7 +11,7 @@ import (
 )
 
 // suiteRootFiles are the suite's files at the output root.
-var suiteRootFiles = []string{ManifestFile, ReportMarkdown, ReportJSON}
+var suiteRootFiles = []string{ManifestFile, ReportMarkdown, ReportJSON, ReportHTML}
 
 // suiteTrees are the directories under the root that the suite writes
 // into; only the files matching suiteFile are its own.

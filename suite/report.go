@@ -349,7 +349,7 @@ func (rep *Report) load(root string, plan Plan, man *Manifest) ([]Run, error) {
 
 // WriteReport writes rep under root: with plots, PNG plots under plots/
 // (listed in rep.Plots; they need the runs [Analyze] read), then
-// report.json and report.md.
+// report.json, report.md and report.html (the plots embedded).
 func WriteReport(root string, rep *Report, plots bool) error {
 	if rep.Manifest == nil {
 		return fmt.Errorf("suite: report for %s: no manifest (a Report comes from Analyze)", root)
@@ -364,7 +364,10 @@ func WriteReport(root string, rep *Report, plots bool) error {
 	if err := sink.WriteJSONFile(filepath.Join(root, ReportJSON), rep); err != nil {
 		return err
 	}
-	return sink.WriteFileAtomic(filepath.Join(root, ReportMarkdown), []byte(renderMarkdown(rep)))
+	if err := sink.WriteFileAtomic(filepath.Join(root, ReportMarkdown), []byte(renderMarkdown(rep))); err != nil {
+		return err
+	}
+	return writeHTML(root, rep)
 }
 
 type analyzer struct {

@@ -10,6 +10,7 @@ import (
 
 	"tr117/sink"
 	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 // Tokenizer race outputs under phase2/tokenizers.
@@ -22,7 +23,7 @@ const (
 
 // FixturePrefix starts the name of a tokenizer the race used in place of
 // the plan's models': on the simulated backend, when none of theirs is
-// found, the race runs tokbench.Fixtures (real tokenizers from the module
+// found, the race runs tokenizer.Fixtures (real tokenizers from the module
 // cache) as "fixture:llama3", "fixture:gemma2", ….
 const FixturePrefix = "fixture:"
 
@@ -35,7 +36,7 @@ const FixturePrefix = "fixture:"
 func tokenizerSources(model, serverURL string) []string {
 	src := []string{"ollama:" + model}
 	if serverURL != "" {
-		src = append(src, tokbench.ServerSource(serverURL, model))
+		src = append(src, tokenizer.ServerSource(serverURL, model))
 	}
 	family := func(m string) string { f, _, _ := strings.Cut(m, ":"); return f }
 	for _, sp := range tokbench.SeedSpecs() {
@@ -51,15 +52,15 @@ func tokenizerSources(model, serverURL string) []string {
 // whose tokenizer cannot be found is listed in tokenizer_missing.json and
 // left out; the run fails only when none is found.
 func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]string, error) {
-	cfg := tokbench.LoadConfig{
-		Store: tokbench.StoreConfig{Dir: r.plan.Tokenizers.OllamaModels},
-		Hub:   tokbench.HubConfig{AllowDownload: r.plan.Tokenizers.AllowDownload},
+	cfg := tokenizer.LoadConfig{
+		Store: tokenizer.StoreConfig{Dir: r.plan.Tokenizers.OllamaModels},
+		Hub:   tokenizer.HubConfig{AllowDownload: r.plan.Tokenizers.AllowDownload},
 	}
 	var toks []tokbench.Named
 	missing := map[string]string{}
 	defer func() {
 		for _, t := range toks {
-			tokbench.Close(t.Tokenizer)
+			tokenizer.Close(t.Tokenizer)
 		}
 	}()
 	for _, m := range r.plan.Tokenizers.Models {
@@ -67,7 +68,7 @@ func (r *runner) runTokenizers(ctx context.Context, run Run, dir string) ([]stri
 		if s, ok := r.plan.Tokenizers.Sources[m]; ok {
 			sources = splitList(s)
 		}
-		tok, _, err := tokbench.Load(ctx, cfg, sources...)
+		tok, _, err := tokenizer.Load(ctx, cfg, sources...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

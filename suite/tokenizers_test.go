@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 // TestTokenizerPhase races two real tokenizers from the ollama module's
 // test data (Llama 3.2's BPE and Gemma 2's SentencePiece) and one that
 // cannot be found.
 func TestTokenizerPhase(t *testing.T) {
-	mod, err := tokbench.ModuleDir("github.com/ollama/ollama")
+	mod, err := tokenizer.ModuleDir("github.com/ollama/ollama")
 	if err != nil {
 		t.Skipf("ollama module not in the module cache: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestTokenizerPhase(t *testing.T) {
 // Face cache) the race falls back to the real tokenizers in the module
 // cache, labelled as fixtures, rather than fail.
 func TestTokenizerPhaseSimulatedUsesFixtures(t *testing.T) {
-	if _, err := tokbench.ModuleDir(tokbench.OllamaModule); err != nil {
+	if _, err := tokenizer.ModuleDir(tokenizer.OllamaModule); err != nil {
 		t.Skipf("ollama module not in the module cache: %v", err)
 	}
 	root := t.TempDir()

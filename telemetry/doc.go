@@ -35,6 +35,7 @@
 //
 // # Concurrency
 //
-// [Recorder], [Pipeline] and [MetricsServer] are safe for concurrent use.
+// [Recorder], [Pipeline], [Producer] and [MetricsServer] are safe for
+// concurrent use.
 // Configurations and [ExportStats] are plain data.
 package telemetry

@@ -24,9 +24,6 @@ const (
 // off while Endpoint, TracesEndpoint and MetricsEndpoint are all empty.
 // It can be written into a manifest as JSON (Headers, which may carry
 // credentials, is left out).
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ExportConfig struct {
 	// Endpoint is the collector's base URL, "http://127.0.0.1:4318"
 	// (OTEL_EXPORTER_OTLP_ENDPOINT). Over HTTP the signal paths

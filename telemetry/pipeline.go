@@ -36,9 +36,6 @@ type PipelineConfig struct {
 
 // ExportStats counts a pipeline's OTLP exports. A failed export loses that
 // batch from the live view only: the run's files hold every measurement.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type ExportStats struct {
 	MetricExports  int64 `json:"metric_exports"`
 	MetricFailures int64 `json:"metric_failures"`
@@ -66,8 +63,7 @@ func (s ExportStats) Err() error {
 // MeterProvider with an OTLP and/or a Prometheus reader and, when OTLP is
 // on, a TracerProvider with a batching OTLP exporter. Exports run on the
 // SDK's own goroutines, which end at Shutdown; a failed export is counted
-// and never reaches the run or the OpenTelemetry global error handler. It
-// is safe for concurrent use.
+// and never reaches the run or the OpenTelemetry global error handler.
 type Pipeline struct {
 	prod  *Producer
 	mp    *metric.MeterProvider

@@ -21,8 +21,7 @@ import (
 // WithProducer); [NewPipeline] does both. Without a Producer those two
 // metrics go through the MeterProvider like the others.
 //
-// A Producer is safe for concurrent use. Its zero value is not usable; call
-// NewProducer.
+// Its zero value is not usable; call NewProducer.
 type Producer struct {
 	start  time.Time
 	mu     sync.Mutex

@@ -48,9 +48,6 @@ const (
 )
 
 // Config configures a [Recorder]. The zero value records nothing.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Config struct {
 	// MeterProvider receives the metrics; nil records none.
 	MeterProvider metric.MeterProvider `json:"-"`
@@ -69,7 +66,7 @@ type Config struct {
 const DefaultProviderName = "ollama"
 
 // Recorder records per-request measurements as OpenTelemetry metrics and
-// spans. It is safe for concurrent use.
+// spans.
 type Recorder struct {
 	providerName string
 	prod         *Producer

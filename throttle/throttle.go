@@ -6,9 +6,9 @@
 // [Wrap] returns a profiler.Streamer whose every message passes its tokens
 // through a [Limiter] before the message reaches the caller and before the
 // next read of the response body, so back-pressure reaches the socket. Any
-// *rate.Limiter is a Limiter; [New] builds one with the seed's semantics
-// (the bucket starts empty and holds at most one second of tokens) and
-// [NewWithBurst] one with a chosen bucket size. With profiler.Config.Wrap,
+// *rate.Limiter is a Limiter; [New] builds one whose bucket starts empty
+// and holds at most one second of tokens, and [NewWithBurst] one with a
+// chosen bucket size. With profiler.Config.Wrap,
 // every agent of a run is throttled:
 //
 //	cfg.Wrap = func(a profiler.Agent, s profiler.Streamer) profiler.Streamer {
@@ -23,8 +23,14 @@
 // waits, the server's messages pile up in the socket buffers and the next
 // read returns many at once, so inter-token latencies cluster near zero
 // with gaps of a refill in between. The achieved rate is Result.Tokens /
-// Result.Total (the seed's throughput_tokens_per_sec), which counts the
+// Result.Total (throughput_tokens_per_sec in a run file), which counts the
 // waits.
+//
+// # Concurrency
+//
+// A [Streamer] is safe for concurrent use if its Streamer and Limiter are;
+// a *rate.Limiter is, and one shared by several streams limits their
+// combined rate. [Backpressure] is plain data.
 package throttle
 
 import (
@@ -53,10 +59,10 @@ type Limiter interface {
 
 var _ Limiter = (*rate.Limiter)(nil)
 
-// New returns a limiter with the seed's semantics: tokensPerSecond tokens
-// a second, a bucket that starts empty and holds at most one second of
-// tokens (burst ⌈tokensPerSecond⌉, at least 1). Zero or a negative rate
-// means unlimited (rate.Inf).
+// New returns a limiter of tokensPerSecond tokens a second with a bucket
+// that starts empty and holds at most one second of tokens (burst
+// ⌈tokensPerSecond⌉, at least 1). Zero or a negative rate means unlimited
+// (rate.Inf).
 func New(tokensPerSecond float64) *rate.Limiter {
 	if tokensPerSecond <= 0 || math.IsInf(tokensPerSecond, 1) {
 		return rate.NewLimiter(rate.Inf, 0)
@@ -78,8 +84,7 @@ func NewWithBurst(tokensPerSecond float64, burst int) *rate.Limiter {
 }
 
 // Streamer is a profiler.Streamer throttled by a Limiter. Make one with
-// [Wrap]. It is safe for concurrent use if its Streamer and Limiter are
-// (a shared *rate.Limiter then limits the streams' combined rate).
+// [Wrap].
 type Streamer struct {
 	s      profiler.Streamer
 	l      Limiter
@@ -95,8 +100,8 @@ func Wrap(s profiler.Streamer, l Limiter) *Streamer {
 }
 
 // WrapEach returns s throttled by a fresh limiter from newLimiter for every
-// stream, so that each stream starts with the seed's empty bucket instead
-// of one that filled up between runs. A nil limiter does not throttle.
+// stream, so that each stream starts with an empty bucket instead of one
+// that filled up between runs. A nil limiter does not throttle.
 func WrapEach(s profiler.Streamer, newLimiter func() Limiter) profiler.Streamer {
 	return profiler.StreamerFunc(func(ctx context.Context, req *profiler.Request, fn func(*profiler.Message) error) (*profiler.Result, error) {
 		return Wrap(s, newLimiter()).Stream(ctx, req, fn)
@@ -160,9 +165,6 @@ func (t *Streamer) wait(ctx context.Context, n int) error {
 
 // Backpressure sets what the server did next to what the throttled client
 // achieved, for one stream. Rates are tokens per second; durations ms.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Backpressure struct {
 	// ThrottleRate is the cap (0: unlimited).
 	ThrottleRate float64 `json:"throttle_rate"`

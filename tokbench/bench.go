@@ -14,16 +14,14 @@ import (
 	"unicode/utf8"
 
 	"tr117/stats"
+	"tr117/tokenizer"
 )
 
-// SeedSentence is the sentence the default corpus repeats. The original
-// bench_tokenizer.py repeated "a fixed English sentence" whose text the
-// TR117 notes do not record; tr117 fixes this pangram so that runs are
-// comparable with each other (not with the seed's absolute counts).
+// SeedSentence is the sentence the default corpus repeats: a fixed English
+// pangram, so that runs are comparable with each other.
 const SeedSentence = "The quick brown fox jumps over the lazy dog. "
 
-// DefaultBytes is the default corpus size, the readiness doc's 1 MiB (the
-// seed script's own default was 10 MiB).
+// DefaultBytes is the default corpus size, 1 MiB.
 const DefaultBytes = 1 << 20
 
 // SeedCorpus returns SeedSentence repeated to exactly n bytes (the last
@@ -36,12 +34,10 @@ func SeedCorpus(n int) string {
 	return s[:n]
 }
 
-// Config configures Run. The zero value is the seed's bench: one warm-up
-// pass, then 3 timed passes on one goroutine.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// Config configures Run. The zero value is one warm-up pass, then 3 timed
+// passes of the whole corpus in one call on one goroutine.
 type Config struct {
-	// Iterations is the number of timed passes per tokenizer. Default 3
-	// (the readiness doc's run).
+	// Iterations is the number of timed passes per tokenizer. Default 3.
 	Iterations int `json:"iterations"`
 	// Parallel cuts the corpus into this many shards at whitespace and
 	// encodes them at once, one goroutine each, so a pass measures
@@ -60,8 +56,8 @@ type Config struct {
 	// NoWarmUp skips the untimed first pass. Default false: one warm-up,
 	// which also builds the backends' lazy tables.
 	NoWarmUp bool `json:"no_warm_up,omitempty"`
-	// RuleFactor is the speed ratio that flags a pair of tokenizers (the
-	// seed's "more than 2× slower" rule). Default 2.
+	// RuleFactor is the pass-time ratio beyond which the slower of a pair
+	// of tokenizers is flagged as a CPU bottleneck. Default 2.
 	RuleFactor float64 `json:"rule_factor"`
 	// Progress, when set, is called after each pass (warm-up included),
 	// from the goroutine that called Run.
@@ -90,14 +86,12 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Named is a tokenizer under the name the report gives it.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Named struct {
 	Name      string
-	Tokenizer Tokenizer
+	Tokenizer tokenizer.Tokenizer
 }
 
 // Pass is one encode of the whole corpus.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Pass struct {
 	Model    string
 	Index    int // 0-based timed pass index; -1 for the warm-up
@@ -106,15 +100,14 @@ type Pass struct {
 }
 
 // Result is one tokenizer's measurements. Counts exclude special tokens:
-// the seed's encode added a BOS to every call, tr117 adds none.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// no BOS or EOS is added to any call.
 type Result struct {
-	Model  string `json:"model"`
-	Source string `json:"source"`
-	Info   Info   `json:"info"`
+	Model  string         `json:"model"`
+	Source string         `json:"source"`
+	Info   tokenizer.Info `json:"info"`
 	// Tokens is the number of ids one pass produces (every pass must
 	// produce the same number; Run fails otherwise). With Parallel > 1
-	// the shards are cut where a word starts (see Shards), so the count
+	// the shards are cut where a word starts (see cutShards), so the count
 	// is that of one call (760,377 for war-and-peace with Llama 3 in any
 	// number of shards).
 	Tokens int `json:"tokens"`
@@ -124,7 +117,7 @@ type Result struct {
 	// pass time.
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	BytesPerSec  float64 `json:"bytes_per_sec"`
-	// LatencyMs is the mean pass time in milliseconds (the seed's
+	// LatencyMs is the mean pass time in milliseconds (the table's
 	// "Latency (ms)"); LatencyP50Ms and LatencyP99Ms its percentiles.
 	LatencyMs    float64 `json:"latency_ms"`
 	LatencyP50Ms float64 `json:"latency_p50_ms"`
@@ -137,11 +130,11 @@ type Result struct {
 	Parallel int `json:"parallel"`
 }
 
-// Comparison is the seed's decision rule applied to one pair: is one
-// tokenizer more than RuleFactor times slower than the other on the same
-// corpus? Slowness is pass time (CPU cost of the same text); the tokens/s
-// ratio is given too, since it is what the seed printed.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// Comparison is the rule applied to one pair: does one tokenizer take more
+// than RuleFactor times as long as the other to encode the same corpus?
+// The answer is the pass-time ratio (CPU cost of the same text); the
+// tokens/s ratio is given too, for the table's Tokens/Sec column, but it
+// also depends on how many tokens each makes of the text.
 type Comparison struct {
 	Faster string `json:"faster"`
 	Slower string `json:"slower"`
@@ -182,7 +175,6 @@ func (c Comparison) String() string {
 }
 
 // Report is the outcome of Run.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Report struct {
 	Config      Config       `json:"config"`
 	CorpusBytes int          `json:"corpus_bytes"`
@@ -201,10 +193,10 @@ type Report struct {
 	SpecialTokens string `json:"special_tokens"`
 }
 
-// SpecialTokensNote is Report.SpecialTokens.
-const SpecialTokensNote = "counts exclude special tokens: no BOS/EOS is added (the seed's encode added a BOS, one token per call)"
+// specialTokensNote is Report.SpecialTokens.
+const specialTokensNote = "counts exclude special tokens: no BOS/EOS is added (an encode that adds a BOS counts one more token per call)"
 
-// Shards cuts text into n pieces of about equal size. Each cut is made
+// cutShards cuts text into n pieces of about equal size. Each cut is made
 // just before a space that follows a non-space character and precedes a
 // letter ("… war| and …"): there every tokenizer this package loads starts
 // a new piece (the GPT-2, Llama 3 and Qwen 2 splits begin a word with its
@@ -214,7 +206,7 @@ const SpecialTokensNote = "counts exclude special tokens: no BOS/EOS is added (t
 // the ideal cut (no spaces between words) is cut after any whitespace
 // instead, which can move the count by a token; a piece may be empty if
 // text has too little whitespace.
-func Shards(text string, n int) []string {
+func cutShards(text string, n int) []string {
 	if n <= 1 {
 		return []string{text}
 	}
@@ -317,14 +309,14 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 		seen[t.Name] = true
 	}
 	var shards [][]string
-	for _, s := range Shards(corpus, cfg.Parallel) {
+	for _, s := range cutShards(corpus, cfg.Parallel) {
 		if cfg.Paragraphs {
 			shards = append(shards, Paragraphs(s))
 		} else {
 			shards = append(shards, []string{s})
 		}
 	}
-	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: SpecialTokensNote}
+	rep := &Report{Config: cfg, CorpusBytes: len(corpus), SpecialTokens: specialTokensNote}
 	var errs []error
 	for _, t := range toks {
 		res, err := runOne(ctx, t, shards, len(corpus), cfg)
@@ -346,7 +338,6 @@ func Run(ctx context.Context, corpus string, toks []Named, cfg Config) (*Report,
 
 // RunFailure is a tokenizer whose passes failed: an encode error, passes
 // that disagree on the count, or a child process that crashed or hung.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type RunFailure struct {
 	Model   string `json:"model"`
 	Backend string `json:"backend"`
@@ -355,8 +346,7 @@ type RunFailure struct {
 }
 
 // HFRatio is one tokenizer's speed beside Hugging Face's own library
-// (BackendHFNode) on the same file, corpus and run.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
+// (tokenizer.BackendHFNode) on the same file, corpus and run.
 type HFRatio struct {
 	// Model and Backend are the tokenizer compared; HF is the name of the
 	// hf-node result it is compared with; Source the file both loaded.
@@ -371,16 +361,16 @@ type HFRatio struct {
 	SameTokens bool `json:"same_tokens"`
 }
 
-// VersusHF pairs every result with the BackendHFNode result of the same
+// VersusHF pairs every result with the tokenizer.BackendHFNode result of the same
 // source file and gives its speed ratio to it.
 func VersusHF(results []Result) []HFRatio {
 	var out []HFRatio
 	for _, hf := range results {
-		if hf.Info.Backend != BackendHFNode {
+		if hf.Info.Backend != tokenizer.BackendHFNode {
 			continue
 		}
 		for _, r := range results {
-			if r.Info.Backend == BackendHFNode || !sameFile(r.Info.Source, hf.Info.Source) || !(hf.BytesPerSec > 0) {
+			if r.Info.Backend == tokenizer.BackendHFNode || !sameFile(r.Info.Source, hf.Info.Source) || !(hf.BytesPerSec > 0) {
 				continue
 			}
 			out = append(out, HFRatio{
@@ -440,19 +430,20 @@ func runOne(ctx context.Context, t Named, shards [][]string, nbytes int, cfg Con
 	return res, nil
 }
 
-// selfTimed is a tokenizer that encodes elsewhere (a child process) and
+// selfTimed is a tokenizer that encodes elsewhere (a child process, as
+// tokenizer.LoadHFNode's does) and
 // times its encodes there: a pass is one call, all shards' pieces at once
 // (a batch encode on the library's own threads), and its duration is the
 // one the tokenizer measured, without the transfer to and from it.
 type selfTimed interface {
-	encodeTimed(texts []string) (tokens int, d time.Duration, err error)
+	EncodeTimed(texts []string) (tokens int, d time.Duration, err error)
 }
 
 // passer encodes the shards of one pass. With more than one shard it keeps
 // one goroutine per shard for the whole run, so that a pass times the
 // encodes and not goroutine start-up.
 type passer struct {
-	tok    Tokenizer
+	tok    tokenizer.Tokenizer
 	shards [][]string // each shard's pieces (one, unless Config.Paragraphs)
 	start  []chan struct{}
 	done   chan shardResult
@@ -464,7 +455,7 @@ type shardResult struct {
 	err error
 }
 
-func newPasser(t Tokenizer, shards [][]string) *passer {
+func newPasser(t tokenizer.Tokenizer, shards [][]string) *passer {
 	p := &passer{tok: t, shards: shards}
 	if _, ok := t.(selfTimed); ok || len(shards) == 1 {
 		return p
@@ -487,7 +478,7 @@ func newPasser(t Tokenizer, shards [][]string) *passer {
 
 func (p *passer) pass() (time.Duration, int, error) {
 	if st, ok := p.tok.(selfTimed); ok {
-		n, d, err := st.encodeTimed(slices.Concat(p.shards...))
+		n, d, err := st.EncodeTimed(slices.Concat(p.shards...))
 		return d, n, err
 	}
 	if len(p.shards) == 1 {
@@ -512,7 +503,7 @@ func (p *passer) pass() (time.Duration, int, error) {
 }
 
 // encodePieces encodes each piece and returns the total count.
-func encodePieces(t Tokenizer, pieces []string) (int, error) {
+func encodePieces(t tokenizer.Tokenizer, pieces []string) (int, error) {
 	n := 0
 	for _, s := range pieces {
 		ids, err := t.Encode(s)

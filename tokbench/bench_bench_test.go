@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"testing"
+
+	"tr117/tokenizer"
 )
 
 // BenchmarkEncode is the throughput of Ollama's tokenizers on
@@ -14,7 +16,7 @@ func BenchmarkEncode(b *testing.B) {
 	text := warAndPeace(b)
 	for _, tc := range []struct {
 		name string
-		tok  func(testing.TB) Tokenizer
+		tok  func(testing.TB) tokenizer.Tokenizer
 	}{
 		{"llama3-tokenizer.json", llama3JSON},
 		{"llama3-tokenizer.json-exact", llama3Exact},
@@ -47,7 +49,7 @@ func BenchmarkEncode(b *testing.B) {
 // real pass from BenchmarkEncode or BenchmarkParallel.
 func BenchmarkHarness(b *testing.B) {
 	ids := make([]int32, 1000)
-	trivial := Func{Name: "trivial", Fn: func(string) ([]int32, error) { return ids, nil }}
+	trivial := tokenizer.Func{Name: "trivial", Fn: func(string) ([]int32, error) { return ids, nil }}
 	corpus := SeedCorpus(1 << 20)
 	for _, par := range []int{1, 2} {
 		b.Run("parallel="+strconv.Itoa(par), func(b *testing.B) {
@@ -93,16 +95,16 @@ func BenchmarkHFNode(b *testing.B) {
 	} {
 		for _, par := range []int{1, 2} {
 			b.Run(tc.name+"/parallel="+strconv.Itoa(par), func(b *testing.B) {
-				h := hfNode(b, testdata(b, HFTokenizersModule, tc.file), HFNodeConfig{Threads: par})
-				shards := Shards(text, par)
-				if _, _, err := h.encodeTimed(shards); err != nil { // warm-up
+				h := hfNode(b, testdata(b, tokenizer.HFTokenizersModule, tc.file), tokenizer.HFNodeConfig{Threads: par}).(selfTimed)
+				shards := cutShards(text, par)
+				if _, _, err := h.EncodeTimed(shards); err != nil { // warm-up
 					b.Fatal(err)
 				}
 				var encodeNs float64
 				b.SetBytes(int64(len(text)))
 				b.ResetTimer()
 				for b.Loop() {
-					_, d, err := h.encodeTimed(shards)
+					_, d, err := h.EncodeTimed(shards)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -15,13 +15,15 @@ import (
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
+
+	"tr117/tokenizer"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // words is a deterministic whitespace tokenizer: one id per word.
-func words(name string) Func {
-	return Func{Name: name, Fn: func(s string) ([]int32, error) {
+func words(name string) tokenizer.Func {
+	return tokenizer.Func{Name: name, Fn: func(s string) ([]int32, error) {
 		return make([]int32, len(strings.Fields(s))), nil
 	}}
 }
@@ -38,9 +40,9 @@ func TestSeedCorpus(t *testing.T) {
 func TestShards(t *testing.T) {
 	text := SeedCorpus(10007)
 	for _, n := range []int{1, 2, 3, 7} {
-		sh := Shards(text, n)
+		sh := cutShards(text, n)
 		if len(sh) != n || strings.Join(sh, "") != text {
-			t.Fatalf("Shards(%d): %d pieces, rejoined equal %v", n, len(sh), strings.Join(sh, "") == text)
+			t.Fatalf("cutShards(%d): %d pieces, rejoined equal %v", n, len(sh), strings.Join(sh, "") == text)
 		}
 		total := 0
 		for i, s := range sh {
@@ -50,10 +52,10 @@ func TestShards(t *testing.T) {
 			total += len(strings.Fields(s))
 		}
 		if total != len(strings.Fields(text)) {
-			t.Errorf("Shards(%d) split a word: %d words, want %d", n, total, len(strings.Fields(text)))
+			t.Errorf("cutShards(%d) split a word: %d words, want %d", n, total, len(strings.Fields(text)))
 		}
 	}
-	if sh := Shards("nospace", 3); strings.Join(sh, "") != "nospace" || len(sh) != 3 {
+	if sh := cutShards("nospace", 3); strings.Join(sh, "") != "nospace" || len(sh) != 3 {
 		t.Errorf("no whitespace: %q", sh)
 	}
 	// Without a space before a word past the ideal cut, any whitespace
@@ -67,8 +69,8 @@ func TestShards(t *testing.T) {
 		{"日本語 日本語", []string{"日本語", " 日本語"}},
 		{"日本語日本語\t日本語", []string{"日本語日本語\t", "日本語"}},
 	} {
-		if got := Shards(tc.text, 2); !slices.Equal(got, tc.want) {
-			t.Errorf("Shards(%q, 2) = %q, want %q", tc.text, got, tc.want)
+		if got := cutShards(tc.text, 2); !slices.Equal(got, tc.want) {
+			t.Errorf("cutShards(%q, 2) = %q, want %q", tc.text, got, tc.want)
 		}
 	}
 }
@@ -80,7 +82,7 @@ func TestShardsKeepTheEncoding(t *testing.T) {
 	novel := warAndPeace(t)
 	for _, tc := range []struct {
 		name string
-		tok  Tokenizer
+		tok  tokenizer.Tokenizer
 		size int
 	}{
 		{"llama3", llama3JSON(t), 512 << 10},
@@ -98,7 +100,7 @@ func TestShardsKeepTheEncoding(t *testing.T) {
 			want := encode(t, tc.tok, text)
 			for _, n := range []int{2, 3, 16} {
 				var got []int32
-				for _, s := range Shards(text, n) {
+				for _, s := range cutShards(text, n) {
 					got = append(got, encode(t, tc.tok, s)...)
 				}
 				if !slices.Equal(got, want) {
@@ -153,7 +155,7 @@ func TestRunErrors(t *testing.T) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	var calls atomic.Int32
-	flaky := Func{Name: "flaky", Fn: func(s string) ([]int32, error) {
+	flaky := tokenizer.Func{Name: "flaky", Fn: func(s string) ([]int32, error) {
 		// Different counts on different passes.
 		return make([]int32, calls.Add(1)), nil
 	}}
@@ -162,7 +164,7 @@ func TestRunErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		"error":         {[]Named{{"x", Func{Fn: func(string) ([]int32, error) { return nil, boom }}}}, Config{Parallel: 2}, "boom"},
+		"error":         {[]Named{{"x", tokenizer.Func{Fn: func(string) ([]int32, error) { return nil, boom }}}}, Config{Parallel: 2}, "boom"},
 		"deterministic": {[]Named{{"flaky", flaky}}, Config{}, "not deterministic"},
 		"none":          {nil, Config{}, "no tokenizers"},
 		"dup":           {[]Named{{"a", words("a")}, {"a", words("a")}}, Config{}, "twice"},
@@ -225,8 +227,8 @@ func TestComparisonSaysWhichRatio(t *testing.T) {
 // about: the rule's arithmetic stands, labelled so no one reads a finding.
 func TestCompareFixtures(t *testing.T) {
 	res := []Result{
-		{Model: "gemma2", LatencyMs: 500, TokensPerSec: 100, Info: Info{Fixture: true}},
-		{Model: "bert-base-uncased", LatencyMs: 100, TokensPerSec: 500, Info: Info{Fixture: true}},
+		{Model: "gemma2", LatencyMs: 500, TokensPerSec: 100, Info: tokenizer.Info{Fixture: true}},
+		{Model: "bert-base-uncased", LatencyMs: 100, TokensPerSec: 500, Info: tokenizer.Info{Fixture: true}},
 		{Model: "qwen", LatencyMs: 300, TokensPerSec: 170},
 	}
 	for _, c := range Compare(res, 2) {
@@ -247,17 +249,17 @@ func TestCompareFixtures(t *testing.T) {
 // goldenReport is a fixed report for the writers' golden files.
 func goldenReport() *Report {
 	res := []Result{
-		{Model: "gemma3:latest", Source: "ollama:gemma3:latest (/m/blobs/sha256-aa)", Info: Info{Backend: "ollama", Model: "sentencepiece", Source: "ollama:gemma3:latest (/m/blobs/sha256-aa)"},
+		{Model: "gemma3:latest", Source: "ollama:gemma3:latest (/m/blobs/sha256-aa)", Info: tokenizer.Info{Backend: "ollama", Model: "sentencepiece", Source: "ollama:gemma3:latest (/m/blobs/sha256-aa)"},
 			Tokens: 233017, Bytes: 1048576, TokensPerSec: 930000, BytesPerSec: 4.2e6, LatencyMs: 250.5, LatencyP50Ms: 250, LatencyP99Ms: 260, CV: 0.02, PassesMs: []float64{250, 241.5, 260}, Parallel: 1},
-		{Model: "qwen2.5:7b", Source: "/x/tokenizer.json", Info: Info{Backend: "ollama", Model: "bpe", Source: "/x/tokenizer.json", Notes: []string{"normalizer NFC applied before encoding"}},
+		{Model: "qwen2.5:7b", Source: "/x/tokenizer.json", Info: tokenizer.Info{Backend: "ollama", Model: "bpe", Source: "/x/tokenizer.json", Notes: []string{"normalizer NFC applied before encoding"}},
 			Tokens: 233016, Bytes: 1048576, TokensPerSec: 400000, BytesPerSec: 1.8e6, LatencyMs: 582.5, LatencyP50Ms: 580, LatencyP99Ms: 590, CV: 0.01, PassesMs: []float64{580, 577.5, 590}, Parallel: 1},
 	}
-	hf := Result{Model: "qwen-hf", Source: "/x/tokenizer.json", Info: Info{Backend: BackendHFNode, Model: "bpe", Source: "/x/tokenizer.json", Library: "Hugging Face tokenizers 0.23.2 (npm) on Node.js v20.20.2"},
+	hf := Result{Model: "qwen-hf", Source: "/x/tokenizer.json", Info: tokenizer.Info{Backend: tokenizer.BackendHFNode, Model: "bpe", Source: "/x/tokenizer.json", Library: "Hugging Face tokenizers 0.23.2 (npm) on Node.js v20.20.2"},
 		Tokens: 233016, Bytes: 1048576, TokensPerSec: 200000, BytesPerSec: 0.9e6, LatencyMs: 1165, LatencyP50Ms: 1160, LatencyP99Ms: 1180, CV: 0.01, PassesMs: []float64{1160, 1155, 1180}, Parallel: 1}
 	res = append(res, hf)
 	return &Report{Config: Config{Iterations: 3, Parallel: 1, RuleFactor: 2}, CorpusBytes: 1048576, Results: res,
-		Comparisons: Compare(res, 2), VersusHF: VersusHF(res), SpecialTokens: SpecialTokensNote,
-		Failures: []RunFailure{{Model: "llama-hf", Backend: BackendHFNode, Source: "/y/tokenizer.json", Error: "tokbench: /y/tokenizer.json: backend hf-node: no answer from node in 5m0s"}}}
+		Comparisons: Compare(res, 2), VersusHF: VersusHF(res), SpecialTokens: specialTokensNote,
+		Failures: []RunFailure{{Model: "llama-hf", Backend: tokenizer.BackendHFNode, Source: "/y/tokenizer.json", Error: "tokbench: /y/tokenizer.json: backend hf-node: no answer from node in 5m0s"}}}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -334,7 +336,7 @@ func TestWriteFilesOverwrite(t *testing.T) {
 	if err := WriteFiles(dir, goldenReport(), false); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range OutputFiles {
+	for _, f := range OutputFiles() {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -368,7 +370,7 @@ func TestParseSpec(t *testing.T) {
 		ok      bool
 	}{
 		{"qwen=qwen2.5:7b, Qwen/Qwen2.5-7B-Instruct", "qwen", "", []string{"qwen2.5:7b", "Qwen/Qwen2.5-7B-Instruct"}, true},
-		{"llama3@exact=/x/tokenizer.json", "llama3@exact", BackendExact, []string{"/x/tokenizer.json"}, true},
+		{"llama3@exact=/x/tokenizer.json", "llama3@exact", tokenizer.BackendExact, []string{"/x/tokenizer.json"}, true},
 		{"a@rust=x", "", "", nil, false},
 		{"=x", "", "", nil, false},
 		{"a=", "", "", nil, false},
@@ -385,9 +387,9 @@ func TestParseSpec(t *testing.T) {
 // ratio to Hugging Face's library.
 func TestCompareSameFile(t *testing.T) {
 	res := []Result{
-		{Model: "llama3", LatencyMs: 100, TokensPerSec: 1000, BytesPerSec: 4000, Tokens: 10, Info: Info{Backend: BackendExact, Source: "/t.json"}},
-		{Model: "llama3-hf", LatencyMs: 300, TokensPerSec: 333, BytesPerSec: 1000, Tokens: 10, Info: Info{Backend: BackendHFNode, Source: "/t.json"}},
-		{Model: "bert", LatencyMs: 50, TokensPerSec: 2000, BytesPerSec: 8000, Tokens: 9, Info: Info{Backend: BackendOllama, Source: "/b.json"}},
+		{Model: "llama3", LatencyMs: 100, TokensPerSec: 1000, BytesPerSec: 4000, Tokens: 10, Info: tokenizer.Info{Backend: tokenizer.BackendExact, Source: "/t.json"}},
+		{Model: "llama3-hf", LatencyMs: 300, TokensPerSec: 333, BytesPerSec: 1000, Tokens: 10, Info: tokenizer.Info{Backend: tokenizer.BackendHFNode, Source: "/t.json"}},
+		{Model: "bert", LatencyMs: 50, TokensPerSec: 2000, BytesPerSec: 8000, Tokens: 9, Info: tokenizer.Info{Backend: tokenizer.BackendOllama, Source: "/b.json"}},
 	}
 	for _, c := range Compare(res, 2) {
 		if c.Slower == "llama3-hf" && c.Faster == "llama3" {
@@ -417,7 +419,7 @@ func TestParagraphs(t *testing.T) {
 	}
 	// Run with Paragraphs counts the pieces' tokens, one call each.
 	var calls atomic.Int32
-	counting := Func{Name: "n", Fn: func(s string) ([]int32, error) { calls.Add(1); return make([]int32, len(strings.Fields(s))), nil }}
+	counting := tokenizer.Func{Name: "n", Fn: func(s string) ([]int32, error) { calls.Add(1); return make([]int32, len(strings.Fields(s))), nil }}
 	rep, err := Run(context.Background(), "a b\n\nc d\n\ne f g", []Named{{"n", counting}}, Config{Iterations: 1, Paragraphs: true, NoWarmUp: true})
 	if err != nil || rep.Results[0].Tokens != 7 || calls.Load() != 3 {
 		t.Errorf("tokens %v, %d calls (%v)", rep.Results, calls.Load(), err)

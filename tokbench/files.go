@@ -9,21 +9,25 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"tr117/sink"
+	"tr117/tokenizer"
 )
 
 // Output file names, in the directory given to WriteFiles.
 const (
-	TableFile    = "tokenizer_bench.txt"   // the seed's table
+	TableFile    = "tokenizer_bench.txt"   // the Model | Tokens/Sec | Latency (ms) table
 	JSONFile     = "tokenizer_bench.json"  // one object per tokenizer
 	ReportFile   = "tokenizer_report.json" // the whole Report: config, comparisons
 	BenchfmtFile = "tokenizer_bench.bench" // Go benchmark format, for benchstat
 )
 
-// OutputFiles lists the files WriteFiles writes.
-var OutputFiles = []string{TableFile, JSONFile, ReportFile, BenchfmtFile}
+// OutputFiles returns the names of the files WriteFiles writes.
+func OutputFiles() []string {
+	return []string{TableFile, JSONFile, ReportFile, BenchfmtFile}
+}
 
 // CheckOutputDir says whether WriteFiles could write into dir, so that a
 // command can refuse before spending minutes on a bench: dir must be a
@@ -48,7 +52,7 @@ func CheckOutputDir(dir string, overwrite bool) error {
 		return nil
 	}
 	var found []string
-	for _, f := range OutputFiles {
+	for _, f := range OutputFiles() {
 		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
 			found = append(found, f)
 		}
@@ -135,7 +139,6 @@ func WriteFiles(dir string, rep *Report, overwrite bool) error {
 
 // Spec asks for one tokenizer under a report name, with fallbacks tried in
 // order (see Load).
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Spec struct {
 	Name    string   `json:"name"`
 	Sources []string `json:"sources"`
@@ -144,7 +147,8 @@ type Spec struct {
 	Backend string `json:"backend,omitempty"`
 }
 
-// SeedSpecs returns the seed's three tokenizers (gemma, qwen, llama), each
+// SeedSpecs returns the tokenizers of the three models the TR117 study runs
+// (gemma, qwen, llama), each
 // first as the Ollama model the TR117 suite runs and then as its Hugging
 // Face repo: gemma3:latest or google/gemma-3-4b-it, qwen2.5:7b or
 // Qwen/Qwen2.5-7B-Instruct, llama3.1:8b-instruct-q4_0 or
@@ -167,15 +171,15 @@ func ParseSpec(s string) (Spec, error) {
 	}
 	sp := Spec{Name: name, Sources: SplitSources(srcs)}
 	if n, b, ok := strings.Cut(name, "@"); ok {
-		if err := checkBackend(b); err != nil || b == "" || n == "" {
-			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s", s, strings.Join(Backends(), ", "))
+		if !slices.Contains(tokenizer.Backends(), b) || n == "" {
+			return Spec{}, fmt.Errorf("tokbench: %q: want NAME@BACKEND with BACKEND one of %s", s, strings.Join(tokenizer.Backends(), ", "))
 		}
 		sp.Backend = b
 	}
 	return sp, nil
 }
 
-// SplitSources splits the seed's comma-separated fallbacks.
+// SplitSources splits comma-separated fallback sources, dropping empty ones.
 func SplitSources(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -187,24 +191,23 @@ func SplitSources(s string) []string {
 }
 
 // Failure is a Spec that did not load.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Failure struct {
 	Spec Spec
-	Err  error // a *LoadError listing where Load looked, or ctx.Err()
+	Err  error // a *tokenizer.LoadError listing where Load looked, or ctx.Err()
 }
 
 // Problems returns the places Load looked at for f that hold something
 // that failed (a server's error, an unsupported file, a backend that is
 // not installed), leaving out those that simply hold nothing (an error
-// wrapping fs.ErrNotExist or ErrDownloadDisabled).
-func (f Failure) Problems() []Attempt {
-	var le *LoadError
+// wrapping fs.ErrNotExist or tokenizer.ErrDownloadDisabled).
+func (f Failure) Problems() []tokenizer.Attempt {
+	var le *tokenizer.LoadError
 	if !errors.As(f.Err, &le) {
-		return []Attempt{{Where: strings.Join(f.Spec.Sources, ","), Err: f.Err}}
+		return []tokenizer.Attempt{{Where: strings.Join(f.Spec.Sources, ","), Err: f.Err}}
 	}
-	var out []Attempt
+	var out []tokenizer.Attempt
 	for _, a := range le.Attempts {
-		if a.Err != nil && !errors.Is(a.Err, fs.ErrNotExist) && !errors.Is(a.Err, ErrDownloadDisabled) {
+		if a.Err != nil && !errors.Is(a.Err, fs.ErrNotExist) && !errors.Is(a.Err, tokenizer.ErrDownloadDisabled) {
 			out = append(out, a)
 		}
 	}
@@ -213,7 +216,7 @@ func (f Failure) Problems() []Attempt {
 
 // LoadAll loads every spec, returning those that loaded (in order) and
 // those that did not. It returns early only if ctx ends.
-func LoadAll(ctx context.Context, cfg LoadConfig, specs []Spec) ([]Named, []Failure) {
+func LoadAll(ctx context.Context, cfg tokenizer.LoadConfig, specs []Spec) ([]Named, []Failure) {
 	var ok []Named
 	var failed []Failure
 	for _, s := range specs {
@@ -225,7 +228,7 @@ func LoadAll(ctx context.Context, cfg LoadConfig, specs []Spec) ([]Named, []Fail
 		if s.Backend != "" {
 			c.Backend = s.Backend
 		}
-		t, _, err := Load(ctx, c, s.Sources...)
+		t, _, err := tokenizer.Load(ctx, c, s.Sources...)
 		if err != nil {
 			failed = append(failed, Failure{s, err})
 			continue
@@ -235,12 +238,12 @@ func LoadAll(ctx context.Context, cfg LoadConfig, specs []Spec) ([]Named, []Fail
 	return ok, failed
 }
 
-// LoadFixtures loads the module-cache Fixtures (see Fixtures), returning
+// LoadFixtures loads the module-cache fixtures (see tokenizer.Fixtures), returning
 // those that loaded and the errors of those that did not.
 func LoadFixtures() ([]Named, []error) {
 	var ok []Named
 	var errs []error
-	for _, f := range Fixtures {
+	for _, f := range tokenizer.Fixtures() {
 		t, err := f.Load()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"tr117/tokenizer"
 )
 
 // Mismatch is the first place where a tokenizer's ids differ from a
 // reference's (Hugging Face's own library, for Parity) on the same text.
 // It implements error.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type Mismatch struct {
 	Model     string `json:"model"`     // the tokenizer checked
 	Reference string `json:"reference"` // the one it is checked against
@@ -96,7 +97,6 @@ func around(text string, off, n int) string {
 
 // ParityResult is one tokenizer checked against Hugging Face's own library
 // on the same file and corpus.
-// It is a plain value: safe for concurrent reads, not for concurrent writes.
 type ParityResult struct {
 	Model     string `json:"model"`
 	Backend   string `json:"backend"`
@@ -110,18 +110,18 @@ type ParityResult struct {
 	Error    string    `json:"error,omitempty"`
 }
 
-// CheckParity checks every tokenizer in toks against the BackendHFNode
+// CheckParity checks every tokenizer in toks against the tokenizer.BackendHFNode
 // tokenizer of the same source file among them, on corpus.
 func CheckParity(corpus string, toks []Named) []ParityResult {
 	var out []ParityResult
 	for _, ref := range toks {
 		ri := ref.Tokenizer.Info()
-		if ri.Backend != BackendHFNode {
+		if ri.Backend != tokenizer.BackendHFNode {
 			continue
 		}
 		for _, t := range toks {
 			ti := t.Tokenizer.Info()
-			if ti.Backend == BackendHFNode || !sameFile(ti.Source, ri.Source) {
+			if ti.Backend == tokenizer.BackendHFNode || !sameFile(ti.Source, ri.Source) {
 				continue
 			}
 			pr := ParityResult{Model: t.Name, Backend: ti.Backend, Reference: ref.Name, Source: ri.Source}

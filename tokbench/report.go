@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"tr117/tokenizer"
 )
 
-// WriteTable writes the seed's tokenizer_bench.txt: a fixed-width table
+// WriteTable writes tokenizer_bench.txt: a fixed-width table
 // "Model | Tokens/Sec | Latency (ms)" (latency is the mean pass time),
 // followed by the rule's verdicts and the counting convention.
 func WriteTable(w io.Writer, r *Report) error {
@@ -59,7 +61,7 @@ func writeVersusHF(w io.Writer, ratios []HFRatio) {
 		if !v.SameTokens {
 			same = "DIFFERENT token count"
 		}
-		fmt.Fprintf(w, "  %s (%s) runs at %.2f× the speed of %s (%s), %s\n", v.Model, v.Backend, v.SpeedRatio, v.HF, BackendHFNode, same)
+		fmt.Fprintf(w, "  %s (%s) runs at %.2f× the speed of %s (%s), %s\n", v.Model, v.Backend, v.SpeedRatio, v.HF, tokenizer.BackendHFNode, same)
 	}
 }
 

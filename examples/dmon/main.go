@@ -1,20 +1,21 @@
-// Command dmon runs a command while sampling the GPUs, the Go successor of
-// the seed's dmon_wrapper.py:
+// Command dmon runs a command while sampling the GPUs:
 //
 //	go run ./examples/dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] [--metrics-addr ADDR] -- COMMAND ARGS...
 //
 // It runs COMMAND directly (no shell), forwards SIGINT and SIGTERM to it
 // (a Ctrl-C at a terminal reaches COMMAND from the terminal as well, since
-// it stays in the foreground process group to keep the terminal),
-// writes DIR/gpu_metrics.csv (one row per GPU per sample) and
-// DIR/gpu_summary.json (the gpumon.Report plus the command, its exit
-// status and the gpumon.SystemInfo of driver and GPUs), and exits with COMMAND's exit code, or 128+N if signal N ended
-// it. Without a GPU it says so on stderr, still runs COMMAND and returns
-// its code, and writes a header-only gpu_metrics.csv and a
-// gpu_summary.json whose report has sampler "none" and, in "unavailable",
-// the reason, so scripts that read the files need no special case. Exit 2 is bad usage; 1 means dmon
-// itself failed (the command could not start, the files could not be
-// written).
+// it stays in the foreground process group to keep the terminal), writes
+// DIR/gpu_metrics.csv (one row per GPU per sample) and DIR/gpu_summary.json
+// (the gpumon.Report plus the command, its exit status and the
+// gpumon.SystemInfo of driver and GPUs), and exits with COMMAND's exit
+// code, or 128+N if signal N ended it.
+//
+// Without a GPU it says so on stderr, still runs COMMAND and returns its
+// code, and writes a header-only gpu_metrics.csv and a gpu_summary.json
+// whose report has sampler "none" and, in "unavailable", the reason, so
+// scripts that read the files need no special case. Exit 2 is bad usage; 1
+// means dmon itself failed (the command could not start, the files could
+// not be written).
 package main
 
 import (
@@ -55,7 +56,18 @@ type summary struct {
 	Warning string             `json:"warning,omitempty"`
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// options are dmon's flags.
+type options struct {
+	outDir      string
+	interval    time.Duration
+	kind        gpumon.Kind
+	smiPath     string
+	metricsAddr string
+	cmdArgs     []string
+}
+
+// parseFlags parses args; ok is false when run must exit with code.
+func parseFlags(args []string, stderr io.Writer) (o options, code int, ok bool) {
 	fs := flag.NewFlagSet("dmon", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	outDir := fs.String("output-dir", "", "directory for gpu_metrics.csv and gpu_summary.json (required)")
@@ -68,61 +80,53 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if code, ok := cli.Parse(fs, args, stderr); !ok {
-		return code
+		return o, code, false
 	}
-	cmdArgs := fs.Args()
+	o = options{outDir: *outDir, interval: *interval, smiPath: *smiPath, metricsAddr: *metricsAddr, cmdArgs: fs.Args()}
 	kind, err := gpumon.ParseKind(*samplerFlag)
+	o.kind = kind
 	switch {
 	case err != nil:
 		fmt.Fprintln(stderr, "dmon:", err)
-		return 2
-	case *outDir == "":
+		return o, 2, false
+	case o.outDir == "":
 		fmt.Fprintln(stderr, "dmon: --output-dir is required")
 		fs.Usage()
-		return 2
-	case len(cmdArgs) == 0:
+		return o, 2, false
+	case len(o.cmdArgs) == 0:
 		fmt.Fprintln(stderr, "dmon: no command given (put it after --)")
 		fs.Usage()
-		return 2
-	case *interval < gpumon.MinInterval:
-		fmt.Fprintf(stderr, "dmon: --interval %v is below the minimum %v\n", *interval, gpumon.MinInterval)
-		return 2
+		return o, 2, false
+	case o.interval < gpumon.MinInterval:
+		fmt.Fprintf(stderr, "dmon: --interval %v is below the minimum %v\n", o.interval, gpumon.MinInterval)
+		return o, 2, false
 	}
+	return o, 0, true
+}
 
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, code, ok := parseFlags(args, stderr)
+	if !ok {
+		return code
+	}
 	// Signals are caught before anything starts, so none is lost between
 	// starting the command and forwarding.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	s, err := gpumon.Open(openCtx, gpumon.OpenConfig{Kind: kind, Interval: *interval, SMIPath: *smiPath})
-	cancel()
-	var sys *gpumon.SystemInfo
-	noGPU := err != nil
-	if noGPU {
-		fmt.Fprintf(stderr, "dmon: no GPU monitoring, running the command anyway: %v\n", err)
-		s = gpumon.Unavailable(err)
-	} else {
-		infoCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		if info, err := gpumon.Info(infoCtx, s); err == nil {
-			sys = &info
-		} else {
-			fmt.Fprintln(stderr, "dmon: no system description:", err)
-		}
-		cancel()
-	}
+	s, sys, noGPU := openSampler(ctx, o, stderr)
 	defer s.Close()
-	csv, err := sink.CreateCSV[gpumon.Sample](filepath.Join(*outDir, "gpu_metrics.csv"))
+	csv, err := sink.CreateCSV[gpumon.Sample](filepath.Join(o.outDir, "gpu_metrics.csv"))
 	if err != nil {
 		fmt.Fprintln(stderr, "dmon:", err)
 		return 1
 	}
-	m := gpumon.NewMonitor(s, csv, gpumon.Config{Interval: *interval})
+	m := gpumon.NewMonitor(s, csv, gpumon.Config{Interval: o.interval})
 	// The OTEL_* variables are COMMAND's: dmon itself exports nothing over
 	// OTLP, it only serves its GPU collector.
 	noEnv := func(string) string { return "" }
-	tel, err := telcmd.Start(ctx, "dmon", telcmd.Flags{MetricsAddr: *metricsAddr}, noEnv, m)
+	tel, err := telcmd.Start(ctx, "dmon", telcmd.Flags{MetricsAddr: o.metricsAddr}, noEnv, m)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		csv.Close()
@@ -143,11 +147,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return rep, nil
 	}
 	if !noGPU {
-		fmt.Fprintf(stderr, "dmon: sampling with %s every %v into %s\n", s.Name(), *interval, *outDir)
+		fmt.Fprintf(stderr, "dmon: sampling with %s every %v into %s\n", s.Name(), o.interval, o.outDir)
 		stop = m.Start(ctx)
 	}
 
-	code, sig, cerr := runCommand(cmdArgs, stdout, stderr, sigs)
+	code, sig, cerr := runCommand(o.cmdArgs, stdout, stderr, sigs)
 	if cerr != nil {
 		fmt.Fprintln(stderr, "dmon:", cerr)
 		code = 1
@@ -162,18 +166,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dmon:", err)
 		failed = true
 	}
-	sum := summary{Command: cmdArgs, ExitCode: code, Signal: sig, Config: m.Config(), System: sys, Report: rep}
-	if rep.FailedSamples > 0 {
-		sum.Warning = fmt.Sprintf("%d of %d samples failed; see the error column of gpu_metrics.csv", rep.FailedSamples, rep.Samples)
-	}
-	if err := sink.WriteJSONFile(filepath.Join(*outDir, "gpu_summary.json"), sum); err != nil {
-		fmt.Fprintln(stderr, "dmon:", err)
+	sum := summary{Command: o.cmdArgs, ExitCode: code, Signal: sig, Config: m.Config(), System: sys, Report: rep}
+	if !writeSummary(o.outDir, sum, stderr) {
 		failed = true
 	}
 	if failed && code == 0 {
 		return 1
 	}
 	return code
+}
+
+// openSampler opens the sampler o asks for and describes the system. With
+// no GPU it says so on stderr and returns a sampler that reports why.
+func openSampler(ctx context.Context, o options, stderr io.Writer) (s gpumon.Sampler, sys *gpumon.SystemInfo, noGPU bool) {
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	s, err := gpumon.Open(openCtx, gpumon.OpenConfig{Kind: o.kind, Interval: o.interval, SMIPath: o.smiPath})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "dmon: no GPU monitoring, running the command anyway: %v\n", err)
+		return gpumon.Unavailable(err), nil, true
+	}
+	infoCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if info, err := gpumon.Info(infoCtx, s); err == nil {
+		sys = &info
+	} else {
+		fmt.Fprintln(stderr, "dmon: no system description:", err)
+	}
+	return s, sys, false
+}
+
+// writeSummary writes gpu_summary.json, with a warning when samples failed;
+// it reports on stderr and returns false when the file could not be written.
+func writeSummary(dir string, sum summary, stderr io.Writer) bool {
+	rep := sum.Report
+	if rep.FailedSamples > 0 {
+		sum.Warning = fmt.Sprintf("%d of %d samples failed; see the error column of gpu_metrics.csv", rep.FailedSamples, rep.Samples)
+	}
+	if err := sink.WriteJSONFile(filepath.Join(dir, "gpu_summary.json"), sum); err != nil {
+		fmt.Fprintln(stderr, "dmon:", err)
+		return false
+	}
+	return true
 }
 
 // runCommand runs args without a shell, forwarding signals from sigs, and

@@ -17,7 +17,7 @@ import (
 	"tr117/examples/internal/telcmd"
 	"tr117/load"
 	"tr117/profiler"
-	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 // options is the parsed command line of a run.
@@ -67,7 +67,7 @@ func defineFlags(fs *flag.FlagSet, v *flagValues) {
 	fs.Uint64Var(&v.seed, "seed", 0, "seed of the schedule and the synthetic prompts")
 	fs.IntVar(&v.inTok, "input-tokens", 512, "synthetic prompt length in tokens (measured with --tokenizer, else approximated as words)")
 	fs.Float64Var(&v.inSpread, "input-spread", 0, "uniform spread of --input-tokens, a fraction of it")
-	fs.StringVar(&v.tokenizer, "tokenizer", "", "tokenizer that measures synthetic prompts: a tokbench source (tokenizer.json, a GGUF, an Ollama model name, http://HOST:PORT/MODEL) or auto (the model in the local Ollama store, else at --url); none: approximate")
+	fs.StringVar(&v.tokenizer, "tokenizer", "", "tokenizer that measures synthetic prompts: a tr117/tokenizer source (tokenizer.json, a GGUF, an Ollama model name, http://HOST:PORT/MODEL) or auto (the model in the local Ollama store, else at --url); none: approximate")
 	fs.IntVar(&v.outTok, "output-tokens", 128, "response length in tokens, sent as num_predict (0: not sent)")
 	fs.Float64Var(&v.outSpread, "output-spread", 0, "uniform spread of --output-tokens, a fraction of it")
 	fs.StringVar(&v.dataset, "dataset", "", "JSONL prompts ({\"prompt\": …} or {\"messages\": […]}, optional max_tokens) instead of synthetic ones")
@@ -274,7 +274,7 @@ func loadTokenizer(src, url, model string) (load.Encoder, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tok, _, err := tokbench.Load(ctx, tokbench.LoadConfig{}, sources...)
+	tok, _, err := tokenizer.Load(ctx, tokenizer.LoadConfig{}, sources...)
 	if err != nil {
 		return nil, fmt.Errorf("load: --tokenizer %s: %w (leave --tokenizer out to approximate the lengths)", src, err)
 	}

@@ -10,9 +10,10 @@
 //
 // A run writes OUTPUT-DIR/requests.jsonl (one line per request, as it
 // ends), summary.json, vllm_result.json (vllm bench serve --save-result's
-// keys), report.md and plots/ (default OUTPUT-DIR: tr117-results/load); a
-// sweep writes each point's files under OUTPUT-DIR/rate-R (or
-// concurrency-C) and sweep.json, report.md and plots/ across the points.
+// keys), report.md, report.html and plots/ (default OUTPUT-DIR:
+// tr117-results/load); a sweep writes each point's files under
+// OUTPUT-DIR/rate-R (or concurrency-C) and sweep.json, report.md,
+// report.html and plots/ across the points.
 // It refuses (exit 2) an OUTPUT-DIR that already holds results unless
 // --overwrite is given, which removes them (and no other files) first.
 //

@@ -195,6 +195,9 @@ func TestSweepAutoSaturates(t *testing.T) {
 	if !strings.Contains(string(report), "The server saturated at **rate-") {
 		t.Errorf("report.md:\n%s", report)
 	}
+	if page, err := os.ReadFile(filepath.Join(dir, load.HTMLReportFile)); err != nil || !strings.Contains(string(page), "The server saturated at <strong>rate-") {
+		t.Errorf("report.html (%v) lacks the saturation verdict", err)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "plots", "pareto.png")); err != nil {
 		t.Error(err)
 	}

@@ -241,7 +241,12 @@ func writeReport(dir, title string, res *load.SweepResult) error {
 	if werr := load.WriteReport(&b, title, res, plots); werr != nil {
 		return errors.Join(err, werr)
 	}
-	return errors.Join(err, sink.WriteFileAtomic(filepath.Join(dir, load.ReportFile), []byte(b.String())))
+	var h strings.Builder
+	herr := load.WriteHTML(&h, dir, title, res, plots)
+	if herr == nil {
+		herr = sink.WriteFileAtomic(filepath.Join(dir, load.HTMLReportFile), []byte(h.String()))
+	}
+	return errors.Join(err, sink.WriteFileAtomic(filepath.Join(dir, load.ReportFile), []byte(b.String())), herr)
 }
 
 func printPoint(w io.Writer, p *load.SweepPoint) {

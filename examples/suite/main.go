@@ -1,7 +1,7 @@
 // Command suite runs the TR117 study in one process: the client-ceiling
 // MRI runs (phase 1), the hardware runs under the GPU monitor (phase 2),
 // the throttled flow-dynamics runs (phase 3) and optionally the tokenizer
-// race, then writes report.md, report.json and plots.
+// race, then writes report.md, report.json, report.html and plots.
 //
 //	go run ./examples/suite [--runs 5] [--output-root ./tr117-results] [--backend auto|ollama|sim] ...
 //

@@ -29,9 +29,11 @@
 // tokenizer_bench.txt (Model | Tokens/Sec | Latency (ms)),
 // tokenizer_bench.json, tokenizer_report.json and tokenizer_bench.bench
 // (Go benchmark format: compare two runs with benchstat). It refuses (exit
-// 2), before loading anything, a corpus file that cannot be read and an
+// 2), before loading anything, a corpus file that cannot be read, a
+// tokenizer whose every source is a file that does not exist, and an
 // output directory it cannot write in or that already holds those files
-// (unless --overwrite is given). Ctrl-C (or SIGTERM) stops it
+// (unless --overwrite is given). If writing the files still fails after
+// the bench, the table has been printed; the exit code is 1. Ctrl-C (or SIGTERM) stops it
 // after the pass in flight, writes nothing and exits 130; a second Ctrl-C
 // quits at once.
 package main
@@ -44,12 +46,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 func main() {
@@ -74,7 +78,7 @@ func (s *specsFlag) Set(v string) error {
 	return nil
 }
 
-// Defaults of the seed's per-model flags (tokbench.SeedSpecs).
+// Defaults of the per-model flags: the three default models (tokbench.SeedSpecs).
 var (
 	defaultGemma = strings.Join(tokbench.SeedSpecs()[0].Sources, ",")
 	defaultQwen  = strings.Join(tokbench.SeedSpecs()[1].Sources, ",")
@@ -88,7 +92,7 @@ type options struct {
 	overwrite, parity, paras     bool
 	ollamaURL                    string
 	hfNodeTimeout                time.Duration
-	cfg                          tokbench.LoadConfig
+	cfg                          tokenizer.LoadConfig
 	want                         []tokbench.Spec
 	explicit                     bool // a tokenizer was named: no fallback
 }
@@ -115,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	toks, failed := loadTokenizers(ctx, o, stderr)
 	defer func() {
 		for _, t := range toks {
-			tokbench.Close(t.Tokenizer)
+			tokenizer.Close(t.Tokenizer)
 		}
 	}()
 	if ctx.Err() != nil {
@@ -163,7 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	fs := flag.NewFlagSet("tokbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := &options{}
-	fs.IntVar(&o.nbytes, "bytes", tokbench.DefaultBytes, "corpus size in bytes: the seed sentence repeated (ignored with --corpus)")
+	fs.IntVar(&o.nbytes, "bytes", tokbench.DefaultBytes, "corpus size in bytes: a fixed English sentence repeated (ignored with --corpus)")
 	fs.StringVar(&o.corpusFile, "corpus", "", "benchmark this file instead (\"war-and-peace\": the novel from the Go module cache)")
 	fs.IntVar(&o.iterations, "iterations", 3, "timed passes per tokenizer, after one warm-up")
 	fs.IntVar(&o.parallel, "parallel", 1, "encode the corpus as N shards at once (multi-core throughput; hf-node: one batch encode on N threads)")
@@ -175,14 +179,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	gemma := fs.String("gemma-tokenizer", defaultGemma, "Gemma tokenizer: comma-separated fallbacks (path, Ollama model, http://HOST:PORT/MODEL on an Ollama server, HF repo id)")
 	qwen := fs.String("qwen-tokenizer", defaultQwen, "Qwen tokenizer: comma-separated fallbacks")
 	llama := fs.String("llama-tokenizer", defaultLlama, "Llama tokenizer: comma-separated fallbacks")
-	backend := fs.String("backend", tokbench.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order), hf-node (Hugging Face's own library in a child node process; scripts/install-hf-tokenizers.sh) or huggingface (Rust library; needs -tags hftokenizers)")
+	backend := fs.String("backend", tokenizer.BackendOllama, "ollama (Ollama's own Go tokenizers), exact (BPE in Hugging Face's merge order), hf-node (Hugging Face's own library in a child node process; scripts/install-hf-tokenizers.sh) or huggingface (Rust library; needs -tags hftokenizers)")
 	fs.DurationVar(&o.hfNodeTimeout, "hf-node-timeout", 5*time.Minute, "hf-node: longest wait for the child node process to load or encode, before it is killed and its tokenizer fails (e.g. 30s, 10m)")
 	hfNodeDir := fs.String("hf-node-dir", "", "directory of Hugging Face's tokenizers for Node.js (default $TR117_HF_NODE_DIR, then what scripts/install-hf-tokenizers.sh prints)")
 	pre := fs.String("pretokenizer", "", "split pattern for encoder.json+vocab.bpe: gpt2, llama3, qwen2 or a regex (default: that of a recognised GPT-2 or Llama 3 vocabulary; any other needs this flag)")
 	ollamaStore := fs.String("ollama-models", "", "Ollama model store (default $OLLAMA_MODELS or ~/.ollama/models)")
-	fs.StringVar(&o.ollamaURL, "ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the seed models' tokenizers not in the local store")
+	fs.StringVar(&o.ollamaURL, "ollama-url", "", "also ask the Ollama server at this URL (POST /api/show) for the three default models' tokenizers not in the local store")
 	var specs specsFlag
-	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three seed models unless their flags are given too); BACKEND is one of "+strings.Join(tokbench.Backends(), ", "))
+	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three default models unless their flags are given too); BACKEND is one of "+strings.Join(tokenizer.Backends(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tokbench [flags]")
 		fs.PrintDefaults()
@@ -197,12 +201,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		fmt.Fprintln(stderr, err)
 		return nil, 2
 	}
-	o.cfg = tokbench.LoadConfig{
-		Store:        tokbench.StoreConfig{Dir: *ollamaStore},
-		Hub:          tokbench.HubConfig{AllowDownload: *allowDL},
+	o.cfg = tokenizer.LoadConfig{
+		Store:        tokenizer.StoreConfig{Dir: *ollamaStore},
+		Hub:          tokenizer.HubConfig{AllowDownload: *allowDL},
 		Pretokenizer: *pre,
 		Backend:      *backend,
-		HFNode:       tokbench.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel, Timeout: o.hfNodeTimeout},
+		HFNode:       tokenizer.HFNodeConfig{Dir: *hfNodeDir, Threads: o.parallel, Timeout: o.hfNodeTimeout},
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -217,7 +221,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 		names[sp.Name] = true
 	}
 	o.explicit = len(specs) > 0 || set["gemma-tokenizer"] || set["qwen-tokenizer"] || set["llama-tokenizer"]
+	if err := checkPaths(o.want); err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, 2
+	}
 	return o, 0
+}
+
+// checkPaths refuses a tokenizer whose every source is a file path that
+// does not exist: a typo is a usage error, found before anything loads.
+func checkPaths(want []tokbench.Spec) error {
+	for _, sp := range want {
+		var errs []error
+		for _, src := range sp.Sources {
+			if !tokenizer.IsPath(src) {
+				break
+			}
+			if _, err := os.Stat(src); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) == len(sp.Sources) {
+			return fmt.Errorf("tokbench: tokenizer %s: %w", sp.Name, errors.Join(errs...))
+		}
+	}
+	return nil
 }
 
 func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
@@ -227,18 +255,18 @@ func checkFlags(fs *flag.FlagSet, o *options, backend string) error {
 	if o.iterations < 1 || o.parallel < 1 || o.nbytes < 1 || o.hfNodeTimeout <= 0 {
 		return errors.New("tokbench: --iterations, --parallel and --bytes must be at least 1, --hf-node-timeout above 0")
 	}
-	if !slices.Contains(tokbench.Backends(), backend) {
-		return fmt.Errorf("tokbench: --backend %q: want one of %s", backend, strings.Join(tokbench.Backends(), ", "))
+	if !slices.Contains(tokenizer.Backends(), backend) {
+		return fmt.Errorf("tokbench: --backend %q: want one of %s", backend, strings.Join(tokenizer.Backends(), ", "))
 	}
 	if o.ollamaURL != "" {
-		if _, _, err := tokbench.ParseServerSource(tokbench.ServerSource(o.ollamaURL, "m")); err != nil {
+		if _, _, err := tokenizer.ParseServerSource(tokenizer.ServerSource(o.ollamaURL, "m")); err != nil {
 			return fmt.Errorf("tokbench: --ollama-url %q: want http(s)://HOST[:PORT]", o.ollamaURL)
 		}
 	}
 	return nil
 }
 
-// seedSpecs returns the seed's three models, unless --tokenizer replaces
+// seedSpecs returns the three default models, unless --tokenizer replaces
 // them (a model whose own flag is set stays).
 func seedSpecs(ollamaURL string, set map[string]bool, named bool, gemma, qwen, llama string) []tokbench.Spec {
 	var want []tokbench.Spec
@@ -254,7 +282,7 @@ func seedSpecs(ollamaURL string, set map[string]bool, named bool, gemma, qwen, l
 		if ollamaURL != "" && !set[m.flag] {
 			// After the local store, the server's copy of the same model.
 			model := tokbench.SeedSpecs()[i].Sources[0]
-			sources = slices.Insert(sources, 1, tokbench.ServerSource(ollamaURL, model))
+			sources = slices.Insert(sources, 1, tokenizer.ServerSource(ollamaURL, model))
 		}
 		want = append(want, tokbench.Spec{Name: m.name, Sources: sources})
 	}
@@ -280,11 +308,7 @@ func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokben
 		}
 	}
 	if len(toks) == 0 && !o.explicit {
-		var models []string
-		for _, sp := range o.want {
-			models = append(models, sp.Sources[0])
-		}
-		fmt.Fprintf(stderr, "None of the default tokenizers (%s) is in the local Ollama store or Hugging Face cache: benchmarking the real tokenizer files in the Go module cache instead (name your own with --tokenizer).\n", strings.Join(models, ", "))
+		fmt.Fprintf(stderr, "Not found: %s. Benchmarking the module-cache fixtures instead (real tokenizer files from Go modules' test data in the Go module cache, not these models; name your own with --tokenizer).\n", notFound(failed, o.cfg.Store, o.cfg.Hub.AllowDownload))
 		var errs []error
 		toks, errs = tokbench.LoadFixtures()
 		for _, err := range errs {
@@ -302,6 +326,57 @@ func loadTokenizers(ctx context.Context, o *options, stderr io.Writer) ([]tokben
 		}
 	}
 	return toks, failed
+}
+
+// notFound says in one line which sources were not found where, grouped by
+// place: "gemma3:latest, qwen2.5:7b in the Ollama store /root/.ollama/models;
+// google/gemma-3-4b-it in the Hugging Face caches (downloads off)".
+func notFound(failed []tokbench.Failure, store tokenizer.StoreConfig, allowDownload bool) string {
+	var places []string
+	bySource := map[string][]string{}
+	add := func(place, src string) {
+		if !slices.Contains(places, place) {
+			places = append(places, place)
+		}
+		if !slices.Contains(bySource[place], src) {
+			bySource[place] = append(bySource[place], src)
+		}
+	}
+	storeDir, err := store.StoreDir()
+	if err != nil {
+		storeDir = "(" + err.Error() + ")"
+	}
+	dl := " (downloads off)"
+	if allowDownload {
+		dl = " or on the Hub"
+	}
+	for _, f := range failed {
+		var le *tokenizer.LoadError
+		if !errors.As(f.Err, &le) {
+			add("any place ("+f.Err.Error()+")", f.Spec.Name)
+			continue
+		}
+		for _, a := range le.Attempts {
+			switch {
+			case strings.HasPrefix(a.Where, "ollama store: "):
+				add("the Ollama store "+storeDir, a.Source)
+			case strings.HasPrefix(a.Where, "POST "):
+				base, _, _ := strings.Cut(strings.TrimPrefix(a.Where, "POST "), "/api/show")
+				add("the Ollama server at "+base, a.Source)
+			case !filepath.IsAbs(a.Source) && !strings.HasPrefix(a.Source, "."):
+				// A repo id: the Hugging Face cache, tr117's download
+				// cache and, with downloads on, the Hub.
+				add("the Hugging Face caches"+dl, a.Source)
+			default:
+				add(a.Where, a.Source)
+			}
+		}
+	}
+	parts := make([]string, len(places))
+	for i, p := range places {
+		parts[i] = strings.Join(bySource[p], ", ") + " in " + p
+	}
+	return strings.Join(parts, "; ")
 }
 
 func progress(w io.Writer) func(tokbench.Pass) {
@@ -328,7 +403,7 @@ func writeReport(stdout io.Writer, dir string, rep *tokbench.Report, overwrite b
 	if err := tokbench.WriteFiles(dir, rep, overwrite); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", dir, strings.Join(tokbench.OutputFiles, ","))
+	fmt.Fprintf(stdout, "\nwrote %s/{%s}\n", dir, strings.Join(tokbench.OutputFiles(), ","))
 	return nil
 }
 
@@ -341,7 +416,7 @@ func loadCorpus(file string, n int) (string, string, error) {
 	case "":
 		return tokbench.SeedCorpus(n), fmt.Sprintf("%q repeated", tokbench.SeedSentence), nil
 	case "war-and-peace":
-		p, err := tokbench.WarAndPeace()
+		p, err := tokenizer.WarAndPeace()
 		if err != nil {
 			return "", "", err
 		}
@@ -365,7 +440,7 @@ Supply one of:
                               ~/.ollama/models), e.g. qwen=qwen2.5:7b after "ollama pull qwen2.5:7b"
   --tokenizer NAME=http://HOST:PORT/MODEL
                               the model as the Ollama server there serves it (POST /api/show), local
-                              or remote; --ollama-url URL does this for the three seed models
+                              or remote; --ollama-url URL does this for the three default models
   --tokenizer NAME=ORG/REPO   a Hugging Face repo in the local Hugging Face cache ($HF_HUB_CACHE,
                               $HF_HOME/hub, ~/.cache/huggingface/hub), or with --allow-download
                               fetched from the Hub (set HF_TOKEN for gated repos)

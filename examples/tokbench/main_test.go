@@ -14,6 +14,7 @@ import (
 
 	"tr117/internal/ollamaserver"
 	"tr117/tokbench"
+	"tr117/tokenizer"
 )
 
 func TestMain(m *testing.M) {
@@ -31,7 +32,7 @@ func isolate(t *testing.T) {
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	for _, f := range tokbench.Fixtures {
+	for _, f := range tokenizer.Fixtures() {
 		if f.Name == name {
 			p, err := f.FixturePath()
 			if err != nil {
@@ -67,7 +68,7 @@ func TestNamedTokenizer(t *testing.T) {
 	if len(results) != 1 || results[0]["model"] != "bert" || results[0]["tokens"].(float64) != 2000 {
 		t.Errorf("results %v", results)
 	}
-	for _, f := range tokbench.OutputFiles {
+	for _, f := range tokbench.OutputFiles() {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -100,9 +101,22 @@ func TestDefaultFallsBackToModuleCache(t *testing.T) {
 		}
 	}
 	// Issue 12: the fallback is one clear line, not a list of every
-	// missing file.
+	// missing file: which models were not found where, and that the
+	// module-cache fixtures stand in.
 	if strings.Contains(stderr.String(), "no such file or directory") || strings.Count(stderr.String(), "not loaded") > 0 {
 		t.Errorf("the default run lists the places it looked:\n%s", stderr.String())
+	}
+	var summary []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(line, "Not found: ") {
+			summary = append(summary, line)
+		}
+	}
+	store := os.Getenv("OLLAMA_MODELS")
+	if len(summary) != 1 || !strings.Contains(summary[0], "gemma3:latest, ") || !strings.Contains(summary[0], "in the Ollama store "+store) ||
+		!strings.Contains(summary[0], "Qwen/Qwen2.5-7B-Instruct, ") || !strings.Contains(summary[0], "in the Hugging Face caches (downloads off)") ||
+		!strings.Contains(summary[0], "module-cache fixtures instead") {
+		t.Errorf("want one line naming the models not found, where, and the fallback:\n%s", stderr.String())
 	}
 	// The fixtures are unrelated tokenizers: their comparisons are
 	// labelled, not verdicts.
@@ -139,11 +153,11 @@ func TestBackendsInOneRun(t *testing.T) {
 func TestNothingFound(t *testing.T) {
 	isolate(t)
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--tokenizer", "x=/no/such/tokenizer.json", "--output-dir", t.TempDir()}, &stdout, &stderr)
+	code := run(context.Background(), []string{"--tokenizer", "x=nosuch:latest,no/such-repo", "--output-dir", t.TempDir()}, &stdout, &stderr)
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"/no/such/tokenizer.json", "Supply one of", "--allow-download"} {
+	for _, want := range []string{"nosuch:latest", "Supply one of", "--allow-download"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
@@ -151,7 +165,7 @@ func TestNothingFound(t *testing.T) {
 }
 
 // TestOllamaServer benchmarks the tokenizer of a model a real Ollama
-// serves, named by URL and through --ollama-url for the seed models (which
+// serves, named by URL and through --ollama-url for the default models (which
 // the tiny server lacks, so the run falls back to the module cache and
 // lists the server among the places it looked).
 func TestOllamaServer(t *testing.T) {
@@ -190,7 +204,7 @@ func TestDefaultOutputDir(t *testing.T) {
 	if code := run(context.Background(), []string{"--tokenizer", "bert=" + p, "--bytes", "100", "--iterations", "1"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
-	for _, f := range tokbench.OutputFiles {
+	for _, f := range tokbench.OutputFiles() {
 		if _, err := os.Stat(filepath.Join("tr117-results", "tokbench", f)); err != nil {
 			t.Error(err)
 		}
@@ -283,12 +297,12 @@ func TestMissingCorpusFirst(t *testing.T) {
 // Hugging Face's library for Node.js is installed.
 func hfNodeInstalled(t *testing.T, p string) {
 	t.Helper()
-	tok, err := tokbench.LoadHFNode(p, tokbench.HFNodeConfig{})
+	tok, err := tokenizer.LoadHFNode(p, tokenizer.HFNodeConfig{})
 	if err == nil {
-		tokbench.Close(tok)
+		tokenizer.Close(tok)
 		return
 	}
-	if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_HF_NODE") != "" || !errors.Is(err, tokbench.ErrNoHFNode) {
+	if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_HF_NODE") != "" || !errors.Is(err, tokenizer.ErrNoHFNode) {
 		t.Fatal(err)
 	}
 	t.Skip(err)
@@ -306,7 +320,7 @@ func TestHFNodeBesideTheOthers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("TR117_HF_NODE_DIR", filepath.Join(cache, "tr117", "hf-tokenizers", tokbench.HFNodeVersion))
+		t.Setenv("TR117_HF_NODE_DIR", filepath.Join(cache, "tr117", "hf-tokenizers", tokenizer.HFNodeVersion))
 	}
 	isolate(t)
 	out := t.TempDir()
@@ -316,7 +330,7 @@ func TestHFNodeBesideTheOthers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"hf@hf-node: hf-node bpe from " + p, "Hugging Face tokenizers " + tokbench.HFNodeVersion} {
+	for _, want := range []string{"hf@hf-node: hf-node bpe from " + p, "Hugging Face tokenizers " + tokenizer.HFNodeVersion} {
 		if !strings.Contains(stderr.String()+stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s\n%s", want, stderr.String(), stdout.String())
 		}
@@ -357,5 +371,63 @@ func TestHFNodeNotInstalled(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, tokbench.JSONFile)); err != nil {
 		t.Errorf("the other tokenizer's results: %v", err)
+	}
+}
+
+// Issue 12: a tokenizer file that does not exist is a usage error (exit 2)
+// found before any tokenizer is loaded, as a missing corpus is.
+func TestMissingTokenizerFileFirst(t *testing.T) {
+	isolate(t)
+	for _, args := range [][]string{
+		{"--tokenizer", "x=/no/such/tokenizer.json"},
+		{"--tokenizer", "x=/no/such/tokenizer.json,./also/missing.model"},
+		{"--gemma-tokenizer", "/no/such/tokenizer.json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args = append(args, "--tokenizer", "bert="+fixture(t, "bert-base-uncased"), "--output-dir", t.TempDir())
+		code := run(context.Background(), args, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "/no/such/tokenizer.json") || strings.Contains(stderr.String(), "bert:") {
+			t.Errorf("%v: exit %d, want 2 naming /no/such/tokenizer.json before loading tokenizers:\n%s", args, code, stderr.String())
+		}
+	}
+	// A missing path with a model name to fall back on is not refused.
+	if err := checkPaths([]tokbench.Spec{{Name: "x", Sources: []string{"/no/such.json", "gemma3:latest"}}}); err != nil {
+		t.Errorf("fallback to a model name refused: %v", err)
+	}
+}
+
+// Issue 12: an output directory under a regular file is refused (exit 2)
+// before any tokenizer is loaded.
+func TestOutputDirUnderAFile(t *testing.T) {
+	isolate(t)
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(file, "out")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--tokenizer", "bert=" + fixture(t, "bert-base-uncased"), "--bytes", "100", "--output-dir", out}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), out) || strings.Contains(stderr.String(), "bert:") {
+		t.Errorf("exit %d, want 2 naming %s before loading tokenizers:\n%s", code, out, stderr.String())
+	}
+}
+
+// Issue 12: when the files cannot be written after the bench (the
+// directory went away or became read-only meanwhile), the table is still
+// printed and the error returned.
+func TestTableWhenWritingFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := []tokbench.Result{{Model: "a", Source: "a", Tokens: 10, TokensPerSec: 1000, LatencyMs: 10, PassesMs: []float64{10}}}
+	rep := &tokbench.Report{Config: tokbench.Config{Iterations: 1}, Results: res}
+	var stdout bytes.Buffer
+	err := writeReport(&stdout, filepath.Join(file, "out"), rep, false)
+	if err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("writeReport into a directory under a file: %v, want an error naming it", err)
+	}
+	if !strings.Contains(stdout.String(), "Tokens/Sec | Latency (ms)") {
+		t.Errorf("no table on stdout:\n%s", stdout.String())
 	}
 }

@@ -122,37 +122,9 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, banner)
 		return 0
 	}
-	var query, format string
-	lms := -1
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case strings.HasPrefix(a, "--query-gpu="):
-			query = strings.TrimPrefix(a, "--query-gpu=")
-		case strings.HasPrefix(a, "--format="):
-			format = strings.TrimPrefix(a, "--format=")
-		case a == "-lms" || a == "--loop-ms":
-			if os.Getenv("FAKESMI_NOLMS") != "" {
-				fmt.Fprintf(stdout, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
-				return 2
-			}
-			if i+1 >= len(args) {
-				return 2
-			}
-			n, err := strconv.Atoi(args[i+1])
-			if err != nil || n <= 0 {
-				return 2
-			}
-			lms = n
-			i++
-		default:
-			fmt.Fprintf(stdout, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
-			return 2
-		}
-	}
-	if query == "" || !strings.HasPrefix(format, "csv") {
-		fmt.Fprintf(stdout, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
-		return 2
+	query, format, lms, code := parseSMIArgs(args, stdout)
+	if code != 0 {
+		return code
 	}
 	names := strings.Split(query, ",")
 	old := os.Getenv("FAKESMI_OLD") != ""
@@ -162,8 +134,76 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	noheader := strings.Contains(format, "noheader")
-	nounits := strings.Contains(format, "nounits")
+	w := bufio.NewWriter(stdout)
+	if !strings.Contains(format, "noheader") {
+		writeSMIHeader(w, names, old)
+	}
+	return writeSMIRows(w, stderr, names, lms, strings.Contains(format, "nounits"))
+}
+
+// parseSMIArgs parses nvidia-smi's query arguments as nvidia-smi does;
+// code is the exit code when they are wrong, 0 when they are good. lms is
+// -1 without -lms.
+func parseSMIArgs(args []string, stdout io.Writer) (query, format string, lms, code int) {
+	const invalid = "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n"
+	lms = -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "--query-gpu="):
+			query = strings.TrimPrefix(a, "--query-gpu=")
+		case strings.HasPrefix(a, "--format="):
+			format = strings.TrimPrefix(a, "--format=")
+		case a == "-lms" || a == "--loop-ms":
+			if os.Getenv("FAKESMI_NOLMS") != "" {
+				fmt.Fprint(stdout, invalid)
+				return "", "", 0, 2
+			}
+			if i+1 >= len(args) {
+				return "", "", 0, 2
+			}
+			n, err := strconv.Atoi(args[i+1])
+			if err != nil || n <= 0 {
+				return "", "", 0, 2
+			}
+			lms = n
+			i++
+		default:
+			fmt.Fprint(stdout, invalid)
+			return "", "", 0, 2
+		}
+	}
+	if query == "" || !strings.HasPrefix(format, "csv") {
+		fmt.Fprint(stdout, invalid)
+		return "", "", 0, 2
+	}
+	return query, format, lms, 0
+}
+
+// writeSMIHeader writes the CSV header nvidia-smi writes for names.
+func writeSMIHeader(w *bufio.Writer, names []string, old bool) {
+	for i, n := range names {
+		if i > 0 {
+			w.WriteString(", ")
+		}
+		if n == "clocks_throttle_reasons.active" && !old {
+			w.WriteString("clocks_event_reasons.active") // 535 renames it in the header
+		} else if h := aliases[n]; h != "" {
+			w.WriteString(h)
+		} else {
+			w.WriteString(n)
+		}
+		if u := fields[n].unit; u != "" {
+			fmt.Fprintf(w, " [%s]", u)
+		}
+	}
+	w.WriteString("\n")
+}
+
+// writeSMIRows writes one row per GPU, once, or every lms milliseconds
+// until the writer fails (lms > 0), with the faults the FAKESMI_*
+// variables ask for. It returns the exit code.
+func writeSMIRows(w *bufio.Writer, stderr io.Writer, names []string, lms int, nounits bool) int {
 	ngpu := 2
 	if v, err := strconv.Atoi(os.Getenv("FAKESMI_GPUS")); err == nil {
 		ngpu = v
@@ -172,26 +212,6 @@ func FakeSMIMain(args []string, stdout, stderr io.Writer) int {
 	lost := os.Getenv("FAKESMI_LOST") != ""
 	skip := os.Getenv("FAKESMI_SKIP") != ""
 	garble := os.Getenv("FAKESMI_GARBLE") != "" && lms > 0
-
-	w := bufio.NewWriter(stdout)
-	if !noheader {
-		for i, n := range names {
-			if i > 0 {
-				w.WriteString(", ")
-			}
-			if n == "clocks_throttle_reasons.active" && !old {
-				w.WriteString("clocks_event_reasons.active") // 535 renames it in the header
-			} else if h := aliases[n]; h != "" {
-				w.WriteString(h)
-			} else {
-				w.WriteString(n)
-			}
-			if u := fields[n].unit; u != "" {
-				fmt.Fprintf(w, " [%s]", u)
-			}
-		}
-		w.WriteString("\n")
-	}
 	for round := 0; ; round++ {
 		for g := range ngpu {
 			if skip && lms > 0 && round%2 == 1 && g == ngpu-1 {

@@ -150,9 +150,16 @@ func Write(path string, cfg Config) error {
 	if cfg.Embd%cfg.Heads != 0 {
 		return fmt.Errorf("tinymodel: embd %d does not divide into %d heads", cfg.Embd, cfg.Heads)
 	}
+	kv, nVocab := metadata(cfg)
+	return writeGGUF(path, kv, tensors(cfg, nVocab))
+}
+
+// metadata returns the model's GGUF key-values: a llama architecture of
+// cfg's shape with the package's vocabulary, and the vocabulary's size.
+func metadata(cfg Config) (ggml.KV, int) {
 	tokens, scores, types := Vocab()
 	nVocab := len(tokens)
-	kv := ggml.KV{
+	return ggml.KV{
 		"general.architecture":                   "llama",
 		"general.name":                           "tiny",
 		"general.file_type":                      uint32(0), // all F32
@@ -176,8 +183,11 @@ func Write(path string, cfg Config) error {
 		"tokenizer.ggml.unknown_token_id":        uint32(UnkID),
 		"tokenizer.ggml.add_bos_token":           true,
 		"tokenizer.ggml.add_eos_token":           false,
-	}
+	}, nVocab
+}
 
+// tensors returns the model's weights, random from cfg.Seed.
+func tensors(cfg Config, nVocab int) []*ggml.Tensor {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7469_6e79)) // "tiny"
 	normal := func(n int, std float64) f32 {
 		t := make(f32, n)
@@ -233,7 +243,12 @@ func Write(path string, cfg Config) error {
 			tensor(p+"ffn_down.weight", normal(ff*e, std), ff, e),
 		)
 	}
+	return ts
+}
 
+// writeGGUF writes the model to path through a temporary file in the same
+// directory that is renamed over path.
+func writeGGUF(path string, kv ggml.KV, ts []*ggml.Tensor) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".tinymodel-*.gguf")
 	if err != nil {

@@ -18,10 +18,10 @@ const (
 	DefaultVersion = "0.6.5" + simmark.VersionSuffix
 )
 
-// RepeatLimit is Ollama's limit on repeated tokens: a stream ends when one
-// token's text, spaces trimmed, repeats more than RepeatLimit times in a row
-// (see [Config.NoRepeatAbort]).
-const RepeatLimit = 30
+// repeatLimit is Ollama's limit on repeated tokens: a stream ends when one
+// token's text, spaces trimmed, repeats more than repeatLimit times in a row
+// (see Config.NoRepeatAbort).
+const repeatLimit = 30
 
 // DefaultModels returns the model names a [Config] with no Models serves:
 // the three models of the TR117 plan and the tiny test model that
@@ -82,11 +82,12 @@ type Config struct {
 
 	// NoRepeatAbort turns off Ollama's repetition abort. Ollama v0.6.5
 	// (llm/server.go) ends a stream when the model's text, spaces trimmed,
-	// repeats more than RepeatLimit times in a row (its 32nd identical
-	// piece in a row is not sent): the 31 identical messages it has sent
-	// are followed by a clean end of the body with no done message ("stream": false answers 200 with the text
-	// so far, "done": false and no metrics). The simulator does the same
-	// by default; [FaultRepeat] makes a model loop so that it happens.
+	// repeats more than 30 times in a row (its 32nd identical piece in a
+	// row is not sent): the 31 identical messages it has sent are followed
+	// by a clean end of the body with no done message ("stream": false
+	// answers 200 with the text so far, "done": false and no metrics). The
+	// simulator does the same by default; [FaultRepeat] makes a model loop
+	// so that it happens.
 	NoRepeatAbort bool `json:"no_repeat_abort,omitempty"`
 
 	// ResponseTokens is how many tokens a response has when it ends on its
@@ -145,9 +146,6 @@ type Config struct {
 }
 
 // Request describes a generate or chat request to a [Config.FaultFunc].
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Request struct {
 	// Endpoint is "/api/generate" or "/api/chat".
 	Endpoint string

@@ -39,9 +39,9 @@
 //   - [Fault] describes a failure (an HTTP error with Ollama's error JSON, an
 //     {"error":…} line mid-stream, a stream cut without a done message, a
 //     dropped connection, a stall, a malformed line, a multi-megabyte final
-//     line, a model that loops on one token). Faults are chosen per request by [Config.FaultFunc] or per
-//     model by [Config.Faults], so one agent of a pair can fail while the
-//     other succeeds.
+//     line, a model that loops on one token). Faults are chosen per
+//     request by [Config.FaultFunc] or per model by [Config.Faults], so one
+//     agent of a pair can fail while the other succeeds.
 //
 // # What Ollama v0.6.5 sends, and so what the simulator sends
 //
@@ -95,4 +95,11 @@
 // under a virtual clock and within scheduling noise of the wall time under the
 // real one. Each is at least 1µs, so that, as from Ollama, every timing key is
 // present in a final message.
+//
+// # Concurrency
+//
+// A [Server] and a [Handler] serve any number of requests at once, and
+// their methods may be called from any goroutine. [Config], [Fault] and
+// [Request] are plain data; a [Config.FaultFunc] is called from each
+// request's goroutine, so it must be safe for concurrent use.
 package ollamatest

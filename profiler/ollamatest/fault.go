@@ -7,8 +7,6 @@ import (
 )
 
 // FaultKind names a way a request can fail. The zero value is no fault.
-//
-// It is an immutable value, safe for concurrent use.
 type FaultKind string
 
 // The fault kinds. Mid-stream kinds fire after [Fault.After] token messages
@@ -42,7 +40,7 @@ const (
 	// FaultRepeat makes the model loop, as a small model at temperature 0
 	// (or with repeat_penalty 0) does: from token [Fault.After] on, every
 	// token is the same word. Ollama's repetition abort (see
-	// [Config.NoRepeatAbort]) then ends the stream after RepeatLimit+1
+	// [Config.NoRepeatAbort]) then ends the stream after 31
 	// identical messages without a done message; with the abort turned
 	// off the loop runs to the end of the response.
 	FaultRepeat FaultKind = "repeat"
@@ -54,9 +52,6 @@ const DefaultHugeFinalSize = 4 << 20
 
 // Fault is a failure the simulator injects into one request. The zero value
 // is no fault.
-//
-// It is plain data: safe to read from several goroutines, not to modify while
-// others read it.
 type Fault struct {
 	Kind FaultKind `json:"kind,omitempty"`
 	// After is the number of token messages written before a mid-stream

@@ -234,7 +234,7 @@ func TestStallForDuration(t *testing.T) {
 }
 
 // TestRepeatAbort checks Ollama's repetition abort: a model that loops on
-// one token gets RepeatLimit+1 identical messages and then a clean end of
+// one token gets repeatLimit+1 identical messages and then a clean end of
 // the body with no done message; stream:false gets the text so far with
 // done false; NoRepeatAbort lets the loop run to num_predict.
 func TestRepeatAbort(t *testing.T) {
@@ -269,11 +269,11 @@ func TestRepeatAbort(t *testing.T) {
 		wantMsgs int // token messages
 		wantDone bool
 	}{
-		{"generate", Config{}, 5, "/api/generate", gen, 5 + RepeatLimit + 1, false},
-		{"chat", Config{}, 0, "/api/chat", chat, RepeatLimit + 1, false},
-		{"coalesced", Config{Coalesce: 4}, 2, "/api/generate", gen, 2 + RepeatLimit + 1, false},
+		{"generate", Config{}, 5, "/api/generate", gen, 5 + repeatLimit + 1, false},
+		{"chat", Config{}, 0, "/api/chat", chat, repeatLimit + 1, false},
+		{"coalesced", Config{Coalesce: 4}, 2, "/api/generate", gen, 2 + repeatLimit + 1, false},
 		{"abort off", Config{NoRepeatAbort: true}, 5, "/api/generate", gen, np, true},
-		{"loop too short", Config{}, np - RepeatLimit - 1, "/api/generate", gen, np, true},
+		{"loop too short", Config{}, np - repeatLimit - 1, "/api/generate", gen, np, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -309,7 +309,7 @@ func TestRepeatAbort(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp0, _ := m["response"].(string)
-		if m["done"] != false || len(strings.Fields(resp0)) != RepeatLimit+1 || m["eval_count"] != nil || len(m) != 4 {
+		if m["done"] != false || len(strings.Fields(resp0)) != repeatLimit+1 || m["eval_count"] != nil || len(m) != 4 {
 			t.Errorf("got %s", lines[0])
 		}
 	})

@@ -22,8 +22,7 @@ import (
 	"tr117/internal/simmark"
 )
 
-// Handler is an http.Handler that speaks Ollama's API. It is safe for
-// concurrent use. Streams it is serving end when the client goes away or
+// Handler is an http.Handler that speaks Ollama's API. Streams it is serving end when the client goes away or
 // when [Handler.Close] is called.
 type Handler struct {
 	cfg    Config
@@ -629,6 +628,8 @@ func expiry(now time.Time, keep time.Duration) time.Time {
 	return now.Add(keep)
 }
 
+// run answers the job: it waits for a slot and for the model, then
+// answers a load request or generates the response.
 func (j *job) run(ctx context.Context) error {
 	queued := j.h.cfg.Now()
 	if slots := j.model.slots; slots != nil {
@@ -655,189 +656,230 @@ func (j *job) run(ctx context.Context) error {
 		}
 		return nil
 	}
+	return j.respond(ctx, loadDur)
+}
 
+// decoding is the state of one response being generated.
+type decoding struct {
+	j        *job
+	n        int     // tokens to generate at most
+	reason   string  // done_reason
+	interval float64 // nanoseconds per token at the model's rate
+	deadline time.Time
+
+	text     strings.Builder // what the client is sent
+	pending  string          // text held back: it may begin a stop sequence
+	sampled  int             // tokens generated: eval_count
+	evalDur  time.Duration
+	stallDur time.Duration
+	respToks []int
+	loopTok  string // FaultRepeat: the token the model loops on
+	loopID   int
+
+	// lastPiece and repeats track Ollama's repetition abort
+	// (llm/server.go): the text of each piece from the runner, spaces
+	// trimmed, against the previous one, which starts out "".
+	lastPiece string
+	repeats   int
+}
+
+// respond generates the response after the model is loaded: the wait for
+// the first token, the tokens, the end-of-sequence step, any fault, and the
+// final message with Ollama's metrics.
+func (j *job) respond(ctx context.Context, loadDur time.Duration) error {
 	cfg := &j.h.cfg
-	n, reason := cfg.ResponseTokens, "stop"
-	if j.nPredict > 0 && j.nPredict <= n {
-		n, reason = j.nPredict, "length"
+	d := &decoding{j: j, n: cfg.ResponseTokens, reason: "stop"}
+	if j.nPredict > 0 && j.nPredict <= d.n {
+		d.n, d.reason = j.nPredict, "length"
 	}
 	if j.stream {
 		j.w.Header().Set("Content-Type", "application/x-ndjson")
 		j.w.WriteHeader(http.StatusOK)
 	}
-
 	ttft := cfg.TTFT
 	if cfg.Unpaced {
 		ttft = 0
 	}
 	j.h.active.Add(1)
 	defer j.h.active.Add(-1)
-	deadline := cfg.Now().Add(ttft)
-	if err := j.sleepUntil(ctx, deadline); err != nil {
+	d.deadline = cfg.Now().Add(ttft)
+	if err := j.sleepUntil(ctx, d.deadline); err != nil {
 		return err
 	}
-	interval := float64(time.Second) / j.model.rate
-	var (
-		text     strings.Builder // what the client is sent
-		pending  string          // text held back: it may begin a stop sequence
-		sampled  int             // tokens generated: eval_count
-		evalDur  time.Duration
-		stallDur time.Duration
-		respToks []int
-		loopTok  string // FaultRepeat: the token the model loops on
-		loopID   int
-	)
-	// lastPiece and repeats track Ollama's repetition abort
-	// (llm/server.go): the text of each piece from the runner, spaces
-	// trimmed, against the previous one, which starts out "".
-	var (
-		lastPiece string
-		repeats   int
-	)
-	looping := func(s string) bool {
-		if cfg.NoRepeatAbort {
-			return false
-		}
-		if t := strings.TrimSpace(s); t == lastPiece {
-			repeats++
-		} else {
-			lastPiece, repeats = t, 0
-		}
-		return repeats > RepeatLimit
+	d.interval = float64(time.Second) / j.model.rate
+	if done, err := d.tokens(ctx); done || err != nil {
+		return err
 	}
-	// send passes text to the client, as Ollama's runner flushes its
-	// pending pieces: one message however many tokens they came from.
-	send := func(s string) error {
-		if s == "" {
-			return nil
-		}
-		if looping(s) {
-			return j.repeatAbort(text.String())
-		}
-		text.WriteString(s)
-		if !j.stream {
-			return nil
-		}
-		return j.emitToken(s)
+	if done, err := d.end(ctx); done || err != nil {
+		return err
 	}
-	// decodeStep paces one sampled token (slow scales the interval under
-	// contention) and counts it in eval_count and eval_duration.
-	decodeStep := func(slow float64) error {
-		d := time.Duration(interval * slow * j.gen.jitter(cfg.Jitter))
-		if cfg.Unpaced {
-			d = 0
-		}
-		deadline = deadline.Add(d)
-		if err := j.sleepUntil(ctx, deadline); err != nil {
-			return err
-		}
-		evalDur += d
-		sampled++
+	return j.writeFinal(d.final(loadDur, ttft))
+}
+
+// looping reports whether piece s trips Ollama's repetition abort.
+func (d *decoding) looping(s string) bool {
+	if d.j.h.cfg.NoRepeatAbort {
+		return false
+	}
+	if t := strings.TrimSpace(s); t == d.lastPiece {
+		d.repeats++
+	} else {
+		d.lastPiece, d.repeats = t, 0
+	}
+	return d.repeats > repeatLimit
+}
+
+// send passes text to the client, as Ollama's runner flushes its pending
+// pieces: one message however many tokens they came from.
+func (d *decoding) send(s string) error {
+	if s == "" {
 		return nil
 	}
-	for i := 0; i < n; i++ {
+	if d.looping(s) {
+		return d.j.repeatAbort(d.text.String())
+	}
+	d.text.WriteString(s)
+	if !d.j.stream {
+		return nil
+	}
+	return d.j.emitToken(s)
+}
+
+// step paces one sampled token (slow scales the interval under
+// contention) and counts it in eval_count and eval_duration.
+func (d *decoding) step(ctx context.Context, slow float64) error {
+	cfg := &d.j.h.cfg
+	dur := time.Duration(d.interval * slow * d.j.gen.jitter(cfg.Jitter))
+	if cfg.Unpaced {
+		dur = 0
+	}
+	d.deadline = d.deadline.Add(dur)
+	if err := d.j.sleepUntil(ctx, d.deadline); err != nil {
+		return err
+	}
+	d.evalDur += dur
+	d.sampled++
+	return nil
+}
+
+// tokens generates up to n tokens, stopping at a stop sequence. done
+// reports that the response is over (a fault ended it).
+func (d *decoding) tokens(ctx context.Context) (done bool, err error) {
+	j, cfg := d.j, &d.j.h.cfg
+	for i := 0; i < d.n; i++ {
 		if i == j.fault.After {
-			if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
-				return err
+			if done, err := j.midStreamFault(ctx, &d.deadline, &d.stallDur); done || err != nil {
+				return true, err
 			}
 		}
 		slow := 1.0
 		if cfg.Contention > 0 {
 			slow += cfg.Contention * float64(j.h.active.Load()-1)
 		}
-		if err := decodeStep(slow); err != nil {
-			return err
+		if err := d.step(ctx, slow); err != nil {
+			return true, err
 		}
 		tok, id := j.gen.next()
 		if j.fault.Kind == FaultRepeat && i >= j.fault.After {
 			if i == j.fault.After {
-				loopTok, loopID = tok, id
+				d.loopTok, d.loopID = tok, id
 			}
-			tok, id = loopTok, loopID
+			tok, id = d.loopTok, d.loopID
 		}
-		respToks = append(respToks, id)
+		d.respToks = append(d.respToks, id)
 		if j.stream && j.fault.Kind == FaultMalformed && i == j.fault.After {
-			text.WriteString(tok)
+			d.text.WriteString(tok)
 			j.queue([]byte(`{"model":"` + j.name + `","created_at":`))
 			if err := j.flush(); err != nil {
-				return err
+				return true, err
 			}
 			continue
 		}
-		pending += tok
-		if k := stopIndex(pending, j.stops); k >= 0 {
-			if err := send(pending[:k]); err != nil {
-				return err
+		d.pending += tok
+		if k := stopIndex(d.pending, j.stops); k >= 0 {
+			if err := d.send(d.pending[:k]); err != nil {
+				return true, err
 			}
-			pending, reason = "", "stop"
+			d.pending, d.reason = "", "stop"
 			break
 		}
-		if holdsStopPrefix(pending, j.stops) || incompleteUTF8(pending) {
+		if holdsStopPrefix(d.pending, j.stops) || incompleteUTF8(d.pending) {
 			continue
 		}
-		if err := send(pending); err != nil {
-			return err
+		if err := d.send(d.pending); err != nil {
+			return true, err
 		}
-		pending = ""
+		d.pending = ""
 	}
+	return false, nil
+}
+
+// end sends the text held back, takes the end-of-sequence step and fires a
+// fault set to fire after the last token. done reports that the response
+// is over.
+func (d *decoding) end(ctx context.Context) (done bool, err error) {
+	j := d.j
 	// What is left is sent, less a character the limit cut in two.
-	for !utf8.ValidString(pending) {
-		pending = pending[:len(pending)-1]
+	for !utf8.ValidString(d.pending) {
+		d.pending = d.pending[:len(d.pending)-1]
 	}
-	if err := send(pending); err != nil {
-		return err
+	if err := d.send(d.pending); err != nil {
+		return true, err
 	}
-	if reason == "stop" && sampled == n {
+	if d.reason == "stop" && d.sampled == d.n {
 		// The response ended on its own: the model sampled an end-of-sequence
 		// token, which costs a decode step and counts in eval_count but is
 		// not sent, as in Ollama's runner.
-		if err := decodeStep(1); err != nil {
-			return err
+		if err := d.step(ctx, 1); err != nil {
+			return true, err
 		}
 	}
-	if sampled <= j.fault.After && j.fault.Kind != FaultNone {
+	if d.sampled <= j.fault.After && j.fault.Kind != FaultNone {
 		// A fault set to fire after the last token fires before the final message.
-		if done, err := j.midStreamFault(ctx, &deadline, &stallDur); done || err != nil {
-			return err
+		if done, err := j.midStreamFault(ctx, &d.deadline, &d.stallDur); done || err != nil {
+			return true, err
 		}
 	}
-
 	// The final message, whose text is "", passes the same check.
-	if looping("") {
-		return j.repeatAbort(text.String())
+	if d.looping("") {
+		return true, j.repeatAbort(d.text.String())
 	}
+	return false, nil
+}
 
+// final returns the response's final message, with Ollama's metrics.
+func (d *decoding) final(loadDur, ttft time.Duration) any {
+	j := d.j
 	ttftR := max(ttft, minDuration)
-	evalR := max(evalDur, minDuration)
+	evalR := max(d.evalDur, minDuration)
 	mt := metrics{
-		TotalDuration:      loadDur + ttftR + evalR + stallDur,
+		TotalDuration:      loadDur + ttftR + evalR + d.stallDur,
 		LoadDuration:       loadDur,
 		PromptEvalCount:    len(j.ctxToks),
 		PromptEvalDuration: ttftR,
-		EvalCount:          sampled,
+		EvalCount:          d.sampled,
 		EvalDuration:       evalR,
 	}
-	var final any
-	if j.chat {
-		content := ""
-		if !j.stream {
-			content = text.String()
-		}
-		if j.fault.Kind == FaultHugeFinal {
-			content += hugeContent(j.fault.size())
-		}
-		final = chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant", Content: content}, DoneReason: reason, Done: true, metrics: mt}
-	} else {
-		resp := ""
-		if !j.stream {
-			resp = text.String()
-		}
-		ctxIDs := append(append([]int(nil), j.ctxToks...), respToks...)
-		if j.fault.Kind == FaultHugeFinal {
-			ctxIDs = padContext(ctxIDs, j.fault.size())
-		}
-		final = generateResponse{Model: j.name, CreatedAt: j.h.now(), Response: resp, Done: true, DoneReason: reason, Context: ctxIDs, metrics: mt}
+	text := ""
+	if !j.stream {
+		text = d.text.String()
 	}
+	if j.chat {
+		if j.fault.Kind == FaultHugeFinal {
+			text += hugeContent(j.fault.size())
+		}
+		return chatResponse{Model: j.name, CreatedAt: j.h.now(), Message: message{Role: "assistant", Content: text}, DoneReason: d.reason, Done: true, metrics: mt}
+	}
+	ctxIDs := append(append([]int(nil), j.ctxToks...), d.respToks...)
+	if j.fault.Kind == FaultHugeFinal {
+		ctxIDs = padContext(ctxIDs, j.fault.size())
+	}
+	return generateResponse{Model: j.name, CreatedAt: j.h.now(), Response: text, Done: true, DoneReason: d.reason, Context: ctxIDs, metrics: mt}
+}
+
+// writeFinal writes the final message: the whole response when not
+// streaming, the last line of the stream otherwise.
+func (j *job) writeFinal(final any) error {
 	if !j.stream {
 		if j.fault.Kind == FaultMalformed {
 			j.w.Header().Set("Content-Type", "application/json; charset=utf-8")

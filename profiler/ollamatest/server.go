@@ -10,8 +10,7 @@ import (
 	"time"
 )
 
-// Server is a simulated Ollama listening on a TCP address. It is safe for
-// concurrent use.
+// Server is a simulated Ollama listening on a TCP address.
 type Server struct {
 	// URL is the base URL of the server, "http://127.0.0.1:PORT", with no
 	// trailing slash.

@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"math"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,10 @@ import (
 	"tr117/internal/layout"
 	"tr117/sink"
 )
+
+// minLogMS is the least value a log axis shows: a 0 ms latency (an
+// unpaced simulator's) is drawn at 1 µs.
+const minLogMS = 1e-3
 
 // maxPlotPoints bounds the points of one drawn line.
 const maxPlotPoints = 2000
@@ -40,6 +45,9 @@ func WritePlots(dir string, res *SweepResult) ([]string, error) {
 		if !ok {
 			continue
 		}
+		if res.Simulated() {
+			markSimulated(p)
+		}
 		wt, err := p.WriterTo(8*vg.Inch, 4*vg.Inch, "png")
 		if err != nil {
 			return files, fmt.Errorf("load: plot %s: %w", pl.name, err)
@@ -54,6 +62,16 @@ func WritePlots(dir string, res *SweepResult) ([]string, error) {
 		files = append(files, PlotsDir+"/"+pl.name)
 	}
 	return files, nil
+}
+
+// SimulatedTitle is the line above a plot's title when tr117's Ollama
+// simulator answered, so that a copied image keeps the warning.
+const SimulatedTitle = "SIMULATED: tr117's Ollama simulator, not a real server"
+
+// markSimulated puts SimulatedTitle above p's title, in red.
+func markSimulated(p *plot.Plot) {
+	p.Title.Text = SimulatedTitle + "\n" + p.Title.Text
+	p.Title.TextStyle.Color = color.RGBA{R: 0xc0, A: 0xff}
 }
 
 func addLine(p *plot.Plot, xy plotter.XYs, i int, name string, points bool) bool {
@@ -164,14 +182,26 @@ func cdfPlot(r *SweepResult, metric string, values func([]Record) []float64) (*p
 		step := max(1, len(xs)/maxPlotPoints)
 		var xy plotter.XYs
 		for j := 0; j < len(xs); j += step {
-			xy = append(xy, plotter.XY{X: max(xs[j], 1e-3), Y: float64(j+1) / float64(len(xs))})
+			xy = append(xy, plotter.XY{X: max(xs[j], minLogMS), Y: float64(j+1) / float64(len(xs))})
 		}
-		xy = append(xy, plotter.XY{X: max(xs[len(xs)-1], 1e-3), Y: 1})
+		xy = append(xy, plotter.XY{X: max(xs[len(xs)-1], minLogMS), Y: 1})
 		drawn = addLine(p, xy, i, pt.Label, false) || drawn
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
+	logRange(&p.X)
 	return p, drawn
+}
+
+// logRange keeps a log axis' range positive and not empty: gonum widens an
+// empty range (every value the same, as with an unpaced simulator's zero
+// latencies) by ±1, below zero, where a log scale panics.
+func logRange(a *plot.Axis) {
+	a.Min = max(a.Min, minLogMS)
+	a.Max = max(a.Max, a.Min)
+	if a.Max < a.Min*1.5 {
+		a.Min, a.Max = a.Min/2, a.Max*2
+	}
 }
 
 // inFlight returns the step function of requests in flight over time, in

@@ -72,6 +72,9 @@ type Record struct {
 	// traced it (Result.TraceID), so the row can be found in a trace
 	// viewer.
 	TraceID string `json:"trace_id,omitempty"`
+	// Simulated is true when tr117's Ollama simulator answered the
+	// request (its answers carry a mark real servers never send).
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // OK reports whether the request succeeded.
@@ -101,6 +104,7 @@ func (rec *Record) fill(res *profiler.Result, ttfc time.Duration, hasTTFC bool, 
 	rec.EndMS = rec.SentMS + rec.E2EMS
 	rec.TokensGenerated = res.Tokens
 	rec.TraceID = res.TraceID
+	rec.Simulated = res.Simulated
 	if res.HasTTFT {
 		rec.TTFTMS = msp(res.TTFT)
 	}
@@ -137,6 +141,10 @@ func summarizeITL(xs []float64) *ITLSummary {
 	return &ITLSummary{N: s.N, Mean: s.Mean, P50: s.P50, P99: s.P99, Max: s.Max}
 }
 
+// KindInterrupted is the [ErrorKind] of a request that the run's context
+// ended (Ctrl-C): a summary counts it as interrupted, not failed.
+const KindInterrupted = "interrupted"
+
 // ErrorKind classifies a request's error for the summary's counts:
 // "interrupted", "connection_refused", "connection_lost", "timeout",
 // "idle_timeout", "http_<status>", "server_error", "truncated" or "other".
@@ -148,7 +156,7 @@ func ErrorKind(err error) string {
 	case err == nil:
 		return ""
 	case errors.Is(err, context.Canceled):
-		return "interrupted"
+		return KindInterrupted
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection_refused"
 	case errors.Is(err, profiler.ErrIdleTimeout):

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -14,6 +15,9 @@ import (
 func WriteReport(w io.Writer, title string, res *SweepResult, plots []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", title)
+	if res.Simulated() {
+		b.WriteString("**SIMULATED**: tr117's Ollama simulator (tr117/profiler/ollamatest) answered these requests, not a real server. The numbers exercise the pipeline; they say nothing about real hardware.\n\n")
+	}
 	writeVerdict(&b, res)
 	b.WriteString("## Points\n\n")
 	b.WriteString("| point | requests | failed | requested /s | sent /s | completed /s | out tok/s | sched. delay p99 ms | queue p99 ms | TTFT p50 ms | TTFT p99 ms [95% CI] | ITL p50 ms | ITL p99 ms | TPOT p50 ms | E2E p50 ms | E2E p99 ms | goodput |\n")
@@ -87,8 +91,12 @@ func writeRow(b *strings.Builder, p *SweepPoint) {
 	if s.Goodput != nil {
 		good = fmt.Sprintf("%.1f%% (%.3g/s)", 100*s.Goodput.Share, s.Goodput.Rate)
 	}
-	fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %.4g | %.4g | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-		p.Label, s.Requests, s.Failed, rate(s.RequestedRate), rate(s.AchievedRate), s.RequestThroughput, s.OutputTokensPerSecond,
+	failed := strconv.Itoa(s.Failed)
+	if s.Interrupted > 0 {
+		failed += fmt.Sprintf(" (+%d interrupted)", s.Interrupted)
+	}
+	fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %.4g | %.4g | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		p.Label, s.Requests, failed, rate(s.RequestedRate), rate(s.AchievedRate), s.RequestThroughput, s.OutputTokensPerSecond,
 		s.ScheduleDelayMS.P99, s.QueueMS.P99, cell(s.TTFTMS, 50), cell(s.TTFTMS, -1), cell(s.ITLMS, 50), cell(s.ITLMS, 99),
 		cell(s.TPOTMS, 50), cell(s.E2EMS, 50), cell(s.E2EMS, 99), good)
 }
@@ -101,6 +109,10 @@ func writeNotes(b *strings.Builder, res *SweepResult) {
 			notes = append(notes, p.Label+": "+w)
 		}
 		for _, kind := range slices.Sorted(maps.Keys(p.Summary.Errors)) {
+			if kind == KindInterrupted {
+				notes = append(notes, fmt.Sprintf("%s: %d requests interrupted (Ctrl-C ended them; not failures)", p.Label, p.Summary.Errors[kind]))
+				continue
+			}
 			notes = append(notes, fmt.Sprintf("%s: %d requests failed (%s)", p.Label, p.Summary.Errors[kind], kind))
 		}
 		if p.Summary.InputTokensApproximated && i == 0 {

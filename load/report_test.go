@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,60 @@ func TestReportGolden(t *testing.T) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("report.md differs from %s (go test -run ReportGolden -update rewrites it):\n%s", golden, b.String())
+	}
+}
+
+// TestWritePlotsZeroLatencies draws the plots of an unpaced simulator's
+// run: every ITL 0 and every TTFT 0, so each CDF's values are one point on
+// the log axis, where gonum widens an empty range below zero and panics.
+func TestWritePlotsZeroLatencies(t *testing.T) {
+	var recs []Record
+	for i := range 5 {
+		recs = append(recs, Record{ID: i, SentMS: float64(i), TTFTMS: f(0), TTFCMS: f(0), TPOTMS: f(0),
+			TokensGenerated: 3, ITLMS: []float64{0, 0}, EndMS: float64(i)})
+	}
+	s, err := Summarize(recs, SummaryConfig{RequestedRate: 1, Bootstrap: stats.BootstrapConfig{Resamples: 50}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &SweepResult{Points: []SweepPoint{{Summary: s, Records: recs, Label: "run"}}, Saturation: -1}
+	plots, err := WritePlots(t.TempDir(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"plots/ttft_cdf.png", "plots/itl_cdf.png"} {
+		if !slices.Contains(plots, want) {
+			t.Errorf("plots %v lack %s", plots, want)
+		}
+	}
+}
+
+// TestInterruptedAndSimulated: a request Ctrl-C ended is counted as
+// interrupted, not failed, and a simulated server's run says SIMULATED in
+// the report.
+func TestInterruptedAndSimulated(t *testing.T) {
+	recs := []Record{
+		{ID: 0, SentMS: 0, EndMS: 10, E2EMS: 10, TTFTMS: f(2), TokensGenerated: 3, Simulated: true},
+		{ID: 1, SentMS: 1, EndMS: 5, E2EMS: 4, Error: "refused", ErrorKind: "connection_refused", Simulated: true},
+		{ID: 2, SentMS: 2, EndMS: 6, E2EMS: 4, Error: "context canceled", ErrorKind: KindInterrupted, Simulated: true},
+	}
+	s, err := Summarize(recs, SummaryConfig{Bootstrap: stats.BootstrapConfig{Resamples: 50}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Completed != 1 || s.Failed != 1 || s.Interrupted != 1 || !s.Simulated {
+		t.Errorf("completed %d, failed %d, interrupted %d, simulated %v; want 1, 1, 1, true", s.Completed, s.Failed, s.Interrupted, s.Simulated)
+	}
+	var b strings.Builder
+	if err := WriteReport(&b, "Load run", &SweepResult{Points: []SweepPoint{{Summary: s, Records: recs, Label: "run"}}, Saturation: -1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**SIMULATED**", "| 1 (+1 interrupted) |", "1 requests interrupted", "1 requests failed (connection_refused)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "failed (interrupted)") {
+		t.Errorf("report counts the interrupted request as failed:\n%s", b.String())
 	}
 }

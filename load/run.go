@@ -308,7 +308,7 @@ func (r *runner) one(ctx context.Context, rec *Record, it Item, prompt string) (
 			rec.QueueMS = ms(time.Since(q0))
 			rec.SentMS = rec.ScheduledMS + rec.ScheduleDelayMS + rec.QueueMS
 			rec.EndMS = rec.SentMS
-			rec.Error, rec.ErrorKind = "load: interrupted while waiting for a concurrency slot: "+ctx.Err().Error(), "interrupted"
+			rec.Error, rec.ErrorKind = "load: interrupted while waiting for a concurrency slot: "+ctx.Err().Error(), KindInterrupted
 			return "", false
 		}
 		defer func() { <-r.sem }()

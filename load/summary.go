@@ -113,9 +113,15 @@ type TurnStat struct {
 //
 // It is plain data, safe for concurrent reads.
 type Summary struct {
-	Requests  int `json:"requests"`
-	Completed int `json:"completed"`
-	Failed    int `json:"failed"`
+	// Requests = Completed + Failed + Interrupted: a request that Ctrl-C
+	// (the run's context) ended is interrupted, not failed.
+	Requests    int `json:"requests"`
+	Completed   int `json:"completed"`
+	Failed      int `json:"failed"`
+	Interrupted int `json:"interrupted"`
+	// Simulated is true when tr117's Ollama simulator answered any of the
+	// requests: the numbers then describe the simulator, not a server.
+	Simulated bool `json:"simulated"`
 	// RequestedRate is the rate asked for (null for a closed loop).
 	RequestedRate *float64 `json:"requested_rate"`
 	// ScheduleRate is the drawn schedule's own rate: (requests − 1) over
@@ -242,9 +248,14 @@ func (s *Summary) counts(recs []Record) {
 	var evals int
 	for i := range recs {
 		r := &recs[i]
-		if r.OK() {
+		s.Simulated = s.Simulated || r.Simulated
+		switch {
+		case r.OK():
 			s.Completed++
-		} else {
+		case r.ErrorKind == KindInterrupted:
+			s.Interrupted++
+			s.Errors[r.ErrorKind]++
+		default:
 			s.Failed++
 			s.Errors[r.ErrorKind]++
 		}

@@ -115,6 +115,17 @@ type SweepResult struct {
 	Saturation int `json:"saturation"`
 }
 
+// Simulated reports whether tr117's Ollama simulator answered any
+// point's requests.
+func (r *SweepResult) Simulated() bool {
+	for i := range r.Points {
+		if r.Points[i].Summary.Simulated {
+			return true
+		}
+	}
+	return false
+}
+
 // RunPoint runs one point of a sweep: the rate or concurrency value, into
 // a directory named label. [Sweep] calls it from its own goroutine, one
 // point at a time.

@@ -1,6 +1,8 @@
 package profiler
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -27,8 +29,11 @@ func summarizeDurations(ds []time.Duration) (stats.Summary, bool) {
 // zero stats.Summary (N 0).
 type Report struct {
 	Runs int `json:"runs"`
-	// FailedRuns counts runs in which at least one agent failed.
-	FailedRuns int `json:"failed_runs"`
+	// FailedRuns counts runs in which at least one agent failed;
+	// InterruptedRuns the others in which Ctrl-C (the context's
+	// cancellation) ended an agent: an interruption is not a failure.
+	FailedRuns      int `json:"failed_runs"`
+	InterruptedRuns int `json:"interrupted_runs"`
 	// Agents holds one entry per agent ID, in the order first seen.
 	Agents []AgentReport `json:"agents"`
 	// EfficiencyPercent and Speedup summarise the efficiency and
@@ -67,6 +72,9 @@ type AgentReport struct {
 	ID     string `json:"id"`
 	OK     int    `json:"ok_runs"`
 	Failed int    `json:"failed_runs"`
+	// Interrupted counts the runs Ctrl-C ended for this agent (not in
+	// Failed).
+	Interrupted int `json:"interrupted_runs"`
 	// TTFTMS and TokensPerSec have one value per successful run; ITLMS
 	// pools the inter-token latencies of all of them.
 	TTFTMS       stats.Summary `json:"ttft_ms"`
@@ -88,9 +96,7 @@ func NewReport(runs []*RunResult) Report {
 		}
 		rep.Runs++
 		rep.Simulated = rep.Simulated || rr.Simulated
-		if rr.Failed > 0 {
-			rep.FailedRuns++
-		}
+		runFailed, runInterrupted := false, false
 		if rr.EfficiencyPercent != nil && rr.ConcurrencySpeedup != nil {
 			eff = append(eff, *rr.EfficiencyPercent)
 			speed = append(speed, *rr.ConcurrencySpeedup)
@@ -121,7 +127,13 @@ func NewReport(runs []*RunResult) Report {
 			}
 			a, ag := accs[k], &rep.Agents[k]
 			if ar.Err != nil || ar.Error != "" {
-				ag.Failed++
+				if errors.Is(ar.Err, context.Canceled) {
+					ag.Interrupted++
+					runInterrupted = true
+				} else {
+					ag.Failed++
+					runFailed = true
+				}
 				continue
 			}
 			ag.OK++
@@ -137,6 +149,12 @@ func NewReport(runs []*RunResult) Report {
 					a.itl = append(a.itl, ms(d))
 				}
 			}
+		}
+		switch {
+		case runFailed:
+			rep.FailedRuns++
+		case runInterrupted:
+			rep.InterruptedRuns++
 		}
 	}
 	sum := func(xs []float64) stats.Summary {
@@ -170,12 +188,19 @@ func (rep Report) WriteText(w io.Writer) error {
 	if rep.Simulated {
 		p("SIMULATED: tr117's Ollama simulator answered, not real Ollama\n")
 	}
-	p("runs: %d (%d with failures)\n", rep.Runs, rep.FailedRuns)
+	p("runs: %d (%d with failures", rep.Runs, rep.FailedRuns)
+	if rep.InterruptedRuns > 0 {
+		p(", %d interrupted", rep.InterruptedRuns)
+	}
+	p(")\n")
 	if rep.Runs == 0 {
 		return err
 	}
 	for _, a := range rep.Agents {
 		p("  %-10s ok %d failed %d", a.ID, a.OK, a.Failed)
+		if a.Interrupted > 0 {
+			p(" interrupted %d", a.Interrupted)
+		}
 		switch {
 		case a.OK == 0:
 			p("  no successful runs\n")

@@ -2,7 +2,9 @@ package profiler
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,9 @@ func TestReportText(t *testing.T) {
 		LoopLag: LagReport{Interval: DefaultLagInterval}}
 	long := &RunResult{Run: 2, Agents: []AgentResult{ok, failed}, Failed: 1,
 		LoopLag: LagReport{Interval: DefaultLagInterval, Samples: 2, Lags: []float64{0.5, 15}, Stalls: 1, SchedLatency: HistWindow{Count: 9, P99: 0.25}}}
+	interrupted := AgentResult{ID: "insight", Error: "profiler: agent insight: context canceled",
+		Err: fmt.Errorf("profiler: agent insight: %w", context.Canceled), Stream: &Result{}}
+	cut := &RunResult{Run: 4, Agents: []AgentResult{ok, interrupted}, Failed: 1, LoopLag: LagReport{Interval: DefaultLagInterval}}
 	for _, tc := range []struct {
 		name string
 		runs []*RunResult
@@ -39,6 +44,11 @@ func TestReportText(t *testing.T) {
 			"  seed efficiency mean 60.0% (min 60.0%, max 60.0%)  seed speedup mean 1.200  (excluded: 2 runs with a failed agent)\n",
 		}},
 		{"no runs", nil, []string{"runs: 0 (0 with failures)\n"}},
+		// Ctrl-C ended the insight agent: interrupted, not failed.
+		{"interrupted", []*RunResult{good, cut}, []string{
+			"runs: 2 (0 with failures, 1 interrupted)\n",
+			"  insight    ok 0 failed 0 interrupted 1  no successful runs\n",
+		}},
 		{"long run", []*RunResult{short, long}, []string{
 			"scheduler lag p99 14.855 ms max 15.000 ms over 2 samples, 1 stall events; runtime sched latency p99 0.250 ms",
 		}},

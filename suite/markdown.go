@@ -289,7 +289,7 @@ func endpointText(ep Endpoint) string {
 		}
 		ms = append(ms, m.Name+" "+d)
 	}
-	s := ep.URL + ", Ollama " + ep.Version
+	s := ep.URL + ", Ollama " + ep.VersionText()
 	if ep.Simulated {
 		s = ep.URL + ", SIMULATED (tr117's simulator, reporting Ollama " + ep.Version + ")"
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tr117/examples/internal/agentcmd"
+	"tr117/examples/internal/cli"
 	"tr117/examples/internal/telcmd"
 	"tr117/load"
 	"tr117/profiler"
@@ -21,15 +22,18 @@ import (
 
 // options is the parsed command line of a run.
 type options struct {
-	cfg       load.Config
-	items     []load.Item
-	approx    bool
-	sweep     *load.SweepConfig
-	slo       load.SLO
-	outDir    string
-	overwrite bool
-	resamples int
-	tel       telcmd.Flags
+	cfg    load.Config
+	items  []load.Item
+	approx bool
+	sweep  *load.SweepConfig
+	slo    load.SLO
+	outDir string
+	// outDirGiven is whether --output-dir was given (else a simulated
+	// run's results go under tr117-results-sim).
+	outDirGiven bool
+	overwrite   bool
+	resamples   int
+	tel         telcmd.Flags
 }
 
 // flagValues holds what the flags set, before it is checked.
@@ -50,7 +54,7 @@ func defineFlags(fs *flag.FlagSet, v *flagValues) {
 	fs.StringVar(&v.url, "url", profiler.DefaultCollectorURL, "server base URL")
 	fs.StringVar(&v.model, "model", profiler.DefaultModel, "model to ask for")
 	fs.StringVar(&v.api, "api", string(profiler.APIGenerate), "endpoint, as the profiler's --api")
-	fs.StringVar(&v.outDir, "output-dir", "tr117-results/load", "directory for requests.jsonl, summary.json, vllm_result.json, report.md and plots")
+	fs.StringVar(&v.outDir, "output-dir", defaultOutDir, "directory for requests.jsonl, summary.json, vllm_result.json, report.md and plots (simulated runs: tr117-results-sim/load)")
 	fs.BoolVar(&v.overwrite, "overwrite", false, "replace the results of an earlier run in --output-dir (else refused)")
 	fs.StringVar(&v.arrival, "arrival", string(load.Poisson), "arrival process: constant, poisson or gamma")
 	fs.Float64Var(&v.rate, "rate", 0, "requests per second of an open loop")
@@ -80,8 +84,15 @@ func defineFlags(fs *flag.FlagSet, v *flagValues) {
 	v.tel.Register(fs, true)
 }
 
-// parse parses a run's flags. It returns flag.ErrHelp for -h, or an error
-// that names the flag.
+// exitCode is parse's error when cli.Parse has said all there is to say
+// (after -h or a bad flag value): the command exits with it.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
+
+// parse parses a run's flags. It returns an exitCode after -h or a value
+// that is not of the flag's type (cli.Parse said why), else an error that
+// names the flag.
 func parse(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -91,15 +102,15 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		fmt.Fprintln(stderr, "usage: load [flags]\n       load merge [--output-dir DIR] [--goodput LIMITS] [--overwrite] WORKER-DIR...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return nil, exitCode(code)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("load: unexpected arguments %q", fs.Args())
 	}
 	v.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { v.set[f.Name] = true })
-	o := &options{outDir: v.outDir, overwrite: v.overwrite, resamples: v.resamples, tel: v.tel}
+	o := &options{outDir: v.outDir, outDirGiven: v.set["output-dir"], overwrite: v.overwrite, resamples: v.resamples, tel: v.tel}
 	if _, err := v.tel.Export("load", os.Getenv); err != nil {
 		return nil, err
 	}
@@ -115,14 +126,14 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 func (o *options) config(v *flagValues) error {
 	api, err := profiler.ParseAPI(v.api)
 	if err != nil {
-		return fmt.Errorf("load: --api: %w", err)
+		return flagError("api", err)
 	}
 	if err := agentcmd.CheckURLFlag("load", "url", v.url); err != nil {
 		return err
 	}
 	arr, err := load.ParseArrival(v.arrival)
 	if err != nil {
-		return fmt.Errorf("load: --arrival: %w", err)
+		return flagError("arrival", err)
 	}
 	if arr != load.Gamma && v.set["burstiness"] {
 		return errors.New("load: --burstiness needs --arrival gamma")
@@ -139,7 +150,7 @@ func (o *options) config(v *flagValues) error {
 		Timeout:        v.timeout,
 	}
 	if o.cfg.Segment, err = load.ParseSegment(v.segment); err != nil {
-		return fmt.Errorf("load: --segment: %w", err)
+		return flagError("segment", err)
 	}
 	if v.startAt != "" {
 		if o.cfg.StartAt, err = time.Parse(time.RFC3339Nano, v.startAt); err != nil {
@@ -159,7 +170,7 @@ func (o *options) extras(v *flagValues) error {
 	if v.goodput != "" {
 		var err error
 		if o.slo, err = load.ParseSLO(v.goodput); err != nil {
-			return fmt.Errorf("load: --goodput: %w", err)
+			return flagError("goodput", err)
 		}
 	}
 	return nil
@@ -171,7 +182,7 @@ func (o *options) parseSweep(v *flagValues) error {
 	}
 	sw, err := load.ParseSweep(v.sweep)
 	if err != nil {
-		return fmt.Errorf("load: --sweep: %w", err)
+		return flagError("sweep", err)
 	}
 	sw.Concurrency = v.conc > 0
 	if sw.Auto && sw.Concurrency {

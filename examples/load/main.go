@@ -29,8 +29,17 @@
 // reported at the end and in summary.json (a sweep's sweep.json) and do
 // not change the exit status.
 //
+// Before the first request it asks --url whether it answers and has
+// --model (Ollama's /api/version and /api/tags; GET /v1/models for the
+// OpenAI APIs): a failed check is one message naming the URL, exit 1, and
+// nothing is written. tr117's simulator is recognised wherever it listens:
+// the screen, the files, the report and the plots say SIMULATED, and the
+// results go under tr117-results-sim/load unless --output-dir is given.
+// Requests that Ctrl-C ended are counted as interrupted, not failed.
+//
 // It exits 0 when every request succeeded, 1 when some failed (their
-// records say why) or a file could not be written, 2 for bad usage, and 130
+// records say why), the server check failed or a file could not be
+// written, 2 for bad usage, and 130
 // after Ctrl-C or SIGTERM, which stops sending, ends the requests in
 // flight and writes what was measured; a second Ctrl-C kills the process.
 package main

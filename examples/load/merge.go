@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
+	"tr117/examples/internal/cli"
 	"tr117/load"
 	"tr117/sink"
 	"tr117/stats"
@@ -34,16 +36,15 @@ func merge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: load merge [flags] WORKER-DIR...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cli.Parse(fs, args, stderr); !ok {
+		return code
 	}
 	var slo load.SLO
 	var err error
 	if *goodput != "" {
-		slo, err = load.ParseSLO(*goodput)
+		if slo, err = load.ParseSLO(*goodput); err != nil {
+			err = fmt.Errorf("load merge: --goodput: %s", strings.TrimPrefix(err.Error(), "load: "))
+		}
 	}
 	switch {
 	case err != nil:

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -26,22 +25,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return merge(args[1:], stdout, stderr)
 	}
 	o, err := parse(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err == nil {
-		err = prepareDir(o.outDir, o.overwrite)
-	}
-	var sess *telcmd.Session
-	if err == nil {
-		sess, err = telcmd.Start(ctx, "load", o.tel, os.Getenv, nil)
+	if code, ok := err.(exitCode); ok {
+		return int(code)
 	}
 	if err != nil {
-		if !strings.HasPrefix(err.Error(), "flag provided") {
-			fmt.Fprintln(stderr, err)
-		}
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	// Telemetry's configuration is the command line's: refused (exit 2)
+	// before the server is asked.
+	sess, err := telcmd.Start(ctx, "load", o.tel, os.Getenv, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	srv, err := checkServer(ctx, o.cfg.Request)
+	if err != nil {
+		sess.Close(ctx)
+		fmt.Fprintln(stderr, err)
+		if ctx.Err() != nil {
+			return agentcmd.ExitInterrupted
+		}
+		return 1
+	}
+	o.outDir = outputDir(o, srv.simulated)
+	if err := prepareDir(o.outDir, o.overwrite); err != nil {
+		sess.Close(ctx)
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	announce(stdout, o.cfg.Request.URL, srv)
+	return finish(ctx, o, stdout, stderr, sess)
+}
+
+// finish executes o and words its end: where the results are, what
+// failed, an interruption.
+func finish(ctx context.Context, o *options, stdout, stderr io.Writer, sess *telcmd.Session) int {
 	failed, err := execute(ctx, o, stdout, stderr, sess)
 	switch {
 	case ctx.Err() != nil:
@@ -51,9 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	case failed > 0:
-		fmt.Fprintf(stderr, "load: %d requests failed; requests.jsonl says why\n", failed)
+		fmt.Fprintf(stderr, "load: %d requests failed; %s says why\n", failed, filepath.Join(o.outDir, load.RecordsFile))
 		return 1
 	}
+	fmt.Fprintf(stdout, "results in %s\n", o.outDir)
 	return 0
 }
 
@@ -240,6 +260,9 @@ func writeReport(dir, title string, res *load.SweepResult) error {
 func printPoint(w io.Writer, p *load.SweepPoint) {
 	s := &p.Summary
 	fmt.Fprintf(w, "%s: %d requests, %d failed", p.Label, s.Requests, s.Failed)
+	if s.Interrupted > 0 {
+		fmt.Fprintf(w, ", %d interrupted", s.Interrupted)
+	}
 	if s.AchievedRate != nil && s.ScheduleRate != nil {
 		fmt.Fprintf(w, ", sent %.4g req/s (schedule %.4g)", *s.AchievedRate, *s.ScheduleRate)
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"tr117/gpumon/gpumontest"
+	"tr117/examples/internal/cmdtest"
 	"tr117/internal/ollamaserver"
 	"tr117/internal/telemetryparts"
 	"tr117/load"
@@ -90,16 +90,8 @@ func TestRunRecordsTelemetry(t *testing.T) {
 	}
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	return ln.Addr().String()
-}
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string { return cmdtest.ClosedAddr(t) }
 
 // A collector that is down fails nothing: the run exits 0 with every
 // record (and its trace id) written, and the failed exports are reported
@@ -249,43 +241,11 @@ func keys(m map[string]any) []string {
 func TestLoadPrometheusScrapes(t *testing.T) {
 	inst := ollamaserver.Start(t, 1)[0]
 	addr := closedAddr(t)
-	prom := telemetryparts.StartPrometheus(t, addr)
-
-	bin := t.TempDir()
-	if err := os.Symlink(os.Args[0], filepath.Join(bin, "nvidia-smi")); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv(gpumontest.FakeSMIEnv, "1")
-	t.Setenv("FAKESMI_GPUS", "1")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--url", inst.URL, "--model", inst.Model, "--options", `{"num_thread":1,"seed":7}`,
-			"--arrival", "constant", "--rate", "2", "--duration", "10m", "--input-tokens", "8", "--output-tokens", "4",
-			"--output-dir", filepath.Join(t.TempDir(), "out"), "--metrics-addr", addr}, &out, &errOut)
-	}()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	for _, q := range []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`,
-		`tr117_schedule_delay_seconds_count`, `gpu_power_watts`} {
-		v, err := prom.WaitPositive(wctx, q)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		t.Logf("%s = %g", q, v)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 130 {
-			t.Errorf("exit %d after cancelling, want 130; stderr:\n%s", code, errOut.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("load did not stop after cancelling")
-	}
+	args := []string{"--url", inst.URL, "--model", inst.Model, "--options", `{"num_thread":1,"seed":7}`,
+		"--arrival", "constant", "--rate", "2", "--duration", "10m", "--input-tokens", "8", "--output-tokens", "4",
+		"--output-dir", filepath.Join(t.TempDir(), "out"), "--metrics-addr", addr}
+	cmdtest.ScrapeWhileRunning(t, addr, []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`,
+		`tr117_schedule_delay_seconds_count`, `gpu_power_watts`}, func(ctx context.Context, stdout, stderr io.Writer) int {
+		return run(ctx, args, stdout, stderr)
+	})
 }

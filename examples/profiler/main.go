@@ -283,8 +283,8 @@ func printRun(w io.Writer, rr *profiler.RunResult, runs int) {
 		fmt.Fprintf(w, "lag p99 %.2f ms over %d samples, %d stalls", lag.LagMS.P99, lag.Samples, lag.Stalls)
 	}
 	for _, a := range rr.Agents {
-		if a.Error != "" {
-			fmt.Fprintf(w, " | %s FAILED: %s", a.ID, a.Error)
+		if f := agentcmd.FailureText(&a); f != "" {
+			fmt.Fprint(w, f)
 			continue
 		}
 		ttft := "-"

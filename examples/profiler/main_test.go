@@ -226,6 +226,9 @@ func TestProfilerUsage(t *testing.T) {
 		{"--idle-timeout", "-1s"},
 		{"--chimera-num-ctx", "big"},
 		{"--no-such-flag"},
+		{"--backend", "simulated"},
+		{"--lag-interval", "0"},
+		{"--lag-interval", "10"},
 		{"extra"},
 	} {
 		var out, errOut bytes.Buffer
@@ -251,6 +254,16 @@ func TestProfilerInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "interrupted after 1 of 3 runs") {
 		t.Errorf("stderr:\n%s", errOut.String())
+	}
+	// Ctrl-C'd agents are interrupted, not failed, and the output says
+	// where the results are.
+	for _, want := range []string{"| collector interrupted", "| insight interrupted", "(0 with failures, 1 interrupted)", "results in " + dir + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "FAILED") {
+		t.Errorf("stdout calls an interrupted agent FAILED:\n%s", out.String())
 	}
 	var rr profiler.RunResult
 	b, _ := os.ReadFile(filepath.Join(dir, "run_1.json"))
@@ -279,7 +292,7 @@ func TestProfilerConsumerFlags(t *testing.T) {
 	sim := ollamatest.Config{TokensPerSecond: 500, TTFT: 2 * time.Millisecond, ResponseTokens: 20}
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--runs", "1", "--output-dir", dir, "--single-loop", "--consumer-cost", "100us",
+	code := run(context.Background(), []string{"--runs", "1", "--output-dir", dir, "--single-loop", "--consumer-cost", "100us", "--lag-interval", "20ms",
 		"--collector-ollama-url", simURL(t, sim), "--insight-ollama-url", simURL(t, sim)}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
@@ -299,6 +312,9 @@ func TestProfilerConsumerFlags(t *testing.T) {
 	}
 	if !rr.Consumer.SingleLoop || rr.Consumer.Cost != 100*time.Microsecond || !rr.SoloBaseline || rr.TrueSpeedup == nil {
 		t.Errorf("run_1.json: consumer %+v, solo baseline %v, true speedup %v", rr.Consumer, rr.SoloBaseline, rr.TrueSpeedup)
+	}
+	if rr.LoopLag.Interval != 20*time.Millisecond {
+		t.Errorf("run_1.json: lag interval %v, want --lag-interval's 20ms", rr.LoopLag.Interval)
 	}
 }
 

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"tr117/gpumon/gpumontest"
+	"tr117/examples/internal/cmdtest"
 	"tr117/internal/ollamaserver"
 	"tr117/internal/telemetryparts"
 	"tr117/profiler"
@@ -110,15 +110,7 @@ func TestProfilerExportsToCollector(t *testing.T) {
 }
 
 // closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func closedAddr(t *testing.T) string { return cmdtest.ClosedAddr(t) }
 
 // A collector that is down fails nothing: the run succeeds, every record
 // is written, and the failed exports are reported once on stderr and in
@@ -195,42 +187,10 @@ func TestProfilerBadTelemetryConfig(t *testing.T) {
 func TestProfilerPrometheusScrapes(t *testing.T) {
 	inst := ollamaserver.Start(t, 1)[0]
 	addr := closedAddr(t)
-	prom := telemetryparts.StartPrometheus(t, addr)
-
-	bin := t.TempDir()
-	if err := os.Symlink(os.Args[0], filepath.Join(bin, "nvidia-smi")); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv(gpumontest.FakeSMIEnv, "1")
-	t.Setenv("FAKESMI_GPUS", "1")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--runs", "100000", "--output-dir", t.TempDir(), "--model", inst.Model,
-			"--collector-ollama-url", inst.URL, "--insight-ollama-url", inst.URL, "--num-predict", "64", "--solo-baseline=false", "--metrics-addr", addr}, &out, &errOut)
-	}()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer wcancel()
-	for _, q := range []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`,
-		`gen_ai_client_operation_time_per_output_chunk_seconds_count`, `tr117_scheduler_lag_seconds_count`, `gpu_power_watts`} {
-		v, err := prom.WaitPositive(wctx, q)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		t.Logf("%s = %g", q, v)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 130 {
-			t.Errorf("exit %d after cancelling, want 130; stderr:\n%s", code, errOut.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("profiler did not stop after cancelling")
-	}
+	args := []string{"--runs", "100000", "--output-dir", t.TempDir(), "--model", inst.Model,
+		"--collector-ollama-url", inst.URL, "--insight-ollama-url", inst.URL, "--num-predict", "64", "--solo-baseline=false", "--metrics-addr", addr}
+	cmdtest.ScrapeWhileRunning(t, addr, []string{`gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="text_completion",gen_ai_provider_name="ollama"}`,
+		`gen_ai_client_operation_time_per_output_chunk_seconds_count`, `tr117_scheduler_lag_seconds_count`, `gpu_power_watts`}, func(ctx context.Context, stdout, stderr io.Writer) int {
+		return run(ctx, args, stdout, stderr)
+	})
 }

@@ -230,8 +230,8 @@ func printRun(stdout io.Writer, rr *profiler.RunResult, runs int, rate float64, 
 	fmt.Fprintf(stdout, "run %d/%d: cap %s, wall %.1f ms, ", rr.Run, runs, capText(rate), rr.ConcurrentWallTimeMS)
 	fmt.Fprint(stdout, agentcmd.EfficiencyText(rr))
 	for _, a := range rr.Agents {
-		if a.Error != "" {
-			fmt.Fprintf(stdout, " | %s FAILED: %s", a.ID, a.Error)
+		if f := agentcmd.FailureText(&a); f != "" {
+			fmt.Fprint(stdout, f)
 			continue
 		}
 		k := slices.IndexFunc(bps, func(b throttle.Backpressure) bool { return b.Agent == a.ID })

@@ -133,7 +133,7 @@ func TestThrottleOutputDirReused(t *testing.T) {
 
 func TestThrottleUsage(t *testing.T) {
 	for _, args := range [][]string{{"--throttle-rate", "-1"}, {"--runs", "0"}, {"--scenario", "x"}, {"--burst", "-2"}, {"x"},
-		{"--collector-url", "notaurl"}, {"--insight-url", "localhost:11434"}} {
+		{"--collector-url", "notaurl"}, {"--insight-url", "localhost:11434"}, {"--backend", "simulated"}, {"--lag-interval", "0"}} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), append(args, "--output-dir", t.TempDir()), &out, &errOut); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
@@ -194,8 +194,16 @@ func TestThrottleInterrupted(t *testing.T) {
 	if doc.Efficiency != nil {
 		t.Errorf("efficiency %v for an interrupted run", *doc.Efficiency)
 	}
-	if !strings.Contains(out.String(), "efficiency: failed (2 of 2 agents failed)") {
-		t.Errorf("stdout:\n%s", out.String())
+	// Ctrl-C'd agents are interrupted, not failed, and the output says
+	// where the results are.
+	for _, want := range []string{"efficiency: none (interrupted: 2 of 2 agents did not finish)", "| collector interrupted",
+		"(0 with failures, 1 interrupted)", "results in " + dir + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "FAILED") {
+		t.Errorf("stdout calls an interrupted agent FAILED:\n%s", out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run_2.json")); err == nil {
 		t.Error("run 2 ran after the interrupt")

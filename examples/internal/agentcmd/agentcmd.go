@@ -148,31 +148,38 @@ func runErrors(ctx context.Context, rr *profiler.RunResult, err error) []error {
 }
 
 // Concurrency holds the flags that choose how a command measures
-// concurrency: warm-up, solo baselines and the consumer model.
+// concurrency: warm-up, solo baselines, the consumer model and the lag
+// probe.
 type Concurrency struct {
 	Warmup       bool
 	SoloBaseline bool
 	SingleLoop   bool
 	ConsumerCost time.Duration
+	LagInterval  time.Duration
 }
 
-// ConcurrencyFlags registers --warmup, --solo-baseline, --single-loop and
-// --consumer-cost on fs. Warm-up is on by default: without it the first
-// run's solo streams pay model loading and connection setup, and its true
-// speedup exceeds the number of agents.
+// ConcurrencyFlags registers --warmup, --solo-baseline, --single-loop,
+// --consumer-cost and --lag-interval on fs. Warm-up is on by default:
+// without it the first run's solo streams pay model loading and connection
+// setup, and its true speedup exceeds the number of agents.
 func ConcurrencyFlags(fs *flag.FlagSet) *Concurrency {
 	c := &Concurrency{}
 	fs.BoolVar(&c.Warmup, "warmup", true, "send each agent a short unmeasured request first, so model loading is not measured (off: the first run's solo baselines pay it)")
 	fs.BoolVar(&c.SoloBaseline, "solo-baseline", true, "each run first streams every agent alone (unrecorded), for the true speedup and each agent's slowdown")
 	fs.BoolVar(&c.SingleLoop, "single-loop", false, "serialise every agent's per-message work, and the lag probe, through one event loop, as a single-threaded asyncio client does")
 	fs.DurationVar(&c.ConsumerCost, "consumer-cost", 0, "CPU busy work per streamed message, e.g. 160us (0: none)")
+	fs.DurationVar(&c.LagInterval, "lag-interval", profiler.DefaultLagInterval, "scheduler-lag probe interval (the seed's 100ms; a run shorter than it has no lag samples)")
 	return c
 }
 
-// Check refuses a negative --consumer-cost, naming command cmd.
+// Check refuses a negative --consumer-cost and a --lag-interval under the
+// probe's minimum, naming command cmd.
 func (c *Concurrency) Check(cmd string) error {
 	if c.ConsumerCost < 0 {
 		return fmt.Errorf("%s: --consumer-cost must not be negative", cmd)
+	}
+	if c.LagInterval < profiler.MinLagInterval {
+		return fmt.Errorf("%s: --lag-interval %v: want a duration of at least %v, such as 10ms", cmd, c.LagInterval, profiler.MinLagInterval)
 	}
 	return nil
 }
@@ -182,6 +189,20 @@ func (c *Concurrency) Apply(cfg *profiler.Config) {
 	cfg.Warmup = c.Warmup
 	cfg.SoloBaseline = c.SoloBaseline
 	cfg.Consumer = profiler.ConsumerConfig{SingleLoop: c.SingleLoop, Cost: c.ConsumerCost}
+	cfg.Lag.Interval = c.LagInterval
+}
+
+// FailureText is how a run's line words an agent that did not succeed:
+// " | insight interrupted" when Ctrl-C (the context) ended it, which is not
+// a failure, else " | insight FAILED: …"; "" for a successful agent.
+func FailureText(a *profiler.AgentResult) string {
+	switch {
+	case a.Error == "" && a.Err == nil:
+		return ""
+	case errors.Is(a.Err, context.Canceled):
+		return " | " + a.ID + " interrupted"
+	}
+	return " | " + a.ID + " FAILED: " + a.Error
 }
 
 // EfficiencyText says a run's true efficiency and speed-up (when solo
@@ -190,6 +211,15 @@ func (c *Concurrency) Apply(cfg *profiler.Config) {
 // 1.500, balance bound 75.0%)".
 func EfficiencyText(rr *profiler.RunResult) string {
 	if rr.EfficiencyPercent == nil || rr.ConcurrencySpeedup == nil {
+		cut := 0
+		for i := range rr.Agents {
+			if errors.Is(rr.Agents[i].Err, context.Canceled) {
+				cut++
+			}
+		}
+		if cut > 0 && cut == rr.Failed {
+			return fmt.Sprintf("speedup and efficiency: none (interrupted: %d of %d agents did not finish)", cut, len(rr.Agents))
+		}
 		return fmt.Sprintf("speedup and efficiency: failed (%d of %d agents failed)", rr.Failed, len(rr.Agents))
 	}
 	s := "true speedup - (no solo baseline)"

@@ -1,14 +1,19 @@
 package agentcmd
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"tr117/examples/internal/backend"
 	"tr117/profiler"
+	"tr117/suite"
 )
 
 func TestCheckURLFlagNamesTheFlag(t *testing.T) {
@@ -93,6 +98,21 @@ func TestRemoveIfNothingMeasured(t *testing.T) {
 	}
 }
 
+func TestFailureTextInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		a    profiler.AgentResult
+		want string
+	}{
+		{profiler.AgentResult{ID: "collector"}, ""},
+		{profiler.AgentResult{ID: "insight", Error: "profiler: agent insight: context canceled", Err: fmt.Errorf("profiler: agent insight: %w", context.Canceled)}, " | insight interrupted"},
+		{profiler.AgentResult{ID: "insight", Error: "profiler: agent insight: refused", Err: errors.New("refused")}, " | insight FAILED: profiler: agent insight: refused"},
+	} {
+		if got := FailureText(&tc.a); got != tc.want {
+			t.Errorf("FailureText(%s, %v) = %q, want %q", tc.a.ID, tc.a.Err, got, tc.want)
+		}
+	}
+}
+
 // Warm-up is on unless turned off: a cold first run's solo baselines pay
 // model loading, and a new user saw "true speedup 4.123 (efficiency
 // 206.2%)" from two agents.
@@ -111,6 +131,31 @@ func TestConcurrencyFlagsWarmUpByDefault(t *testing.T) {
 		if cfg.Warmup != tc.want {
 			t.Errorf("%v: Warmup = %v, want %v", tc.args, cfg.Warmup, tc.want)
 		}
+	}
+}
+
+func TestPrepareBadBackendIsUsage(t *testing.T) {
+	fs := flag.NewFlagSet("profiler", flag.ContinueOnError)
+	dir := filepath.Join(t.TempDir(), "out")
+	_, code, err := Prepare(context.Background(), fs, Setup{Cmd: "profiler", Mode: "simulated", Model: "tiny", Dir: dir, DirFlag: "output-dir",
+		CollectorURL: "http://127.0.0.1:1", InsightURL: "http://127.0.0.1:1"}, io.Discard)
+	if code != 2 || err == nil || !strings.Contains(err.Error(), `profiler: --backend "simulated"`) {
+		t.Errorf("Prepare(--backend simulated) = exit %d, %v; want 2 naming --backend", code, err)
+	}
+}
+
+// TestAnnounceVersions: real servers are named with their versions, and a
+// build from source's 0.0.0 is not passed off as a release.
+func TestAnnounceVersions(t *testing.T) {
+	be := &backend.Backend{Name: suite.BackendOllama, Endpoints: []suite.Endpoint{
+		{Role: "collector", URL: "http://127.0.0.1:11434", Version: "0.6.5"},
+		{Role: "insight", URL: "http://127.0.0.1:11435", Version: "0.0.0"},
+	}}
+	var b strings.Builder
+	Announce(&b, be)
+	want := "Using http://127.0.0.1:11434 (collector, Ollama 0.6.5) and http://127.0.0.1:11435 (insight, Ollama unknown (development build, reports 0.0.0)).\n\n"
+	if b.String() != want {
+		t.Errorf("Announce:\n%s\nwant\n%s", b.String(), want)
 	}
 }
 

@@ -25,15 +25,23 @@ func BackendFlag(fs *flag.FlagSet) *string {
 // Sim is how the commands' embedded simulators behave: the suite's pace.
 var Sim = backend.SimConfig{TokensPerSecond: 100, TTFT: 50 * time.Millisecond, Jitter: 0.1}
 
+// CheckBackend refuses a --backend value that is not auto, ollama or sim,
+// naming command cmd: a usage error.
+func CheckBackend(cmd, mode string) error {
+	switch mode {
+	case backend.Auto, backend.Ollama, backend.Sim:
+		return nil
+	}
+	return fmt.Errorf("%s: --backend %q: want auto, ollama or sim", cmd, mode)
+}
+
 // Choose picks what serves the agents before anything is measured or
 // written: with real servers, both must answer and have model, else the
 // error names the endpoint and what is missing. The caller closes the
 // backend.
 func Choose(ctx context.Context, cmd, mode, collectorURL, insightURL, model string) (*backend.Backend, error) {
-	switch mode {
-	case backend.Auto, backend.Ollama, backend.Sim:
-	default:
-		return nil, fmt.Errorf("%s: --backend %q: want auto, ollama or sim", cmd, mode)
+	if err := CheckBackend(cmd, mode); err != nil {
+		return nil, err
 	}
 	be, err := backend.Choose(ctx, mode, collectorURL, insightURL, Sim)
 	if err != nil {
@@ -63,13 +71,20 @@ func Choose(ctx context.Context, cmd, mode, collectorURL, insightURL, model stri
 	return be, nil
 }
 
-// Announce says on w what serves the agents; simulated data is said to be so.
+// Announce says on w what serves the agents: simulated data is said to be
+// so; real servers are named with their Ollama versions.
 func Announce(w io.Writer, be *backend.Backend) {
 	switch {
 	case be.Name == suite.BackendSim:
 		fmt.Fprintf(w, "SIMULATED: no real Ollama used (%s); two embedded simulators at %g tok/s answer instead.\nThe results exercise the pipeline only; the run files and summary say so.\n\n", be.Reason, Sim.TokensPerSecond)
 	case be.Simulated:
 		fmt.Fprintf(w, "SIMULATED: the servers at %s and %s are tr117's Ollama simulators, not real Ollama.\n\n", be.CollectorURL, be.InsightURL)
+	case len(be.Endpoints) > 0:
+		var eps []string
+		for _, ep := range be.Endpoints {
+			eps = append(eps, fmt.Sprintf("%s (%s, Ollama %s)", ep.URL, ep.Role, ep.VersionText()))
+		}
+		fmt.Fprintf(w, "Using %s.\n\n", strings.Join(eps, " and "))
 	default:
 		fmt.Fprintf(w, "Using %s (collector) and %s (insight).\n\n", be.CollectorURL, be.InsightURL)
 	}
@@ -169,17 +184,22 @@ type Setup struct {
 	Overwrite    bool
 	// OpenAI is set when the agents stream through an OpenAI-compatible
 	// API: the servers need not be Ollama, so unless Mode is sim they are
-	// used as given, without Ollama's version and model probes.
+	// probed with GET /v1/models (see ProbeOpenAI) instead of Ollama's
+	// version and model probes.
 	OpenAI bool
 }
 
 // Prepare checks, in this order and before anything is measured or
-// written, that results can be written, that the endpoints answer and
+// written, that --backend is one of its values (else exit 2), that results
+// can be written, that the endpoints answer and
 // have the model (or starts the simulators), and that the output directory
 // holds no earlier results (unless s.Overwrite); it announces simulated
 // endpoints on stdout. On error it returns the exit code: 2 for a refused
 // directory, 130 when ctx ended, 1 otherwise. The caller closes the Target.
 func Prepare(ctx context.Context, fs *flag.FlagSet, s Setup, stdout io.Writer) (*Target, int, error) {
+	if err := CheckBackend(s.Cmd, s.Mode); err != nil {
+		return nil, 2, err
+	}
 	dirs := []string{s.Dir}
 	if def := OutputDir(fs, s.DirFlag, s.Dir, &backend.Backend{Simulated: true}); def != s.Dir {
 		dirs = append(dirs, def)
@@ -205,19 +225,38 @@ func Prepare(ctx context.Context, fs *flag.FlagSet, s Setup, stdout io.Writer) (
 	return t, 0, nil
 }
 
-// choose picks the backend for s: the servers as given for an
-// OpenAI-compatible API (any server may answer there), else Choose.
+// choose picks the backend for s: for an OpenAI-compatible API the
+// servers as given (any server may answer there), once ProbeOpenAI found
+// them answering and not lacking the model; else Choose.
 func choose(ctx context.Context, s Setup) (*backend.Backend, error) {
-	if s.OpenAI && s.Mode != backend.Sim {
-		return &backend.Backend{Name: "openai", CollectorURL: s.CollectorURL, InsightURL: s.InsightURL}, nil
+	if !s.OpenAI || s.Mode == backend.Sim {
+		return Choose(ctx, s.Cmd, s.Mode, s.CollectorURL, s.InsightURL, s.Model)
 	}
-	return Choose(ctx, s.Cmd, s.Mode, s.CollectorURL, s.InsightURL, s.Model)
+	be := &backend.Backend{Name: "openai", CollectorURL: s.CollectorURL, InsightURL: s.InsightURL}
+	var errs []error
+	for _, ep := range [][2]string{{"collector", s.CollectorURL}, {"insight", s.InsightURL}} {
+		sim, err := ProbeOpenAI(ctx, s.Cmd, ep[0], ep[1], s.Model)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		be.Simulated = be.Simulated || sim
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return be, nil
 }
 
 // Cleanup removes what a series wrote when nothing was measured (see
-// RemoveIfNothingMeasured), saying so on w.
+// RemoveIfNothingMeasured), saying so on w; else it says on w where the
+// results are.
 func (t *Target) Cleanup(w io.Writer, results []*profiler.RunResult) {
 	if RemoveIfNothingMeasured(t.Dir, t.existed, results) {
 		fmt.Fprintf(w, "nothing was measured; no results were left in %s\n", t.Dir)
+		return
 	}
+	fmt.Fprintf(w, "results in %s\n", t.Dir)
 }

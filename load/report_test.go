@@ -141,3 +141,53 @@ func TestInterruptedAndSimulated(t *testing.T) {
 		t.Errorf("report counts the interrupted request as failed:\n%s", b.String())
 	}
 }
+
+// A single run that fell short of its rate says so (a sweep's verdict does
+// it for sweeps), and p99s from few requests are flagged; both renderers
+// carry the notes and the terms.
+func TestReportSingleRunNotes(t *testing.T) {
+	sw := sweepFixture(t)
+	res := &SweepResult{Points: sw.Points[1:], Saturation: -1}
+	s := &res.Points[0].Summary
+	s.RequestThroughput = 0.5 * *s.RequestedRate
+	var md, page strings.Builder
+	if err := WriteReport(&md, "Load run", res, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&page, t.TempDir(), "Load run", res, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the server did not keep up", "p99s come from 18 completed requests", "TTFT**: time to first token", "goodput**"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	for _, want := range []string{"the server did not keep up", "p99s come from 18 completed requests", "time to first token", `id="terms"`} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	s.RequestThroughput = *s.RequestedRate
+	md.Reset()
+	WriteReport(&md, "Load run", res, nil)
+	if strings.Contains(md.String(), "did not keep up") {
+		t.Errorf("a run that kept up is said not to:\n%s", md.String())
+	}
+}
+
+// The client's dispatch shortfall warns only when it adds up to real
+// lateness: 3 requests 4 % short of a 14.7 req/s schedule are 6 ms late.
+func TestDispatchShortfallNeedsRealLateness(t *testing.T) {
+	for _, tc := range []struct {
+		n                  int
+		dispatch, schedule float64
+		want               bool
+	}{{3, 14.1, 14.7, false}, {1000, 80, 100, true}} {
+		s := Summary{Requests: tc.n, ScheduleRate: f(tc.schedule), DispatchRate: f(tc.dispatch)}
+		s.warn()
+		got := slices.ContainsFunc(s.Warnings, func(w string) bool { return strings.Contains(w, "short of its schedule") })
+		if got != tc.want {
+			t.Errorf("%d requests at %v of %v req/s: warned %v, want %v (%q)", tc.n, tc.dispatch, tc.schedule, got, tc.want, s.Warnings)
+		}
+	}
+}

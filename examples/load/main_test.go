@@ -195,6 +195,10 @@ func TestSweepAutoSaturates(t *testing.T) {
 	if !strings.Contains(string(report), "The server saturated at **rate-") {
 		t.Errorf("report.md:\n%s", report)
 	}
+	// The title says what was loaded and where, not just "Load run".
+	if first, _, _ := strings.Cut(string(report), "\n"); !strings.Contains(first, "tiny at "+url) {
+		t.Errorf("report.md title %q names neither the model nor the URL", first)
+	}
 	if page, err := os.ReadFile(filepath.Join(dir, load.HTMLReportFile)); err != nil || !strings.Contains(string(page), "The server saturated at <strong>rate-") {
 		t.Errorf("report.html (%v) lacks the saturation verdict", err)
 	}

@@ -155,7 +155,7 @@ func execute(ctx context.Context, o *options, stdout, stderr io.Writer, sess *te
 		last.Telemetry = tel
 		err = errors.Join(err, sink.WriteJSONFile(filepath.Join(o.outDir, load.SummaryFile), last))
 	}
-	return failed, errors.Join(err, writeReport(o.outDir, "Load run", &res))
+	return failed, errors.Join(err, writeReport(o.outDir, reportTitle(o, time.Now()), &res))
 }
 
 // runPoint runs cfg into dir: requests.jsonl as requests end, then
@@ -289,4 +289,11 @@ func printSaturation(w io.Writer, res *load.SweepResult) {
 		fmt.Fprintf(w, "; the highest point that kept up: %s", res.Points[res.Saturation-1].Label)
 	}
 	fmt.Fprintln(w)
+}
+
+// reportTitle names what was loaded, where and when: "Load run: tiny at
+// http://127.0.0.1:11434 (generate API), 2026-12-01 12:00 UTC".
+func reportTitle(o *options, now time.Time) string {
+	r := o.cfg.Request
+	return fmt.Sprintf("Load run: %s at %s (%s API), %s", r.Model, r.URL, r.API, now.UTC().Format("2006-01-02 15:04 UTC"))
 }

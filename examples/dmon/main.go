@@ -64,6 +64,7 @@ type options struct {
 	kind        gpumon.Kind
 	smiPath     string
 	metricsAddr string
+	overwrite   bool
 	cmdArgs     []string
 }
 
@@ -75,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, code int, ok bool) 
 	interval := fs.Duration("interval", gpumon.DefaultInterval, "sampling interval (10ms or more)")
 	samplerFlag := fs.String("sampler", "auto", "sampler: auto, nvml or nvidia-smi")
 	smiPath := fs.String("nvidia-smi", "", "nvidia-smi executable (default: nvidia-smi on PATH)")
+	overwrite := fs.Bool("overwrite", false, "replace gpu_metrics.csv and gpu_summary.json of an earlier run in --output-dir")
 	metricsAddr := fs.String("metrics-addr", "", "serve the GPUs' Prometheus metrics at http://ADDR/metrics while COMMAND runs, :9464 for example (default: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: dmon --output-dir DIR [--interval 100ms] [--sampler auto|nvml|nvidia-smi] -- COMMAND ARGS...")
@@ -83,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (o options, code int, ok bool) 
 	if code, ok := cli.Parse(fs, args, stderr); !ok {
 		return o, code, false
 	}
-	o = options{outDir: *outDir, interval: *interval, smiPath: *smiPath, metricsAddr: *metricsAddr, cmdArgs: fs.Args()}
+	o = options{outDir: *outDir, interval: *interval, smiPath: *smiPath, metricsAddr: *metricsAddr, overwrite: *overwrite, cmdArgs: fs.Args()}
 	kind, err := gpumon.ParseKind(*samplerFlag)
 	o.kind = kind
 	switch {
@@ -102,7 +104,26 @@ func parseFlags(args []string, stderr io.Writer) (o options, code int, ok bool) 
 		fmt.Fprintf(stderr, "dmon: --interval %v is below the minimum %v\n", o.interval, gpumon.MinInterval)
 		return o, 2, false
 	}
+	if err := checkEarlier(o.outDir, o.overwrite); err != nil {
+		fmt.Fprintln(stderr, "dmon:", err)
+		return o, 2, false
+	}
 	return o, 0, true
+}
+
+// checkEarlier refuses an output directory that holds an earlier run's
+// files unless overwrite is set, before COMMAND starts: results are never
+// replaced silently.
+func checkEarlier(dir string, overwrite bool) error {
+	if overwrite {
+		return nil
+	}
+	for _, name := range []string{layout.GPUMetricsCSV, layout.GPUSummary} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s already holds %s from an earlier run; pass --overwrite to replace it, or choose another --output-dir", dir, name)
+		}
+	}
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

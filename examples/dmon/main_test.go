@@ -245,3 +245,21 @@ func TestMetricsAddrBad(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 naming --metrics-addr", got, errb.String())
 	}
 }
+
+// A second run into the same directory is refused before COMMAND runs,
+// unless --overwrite.
+func TestRefusesEarlierResults(t *testing.T) {
+	dir := t.TempDir()
+	cmd := []string{"--", os.Args[0], "dmon-helper", "exit:0"}
+	if got := run(context.Background(), append(noGPU(dir), cmd...), &bytes.Buffer{}, &bytes.Buffer{}); got != 0 {
+		t.Fatalf("first run: exit %d", got)
+	}
+	var out, errb bytes.Buffer
+	if got := run(context.Background(), append(noGPU(dir), cmd...), &out, &errb); got != 2 || strings.Contains(out.String(), "helper ran") ||
+		!strings.Contains(errb.String(), "already holds gpu_metrics.csv") || !strings.Contains(errb.String(), "--overwrite") {
+		t.Errorf("second run: exit %d, stdout %q, stderr %q; want exit 2 naming --overwrite, command not run", got, out.String(), errb.String())
+	}
+	if got := run(context.Background(), append(append(noGPU(dir), "--overwrite"), cmd...), &bytes.Buffer{}, &bytes.Buffer{}); got != 0 {
+		t.Errorf("--overwrite: exit %d, want 0", got)
+	}
+}

@@ -257,7 +257,7 @@ func (f *flags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ollamaModels, "ollama-models", "", "local Ollama model store the tokenizer race reads first (default $OLLAMA_MODELS, else ~/.ollama/models)")
 	fs.BoolVar(&f.allowDownload, "allow-download-tokenizers", false, "let the tokenizer race fetch tokenizer.json from the Hugging Face Hub")
 	fs.StringVar(&f.cmdTemplate, "hardware-cmd-template", "", "command each hardware run executes under the GPU monitor, with {model} {slug} {run} {dir} {collector_url} {insight_url}; split like a shell, run without one (default: the built-in dual-agent run)")
-	fs.IntVar(&f.numPredict, "num-predict", suite.DefaultNumPredict, "cap each completion at N tokens (Ollama's num_predict); -1: send none, the server decides (a model that never stops then runs until the timeout)")
+	fs.IntVar(&f.numPredict, "num-predict", suite.DefaultNumPredict, "cap each completion at N tokens (Ollama's num_predict); -1: send none, the server decides (a model that never stops then runs until the fixed 2-minute request timeout)")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "start over: remove the suite's earlier results under --output-root")
 	fs.StringVar(&f.backendMode, "backend", backend.Auto, "auto (real Ollama if both endpoints answer, simulators if neither does), ollama or sim")
 	fs.Float64Var(&f.simRate, "sim-tokens-per-sec", 100, "token rate of each simulated stream (simulator only)")

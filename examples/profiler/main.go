@@ -155,10 +155,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: profiler [flags]
 
-Streams the seed's two agents (collector, insight) from two Ollama servers
-at once, run after run, and records every transport read, the scheduler's
-lag and the runs' multi-agent efficiency into --output-dir. With no server
-answering it runs against two embedded simulators and says so.
+Streams two agents at once, run after run: "collector" (a short
+data-gathering prompt, on --collector-url) and "insight" (a longer analysis
+prompt, on --insight-url). It records every transport read, the scheduler's
+lag and how much running together cost each agent (true speedup against
+each agent run alone, and the balance-based efficiency of the original
+study) into --output-dir. --scenario chooses the agents' Ollama options
+("chimera" is the study's name for a tuned set, the --chimera-* flags):
+baseline_vs_chimera (collector on Ollama's defaults, insight tuned),
+chimera_homo (both tuned alike) or chimera_hetero (the insight agent
+takes the --chimera2-* set instead).
+With no server answering it runs against two embedded simulators and says
+so.
 
 Flags:`)
 		fs.PrintDefaults()

@@ -158,8 +158,8 @@ type Comparison struct {
 // ratio as what it is: it also depends on how many tokens each makes of
 // the text.
 func (c Comparison) String() string {
-	ratios := fmt.Sprintf("%s takes %.2f× as long as %s to encode the same text (the ratio the %g× rule judges; tokens/s ratio %.2f, not the rule's measure, also depends on how many tokens each makes of the text)",
-		c.Slower, c.TimeRatio, c.Faster, c.Factor, c.TokensPerSecRatio)
+	ratios := fmt.Sprintf("%s takes %.2f× as long as %s to encode the same text (the ratio the %g× rule judges: more than %g× as long on the same text flags a CPU bottleneck; tokens/s ratio %.2f, not the rule's measure, also depends on how many tokens each makes of the text)",
+		c.Slower, c.TimeRatio, c.Faster, c.Factor, c.Factor, c.TokensPerSecRatio)
 	if c.Fixture {
 		side := "within"
 		if c.Flagged {

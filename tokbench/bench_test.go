@@ -215,7 +215,7 @@ func TestComparisonSaysWhichRatio(t *testing.T) {
 		{Faster: "tinysrv", Slower: "gemma2", TimeRatio: 10.39, TokensPerSecRatio: 54.85, Factor: 2, Flagged: true, Fixture: true},
 	} {
 		s := c.String()
-		for _, want := range []string{"10.39× as long as tinysrv", "the ratio the 2× rule judges", "tokens/s ratio 54.85", "not the rule's measure"} {
+		for _, want := range []string{"10.39× as long as tinysrv", "the ratio the 2× rule judges: more than 2× as long on the same text flags a CPU bottleneck", "tokens/s ratio 54.85", "not the rule's measure"} {
 			if !strings.Contains(s, want) {
 				t.Errorf("String() = %q: lacks %q", s, want)
 			}

@@ -99,7 +99,17 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	var v flagValues
 	defineFlags(fs, &v)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: load [flags]\n       load merge [--output-dir DIR] [--goodput LIMITS] [--overwrite] WORKER-DIR...")
+		fmt.Fprint(stderr, `usage: load [flags]
+       load merge [--output-dir DIR] [--goodput LIMITS] [--overwrite] WORKER-DIR...
+
+Sends requests to one server on an open-loop schedule (--rate, --arrival)
+or a closed loop (--concurrency), and reports throughput, TTFT, ITL, TPOT,
+end-to-end latency and goodput; --sweep steps the load up to find where
+the server saturates. "load merge" joins the result directories of
+several workers (one schedule split with --segment) into one report.
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if code, ok := cli.Parse(fs, args, stderr); !ok {

@@ -188,7 +188,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, int) {
 	var specs specsFlag
 	fs.Var(&specs, "tokenizer", "NAME[@BACKEND]=SOURCE[,SOURCE...] to benchmark (repeatable; replaces the three default models unless their flags are given too); BACKEND is one of "+strings.Join(tokenizer.Backends(), ", "))
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tokbench [flags]")
+		fmt.Fprint(stderr, `usage: tokbench [flags]
+
+Races tokenizers on the same text and says whether one takes more than 2×
+as long as another (the study's sign of a CPU bottleneck in the client).
+By default it looks for the tokenizers of gemma3:latest, qwen2.5:7b and
+llama3.1:8b-instruct-q4_0 in the local Ollama store and Hugging Face cache,
+and races the tokenizer files of the Go module cache when none is found.
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -50,6 +50,9 @@ func htmlDoc(root string, rep *Report, man *Manifest) (report.Doc, error) {
 		Setup:  htmlSetupFields(rep, man, plan),
 		Footer: fmt.Sprintf("Numbers: tr117/stats (percentiles: linear interpolation; CIs: percentile bootstrap, 10,000 resamples, seeded; A/B: Mann-Whitney U, two-sided, α = %g). Only runs recorded as ok in `%s` are analysed.", Alpha, ManifestFile),
 	}
+	if note := fewRunsNote(plan); note != "" {
+		d.Notes = append(d.Notes, note)
+	}
 	for _, f := range rep.Failed {
 		d.Notes = append(d.Notes, fmt.Sprintf("Failed run `%s`: %s", f.Key, f.Error))
 	}

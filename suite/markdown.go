@@ -56,6 +56,9 @@ func writeSetup(b *strings.Builder, rep *Report, man *Manifest, plan Plan) {
 	}
 	p("| num_predict | %s |\n", np)
 	p("| Runs | %d planned, %d ok, %d failed, %d not run |\n\n", rep.Runs.Planned, rep.Runs.OK, rep.Runs.Failed, rep.Runs.Missing)
+	if note := fewRunsNote(plan); note != "" {
+		p("> ⚠ %s\n\n", note)
+	}
 	if len(rep.Failed) > 0 {
 		p("### Failed runs\n\n")
 		for _, f := range rep.Failed {
@@ -462,4 +465,25 @@ func shortReason(s string) string {
 		first += " " + plural(n, "place")
 	}
 	return first
+}
+
+// fewRunsNote says once, above the tables, that the plan's runs per
+// condition are fewer than a reliable 95% interval needs, so that the ⚠
+// beside every interval of the default plan reads as the plan's choice,
+// not a fault of the runs; "" when every phase plans enough.
+func fewRunsNote(plan Plan) string {
+	fewest := 0
+	consider := func(skip bool, runs int) {
+		if !skip && runs > 0 && (fewest == 0 || runs < fewest) {
+			fewest = runs
+		}
+	}
+	consider(plan.MRI.Skip, plan.MRI.Runs)
+	consider(!plan.Ceiling.Run, plan.Ceiling.Runs)
+	consider(plan.Throttle.Skip, plan.Throttle.Runs)
+	consider(plan.Hardware.Skip, plan.Hardware.Runs)
+	if fewest == 0 || fewest >= minCIRuns {
+		return ""
+	}
+	return fmt.Sprintf("The plan has %d run(s) per condition at the fewest (the original study ran 5); a 95%% confidence interval needs at least %d to be reliable, so the intervals below carry a ⚠. Plan %d or more runs per condition for intervals to rely on.", fewest, minCIRuns, minCIRuns)
 }

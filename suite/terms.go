@@ -11,6 +11,7 @@ func terms() []string {
 		`**True speed-up** (true_speedup) = Σ solo durations / wall: how much faster running the agents together was than running them one after the other. **True efficiency** = true speed-up / N × 100; 100 % means no contention at all, 50 % (two agents) means no gain from concurrency.`,
 		`**TTFT**: time to first token, from sending the request. **ITL**: inter-token latency, the time between consecutive token messages. **TPOT**: time per output token after the first, (total − TTFT) / (tokens − 1).`,
 		`**Chunk**: one transport read of the response body that completed at least one line (the seed's definition); reads that completed none are counted separately in report.json (all_reads_*).`,
+		"**Parse ms**: the client's time to split one chunk into lines and decode their JSON; **Gap ms**: the time between one chunk's arrival and the next's, the server's pace as the client saw it.",
 		`**Loop lag**: how late a probe that sleeps a fixed interval wakes up; a **stall** is a lag above 10 ms. In the ceiling sweep the probe waits for its turn on the single event loop, so its lag is that loop's lag.`,
 		`**Phases**: "mri" is phase 1, the dual-agent runs per read-buffer size (named after the original profiler's nickname, "Python MRI", a scan of the client); "ceiling" the ceiling sweep; "throttle" phase 3, runs whose reader is capped to a token rate ("60tps" = 60 tokens per second, "0tps" unlimited); "hardware" phase 2, runs under the GPU monitor.`,
 		`**Read buffer**: the largest transport read; "default" is Go's.`,

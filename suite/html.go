@@ -175,20 +175,8 @@ func htmlLatencySection(ls []ConditionLatency) report.Section {
 		s.Paragraphs = []string{"No finished run to measure."}
 		return s
 	}
-	s.Paragraphs = []string{"TTFT and TPOT: p50 / p99 over every agent of every run. ITL: the median over streams of each stream's own ITL p50, and of its p99."}
-	t := report.Table{Header: []string{"Phase", "Model", "Condition", "Runs", "TTFT ms p50 / p99", "TPOT ms p50 / p99", "ITL ms p50 / p99"}}
-	pp := func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }
-	for _, l := range ls {
-		itl := "n/a"
-		if l.ITLP50ms != nil && l.ITLP99ms != nil {
-			itl = fmt.Sprintf("%.2f / %.2f", l.ITLP50ms.P50, l.ITLP99ms.P50)
-		}
-		cond := l.Condition
-		if cond == "" {
-			cond = "-"
-		}
-		t.Rows = append(t.Rows, []string{string(l.Phase), l.Model, cond, fmt.Sprint(l.Runs), pair(l.TTFTms, 1, pp), pair(l.TPOTms, 2, pp), itl})
-	}
+	s.Paragraphs = append([]string{latencyIntro}, latencyNotes(ls)...)
+	t := latencyTable(ls)
 	s.Tables = []report.Table{t}
 	return s
 }

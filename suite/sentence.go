@@ -260,6 +260,9 @@ func (v Verdict) backPressureSentence() string {
 	client, haveClient := v.fact("client_rate")
 	if capRate, ok := v.fact("cap_rate"); ok {
 		s += fmt.Sprintf(" Achieved reader rate after the first token, (tokens − 1) / (total − TTFT): %.1f tok/s per agent (cap %g)", capRate, rate)
+		if rate > 0 && capRate > 1.02*rate {
+			s += "; above the cap by the bucket's burst: the reader may take up to one second of tokens at once, saved up while it waited for the first"
+		}
 		if haveClient {
 			s += fmt.Sprintf("; plain tokens / total: %.1f tok/s (its window includes the TTFT)", client)
 		}

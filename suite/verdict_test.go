@@ -154,3 +154,18 @@ func TestLatencyExplainsZeroITL(t *testing.T) {
 		}
 	}
 }
+
+// A reader rate above the throttle's cap is explained (the bucket's one
+// second of burst), not left to read as a broken throttle.
+func TestBackPressureExplainsRateAboveCap(t *testing.T) {
+	p := 0.4
+	v := Verdict{Question: QBackPressure, Model: "tiny", Value: new(float64), P: &p, Outcome: NotMet,
+		Facts: map[string]float64{"rate_tps": 60, "cap_rate": 64.2, "mean_a": 100, "mean_b": 99}}
+	if s := v.Sentence(); !strings.Contains(s, "above the cap by the bucket's burst") {
+		t.Errorf("64.2 tok/s against a cap of 60 unexplained: %s", s)
+	}
+	v.Facts["cap_rate"] = 59.5
+	if s := v.Sentence(); strings.Contains(s, "above the cap") {
+		t.Errorf("59.5 tok/s against a cap of 60 called above it: %s", s)
+	}
+}

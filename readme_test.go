@@ -228,7 +228,7 @@ func TestREADMEWarnsFirst(t *testing.T) {
 			t.Errorf("README's %q section does not say %q", twoCommands, want)
 		}
 	}
-	_, codes, ok := strings.Cut(readme, "exit 0 on success, 1 when")
+	_, codes, ok := strings.Cut(readme, "exit 0 on success; 1 on a failure")
 	if para, _, _ := strings.Cut(codes, "\n\n"); !ok || !strings.Contains(para, "`go run` does not pass") || !strings.Contains(para, "go build -o bin/ ./examples/...") {
 		t.Errorf("the README's exit codes paragraph does not say how to get them past go run:\n%s", para)
 	}

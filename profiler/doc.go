@@ -90,5 +90,4 @@
 // Every other type is plain data (configurations, records, results): safe
 // to read from several goroutines, not to modify while others read it. A
 // [Message] handed to a callback is valid only during the call.
-
 package profiler

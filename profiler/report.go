@@ -234,7 +234,7 @@ func (rep Report) WriteText(w io.Writer) error {
 			p("  balance bound mean %.1f%%", rep.BalanceBoundPercent.Mean)
 		}
 		if rep.EfficiencyExcluded > 0 {
-			p("  (excluded: %d runs with a failed agent)", rep.EfficiencyExcluded)
+			p("  (excluded: %d run(s) with a failed or interrupted agent)", rep.EfficiencyExcluded)
 		}
 		p("\n")
 	} else {

@@ -41,7 +41,7 @@ func TestReportText(t *testing.T) {
 		}},
 		{"failed runs excluded", []*RunResult{short, good, long}, []string{
 			"runs: 3 (2 with failures)\n",
-			"  seed efficiency mean 60.0% (min 60.0%, max 60.0%)  seed speedup mean 1.200  (excluded: 2 runs with a failed agent)\n",
+			"  seed efficiency mean 60.0% (min 60.0%, max 60.0%)  seed speedup mean 1.200  (excluded: 2 run(s) with a failed or interrupted agent)\n",
 		}},
 		{"no runs", nil, []string{"runs: 0 (0 with failures)\n"}},
 		// Ctrl-C ended the insight agent: interrupted, not failed.

@@ -337,3 +337,14 @@ func TestOpenAIAPIs(t *testing.T) {
 		}
 	}
 }
+
+// An output directory that cannot be created is one line naming it, before
+// any request is sent, not an empty run summary and repeated sink errors.
+func TestUnwritableOutputDirFirst(t *testing.T) {
+	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 1000})
+	// /proc refuses new entries even to root, where file modes do not.
+	code, stdout, stderr := runCmd(t, "--url", url, "--model", "tiny", "--rate", "5", "--requests", "2", "--output-dir", "/proc/tr117-load-test")
+	if code != 1 || !strings.Contains(stderr, "load: cannot write results to /proc/tr117-load-test") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stdout, "requests,") {
+		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant exit 1 and one line naming the directory, before any request", code, stdout, stderr)
+	}
+}

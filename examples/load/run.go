@@ -52,7 +52,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := prepareDir(o.outDir, o.overwrite); err != nil {
 		sess.Close(ctx)
 		fmt.Fprintln(stderr, err)
-		return 2
+		if errors.Is(err, fs.ErrExist) {
+			return 2 // earlier results: the flag decides
+		}
+		return 1
+	}
+	if err := agentcmd.CheckWritable("load", o.outDir); err != nil {
+		sess.Close(ctx)
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	announce(stdout, o.cfg.Request.URL, srv)
 	return finish(ctx, o, stdout, stderr, sess)

@@ -166,6 +166,7 @@ stop) stop ;;
 status) status ;;
 *)
 	echo "usage: $0 start [--sim] | status | stop" >&2
+	echo "  TR117_OLLAMA_DEV_PORTS=\"A B\" chooses the two ports (default \"11434 11435\")" >&2
 	exit 2
 	;;
 esac

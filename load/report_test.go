@@ -191,3 +191,19 @@ func TestDispatchShortfallNeedsRealLateness(t *testing.T) {
 		}
 	}
 }
+
+// Client lateness that is negligible against the requests' own latency is
+// not reported as contaminating them.
+func TestLatenessWarningRelativeToLatency(t *testing.T) {
+	for _, tc := range []struct {
+		e2e  float64
+		want bool
+	}{{13000, false}, {200, true}} {
+		s := Summary{ScheduleDelayMS: Delay{P99: 11.8, Max: 12}, E2EMS: &Latency{P50: stats.Interval{Estimate: tc.e2e}}}
+		s.warn()
+		got := slices.ContainsFunc(s.Warnings, func(w string) bool { return strings.Contains(w, "fell behind its schedule") })
+		if got != tc.want {
+			t.Errorf("11.8 ms late against E2E p50 %v ms: warned %v, want %v", tc.e2e, got, tc.want)
+		}
+	}
+}

@@ -32,7 +32,11 @@ func (v Verdict) Sentence() string {
 	case QThrottleEfficiency:
 		return v.throttleSentence()
 	case QThrottleTrueEfficiency:
-		return fmt.Sprintf("%s: true efficiency throttled %.2f%% vs %.2f%% unthrottled: %s pp (%s; Mann-Whitney p %s).", v.Model, v.f("mean_b"), v.f("mean_a"), diffText(*v.Interval), ciText(*v.Interval, "pp"), pv(*v.P))
+		s := fmt.Sprintf("%s: true efficiency throttled %.2f%% vs %.2f%% unthrottled: %s pp (%s; Mann-Whitney p %s).", v.Model, v.f("mean_b"), v.f("mean_a"), diffText(*v.Interval), ciText(*v.Interval, "pp"), pv(*v.P))
+		if v.f("mean_b") > 90 {
+			s += " Throttled, each reader is paced by its cap alone and together alike, so its streams take about tokens / rate either way: a true efficiency near (or a hair above) 100 % shows the cap set the pace, not that the server ran the agents in parallel."
+		}
+		return s
 	case QBackPressure:
 		return v.backPressureSentence()
 	case QTokenizerGap:

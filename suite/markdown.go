@@ -406,6 +406,11 @@ func abP(ab *AB) string {
 	if ab == nil {
 		return "n/a"
 	}
+	for _, w := range ab.Warnings {
+		if u, ok := w.(stats.UndefinedWarning); ok && u.Stat == stats.StatMannWhitney {
+			return "n/a" // the caveat below the table says why; p = 1 read as a result
+		}
+	}
 	return strings.TrimPrefix(pv(ab.PValue), "= ")
 }
 

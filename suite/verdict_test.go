@@ -169,3 +169,19 @@ func TestBackPressureExplainsRateAboveCap(t *testing.T) {
 		t.Errorf("59.5 tok/s against a cap of 60 called above it: %s", s)
 	}
 }
+
+// A Mann-Whitney test that could not be computed shows no p in the
+// table: a p of 1 beside "not computed" read as a contradiction.
+func TestABPNotComputed(t *testing.T) {
+	c, err := stats.Compare([]float64{5, 5, 5}, []float64{5, 5, 5}, stats.CompareConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab := &AB{PValue: c.MannWhitney.P, Warnings: c.Warnings}
+	if got := abP(ab); got != "n/a" {
+		t.Errorf("abP = %q for a test stats did not compute (%v), want n/a", got, c.Warnings)
+	}
+	if got := abP(&AB{PValue: 0.03}); got == "n/a" {
+		t.Errorf("abP of a computed p = %q", got)
+	}
+}

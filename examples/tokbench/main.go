@@ -111,10 +111,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := tokbench.CheckOutputDir(o.outDir, o.overwrite); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			err = fmt.Errorf("%w; pass --overwrite to replace them", err)
+			fmt.Fprintf(stderr, "%v; pass --overwrite to replace them\n", err)
+			return 2
 		}
 		fmt.Fprintln(stderr, err)
-		return 2
+		return 1 // as every command: a directory that cannot be written is a failure, not bad usage
 	}
 	toks, failed := loadTokenizers(ctx, o, stderr)
 	defer func() {

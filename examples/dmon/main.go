@@ -175,8 +175,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	code, sig, cerr := runCommand(o.cmdArgs, stdout, stderr, sigs)
 	if cerr != nil {
+		// 127 when COMMAND could not start, as a shell says "not found".
 		fmt.Fprintln(stderr, "dmon:", cerr)
-		code = 1
 	}
 	rep, merr := stop()
 	failed := false

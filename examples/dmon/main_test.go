@@ -118,10 +118,6 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2", args, got)
 		}
 	}
-	var errb bytes.Buffer
-	if got := run(context.Background(), append(noGPU(t.TempDir()), "--", "/nonexistent/cmd"), &bytes.Buffer{}, &errb); got != 1 {
-		t.Errorf("missing command: exit %d, want 1 (%s)", got, errb.String())
-	}
 }
 
 func TestSignalForwardedAndNoOrphan(t *testing.T) {
@@ -261,5 +257,14 @@ func TestRefusesEarlierResults(t *testing.T) {
 	}
 	if got := run(context.Background(), append(append(noGPU(dir), "--overwrite"), cmd...), &bytes.Buffer{}, &bytes.Buffer{}); got != 0 {
 		t.Errorf("--overwrite: exit %d, want 0", got)
+	}
+}
+
+// A command that cannot start is exit 127, as from a shell, not 1 (which
+// a command of its own may return).
+func TestCommandNotFound(t *testing.T) {
+	var errb bytes.Buffer
+	if got := run(context.Background(), append(noGPU(t.TempDir()), "--", "/nonexistent/cmd"), &bytes.Buffer{}, &errb); got != 127 || !strings.Contains(errb.String(), "/nonexistent/cmd") {
+		t.Errorf("exit %d, want 127 naming the command; stderr %s", got, errb.String())
 	}
 }

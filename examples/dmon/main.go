@@ -13,9 +13,10 @@
 // Without a GPU it says so on stderr, still runs COMMAND and returns its
 // code, and writes a header-only gpu_metrics.csv and a gpu_summary.json
 // whose report has sampler "none" and, in "unavailable", the reason, so
-// scripts that read the files need no special case. Exit 2 is bad usage; 1
-// means dmon itself failed (the command could not start, the files could
-// not be written).
+// scripts that read the files need no special case. Exit 2 is bad usage
+// (or an earlier run's files without --overwrite); 127 means the command
+// could not start; 1 means dmon itself failed (the files could not be
+// written) while the command succeeded.
 package main
 
 import (

@@ -278,7 +278,7 @@ func (r *runner) probe(ctx context.Context) ([]Endpoint, error) {
 func compatible(old *Manifest, p Plan, backend string, sim bool) *IncompatibleRootError {
 	var diffs []string
 	if old.Backend != "" && old.Backend != backend {
-		diffs = append(diffs, fmt.Sprintf("backend %s, now %s", old.Backend, backend))
+		diffs = append(diffs, fmt.Sprintf("backend %s, now %s", backendWords(old.Backend, old.Simulated), backendWords(backend, sim)))
 	} else if old.Simulated != sim {
 		diffs = append(diffs, fmt.Sprintf("%s, now %s", simText(old.Simulated), simText(sim)))
 	}
@@ -302,6 +302,19 @@ func compatible(old *Manifest, p Plan, backend string, sim bool) *IncompatibleRo
 		return &IncompatibleRootError{Diffs: diffs}
 	}
 	return nil
+}
+
+// backendWords names a backend for a message: "sim" is the embedded
+// simulators, "ollama" the servers at the given URLs, which may themselves
+// be tr117's simulators.
+func backendWords(backend string, sim bool) string {
+	switch {
+	case backend == BackendSim:
+		return "sim (embedded simulators)"
+	case sim:
+		return backend + " (servers at the given URLs, answering as tr117's simulators)"
+	}
+	return backend + " (servers at the given URLs)"
 }
 
 // simulated reports whether results measured with backend from endpoints

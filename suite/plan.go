@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -431,110 +432,136 @@ var scenarios = []string{"baseline_vs_chimera", "chimera_homo", "chimera_hetero"
 // each a *[PlanError] naming its field, joined with errors.Join.
 func (p Plan) Validate() error {
 	p = p.WithDefaults()
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &PlanError{Field: field, Err: fmt.Errorf(format, args...)})
-	}
-	okScenario := false
-	for _, s := range scenarios {
-		okScenario = okScenario || p.Scenario == s
-	}
-	if !okScenario {
-		bad("scenario", "%q is not one of %s", p.Scenario, strings.Join(scenarios, ", "))
+	var c planCheck
+	c.top(p)
+	c.mri(p.MRI)
+	c.ceiling(p.Ceiling)
+	c.throttle(p.Throttle)
+	c.hardware(p.Hardware)
+	c.tokenizers(p.Tokenizers)
+	return errors.Join(c.errs...)
+}
+
+// planCheck gathers a plan's errors, each naming its field.
+type planCheck struct{ errs []error }
+
+func (c *planCheck) bad(field, format string, args ...any) {
+	c.errs = append(c.errs, &PlanError{Field: field, Err: fmt.Errorf(format, args...)})
+}
+
+func (c *planCheck) top(p Plan) {
+	if !slices.Contains(scenarios, p.Scenario) {
+		c.bad("scenario", "%q is not one of %s", p.Scenario, strings.Join(scenarios, ", "))
 	}
 	for field, u := range map[string]string{"collector_url": p.CollectorURL, "insight_url": p.InsightURL} {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			bad(field, "%q is not an http(s) URL with a host", u)
+			c.bad(field, "%q is not an http(s) URL with a host", u)
 		}
 	}
 	if d := p.LagInterval.D(); d < time.Millisecond {
-		bad("lag_interval", "%v is shorter than 1ms", d)
+		c.bad("lag_interval", "%v is shorter than 1ms", d)
 	}
 	if p.NumPredict < NoNumPredict {
-		bad("num_predict", "%d: want a positive cap, or %d for none", p.NumPredict, NoNumPredict)
+		c.bad("num_predict", "%d: want a positive cap, or %d for none", p.NumPredict, NoNumPredict)
 	}
-	checkModels := func(field string, models []string) {
-		seen := map[string]bool{}
-		for i, m := range models {
-			switch {
-			case strings.TrimSpace(m) == "":
-				bad(fmt.Sprintf("%s[%d]", field, i), "empty model name")
-			case seen[m]:
-				bad(fmt.Sprintf("%s[%d]", field, i), "model %q listed twice", m)
-			}
-			seen[m] = true
+}
+
+func (c *planCheck) models(field string, models []string) {
+	seen := map[string]bool{}
+	for i, m := range models {
+		switch {
+		case strings.TrimSpace(m) == "":
+			c.bad(fmt.Sprintf("%s[%d]", field, i), "empty model name")
+		case seen[m]:
+			c.bad(fmt.Sprintf("%s[%d]", field, i), "model %q listed twice", m)
 		}
+		seen[m] = true
 	}
-	checkRuns := func(field string, n int) {
-		if n < 0 {
-			bad(field, "%d is negative", n)
-		}
-		if n > 10000 {
-			bad(field, "%d is more runs than the suite supports (10000)", n)
-		}
+}
+
+func (c *planCheck) runs(field string, n int) {
+	if n < 0 {
+		c.bad(field, "%d is negative", n)
 	}
-	checkModels("mri.models", p.MRI.Models)
-	checkRuns("mri.runs", p.MRI.Runs)
-	if _, err := profiler.ParseReadMode(p.MRI.ReadMode); err != nil {
-		bad("mri.read_mode", "%q is not bound or exact", p.MRI.ReadMode)
+	if n > 10000 {
+		c.bad(field, "%d is more runs than the suite supports (10000)", n)
 	}
-	seenBuf := map[BufferSize]bool{}
-	for i, b := range p.MRI.Buffers {
+}
+
+func (c *planCheck) mri(m MRIPlan) {
+	c.models("mri.models", m.Models)
+	c.runs("mri.runs", m.Runs)
+	if _, err := profiler.ParseReadMode(m.ReadMode); err != nil {
+		c.bad("mri.read_mode", "%q is not bound or exact", m.ReadMode)
+	}
+	seen := map[BufferSize]bool{}
+	for i, b := range m.Buffers {
 		switch {
 		case b < 0:
-			bad(fmt.Sprintf("mri.buffers[%d]", i), "%d is negative", int(b))
-		case seenBuf[b]:
-			bad(fmt.Sprintf("mri.buffers[%d]", i), "%s listed twice", b)
+			c.bad(fmt.Sprintf("mri.buffers[%d]", i), "%d is negative", int(b))
+		case seen[b]:
+			c.bad(fmt.Sprintf("mri.buffers[%d]", i), "%s listed twice", b)
 		}
-		seenBuf[b] = true
+		seen[b] = true
 	}
-	checkRuns("ceiling.runs", p.Ceiling.Runs)
-	seenCost := map[Duration]bool{}
-	for i, c := range p.Ceiling.Costs {
+}
+
+func (c *planCheck) ceiling(cp CeilingPlan) {
+	c.runs("ceiling.runs", cp.Runs)
+	seen := map[Duration]bool{}
+	for i, cost := range cp.Costs {
 		switch {
-		case c < 0:
-			bad(fmt.Sprintf("ceiling.costs[%d]", i), "%v is negative", c)
-		case seenCost[c]:
-			bad(fmt.Sprintf("ceiling.costs[%d]", i), "%v listed twice", c)
+		case cost < 0:
+			c.bad(fmt.Sprintf("ceiling.costs[%d]", i), "%v is negative", cost)
+		case seen[cost]:
+			c.bad(fmt.Sprintf("ceiling.costs[%d]", i), "%v listed twice", cost)
 		}
-		seenCost[c] = true
+		seen[cost] = true
 	}
-	checkModels("throttle.models", p.Throttle.Models)
-	checkRuns("throttle.runs", p.Throttle.Runs)
-	seenRate := map[string]bool{}
-	for i, r := range p.Throttle.Rates {
+}
+
+func (c *planCheck) throttle(t ThrottlePlan) {
+	c.models("throttle.models", t.Models)
+	c.runs("throttle.runs", t.Runs)
+	seen := map[string]bool{}
+	for i, r := range t.Rates {
 		switch {
 		case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
-			bad(fmt.Sprintf("throttle.rates[%d]", i), "%v is not a rate (tok/s ≥ 0; 0 = unlimited)", r)
-		case seenRate[rateDir(r)]:
-			bad(fmt.Sprintf("throttle.rates[%d]", i), "%v listed twice", r)
+			c.bad(fmt.Sprintf("throttle.rates[%d]", i), "%v is not a rate (tok/s ≥ 0; 0 = unlimited)", r)
+		case seen[rateDir(r)]:
+			c.bad(fmt.Sprintf("throttle.rates[%d]", i), "%v listed twice", r)
 		}
-		seenRate[rateDir(r)] = true
+		seen[rateDir(r)] = true
 	}
-	checkModels("hardware.models", p.Hardware.Models)
-	checkRuns("hardware.runs", p.Hardware.Runs)
-	if p.Hardware.CommandTemplate != "" {
-		if _, err := ParseTemplate(p.Hardware.CommandTemplate); err != nil {
-			bad("hardware.command_template", "%w", err)
+}
+
+func (c *planCheck) hardware(h HardwarePlan) {
+	c.models("hardware.models", h.Models)
+	c.runs("hardware.runs", h.Runs)
+	if h.CommandTemplate != "" {
+		if _, err := ParseTemplate(h.CommandTemplate); err != nil {
+			c.bad("hardware.command_template", "%w", err)
 		}
 	}
-	if d := p.Hardware.Interval.D(); d < minInterval {
-		bad("hardware.interval", "%v is shorter than %v", d, minInterval)
+	if d := h.Interval.D(); d < minInterval {
+		c.bad("hardware.interval", "%v is shorter than %v", d, minInterval)
 	}
-	switch p.Hardware.Sampler {
+	switch h.Sampler {
 	case "auto", "nvml", "nvidia-smi":
 	default:
-		bad("hardware.sampler", "%q is not auto, nvml or nvidia-smi", p.Hardware.Sampler)
+		c.bad("hardware.sampler", "%q is not auto, nvml or nvidia-smi", h.Sampler)
 	}
-	checkModels("tokenizers.models", p.Tokenizers.Models)
-	if p.Tokenizers.Bytes < 0 {
-		bad("tokenizers.bytes", "%d is negative", p.Tokenizers.Bytes)
+}
+
+func (c *planCheck) tokenizers(t TokenizerPlan) {
+	c.models("tokenizers.models", t.Models)
+	if t.Bytes < 0 {
+		c.bad("tokenizers.bytes", "%d is negative", t.Bytes)
 	}
-	if p.Tokenizers.Iterations < 0 {
-		bad("tokenizers.iterations", "%d is negative", p.Tokenizers.Iterations)
+	if t.Iterations < 0 {
+		c.bad("tokenizers.iterations", "%d is negative", t.Iterations)
 	}
-	return errors.Join(errs...)
 }
 
 // rateDir returns the phase-3 directory name of a throttle rate, as in the

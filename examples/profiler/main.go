@@ -131,6 +131,24 @@ func checkChimera2(fs *flag.FlagSet, sc profiler.Scenario) error {
 	return err
 }
 
+// usage is -h's text above the flags.
+const usage = `usage: profiler [flags]
+
+Streams two agents at once, run after run: "collector" (a short
+data-gathering prompt, on --collector-url) and "insight" (a longer analysis
+prompt, on --insight-url). It records every transport read, the scheduler's
+lag and how much running together cost each agent (true speedup against
+each agent run alone, and the balance-based efficiency of the original
+study) into --output-dir. --scenario chooses the agents' Ollama options
+("chimera" is the study's name for a tuned set, the --chimera-* flags):
+baseline_vs_chimera (collector on Ollama's defaults, insight tuned),
+chimera_homo (both tuned alike) or chimera_hetero (the insight agent
+takes the --chimera2-* set instead).
+With no server answering it runs against two embedded simulators and says
+so.
+
+Flags:`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("profiler", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -153,22 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var tel telcmd.Flags
 	tel.Register(fs, true)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: profiler [flags]
-
-Streams two agents at once, run after run: "collector" (a short
-data-gathering prompt, on --collector-url) and "insight" (a longer analysis
-prompt, on --insight-url). It records every transport read, the scheduler's
-lag and how much running together cost each agent (true speedup against
-each agent run alone, and the balance-based efficiency of the original
-study) into --output-dir. --scenario chooses the agents' Ollama options
-("chimera" is the study's name for a tuned set, the --chimera-* flags):
-baseline_vs_chimera (collector on Ollama's defaults, insight tuned),
-chimera_homo (both tuned alike) or chimera_hetero (the insight agent
-takes the --chimera2-* set instead).
-With no server answering it runs against two embedded simulators and says
-so.
-
-Flags:`)
+		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if code, ok := cli.Parse(fs, args, stderr); !ok {

@@ -69,6 +69,16 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usage is -h's text above the flags.
+const usage = `usage: throttle [flags]
+
+The profiler's dual-agent run with each agent's reader held to
+--throttle-rate tokens a second, recording what the server does under the
+back-pressure. With no server answering it runs against two embedded
+simulators and says so.
+
+Flags:`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("throttle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -88,14 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var tel telcmd.Flags
 	tel.Register(fs, true)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: throttle [flags]
-
-The profiler's dual-agent run with each agent's reader held to
---throttle-rate tokens a second, recording what the server does under the
-back-pressure. With no server answering it runs against two embedded
-simulators and says so.
-
-Flags:`)
+		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if code, ok := cli.Parse(fs, args, stderr); !ok {

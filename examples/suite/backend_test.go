@@ -45,7 +45,7 @@ func TestSimulatedResultsKeepTheirOwnRoot(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	code, out, errs = runCmd(t, append([]string{"--backend", "ollama", "--collector-url", a.URL, "--insight-url", b.URL}, fast...)...)
-	if code != 1 || !strings.HasPrefix(out, "SIMULATED: the servers at") || !strings.Contains(errs, "suite: tr117-results-sim holds results measured with backend sim (embedded simulators), now ollama (servers at the given URLs, answering as tr117's simulators)") ||
+	if code != 2 || !strings.HasPrefix(out, "SIMULATED: the servers at") || !strings.Contains(errs, "suite: tr117-results-sim holds results measured with backend sim (embedded simulators), now ollama (servers at the given URLs, answering as tr117's simulators)") ||
 		!strings.Contains(errs, "--overwrite") || !strings.Contains(errs, "--output-root DIR") {
 		t.Errorf("--backend ollama on simulators: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}

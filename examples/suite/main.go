@@ -194,7 +194,11 @@ func exitStatus(err error, res *suite.Result, root string, elapsed time.Duration
 	case errors.As(err, new(*suite.MissingModelsError)):
 		fmt.Fprintf(stderr, "%v\nThe models are chosen with --mri-models, --hardware-models and --throttle-models, or in a --plan file.\n", err)
 		return 1
-	case errors.As(err, new(*suite.IncompatibleRootError)), errors.Is(err, suite.ErrBadManifest):
+	case errors.As(err, new(*suite.IncompatibleRootError)):
+		// Earlier results: the flags decide, as in every command (exit 2).
+		fmt.Fprintf(stderr, "%v\nUse --overwrite to replace them, or --output-root DIR to keep both.\n", err)
+		return 2
+	case errors.Is(err, suite.ErrBadManifest):
 		fmt.Fprintf(stderr, "%v\nUse --overwrite to replace them, or --output-root DIR to keep both.\n", err)
 		return 1
 	case errors.Is(err, suite.ErrRunsFailed):

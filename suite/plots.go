@@ -222,10 +222,10 @@ func lagPlot(model string, bufs []BufferSize, interval float64, ds []*runData) (
 		if len(xy) == 0 {
 			continue
 		}
-		drawn = addLine(p, xy, i, b.Dir()) || drawn
+		drawn = addPoints(p, xy, i, b.Dir()) || drawn
 	}
 	p.Add(plotter.NewGrid())
-	// Headroom above the lines for the legend, which would cover them.
+	// Headroom above the points for the legend, which would cover them.
 	p.Legend.Top = true
 	p.Y.Min = math.Min(p.Y.Min, 0)
 	p.Y.Max += 0.25 * (p.Y.Max - p.Y.Min)
@@ -366,6 +366,22 @@ func addLine(p *plot.Plot, xy plotter.XYs, i int, name string) bool {
 	l.Color = plotutil.Color(i)
 	p.Add(l)
 	p.Legend.Add(name, l)
+	return true
+}
+
+// addPoints draws xy as unjoined points: each lag sample is one probe's
+// lateness, and a line from a 0 ms sample to the next one's 135 ms
+// stall drew a ramp of steadily growing lag that never happened.
+func addPoints(p *plot.Plot, xy plotter.XYs, i int, name string) bool {
+	sc, err := plotter.NewScatter(xy)
+	if err != nil {
+		return false
+	}
+	sc.GlyphStyle.Color = plotutil.Color(i)
+	sc.GlyphStyle.Shape = plotutil.Shape(i)
+	sc.GlyphStyle.Radius = vg.Points(1.5)
+	p.Add(sc)
+	p.Legend.Add(name, sc)
 	return true
 }
 

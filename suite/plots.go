@@ -132,11 +132,15 @@ func efficiencyPlot(plan Plan, data []*runData) (*plot.Plot, bool) {
 			continue
 		}
 		x := float64(len(names))
-		names = append(names, c.label)
-		seed.add(x+0.12, sp)
+		label := c.label
 		if tp, ok := conditionMean(data, c.keep, (*runData).TrueEfficiency); ok {
 			truth.add(x-0.12, tp)
+		} else {
+			// Hardware runs take no solo baselines: say why the circle is missing.
+			label += "\n(no solo runs)"
 		}
+		names = append(names, label)
+		seed.add(x+0.12, sp)
 	}
 	if len(names) == 0 {
 		return nil, false

@@ -8,7 +8,6 @@ import (
 	"tr117/internal/layout"
 	"tr117/internal/report"
 	"tr117/sink"
-	"tr117/stats"
 )
 
 // ReportHTML is the report as one self-contained web page, beside
@@ -122,36 +121,6 @@ func htmlCeilingSection(cms []CeilingModel) report.Section {
 	return s
 }
 
-func conditionTable(cs []BufferCondition) report.Table {
-	t := report.Table{
-		Caption: "Per read-buffer size",
-		Header:  []string{"Read buffer", "Runs", "True efficiency %", "Seed efficiency % (mean ± sd)", "95% CI", "Balance bound %", "Chunks", "Parse ms p50 / p99", "Gap ms p50 / p99", "Lag samples / run", "Lag ms p99 / max", "Stalls"},
-	}
-	p50p99 := func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }
-	for _, c := range cs {
-		t.Rows = append(t.Rows, []string{
-			c.Buffer.String(), runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 2), meanSD(c.Efficiency, 2), ciCell(c.EfficiencyCI, c.Runs), meanSD(c.BalanceBound, 2), fmt.Sprint(c.Chunks),
-			pair(c.ParseMs, 4, p50p99), pair(c.GapMs, 2, p50p99), intRange(c.LagSamples),
-			pair(c.LagMs, 2, func(s *stats.Summary) (float64, float64) { return s.P99, s.Max }), fmt.Sprint(c.Stalls),
-		})
-	}
-	return t
-}
-
-func comparisonTable(cs []BufferComparison) report.Table {
-	t := report.Table{
-		Caption: "Each buffer size against the default",
-		Header:  []string{"Buffer vs default", "Seed efficiency Δ pp", "95% CI", "p (Mann-Whitney)", "Parse median Δ ms", "95% CI", "p"},
-	}
-	for _, c := range cs {
-		if c.Efficiency == nil && c.ParseMs == nil {
-			continue
-		}
-		t.Rows = append(t.Rows, []string{c.Buffer.String(), abDiff(c.Efficiency, 2), abCI(c.Efficiency, 2), abP(c.Efficiency), abDiff(c.ParseMs, 4), abCI(c.ParseMs, 4), abP(c.ParseMs)})
-	}
-	return t
-}
-
 func htmlSweepSection(cs *CeilingSweep) report.Section {
 	s := report.Section{ID: htmlSweep, Title: "Ceiling sweep", Question: "At what CPU cost per message on one event loop does the client become the ceiling?"}
 	if cs == nil {
@@ -159,11 +128,7 @@ func htmlSweepSection(cs *CeilingSweep) report.Section {
 		return s
 	}
 	s.Paragraphs = []string{"Model " + cs.Model + ". Loop lag columns are the mean over runs of each run's p50 and p99."}
-	t := report.Table{Header: []string{"Cost µs / message", "Runs", "True efficiency %", "Seed efficiency %", "Balance bound %", "Loop lag ms p50", "Loop lag ms p99", "Chunks/s", "Messages/s"}}
-	for _, c := range cs.Costs {
-		t.Rows = append(t.Rows, []string{fmt.Sprintf("%g", c.CostUS), runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 1), meanSD(c.SeedEfficiency, 1),
-			meanSD(c.BalanceBound, 1), meanOf(c.LagP50ms, 2), meanOf(c.LagP99ms, 2), meanOf(c.ChunksPerSec, 0), meanOf(c.MessagesPerSec, 0)})
-	}
+	t := sweepTable(cs)
 	s.Tables = []report.Table{t}
 	s.Verdicts = verdictsHTML(cs.Verdicts)
 	return s

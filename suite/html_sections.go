@@ -19,30 +19,12 @@ func htmlHardwareSection(hw HardwareSection, skipped bool) report.Section {
 		return s
 	case hw.NoGPU:
 		s.Paragraphs = []string{"No GPU samples: the full error is in `" + ManifestFile + "`."}
-		t := report.Table{Header: []string{"Model", "Runs", "Server tok/s (mean ± sd)"}}
-		for _, hm := range hw.Models {
-			t.Rows = append(t.Rows, []string{hm.Model, runsCell(hm.Runs, hm.Failed), meanSD(hm.ServerTokSec, 1)})
-		}
+		t := serverRateTable(hw)
 		s.Tables = []report.Table{t}
 		return s
 	}
 	s.Paragraphs = []string{"Sampler: " + hw.Sampler + "."}
-	t := report.Table{Header: []string{"Model", "Runs", "Samples", "Power W mean / max", "Util % mean / max", "Memory MiB mean / max", "PCIe RX / TX MB/s mean", "Energy J per run", "J per token", "Redlining", "Server tok/s"}}
-	for _, hm := range hw.Models {
-		jpt, red, rxtx := "n/a", "n/a", "n/a"
-		if hm.JPerToken != nil {
-			jpt = fmt.Sprintf("%.3f", *hm.JPerToken)
-		}
-		if hm.RedlineShare != nil {
-			red = fmt.Sprintf("%.0f%% of time, %d runs sustained", 100**hm.RedlineShare, hm.RedlineRuns)
-		}
-		if hm.PCIeRx != nil && hm.PCIeTx != nil {
-			rxtx = fmt.Sprintf("%.1f / %.1f", hm.PCIeRx.Mean, hm.PCIeTx.Mean)
-		}
-		t.Rows = append(t.Rows, []string{hm.Model, runsCell(hm.Runs, hm.Failed), fmt.Sprint(hm.Samples),
-			pair(hm.PowerW, 1, meanMax), pair(hm.UtilGPU, 1, meanMax), pair(hm.MemMiB, 0, meanMax), rxtx,
-			meanSD(hm.EnergyJ, 1), jpt, red, meanSD(hm.ServerTokSec, 1)})
-	}
+	t := gpuTable(hw)
 	s.Tables = []report.Table{t}
 	return s
 }
@@ -58,19 +40,7 @@ func htmlFlowSection(fms []FlowModel) report.Section {
 			Title:    fmt.Sprintf("%s at %s (baseline: %s)", fm.Model, rateDir(fm.Rate), fm.Baseline),
 			Verdicts: verdictsHTML(fm.Verdicts),
 		}
-		t := report.Table{Header: []string{"Metric", "Unthrottled", "Throttled", "Δ", "95% CI", "p (Mann-Whitney)"}}
-		for _, row := range []struct {
-			name string
-			ab   *AB
-			prec int
-		}{{"True efficiency %", fm.TrueEfficiency, 2}, {"Seed efficiency %", fm.Efficiency, 2}, {"Server eval tok/s (per run)", fm.ServerRate, 1}} {
-			if row.ab == nil {
-				t.Rows = append(t.Rows, []string{row.name, "n/a", "n/a", "n/a", "n/a", "n/a"})
-				continue
-			}
-			t.Rows = append(t.Rows, []string{row.name, fmt.Sprintf("%.*f (n=%d)", row.prec, row.ab.MeanA, row.ab.NA), fmt.Sprintf("%.*f (n=%d)", row.prec, row.ab.MeanB, row.ab.NB),
-				abDiff(row.ab, row.prec), abCI(row.ab, row.prec), abP(row.ab)})
-		}
+		t := flowTable(fm)
 		sub.Tables = []report.Table{t}
 		if fm.Failed > 0 || fm.BaselineFailed > 0 {
 			sub.Paragraphs = []string{fmt.Sprintf("Left out: %s and %s (a failed or interrupted agent leaves a run no efficiency).",
@@ -92,10 +62,7 @@ func htmlTokenizerSection(tr *TokenizerReport) report.Section {
 		s.Paragraphs = append(s.Paragraphs, fmt.Sprintf("**Fixtures:** none of the plan's models' tokenizers was found, so on the simulated backend the race ran the module-cache fixtures (real tokenizers from Go modules' test data, named `%sNAME`). They exercise the race; they say nothing about the plan's models.", FixturePrefix))
 	}
 	if len(tr.Results) > 0 {
-		t := report.Table{Header: []string{"Model", "Tokens/Sec", "Latency (ms)", "Source"}}
-		for _, r := range tr.Results {
-			t.Rows = append(t.Rows, []string{r.Model, thousands(r.TokensPerSec), fmt.Sprintf("%.2f", r.LatencyMs), r.Source})
-		}
+		t := tokenizerTable(tr)
 		s.Tables = []report.Table{t}
 	}
 	for _, m := range sortedKeys(tr.Missing) {

@@ -75,29 +75,15 @@ func writeClientCeiling(b *strings.Builder, cms []CeilingModel) {
 	if len(cms) == 0 {
 		p("Phase 1 (dual-agent runs per read-buffer size) was not part of the plan.\n\n")
 	}
-	pp := func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }
 	for _, cm := range cms {
 		p("### %s\n\n", cm.Model)
-		p("| Read buffer | Runs | True efficiency %% | Seed efficiency %% (mean ± sd) | 95%% CI | Balance bound %% | Chunks | Parse ms p50 / p99 | Gap ms p50 / p99 | Lag samples / run | Lag ms p99 / max | Stalls |\n")
-		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-		for _, c := range cm.Conditions {
-			p("| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", c.Buffer, runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 2), meanSD(c.Efficiency, 2), ciCell(c.EfficiencyCI, c.Runs), meanSD(c.BalanceBound, 2), c.Chunks,
-				pair(c.ParseMs, 4, pp), pair(c.GapMs, 2, pp), intRange(c.LagSamples),
-				pair(c.LagMs, 2, func(s *stats.Summary) (float64, float64) { return s.P99, s.Max }),
-				c.Stalls)
-		}
+		b.WriteString(conditionTable(cm.Conditions).Markdown())
 		p("\n")
 		if failed := sumFailed(cm.Conditions); failed > 0 {
 			p("Left out: %s (a failed or interrupted agent leaves a run no efficiency); Runs counts the runs the numbers come from.\n\n", plural(failed, "failed run"))
 		}
 		if anyComparison(cm.Comparisons) {
-			p("| Buffer vs default | Seed efficiency Δ pp | 95%% CI | p (Mann-Whitney) | Parse median Δ ms | 95%% CI | p |\n|---|--:|--:|--:|--:|--:|--:|\n")
-			for _, c := range cm.Comparisons {
-				if c.Efficiency == nil && c.ParseMs == nil {
-					continue
-				}
-				p("| %s | %s | %s | %s | %s | %s | %s |\n", c.Buffer, abDiff(c.Efficiency, 2), abCI(c.Efficiency, 2), abP(c.Efficiency), abDiff(c.ParseMs, 4), abCI(c.ParseMs, 4), abP(c.ParseMs))
-			}
+			b.WriteString(comparisonTable(cm.Comparisons).Markdown())
 			p("\n")
 		}
 		writeVerdicts(b, cm.Verdicts)
@@ -118,10 +104,7 @@ func writeHardware(b *strings.Builder, hw HardwareSection, skipped bool) {
 		if len(hw.Verdicts) > 0 {
 			p("**No GPU:** %s (n = %d runs; the full error is in %s.)\n\n", mdCell(strings.TrimPrefix(hw.Verdicts[0].Sentence(), "No GPU: ")), hw.Verdicts[0].N, ManifestFile)
 		}
-		p("| Model | Runs | Server tok/s (mean ± sd) |\n|---|--:|--:|\n")
-		for _, hm := range hw.Models {
-			p("| %s | %s | %s |\n", hm.Model, runsCell(hm.Runs, hm.Failed), meanSD(hm.ServerTokSec, 1))
-		}
+		b.WriteString(serverRateTable(hw).Markdown())
 		p("\n")
 		if len(hw.Verdicts) > 1 {
 			writeVerdicts(b, hw.Verdicts[1:])
@@ -129,25 +112,7 @@ func writeHardware(b *strings.Builder, hw HardwareSection, skipped bool) {
 		return
 	}
 	p("Sampler: %s.\n\n", hw.Sampler)
-	p("| Model | Runs | Samples | Power W mean / max | Util %% mean / max | Memory MiB mean / max | PCIe RX / TX MB/s mean | Energy J per run | J per token | Redlining | Server tok/s |\n")
-	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
-	for _, hm := range hw.Models {
-		jpt := "n/a"
-		if hm.JPerToken != nil {
-			jpt = fmt.Sprintf("%.3f", *hm.JPerToken)
-		}
-		red := "n/a"
-		if hm.RedlineShare != nil {
-			red = fmt.Sprintf("%.0f%% of time, %d runs sustained", 100**hm.RedlineShare, hm.RedlineRuns)
-		}
-		rxtx := "n/a"
-		if hm.PCIeRx != nil && hm.PCIeTx != nil {
-			rxtx = fmt.Sprintf("%.1f / %.1f", hm.PCIeRx.Mean, hm.PCIeTx.Mean)
-		}
-		p("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", hm.Model, runsCell(hm.Runs, hm.Failed), hm.Samples,
-			pair(hm.PowerW, 1, meanMax), pair(hm.UtilGPU, 1, meanMax), pair(hm.MemMiB, 0, meanMax), rxtx,
-			meanSD(hm.EnergyJ, 1), jpt, red, meanSD(hm.ServerTokSec, 1))
-	}
+	b.WriteString(gpuTable(hw).Markdown())
 	p("\n")
 	writeVerdicts(b, hw.Verdicts)
 }
@@ -176,20 +141,7 @@ func writeFlow(b *strings.Builder, fms []FlowModel) {
 }
 
 func writeFlowTable(b *strings.Builder, fm FlowModel) {
-	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	p("| Metric | Unthrottled | Throttled | Δ | 95%% CI | p (Mann-Whitney) |\n|---|--:|--:|--:|--:|--:|\n")
-	for _, row := range []struct {
-		name string
-		ab   *AB
-		prec int
-	}{{"True efficiency %", fm.TrueEfficiency, 2}, {"Seed efficiency %", fm.Efficiency, 2}, {"Server eval tok/s (per run)", fm.ServerRate, 1}} {
-		if row.ab == nil {
-			p("| %s | n/a | n/a | n/a | n/a | n/a |\n", row.name)
-			continue
-		}
-		p("| %s | %.*f (n=%d) | %.*f (n=%d) | %s | %s | %s |\n", row.name, row.prec, row.ab.MeanA, row.ab.NA, row.prec, row.ab.MeanB, row.ab.NB, abDiff(row.ab, row.prec), abCI(row.ab, row.prec), abP(row.ab))
-	}
-	p("\n")
+	b.WriteString(flowTable(fm).Markdown() + "\n")
 }
 
 // writeTokenizers writes section 4, when the race was planned.
@@ -203,10 +155,7 @@ func writeTokenizers(b *strings.Builder, tr *TokenizerReport) {
 		p("**Fixtures:** none of the plan's models' tokenizers was found, so on the simulated backend the race ran the module-cache fixtures (real tokenizers from Go modules' test data, named %sNAME). They exercise the race; they say nothing about the plan's models.\n\n", FixturePrefix)
 	}
 	if len(tr.Results) > 0 {
-		p("| Model | Tokens/Sec | Latency (ms) | Source |\n|---|--:|--:|---|\n")
-		for _, r := range tr.Results {
-			p("| %s | %s | %.2f | %s |\n", r.Model, thousands(r.TokensPerSec), r.LatencyMs, mdCell(r.Source))
-		}
+		b.WriteString(tokenizerTable(tr).Markdown())
 		p("\n")
 	}
 	for _, m := range sortedKeys(tr.Missing) {

@@ -26,12 +26,7 @@ func writeSweep(b *strings.Builder, cs *CeilingSweep) {
 		return
 	}
 	p("Model %s.\n\n", cs.Model)
-	p("| Cost µs / message | Runs | True efficiency %% | Seed efficiency %% | Balance bound %% | Loop lag ms p50 | Loop lag ms p99 | Chunks/s | Messages/s |\n")
-	p("|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, c := range cs.Costs {
-		p("| %g | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.CostUS, runsCell(c.Runs, c.Failed), meanSD(c.TrueEfficiency, 1), meanSD(c.SeedEfficiency, 1),
-			meanSD(c.BalanceBound, 1), meanOf(c.LagP50ms, 2), meanOf(c.LagP99ms, 2), meanOf(c.ChunksPerSec, 0), meanOf(c.MessagesPerSec, 0))
-	}
+	b.WriteString(sweepTable(cs).Markdown())
 	p("\nLoop lag columns are the mean over runs of each run's p50 and p99.\n\n")
 	writeVerdicts(b, cs.Verdicts)
 }
@@ -53,7 +48,7 @@ const latencyIntro = "TTFT and TPOT: p50 / p99 over every agent of every run. IT
 // latencyTable is the latency per condition, the one table both renderers
 // show.
 func latencyTable(ls []ConditionLatency) report.Table {
-	t := report.Table{Header: []string{"Phase", "Model", "Condition", "Runs", "TTFT ms p50 / p99", "TPOT ms p50 / p99", "ITL ms p50 / p99"}}
+	t := report.Table{Header: []string{"Phase", "Model", "Condition", "Runs", "TTFT ms p50 / p99", "TPOT ms p50 / p99", "ITL ms p50 / p99"}, Align: "lllrrrr"}
 	pp := func(s *stats.Summary) (float64, float64) { return s.P50, s.P99 }
 	for _, l := range ls {
 		itl := "n/a"

@@ -72,6 +72,10 @@ type Table struct {
 	Caption string
 	Header  []string
 	Rows    [][]string
+	// Align, when set, is each column's Markdown alignment, 'l' or 'r'
+	// ("lrr"); when empty, Markdown right aligns the columns after the
+	// first whose cells all read as numbers.
+	Align string
 }
 
 // Figure is a plot: PNG bytes (embedded as a data: URI) or an SVG

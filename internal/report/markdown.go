@@ -19,7 +19,7 @@ func (t Table) Markdown() string {
 	row(t.Header)
 	b.WriteString("|")
 	for i := range t.Header {
-		if i > 0 && t.numericColumn(i) {
+		if t.right(i) {
 			b.WriteString("--:|")
 		} else {
 			b.WriteString("---|")
@@ -30,6 +30,14 @@ func (t Table) Markdown() string {
 		row(r)
 	}
 	return b.String()
+}
+
+// right reports whether column i is right aligned.
+func (t Table) right(i int) bool {
+	if t.Align != "" {
+		return i < len(t.Align) && t.Align[i] == 'r'
+	}
+	return i > 0 && t.numericColumn(i)
 }
 
 // numericColumn reports whether every row's cell i reads as a number.

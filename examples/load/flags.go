@@ -31,14 +31,17 @@ type options struct {
 	// outDirGiven is whether --output-dir was given (else a simulated
 	// run's results go under tr117-results-sim).
 	outDirGiven bool
-	overwrite   bool
-	resamples   int
-	tel         telcmd.Flags
+	// sim is --backend sim: an embedded simulator serves the run.
+	sim       bool
+	overwrite bool
+	resamples int
+	tel       telcmd.Flags
 }
 
 // flagValues holds what the flags set, before it is checked.
 type flagValues struct {
 	url, model, api, outDir, arrival, dataset, optJSON string
+	backend                                            string
 	goodput, sweep, segment, startAt, tokenizer        string
 	overwrite                                          bool
 	rate, burst, inSpread, outSpread                   float64
@@ -52,6 +55,7 @@ type flagValues struct {
 
 func defineFlags(fs *flag.FlagSet, v *flagValues) {
 	fs.StringVar(&v.url, "url", profiler.DefaultCollectorURL, "server base URL")
+	fs.StringVar(&v.backend, "backend", "url", "url: the server at --url; sim: an embedded Ollama simulator (100 tok/s per stream, 4 at once) serving --model, to try the command without a server")
 	fs.StringVar(&v.model, "model", profiler.DefaultModel, "model to ask for")
 	fs.StringVar(&v.api, "api", string(profiler.APIGenerate), "endpoint, as the profiler's --api")
 	fs.StringVar(&v.outDir, "output-dir", defaultOutDir, "directory for requests.jsonl, summary.json, vllm_result.json, report.md and plots (simulated runs: tr117-results-sim/load)")
@@ -121,6 +125,13 @@ Flags:
 	v.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { v.set[f.Name] = true })
 	o := &options{outDir: v.outDir, outDirGiven: v.set["output-dir"], overwrite: v.overwrite, resamples: v.resamples, tel: v.tel}
+	switch {
+	case v.backend != "url" && v.backend != "sim":
+		return nil, fmt.Errorf("load: --backend %q: want url or sim", v.backend)
+	case v.backend == "sim" && v.set["url"]:
+		return nil, errors.New("load: --backend sim starts its own server: drop --url")
+	}
+	o.sim = v.backend == "sim"
 	if _, err := v.tel.Export("load", os.Getenv); err != nil {
 		return nil, err
 	}

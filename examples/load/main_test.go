@@ -348,3 +348,22 @@ func TestUnwritableOutputDirFirst(t *testing.T) {
 		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant exit 1 and one line naming the directory, before any request", code, stdout, stderr)
 	}
 }
+
+// --backend sim tries the command without any server: an embedded
+// simulator answers, the run says SIMULATED and its results go under the
+// simulated root; --url beside it, or another backend, is a usage error.
+func TestBackendSim(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, stdout, stderr := runCmd(t, "--backend", "sim", "--model", "tiny", "--rate", "20", "--requests", "4", "--output-tokens", "4")
+	if code != 0 || !strings.Contains(stdout, "SIMULATED") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join("tr117-results-sim", "load", load.SummaryFile)); err != nil || !strings.Contains(string(b), `"simulated": true`) {
+		t.Errorf("summary under tr117-results-sim/load (%v):\n%s", err, b)
+	}
+	for _, args := range [][]string{{"--backend", "sim", "--url", "http://127.0.0.1:1", "--rate", "1"}, {"--backend", "vllm", "--rate", "1"}} {
+		if code, _, stderr := runCmd(t, args...); code != 2 || !strings.Contains(stderr, "--backend") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming --backend", args, code, stderr)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"tr117/internal/layout"
 	"tr117/load"
 	"tr117/profiler"
+	"tr117/profiler/ollamatest"
 	"tr117/sink"
 	"tr117/telemetry"
 )
@@ -38,6 +39,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if o.sim {
+		sim := ollamatest.NewServer(ollamatest.Config{Models: []string{o.cfg.Request.Model}, TokensPerSecond: 100, TTFT: 50 * time.Millisecond, Parallel: 4})
+		defer sim.Close()
+		o.cfg.Request.URL = sim.URL
 	}
 	srv, err := checkServer(ctx, o.cfg.Request)
 	if err != nil {

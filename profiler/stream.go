@@ -90,7 +90,8 @@ type Request struct {
 	// sent as they are to Ollama's APIs; nil sends none. The OpenAI APIs
 	// have no options object: num_predict is sent as max_tokens, and
 	// temperature, top_p, top_k, seed and stop under their own names; the
-	// others are not sent.
+	// others are not sent. Options.Map builds it from the typed set;
+	// a map lets any other Ollama option through as well.
 	Options map[string]any `json:"options,omitempty"`
 	// Header, when set, holds extra HTTP headers for the request (W3C
 	// traceparent from tr117/telemetry). Client sends them after its own.

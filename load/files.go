@@ -3,7 +3,6 @@ package load
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -92,33 +91,9 @@ func isResult(dir string, e fs.DirEntry) bool {
 // unless overwrite is set: then it removes those results, and nothing else.
 // A dir that does not exist is fine.
 func PrepareDir(dir string, overwrite bool) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	err := layout.Prepare(dir, overwrite, func(e fs.DirEntry) bool { return isResult(dir, e) })
 	if err != nil {
-		return fmt.Errorf("load: output directory: %w", err)
-	}
-	var found []string
-	for _, e := range entries {
-		if isResult(dir, e) {
-			found = append(found, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	if !overwrite {
-		more := ""
-		if len(found) > 1 {
-			more = fmt.Sprintf(" and %d more", len(found)-1)
-		}
-		return fmt.Errorf("load: output directory %s already holds results (%s%s): %w", dir, found[0], more, fs.ErrExist)
-	}
-	for _, f := range found {
-		if err := os.RemoveAll(f); err != nil {
-			return fmt.Errorf("load: output directory: %w", err)
-		}
+		return fmt.Errorf("load: %w", err)
 	}
 	return nil
 }

@@ -1,12 +1,9 @@
 package profiler
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 
 	"tr117/internal/layout"
 )
@@ -54,33 +51,9 @@ func isResultFile(name string) bool {
 // left next to the new ones. A dir that does not exist is fine
 // (CreateSinks creates it).
 func PrepareOutputDir(dir string, overwrite bool) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	err := layout.Prepare(dir, overwrite, func(e fs.DirEntry) bool { return e.Type().IsRegular() && isResultFile(e.Name()) })
 	if err != nil {
-		return fmt.Errorf("profiler: output directory: %w", err)
-	}
-	var found []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && isResultFile(e.Name()) {
-			found = append(found, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	if !overwrite {
-		more := ""
-		if len(found) > 1 {
-			more = fmt.Sprintf(" and %d more", len(found)-1)
-		}
-		return fmt.Errorf("profiler: output directory %s already holds results (%s%s): %w", dir, found[0], more, fs.ErrExist)
-	}
-	for _, f := range found {
-		if err := os.Remove(f); err != nil {
-			return fmt.Errorf("profiler: output directory: %w", err)
-		}
+		return fmt.Errorf("profiler: %w", err)
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func TestWriteHTMLMissingPlot(t *testing.T) {
 func TestWriteHTMLChromium(t *testing.T) {
 	bin, err := chromium.Find()
 	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_CHROMIUM") != "" {
+		if chromium.Required() {
 			t.Fatal(err)
 		}
 		t.Skip(err)

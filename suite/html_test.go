@@ -103,7 +103,7 @@ var externalRef = regexp.MustCompile(`(?i)\b(src|href|srcset|action)\s*=\s*"(?:[
 // half is skipped, unless CI or TR117_REQUIRE_CHROMIUM is set.
 func TestReportHTML(t *testing.T) {
 	bin, binErr := chromium.Find()
-	if binErr != nil && (os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_CHROMIUM") != "") {
+	if binErr != nil && chromium.Required() {
 		t.Fatal(binErr)
 	}
 	for _, c := range htmlCases {

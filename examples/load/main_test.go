@@ -14,7 +14,6 @@ import (
 	"tr117/examples/internal/cmdtest"
 	"tr117/gpumon/gpumontest"
 	"tr117/load"
-	"tr117/profiler"
 	"tr117/profiler/ollamatest"
 )
 
@@ -317,11 +316,8 @@ func TestSweepInterrupted(t *testing.T) {
 
 // TestOpenAIAPIs runs the load against the simulator's OpenAI-compatible
 // endpoints: num_predict goes out as max_tokens, and the usage counts come
-// back as eval_count. It runs once the profiler speaks those APIs.
+// back as eval_count.
 func TestOpenAIAPIs(t *testing.T) {
-	if _, err := profiler.ParseAPI("openai-chat"); err != nil {
-		t.Skipf("the profiler has no OpenAI streamers yet: %v", err)
-	}
 	url := sim(t, ollamatest.Config{TTFT: time.Millisecond, TokensPerSecond: 2000})
 	for _, api := range []string{"openai-chat", "openai-completions"} {
 		dir := filepath.Join(t.TempDir(), api)

@@ -31,6 +31,12 @@ const EnvBin = "TR117_CHROMIUM"
 // ErrNotFound is returned by [Find] when no Chromium binary is found.
 var ErrNotFound = errors.New("chromium: no chromium binary: set " + EnvBin + " or put chromium on PATH (Debian: apt-get install chromium)")
 
+// Required reports whether a test that needs Chromium must fail, not
+// skip, when Find finds none: under CI or with TR117_REQUIRE_CHROMIUM set.
+func Required() bool {
+	return os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_CHROMIUM") != ""
+}
+
 // Find returns the Chromium binary: $TR117_CHROMIUM when set, else the
 // first of chromium, chromium-browser, google-chrome on PATH.
 func Find() (string, error) {

@@ -17,7 +17,7 @@ func bin(t *testing.T) string {
 	t.Helper()
 	p, err := Find()
 	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("TR117_REQUIRE_CHROMIUM") != "" {
+		if Required() {
 			t.Fatal(err)
 		}
 		t.Skip(err)

@@ -131,6 +131,19 @@ func checkChimera2(fs *flag.FlagSet, sc profiler.Scenario) error {
 	return err
 }
 
+// checkNumbers refuses numeric flag values no run can use, naming the flag.
+func checkNumbers(runs, readBuf int, timeout, idle time.Duration) error {
+	switch {
+	case runs < 1:
+		return errors.New("profiler: --runs must be at least 1")
+	case readBuf < 0 || timeout < 0 || idle < 0:
+		return errors.New("profiler: --read-buffer-size, --timeout and --idle-timeout must not be negative")
+	case readBuf > profiler.MaxReadBufferSize:
+		return fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", readBuf, profiler.MaxReadBufferSize)
+	}
+	return nil
+}
+
 // usage is -h's text above the flags.
 const usage = `usage: profiler [flags]
 
@@ -188,20 +201,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = checkChimera2(fs, sc)
 	}
-	if err == nil && *runs < 1 {
-		err = errors.New("profiler: --runs must be at least 1")
-	}
-	if err == nil && (*readBuf < 0 || *timeout < 0 || *idle < 0) {
-		err = errors.New("profiler: --read-buffer-size, --timeout and --idle-timeout must not be negative")
+	if err == nil {
+		err = checkNumbers(*runs, *readBuf, *timeout, *idle)
 	}
 	if err == nil {
 		err = agentcmd.CheckNumPredict("profiler", *numPredict)
 	}
 	if err == nil {
 		err = conc.Check("profiler")
-	}
-	if err == nil && *readBuf > profiler.MaxReadBufferSize {
-		err = fmt.Errorf("profiler: --read-buffer-size %d is above the limit of %d bytes", *readBuf, profiler.MaxReadBufferSize)
 	}
 	if err == nil {
 		err = agentcmd.CheckURLFlag("profiler", "collector-url", *collectorURL)
